@@ -1,0 +1,3 @@
+//! Plain types and pure logic: no I/O, no terminal, no Kubernetes client.
+
+pub mod selector;

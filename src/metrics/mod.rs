@@ -1,0 +1,1 @@
+//! Metrics sources (Prometheus, and the embedded cluster's own). Filled by the cockpit issue.

@@ -1,0 +1,150 @@
+//! The embedded GPU cluster: a real HTTPS server speaking the Kubernetes API, so the cockpit,
+//! the agent, kubectl and any kube-rs client use it exactly as they use a real cluster.
+
+pub mod api;
+pub mod kubeconfig;
+pub mod patch;
+pub mod resources;
+pub mod seed;
+pub mod store;
+pub mod table;
+pub mod tls;
+pub mod validate;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use rand::Rng;
+
+use api::ApiState;
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub listen: SocketAddr,
+    pub seed: u64,
+    /// Simulated seconds per real second (the controllers of the next stage run on it).
+    pub speed: f64,
+    /// Seed this many pods (and nodes to hold them) instead of the small default cluster.
+    pub pods: Option<usize>,
+    /// Requests served at once before the server answers 429 (watches not counted).
+    pub max_inflight: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: 1,
+            speed: 1.0,
+            pods: None,
+            max_inflight: 400,
+        }
+    }
+}
+
+/// A running embedded cluster. Dropping it stops the server.
+pub struct Sim {
+    addr: SocketAddr,
+    ca_pem: String,
+    admin_token: String,
+    readonly_token: String,
+    state: Arc<ApiState>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Sim {
+    /// Seeds the cluster, binds the listener and serves until dropped.
+    pub async fn start(config: SimConfig) -> anyhow::Result<Sim> {
+        crate::install_crypto_provider();
+        let certs = tls::generate(config.listen.ip())?;
+        let admin_token = random_token();
+        let readonly_token = random_token();
+        let state = Arc::new(ApiState::new(
+            admin_token.clone(),
+            readonly_token.clone(),
+            config.max_inflight,
+        )?);
+        seed::populate(&state, &config)?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(api::serve(listener, certs.server_config, state.clone()));
+        Ok(Sim {
+            addr,
+            ca_pem: certs.ca_pem,
+            admin_token,
+            readonly_token,
+            state,
+            server,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    pub fn state(&self) -> &Arc<ApiState> {
+        &self.state
+    }
+
+    pub fn kubeconfig_yaml(&self) -> String {
+        kubeconfig::render(
+            &self.url(),
+            &self.ca_pem,
+            &self.admin_token,
+            &self.readonly_token,
+        )
+    }
+
+    pub fn write_kubeconfig(&self, path: &Path) -> anyhow::Result<()> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            // It holds bearer tokens: owner-only, like kubectl's own files.
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        file.write_all(self.kubeconfig_yaml().as_bytes())?;
+        Ok(())
+    }
+
+    /// A kube client for one of the two contexts, built from the kubeconfig as any user's is.
+    pub async fn client(&self, readonly: bool) -> anyhow::Result<kube::Client> {
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml())?;
+        let context = if readonly {
+            kubeconfig::READONLY_CONTEXT
+        } else {
+            kubeconfig::CONTEXT
+        };
+        let options = kube::config::KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        // Ends the accept loop and every open connection (watches included).
+        self.state.shutdown.cancel();
+        self.server.abort();
+    }
+}
+
+fn random_token() -> String {
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}

@@ -1,0 +1,500 @@
+//! The objects the embedded cluster starts with: namespaces, the bundled CRDs, node pools and
+//! the pods on them. Deterministic for a seed. (The living scenario — controllers, queues,
+//! models, traffic — builds on this in the next stage.)
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+
+use super::SimConfig;
+use super::api::ApiState;
+use super::resources;
+
+/// One node pool of the default cluster.
+struct Pool {
+    name: &'static str,
+    role: &'static str,
+    nodes: usize,
+    spot: bool,
+    machine: &'static str,
+    cpu: u32,
+    memory_gi: u32,
+    gpus: u32,
+    gpu_product: Option<&'static str>,
+}
+
+const POOLS: &[Pool] = &[
+    Pool {
+        name: "system",
+        role: "system",
+        nodes: 3,
+        spot: false,
+        machine: "e2-standard-8",
+        cpu: 8,
+        memory_gi: 32,
+        gpus: 0,
+        gpu_product: None,
+    },
+    Pool {
+        name: "training",
+        role: "training",
+        nodes: 4,
+        spot: true,
+        machine: "a3-highgpu-8g",
+        cpu: 208,
+        memory_gi: 1872,
+        gpus: 8,
+        gpu_product: Some("NVIDIA-H100-80GB-HBM3"),
+    },
+    Pool {
+        name: "serving",
+        role: "serving",
+        nodes: 2,
+        spot: false,
+        machine: "g2-standard-24",
+        cpu: 24,
+        memory_gi: 96,
+        gpus: 2,
+        gpu_product: Some("NVIDIA-L4"),
+    },
+    Pool {
+        name: "monitoring",
+        role: "monitoring",
+        nodes: 1,
+        spot: false,
+        machine: "e2-standard-16",
+        cpu: 16,
+        memory_gi: 64,
+        gpus: 0,
+        gpu_product: None,
+    },
+];
+
+pub const NAMESPACES: &[&str] = &[
+    "default",
+    "kube-system",
+    "mlxp-system",
+    "training",
+    "serving",
+    "monitoring",
+];
+
+/// Fills the store. With `config.pods` set, a scale cluster of that many pods instead.
+pub fn populate(state: &ApiState, config: &SimConfig) -> anyhow::Result<()> {
+    let create = |object: Value| {
+        state
+            .create_object(object)
+            .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))
+    };
+    for crd in resources::bundled_crds().map_err(anyhow::Error::msg)? {
+        create(crd)?;
+    }
+    for ns in NAMESPACES {
+        create(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}}),
+        )?;
+    }
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    match config.pods {
+        Some(pods) => populate_scale(state, &mut rng, pods),
+        None => populate_default(state, &mut rng),
+    }
+}
+
+fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
+    let create = |object: Value| {
+        state
+            .create_object(object)
+            .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))
+    };
+    let mut nodes_by_pool: Vec<(&str, Vec<String>)> = Vec::new();
+    for (p, pool) in POOLS.iter().enumerate() {
+        let mut names = Vec::new();
+        for i in 0..pool.nodes {
+            let name = format!("gke-mlxp-{}-{:04x}-{i}", pool.name, 0x3a00 + p * 16 + i);
+            create(node(pool, &name, p * 16 + i))?;
+            names.push(name);
+        }
+        nodes_by_pool.push((pool.name, names));
+    }
+    let nodes = |pool: &str| -> Vec<String> {
+        nodes_by_pool
+            .iter()
+            .find(|(p, _)| *p == pool)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    let system = nodes("system");
+    for (i, name) in ["coredns-5d78c9869d-8xq2v", "coredns-5d78c9869d-tk4lm"]
+        .iter()
+        .enumerate()
+    {
+        create(pod(
+            rng,
+            PodSpec {
+                name,
+                namespace: "kube-system",
+                node: &system[i % system.len()],
+                app: "kube-dns",
+                image: "registry.k8s.io/coredns/coredns:v1.11.3",
+                gpus: 0,
+                labels: &[],
+                owner: None,
+            },
+        ))?;
+    }
+    create(pod(
+        rng,
+        PodSpec {
+            name: "mlxp-agent-7c9f8b6d4-qz2mx",
+            namespace: "mlxp-system",
+            node: &system[0],
+            app: "mlxp-agent",
+            image: "ghcr.io/mlxp/mlxp:0.1.0",
+            gpus: 0,
+            labels: &[],
+            owner: None,
+        },
+    ))?;
+    let monitoring = nodes("monitoring");
+    create(pod(
+        rng,
+        PodSpec {
+            name: "prometheus-0",
+            namespace: "monitoring",
+            node: &monitoring[0],
+            app: "prometheus",
+            image: "quay.io/prometheus/prometheus:v2.53.0",
+            gpus: 0,
+            labels: &[],
+            owner: None,
+        },
+    ))?;
+
+    // Training: Jobs whose pods run on the spot GPU pool.
+    let training = nodes("training");
+    for (i, model) in ["fraud-detector", "recsys-ranker", "churn-predictor"]
+        .iter()
+        .enumerate()
+    {
+        let job_name = format!("train-{model}-r{}", 3 + i);
+        let job = create_job(state, &job_name, model)?;
+        let pod_name = format!("{job_name}-{}", suffix(rng));
+        let labels = [
+            ("mlxp.io/model", *model),
+            ("batch.kubernetes.io/job-name", job_name.as_str()),
+        ];
+        create(pod(
+            rng,
+            PodSpec {
+                name: &pod_name,
+                namespace: "training",
+                node: &training[i % training.len()],
+                app: "trainer",
+                image: "ghcr.io/mlxp/trainer:2.4",
+                gpus: 8,
+                labels: &labels,
+                owner: Some(("batch/v1", "Job", &job_name, &job)),
+            },
+        ))?;
+        append_training_log(state, "training", &pod_name, rng);
+    }
+    // Serving: one pod per model version on the serving pool.
+    let serving = nodes("serving");
+    for (i, (model, version)) in [
+        ("fraud-detector", "v1"),
+        ("fraud-detector", "v2"),
+        ("recsys-ranker", "v7"),
+        ("churn-predictor", "v3"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let name = format!("{model}-{version}-6b8f9c7d5-{}", suffix(rng));
+        let labels = [("mlxp.io/model", *model), ("mlxp.io/version", *version)];
+        create(pod(
+            rng,
+            PodSpec {
+                name: &name,
+                namespace: "serving",
+                node: &serving[i % serving.len()],
+                app: model,
+                image: "ghcr.io/mlxp/server:1.8",
+                gpus: 1,
+                labels: &labels,
+                owner: None,
+            },
+        ))?;
+    }
+    Ok(())
+}
+
+/// Nodes and pods for scale runs: `pods` pods spread 30 to a node over ten namespaces.
+fn populate_scale(state: &ApiState, rng: &mut StdRng, pods: usize) -> anyhow::Result<()> {
+    let pool = &POOLS[1];
+    let per_node = 30;
+    let node_count = pods.div_ceil(per_node).max(1);
+    let mut node_names = Vec::with_capacity(node_count);
+    for i in 0..node_count {
+        let name = format!("gke-mlxp-scale-{i:05}");
+        state
+            .create_object(node(pool, &name, i))
+            .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))?;
+        node_names.push(name);
+    }
+    for ns in 0..10 {
+        let name = format!("scale-{ns}");
+        state
+            .create_object(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+            )
+            .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))?;
+    }
+    for i in 0..pods {
+        let name = format!("worker-{i:06}-{}", suffix(rng));
+        let namespace = format!("scale-{}", i % 10);
+        let model = ["fraud-detector", "recsys-ranker", "churn-predictor"][i % 3];
+        let labels = [("mlxp.io/model", model)];
+        state
+            .create_object(pod(
+                rng,
+                PodSpec {
+                    name: &name,
+                    namespace: &namespace,
+                    node: &node_names[i / per_node],
+                    app: "worker",
+                    image: "ghcr.io/mlxp/trainer:2.4",
+                    gpus: (i % 4 == 0) as u32,
+                    labels: &labels,
+                    owner: None,
+                },
+            ))
+            .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))?;
+    }
+    Ok(())
+}
+
+/// Seeded objects started when the server did (their creationTimestamp is set then too).
+fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn suffix(rng: &mut StdRng) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    (0..5)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn node(pool: &Pool, name: &str, index: usize) -> Value {
+    let zone = ["us-central1-a", "us-central1-b", "us-central1-c"][index % 3];
+    let mut labels = json!({
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "node.kubernetes.io/instance-type": pool.machine,
+        "topology.kubernetes.io/zone": zone,
+        "topology.kubernetes.io/region": "us-central1",
+        "cloud.google.com/gke-nodepool": pool.name,
+        "mlxp.io/pool": pool.name,
+        "mlxp.io/role": pool.role,
+    });
+    if pool.spot {
+        labels["cloud.google.com/gke-spot"] = json!("true");
+    }
+    let mut capacity = json!({
+        "cpu": pool.cpu.to_string(),
+        "memory": format!("{}Gi", pool.memory_gi),
+        "pods": "110",
+        "ephemeral-storage": "196Gi",
+    });
+    let mut taints = Vec::new();
+    if let Some(product) = pool.gpu_product {
+        labels["nvidia.com/gpu.product"] = json!(product);
+        labels["nvidia.com/gpu.count"] = json!(pool.gpus.to_string());
+        labels["nvidia.com/gpu.present"] = json!("true");
+        capacity["nvidia.com/gpu"] = json!(pool.gpus.to_string());
+        taints.push(json!({"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}));
+    }
+    let ip = format!("10.128.{}.{}", index / 250, index % 250 + 2);
+    json!({
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": labels, "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
+        "spec": {
+            "podCIDR": format!("10.{}.{}.0/24", 64 + index / 250, index % 250),
+            "providerID": format!("gce://mlxp-prod/{zone}/{name}"),
+            "taints": taints,
+        },
+        "status": {
+            "capacity": capacity,
+            "allocatable": capacity,
+            "conditions": [
+                {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory", "message": "kubelet has sufficient memory available", "lastHeartbeatTime": "2026-11-29T00:00:00Z", "lastTransitionTime": "2026-11-20T00:00:00Z"},
+                {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure", "message": "kubelet has no disk pressure", "lastHeartbeatTime": "2026-11-29T00:00:00Z", "lastTransitionTime": "2026-11-20T00:00:00Z"},
+                {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID", "message": "kubelet has sufficient PID available", "lastHeartbeatTime": "2026-11-29T00:00:00Z", "lastTransitionTime": "2026-11-20T00:00:00Z"},
+                {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": "2026-11-29T00:00:00Z", "lastTransitionTime": "2026-11-20T00:00:00Z"},
+            ],
+            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+            "nodeInfo": {
+                "kubeletVersion": "v1.33.0", "kubeProxyVersion": "v1.33.0",
+                "osImage": "Ubuntu 22.04.4 LTS", "kernelVersion": "6.8.0-1015-gcp",
+                "containerRuntimeVersion": "containerd://1.7.22", "operatingSystem": "linux", "architecture": "amd64",
+                "machineID": format!("{index:032x}"), "systemUUID": format!("{index:032x}"), "bootID": format!("{index:032x}"),
+            },
+        },
+    })
+}
+
+struct PodSpec<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    node: &'a str,
+    app: &'a str,
+    image: &'a str,
+    gpus: u32,
+    labels: &'a [(&'a str, &'a str)],
+    /// (apiVersion, kind, name, uid) of the controlling owner.
+    owner: Option<(&'a str, &'a str, &'a str, &'a str)>,
+}
+
+/// A running pod as a kubelet would report it.
+fn pod(rng: &mut StdRng, spec: PodSpec<'_>) -> Value {
+    let mut labels = json!({"app": spec.app});
+    for (k, v) in spec.labels {
+        labels[*k] = json!(v);
+    }
+    let mut resources =
+        json!({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}});
+    let mut tolerations = vec![
+        json!({"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}),
+        json!({"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}),
+    ];
+    if spec.gpus > 0 {
+        resources["limits"]["nvidia.com/gpu"] = json!(spec.gpus.to_string());
+        resources["requests"]["nvidia.com/gpu"] = json!(spec.gpus.to_string());
+        tolerations
+            .push(json!({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}));
+    }
+    let ip = format!(
+        "10.{}.{}.{}",
+        64 + rng.random_range(0..8),
+        rng.random_range(0..250),
+        rng.random_range(2..250)
+    );
+    let container_id = format!(
+        "containerd://{:016x}{:016x}",
+        rng.random::<u64>(),
+        rng.random::<u64>()
+    );
+    let mut metadata = json!({"name": spec.name, "namespace": spec.namespace, "labels": labels});
+    if let Some((api_version, kind, name, uid)) = spec.owner {
+        metadata["ownerReferences"] = json!([{"apiVersion": api_version, "kind": kind, "name": name, "uid": uid, "controller": true, "blockOwnerDeletion": true}]);
+    }
+    let started = now();
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {
+            "nodeName": spec.node,
+            "restartPolicy": if spec.owner.is_some() { "Never" } else { "Always" },
+            "schedulerName": "default-scheduler",
+            "serviceAccountName": "default",
+            "terminationGracePeriodSeconds": 30,
+            "dnsPolicy": "ClusterFirst",
+            "containers": [{
+                "name": spec.app,
+                "image": spec.image,
+                "imagePullPolicy": "IfNotPresent",
+                "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+                "env": [{"name": "MLXP_NAMESPACE", "value": spec.namespace}, {"name": "MLXP_LOG_FORMAT", "value": "json"}],
+                "resources": resources,
+                "volumeMounts": [{"name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}],
+                "terminationMessagePath": "/dev/termination-log",
+                "terminationMessagePolicy": "File",
+            }],
+            "volumes": [{"name": "kube-api-access", "projected": {"defaultMode": 420, "sources": [{"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}}]}}],
+            "tolerations": tolerations,
+        },
+        "status": {
+            "phase": "Running",
+            "conditions": [
+                {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": started},
+                {"type": "Initialized", "status": "True", "lastTransitionTime": started},
+                {"type": "Ready", "status": "True", "lastTransitionTime": started},
+                {"type": "ContainersReady", "status": "True", "lastTransitionTime": started},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": started},
+            ],
+            "hostIP": "10.128.0.2",
+            "podIP": ip,
+            "podIPs": [{"ip": ip}],
+            "startTime": started,
+            "qosClass": "Burstable",
+            "containerStatuses": [{
+                "name": spec.app, "ready": true, "started": true, "restartCount": 0,
+                "image": spec.image, "imageID": format!("{}@sha256:{:016x}", spec.image, rng.random::<u64>()),
+                "containerID": container_id,
+                "state": {"running": {"startedAt": started}},
+            }],
+        },
+    })
+}
+
+fn create_job(state: &ApiState, name: &str, model: &str) -> anyhow::Result<String> {
+    let job = json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": "training", "labels": {"mlxp.io/model": model}},
+        "spec": {
+            "parallelism": 1, "completions": 1, "backoffLimit": 3, "ttlSecondsAfterFinished": 3600,
+            "template": {
+                "metadata": {"labels": {"mlxp.io/model": model}},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4", "resources": {"limits": {"nvidia.com/gpu": "8"}}}]},
+            },
+        },
+        "status": {"active": 1, "startTime": now(), "ready": 1},
+    });
+    state
+        .create_object(job)
+        .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))?;
+    let uid = state
+        .store
+        .get(&job_key(), "training", name)
+        .map(|j| j.uid.to_string())
+        .unwrap_or_default();
+    Ok(uid)
+}
+
+fn job_key() -> resources::StoreKey {
+    resources::StoreKey {
+        group: "batch".into(),
+        plural: "jobs".into(),
+    }
+}
+
+fn append_training_log(state: &ApiState, namespace: &str, pod: &str, rng: &mut StdRng) {
+    let Some(object) = state.store.get(
+        &resources::StoreKey {
+            group: String::new(),
+            plural: "pods".into(),
+        },
+        namespace,
+        pod,
+    ) else {
+        return;
+    };
+    let mut text = String::from(
+        "loading dataset shards 0-63 from gs://mlxp-datasets/\nstarting training: 8 GPUs, global batch 2048\n",
+    );
+    let mut loss: f64 = 2.3;
+    for epoch in 1..=5 {
+        loss *= 0.72 + rng.random_range(0.0..0.05);
+        text.push_str(&format!(
+            "epoch {epoch}/20 step {} loss={loss:.4} lr=3.0e-4 throughput={:.1} samples/s\n",
+            epoch * 500,
+            9000.0 + rng.random_range(0.0..600.0)
+        ));
+    }
+    state.store.append_log(&object.uid, &text);
+}

@@ -1,0 +1,410 @@
+//! The embedded cluster's object store: objects kept as their serialized JSON plus the few
+//! fields the server filters on, one cluster-wide resourceVersion counter, and a bounded
+//! history of changes that watches replay from.
+//!
+//! Objects are stored as bytes, not `serde_json::Value`s: a Value costs several times its
+//! JSON size, and a list becomes a concatenation instead of a re-serialization.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use super::patch::FieldOwners;
+use super::resources::{ResourceType, StoreKey};
+
+/// One stored object.
+#[derive(Debug)]
+pub struct StoredObject {
+    pub namespace: Box<str>,
+    pub name: Box<str>,
+    pub uid: Box<str>,
+    pub rv: u64,
+    /// The whole object, apiVersion and kind included, as served.
+    pub json: Bytes,
+    pub labels: Box<[(Box<str>, Box<str>)]>,
+    /// Values of the kind's selectable fields (see `ResourceType::field_labels`).
+    pub fields: Box<[(&'static str, Box<str>)]>,
+    pub owner_uids: Box<[Box<str>]>,
+}
+
+impl StoredObject {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| &**v)
+    }
+
+    /// A selectable field's value, `metadata.name` and `metadata.namespace` included.
+    pub fn field(&self, path: &str) -> Option<&str> {
+        match path {
+            "metadata.name" => Some(&self.name),
+            "metadata.namespace" => Some(&self.namespace),
+            _ => self
+                .fields
+                .iter()
+                .find(|(k, _)| *k == path)
+                .map(|(_, v)| &**v),
+        }
+    }
+
+    pub fn value(&self) -> Value {
+        // Stored bytes were produced by serde_json from a Value, so they parse back.
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl ChangeType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One entry of the change history, as watches see it.
+#[derive(Debug)]
+pub struct Change {
+    pub rv: u64,
+    pub key: StoreKey,
+    pub kind: ChangeType,
+    pub object: Arc<StoredObject>,
+}
+
+type Objects = BTreeMap<(Box<str>, Box<str>), Arc<StoredObject>>;
+
+#[derive(Default)]
+struct State {
+    rv: u64,
+    kinds: HashMap<StoreKey, Objects>,
+    history: VecDeque<Arc<Change>>,
+    /// Highest resourceVersion whose change is no longer in `history`.
+    compacted_rv: u64,
+    field_owners: HashMap<Box<str>, FieldOwners>,
+    logs: HashMap<Box<str>, String>,
+}
+
+/// The history is shorter than what the watch asked to start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expired {
+    pub oldest: u64,
+}
+
+pub struct Store {
+    state: RwLock<State>,
+    changes: broadcast::Sender<Arc<Change>>,
+    window: usize,
+    log_appended: tokio::sync::Notify,
+}
+
+impl Store {
+    /// `window`: how many changes a watch can resume across before it gets 410 Gone.
+    pub fn new(window: usize) -> Self {
+        let (changes, _) = broadcast::channel(window.clamp(1024, 1 << 16));
+        Store {
+            state: RwLock::new(State::default()),
+            changes,
+            window,
+            log_appended: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        // A panic elsewhere while holding the lock must not take the server down with it.
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn resource_version(&self) -> u64 {
+        self.read().rv
+    }
+
+    pub fn get(&self, key: &StoreKey, namespace: &str, name: &str) -> Option<Arc<StoredObject>> {
+        self.read()
+            .kinds
+            .get(key)?
+            .get(&(namespace.into(), name.into()))
+            .cloned()
+    }
+
+    /// All objects of a kind (in one namespace, or all), in (namespace, name) order,
+    /// starting after `after`, with the store's resourceVersion at that moment.
+    pub fn list(
+        &self,
+        key: &StoreKey,
+        namespace: Option<&str>,
+        after: Option<(&str, &str)>,
+    ) -> (u64, Vec<Arc<StoredObject>>) {
+        use std::ops::Bound;
+        let state = self.read();
+        let Some(objects) = state.kinds.get(key) else {
+            return (state.rv, Vec::new());
+        };
+        let start: (Box<str>, Box<str>) = match (after, namespace) {
+            (Some((ns, name)), _) => (ns.into(), name.into()),
+            (None, Some(ns)) => (ns.into(), "".into()),
+            (None, None) => ("".into(), "".into()),
+        };
+        let lower = if after.is_some() {
+            Bound::Excluded(start)
+        } else {
+            Bound::Included(start)
+        };
+        let items = objects
+            .range((lower, Bound::Unbounded))
+            .take_while(|((ns, _), _)| namespace.is_none_or(|want| &**ns == want))
+            .map(|(_, o)| o.clone())
+            .collect();
+        (state.rv, items)
+    }
+
+    pub fn count(&self, key: &StoreKey) -> usize {
+        self.read().kinds.get(key).map_or(0, BTreeMap::len)
+    }
+
+    /// Runs `f` with exclusive access; every write inside it gets the next resourceVersion
+    /// and becomes visible to watches, in order, when it is made.
+    pub fn transact<T>(&self, f: impl FnOnce(&mut Tx<'_>) -> T) -> T {
+        let mut state = self.write();
+        let mut tx = Tx {
+            state: &mut state,
+            changes: &self.changes,
+            window: self.window,
+        };
+        f(&mut tx)
+    }
+
+    /// The changes after `rv` still in the history, and a receiver for those to come.
+    /// Subscribing under the lock means no change falls between the two.
+    #[allow(clippy::type_complexity)]
+    pub fn watch_from(
+        &self,
+        rv: u64,
+    ) -> Result<(Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>), Expired> {
+        let state = self.read();
+        if rv < state.compacted_rv {
+            return Err(Expired {
+                oldest: state.compacted_rv,
+            });
+        }
+        let receiver = self.changes.subscribe();
+        let start = state.history.partition_point(|c| c.rv <= rv);
+        let backlog = state.history.range(start..).cloned().collect();
+        Ok((backlog, receiver))
+    }
+
+    /// Forgets the whole change history, so every watch resuming from before now gets
+    /// 410 Gone (tests use it to check that clients re-list).
+    pub fn compact(&self) {
+        let mut state = self.write();
+        state.compacted_rv = state.rv;
+        state.history.clear();
+    }
+
+    pub fn logs(&self, uid: &str) -> String {
+        self.read().logs.get(uid).cloned().unwrap_or_default()
+    }
+
+    pub fn append_log(&self, uid: &str, text: &str) {
+        self.write()
+            .logs
+            .entry(uid.into())
+            .or_default()
+            .push_str(text);
+        self.log_appended.notify_waiters();
+    }
+
+    /// Resolves at the next `append_log`, for followers of a log.
+    pub fn log_appended(&self) -> tokio::sync::futures::Notified<'_> {
+        self.log_appended.notified()
+    }
+}
+
+/// Exclusive access to the store for one request's reads and writes.
+pub struct Tx<'a> {
+    state: &'a mut State,
+    changes: &'a broadcast::Sender<Arc<Change>>,
+    window: usize,
+}
+
+impl Tx<'_> {
+    pub fn get(&self, key: &StoreKey, namespace: &str, name: &str) -> Option<Arc<StoredObject>> {
+        self.state
+            .kinds
+            .get(key)?
+            .get(&(namespace.into(), name.into()))
+            .cloned()
+    }
+
+    pub fn next_rv(&self) -> u64 {
+        self.state.rv + 1
+    }
+
+    /// Stores `object` (creating or replacing), stamping `metadata.resourceVersion`.
+    pub fn put(&mut self, rt: &ResourceType, mut object: Value) -> Arc<StoredObject> {
+        self.state.rv += 1;
+        let rv = self.state.rv;
+        set_rv(&mut object, rv);
+        let stored = Arc::new(index(rt, &object, rv));
+        let key = rt.store_key();
+        let slot = (stored.namespace.clone(), stored.name.clone());
+        let previous = self
+            .state
+            .kinds
+            .entry(key.clone())
+            .or_default()
+            .insert(slot, stored.clone());
+        let kind = if previous.is_some() {
+            ChangeType::Modified
+        } else {
+            ChangeType::Added
+        };
+        self.record(key, kind, stored.clone());
+        stored
+    }
+
+    /// Removes an object; the DELETED change carries its last state at a new resourceVersion.
+    pub fn delete(
+        &mut self,
+        rt: &ResourceType,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Arc<StoredObject>> {
+        let key = rt.store_key();
+        let old = self
+            .state
+            .kinds
+            .get_mut(&key)?
+            .remove(&(namespace.into(), name.into()))?;
+        self.state.rv += 1;
+        let rv = self.state.rv;
+        let mut object = old.value();
+        set_rv(&mut object, rv);
+        let stored = Arc::new(index(rt, &object, rv));
+        self.state.field_owners.remove(&old.uid);
+        self.state.logs.remove(&old.uid);
+        self.record(key, ChangeType::Deleted, stored.clone());
+        Some(stored)
+    }
+
+    /// Objects of any kind that name `uid` among their ownerReferences.
+    pub fn dependents(&self, uid: &str) -> Vec<(StoreKey, Arc<StoredObject>)> {
+        let mut out = Vec::new();
+        for (key, objects) in &self.state.kinds {
+            for o in objects.values() {
+                if o.owner_uids.iter().any(|u| &**u == uid) {
+                    out.push((key.clone(), o.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// (namespace, name) of every object of a kind, in one namespace or all.
+    pub fn names(&self, key: &StoreKey, namespace: Option<&str>) -> Vec<(String, String)> {
+        self.state.kinds.get(key).map_or_else(Vec::new, |objects| {
+            objects
+                .keys()
+                .filter(|(ns, _)| namespace.is_none_or(|want| &**ns == want))
+                .map(|(ns, name)| (ns.to_string(), name.to_string()))
+                .collect()
+        })
+    }
+
+    pub fn field_owners(&mut self, uid: &str) -> &mut FieldOwners {
+        self.state.field_owners.entry(uid.into()).or_default()
+    }
+
+    fn record(&mut self, key: StoreKey, kind: ChangeType, object: Arc<StoredObject>) {
+        let change = Arc::new(Change {
+            rv: object.rv,
+            key,
+            kind,
+            object,
+        });
+        self.state.history.push_back(change.clone());
+        while self.state.history.len() > self.window {
+            if let Some(dropped) = self.state.history.pop_front() {
+                self.state.compacted_rv = dropped.rv;
+            }
+        }
+        // No receivers is fine: nobody is watching.
+        let _ = self.changes.send(change);
+    }
+}
+
+fn set_rv(object: &mut Value, rv: u64) {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
+    }
+}
+
+fn index(rt: &ResourceType, object: &Value, rv: u64) -> StoredObject {
+    let meta = object.get("metadata");
+    let text = |path: &str| -> Box<str> {
+        meta.and_then(|m| m.get(path))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .into()
+    };
+    let labels = meta
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+        .map(|l| {
+            l.iter()
+                .filter_map(|(k, v)| Some((k.as_str().into(), v.as_str()?.into())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let fields = rt
+        .field_labels
+        .iter()
+        .filter_map(|path| {
+            let pointer = format!("/{}", path.replace('.', "/"));
+            let value = match object.pointer(&pointer)? {
+                Value::String(s) => s.clone(),
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                // Event's `source` selects on the component.
+                Value::Object(o) => o.get("component")?.as_str()?.to_string(),
+                _ => return None,
+            };
+            Some((*path, value.into_boxed_str()))
+        })
+        .collect();
+    let owner_uids = meta
+        .and_then(|m| m.get("ownerReferences"))
+        .and_then(Value::as_array)
+        .map(|refs| {
+            refs.iter()
+                .filter_map(|r| Some(r.get("uid")?.as_str()?.into()))
+                .collect()
+        })
+        .unwrap_or_default();
+    StoredObject {
+        namespace: text("namespace"),
+        name: text("name"),
+        uid: text("uid"),
+        rv,
+        // Serializing a Value cannot fail (its keys are strings).
+        json: Bytes::from(serde_json::to_vec(object).unwrap_or_default()),
+        labels,
+        fields,
+        owner_uids,
+    }
+}

@@ -1,0 +1,1 @@
+//! The terminal cockpit. Filled by the cockpit issue.
