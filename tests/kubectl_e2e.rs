@@ -382,26 +382,42 @@ async fn writes(k: &Kubectl, dir: &Path) {
     );
 }
 
-/// `get pods -w` prints a pod created while it watches.
+/// `get pods -w` prints a pod created after its list, as a watch event.
 async fn watch(k: &Kubectl, sim: &Sim) {
     let mut child = k
-        .command(&["get", "pods", "-n", "default", "-w"])
+        .command(&["get", "pods", "-n", "training", "-w"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("kubectl starts");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
-    let pods: Api<Pod> = Api::namespaced(sim.client(false).await.expect("client"), "default");
+    let within = Duration::from_secs(20);
+    // The list comes first: once its rows are printed, kubectl is watching.
+    let listed = tokio::time::timeout(within, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("train-") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        listed,
+        Ok(true),
+        "kubectl get pods -w printed no list within 20 s"
+    );
+    let pods: Api<Pod> = Api::namespaced(sim.client(false).await.expect("client"), "training");
     let pod: Pod = serde_json::from_value(serde_json::json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "watched-pod"},
         "spec": {"containers": [{"name": "c", "image": "busybox"}]},
     }))
     .expect("pod");
-    // kubectl has started its watch once it has printed something or waited a moment;
-    // the pod is created right away and must show either in the list or as a watch event.
-    let created = tokio::spawn(async move { pods.create(&PostParams::default(), &pod).await });
-    let seen = tokio::time::timeout(Duration::from_secs(20), async {
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("pod created");
+    let seen = tokio::time::timeout(within, async {
         while let Ok(Some(line)) = lines.next_line().await {
             if line.contains("watched-pod") {
                 return true;
@@ -410,12 +426,11 @@ async fn watch(k: &Kubectl, sim: &Sim) {
         false
     })
     .await;
-    created.await.expect("task").expect("pod created");
     let _ = child.kill().await;
     assert_eq!(
         seen,
         Ok(true),
-        "kubectl get pods -w did not show the new pod within 20 s"
+        "kubectl get pods -w did not stream the new pod within 20 s"
     );
 }
 

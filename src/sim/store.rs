@@ -5,7 +5,7 @@
 //! Objects are stored as bytes, not `serde_json::Value`s: a Value costs several times its
 //! JSON size, and a list becomes a concatenation instead of a re-serialization.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
@@ -94,6 +94,35 @@ struct State {
     compacted_rv: u64,
     field_owners: HashMap<Box<str>, FieldOwners>,
     logs: HashMap<Box<str>, String>,
+    /// Owner uid → its dependents, so garbage collection does not scan every object.
+    dependents: HashMap<Box<str>, HashSet<(StoreKey, Box<str>, Box<str>)>>,
+}
+
+impl State {
+    fn index_owners(&mut self, key: &StoreKey, object: &StoredObject, add: bool) {
+        for owner in &object.owner_uids {
+            let entry = (key.clone(), object.namespace.clone(), object.name.clone());
+            if add {
+                self.dependents
+                    .entry(owner.clone())
+                    .or_default()
+                    .insert(entry);
+            } else if let Some(set) = self.dependents.get_mut(owner) {
+                set.remove(&entry);
+                if set.is_empty() {
+                    self.dependents.remove(owner);
+                }
+            }
+        }
+    }
+}
+
+/// A page of a list.
+pub struct Listed {
+    pub rv: u64,
+    pub items: Vec<Arc<StoredObject>>,
+    /// More objects pass the filter after the last one returned.
+    pub more: bool,
 }
 
 /// The history is shorter than what the watch asked to start from.
@@ -130,6 +159,11 @@ impl Store {
         self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Watches and continue tokens from before this resourceVersion are expired.
+    pub fn compacted_rv(&self) -> u64 {
+        self.read().compacted_rv
+    }
+
     pub fn resource_version(&self) -> u64 {
         self.read().rv
     }
@@ -142,18 +176,27 @@ impl Store {
             .cloned()
     }
 
-    /// All objects of a kind (in one namespace, or all), in (namespace, name) order,
-    /// starting after `after`, with the store's resourceVersion at that moment.
+    /// Objects of a kind (in one namespace, or all) that pass `keep`, in (namespace, name)
+    /// order, starting after `after`, at most `limit` of them; with the store's
+    /// resourceVersion and whether more would follow. Work is proportional to what is read,
+    /// not to the size of the kind, so a page of a large list is cheap.
     pub fn list(
         &self,
         key: &StoreKey,
         namespace: Option<&str>,
         after: Option<(&str, &str)>,
-    ) -> (u64, Vec<Arc<StoredObject>>) {
+        limit: Option<usize>,
+        keep: impl Fn(&StoredObject) -> bool,
+    ) -> Listed {
         use std::ops::Bound;
         let state = self.read();
+        let mut listed = Listed {
+            rv: state.rv,
+            items: Vec::new(),
+            more: false,
+        };
         let Some(objects) = state.kinds.get(key) else {
-            return (state.rv, Vec::new());
+            return listed;
         };
         let start: (Box<str>, Box<str>) = match (after, namespace) {
             (Some((ns, name)), _) => (ns.into(), name.into()),
@@ -165,12 +208,20 @@ impl Store {
         } else {
             Bound::Included(start)
         };
-        let items = objects
+        let limit = limit.unwrap_or(usize::MAX);
+        let matching = objects
             .range((lower, Bound::Unbounded))
             .take_while(|((ns, _), _)| namespace.is_none_or(|want| &**ns == want))
-            .map(|(_, o)| o.clone())
-            .collect();
-        (state.rv, items)
+            .map(|(_, o)| o)
+            .filter(|o| keep(o));
+        for object in matching {
+            if listed.items.len() == limit {
+                listed.more = true;
+                break;
+            }
+            listed.items.push(object.clone());
+        }
+        listed
     }
 
     pub fn count(&self, key: &StoreKey) -> usize {
@@ -269,6 +320,10 @@ impl Tx<'_> {
             .entry(key.clone())
             .or_default()
             .insert(slot, stored.clone());
+        if let Some(old) = &previous {
+            self.state.index_owners(&key, old, false);
+        }
+        self.state.index_owners(&key, &stored, true);
         let kind = if previous.is_some() {
             ChangeType::Modified
         } else {
@@ -291,6 +346,7 @@ impl Tx<'_> {
             .kinds
             .get_mut(&key)?
             .remove(&(namespace.into(), name.into()))?;
+        self.state.index_owners(&key, &old, false);
         self.state.rv += 1;
         let rv = self.state.rv;
         let mut object = old.value();
@@ -304,14 +360,24 @@ impl Tx<'_> {
 
     /// Objects of any kind that name `uid` among their ownerReferences.
     pub fn dependents(&self, uid: &str) -> Vec<(StoreKey, Arc<StoredObject>)> {
-        let mut out = Vec::new();
-        for (key, objects) in &self.state.kinds {
-            for o in objects.values() {
-                if o.owner_uids.iter().any(|u| &**u == uid) {
-                    out.push((key.clone(), o.clone()));
-                }
-            }
-        }
+        let Some(set) = self.state.dependents.get(uid) else {
+            return Vec::new();
+        };
+        let mut out: Vec<_> = set
+            .iter()
+            .filter_map(|(key, ns, name)| {
+                let object = self
+                    .state
+                    .kinds
+                    .get(key)?
+                    .get(&(ns.clone(), name.clone()))?;
+                Some((key.clone(), object.clone()))
+            })
+            .collect();
+        // Deterministic order, whatever the hash set's.
+        out.sort_by(|a, b| {
+            (&a.0, &a.1.namespace, &a.1.name).cmp(&(&b.0, &b.1.namespace, &b.1.name))
+        });
         out
     }
 
@@ -346,6 +412,15 @@ impl Tx<'_> {
         // No receivers is fine: nobody is watching.
         let _ = self.changes.send(change);
     }
+}
+
+/// The object's JSON in an allocation of its exact size: serializing grows a buffer by
+/// doubling, and keeping that slack would cost up to as much again as the data.
+fn compact_json(object: &Value) -> Bytes {
+    // Serializing a Value cannot fail (its keys are strings).
+    let mut bytes = serde_json::to_vec(object).unwrap_or_default();
+    bytes.shrink_to_fit();
+    Bytes::from(bytes)
 }
 
 fn set_rv(object: &mut Value, rv: u64) {
@@ -401,8 +476,7 @@ fn index(rt: &ResourceType, object: &Value, rv: u64) -> StoredObject {
         name: text("name"),
         uid: text("uid"),
         rv,
-        // Serializing a Value cannot fail (its keys are strings).
-        json: Bytes::from(serde_json::to_vec(object).unwrap_or_default()),
+        json: compact_json(object),
         labels,
         fields,
         owner_uids,

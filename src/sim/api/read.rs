@@ -127,7 +127,7 @@ pub fn list(ctx: &Context) -> Result<Response<Body>, ApiError> {
     let after = match &ctx.query.continue_token {
         Some(token) => {
             let (rv, ns, name) = decode_continue(token)?;
-            if rv < ctx.state.store.watch_from(rv).err().map_or(0, |e| e.oldest) {
+            if rv < ctx.state.store.compacted_rv() {
                 return Err(ApiError::gone(
                     "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
                 ));
@@ -136,31 +136,22 @@ pub fn list(ctx: &Context) -> Result<Response<Body>, ApiError> {
         }
         None => None,
     };
-    let namespace = ctx.target.namespace.as_deref();
-    let (current_rv, candidates) = ctx.state.store.list(
+    let listed = ctx.state.store.list(
         &ctx.rt.store_key(),
-        namespace,
+        ctx.target.namespace.as_deref(),
         after
             .as_ref()
             .map(|(_, ns, name)| (ns.as_str(), name.as_str())),
+        ctx.query.limit,
+        |o| matches(ctx, o),
     );
-    let list_rv = after.as_ref().map_or(current_rv, |(rv, _, _)| *rv);
-    let limit = ctx.query.limit.unwrap_or(usize::MAX);
-    let mut items = Vec::new();
-    let mut rest = candidates.iter().filter(|o| matches(ctx, o));
-    for object in rest.by_ref() {
-        items.push(object.clone());
-        if items.len() == limit {
-            break;
-        }
-    }
-    let remaining = rest.count();
+    let items = listed.items;
+    let list_rv = after.as_ref().map_or(listed.rv, |(rv, _, _)| *rv);
     let mut list_meta = json!({"resourceVersion": list_rv.to_string()});
-    if remaining > 0
+    if listed.more
         && let Some(last) = items.last()
     {
         list_meta["continue"] = json!(encode_continue(list_rv, &last.namespace, &last.name));
-        list_meta["remainingItemCount"] = json!(remaining);
     }
     if ctx.wants_table() {
         let objects: Vec<Value> = items.iter().map(|o| o.value()).collect();
@@ -249,8 +240,10 @@ pub fn watch(ctx: &Context) -> Result<Response<Body>, ApiError> {
         .map_or(DEFAULT_WATCH_TIMEOUT, Duration::from_secs);
     // Initial state and history are read now, so the response reflects this moment.
     let (initial, start_rv) = if send_initial {
-        let (rv, objects) = store.list(&key, filter_ctx.namespace.as_deref(), None);
-        (objects, rv)
+        let listed = store.list(&key, filter_ctx.namespace.as_deref(), None, None, |o| {
+            filter_ctx.accepts(o)
+        });
+        (listed.items, listed.rv)
     } else {
         (Vec::new(), requested.unwrap_or(0))
     };
@@ -271,7 +264,7 @@ pub fn watch(ctx: &Context) -> Result<Response<Body>, ApiError> {
             }
         };
         let mut last_rv = start_rv;
-        for object in initial.iter().filter(|o| filter_ctx.accepts(o)) {
+        for object in &initial {
             if tx
                 .send(encoder.event(ChangeType::Added, object))
                 .await

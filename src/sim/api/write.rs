@@ -12,7 +12,7 @@ use super::request::{Context, FieldValidation};
 use super::status::ApiError;
 use super::{ApiState, Body, User, bytes_response, json_response};
 use crate::sim::patch::{self, FieldOwners, PatchError};
-use crate::sim::resources::{ResourceType, StoreKey};
+use crate::sim::resources::{Registry, ResourceType, StoreKey};
 use crate::sim::store::{StoredObject, Tx};
 use crate::sim::validate;
 
@@ -207,7 +207,11 @@ fn insert_new(
     if dry_run {
         return Ok(object);
     }
-    tx.field_owners(&uid).record_update(None, &object, manager);
+    // Field ownership is for API clients (it is what server-side apply conflicts are made
+    // of); the server's own objects skip it: at 150,000 pods it costs gigabytes.
+    if manager != INTERNAL_MANAGER {
+        tx.field_owners(&uid).record_update(None, &object, manager);
+    }
     if rt.kind == "CustomResourceDefinition" {
         let _ = state.registry_mut().register_crd(&object);
     }
@@ -220,6 +224,9 @@ fn namespaces_key() -> StoreKey {
         plural: "namespaces".into(),
     }
 }
+
+/// The field manager of the server's own writes.
+const INTERNAL_MANAGER: &str = "mlxp-sim";
 
 /// Creates an object on the server's own behalf (seeding, controllers).
 pub fn create_internal(state: &ApiState, mut object: Value) -> Result<(), ApiError> {
@@ -238,7 +245,7 @@ pub fn create_internal(state: &ApiState, mut object: Value) -> Result<(), ApiErr
     validate_metadata(&rt, &object)?;
     state
         .store
-        .transact(|tx| insert_new(tx, state, &rt, object, "mlxp-sim", false))?;
+        .transact(|tx| insert_new(tx, state, &rt, object, INTERNAL_MANAGER, false))?;
     Ok(())
 }
 
@@ -653,7 +660,8 @@ pub fn delete(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
         if dry_run {
             return Ok(current);
         }
-        Ok(remove(tx, &ctx.state, &ctx.rt, &current, policy))
+        let registry = ctx.state.registry().clone();
+        Ok(remove(tx, &ctx.state, &registry, &ctx.rt, &current, policy))
     })?;
     Ok(stored_response(StatusCode::OK, &deleted, &[]))
 }
@@ -663,17 +671,21 @@ pub fn delete_collection(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, 
     let dry_run = ctx.query.dry_run || options.get("dryRun") == Some(&json!(true));
     let options = options.get("options").cloned().unwrap_or(options);
     let policy = propagation(ctx, &options)?;
-    let (_, candidates) =
-        ctx.state
-            .store
-            .list(&ctx.rt.store_key(), ctx.target.namespace.as_deref(), None);
-    let chosen: Vec<Arc<StoredObject>> = candidates
-        .into_iter()
-        .filter(|o| {
-            ctx.query.label_selector.matches(|k| o.label(k))
-                && ctx.query.field_selector.matches(|f| o.field(f))
-        })
-        .collect();
+    let chosen = ctx
+        .state
+        .store
+        .list(
+            &ctx.rt.store_key(),
+            ctx.target.namespace.as_deref(),
+            None,
+            None,
+            |o| {
+                ctx.query.label_selector.matches(|k| o.label(k))
+                    && ctx.query.field_selector.matches(|f| o.field(f))
+            },
+        )
+        .items;
+    let registry = ctx.state.registry().clone();
     let items: Vec<Value> = ctx.state.store.transact(|tx| {
         chosen
             .iter()
@@ -682,7 +694,7 @@ pub fn delete_collection(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, 
                 if dry_run {
                     return Some(current.value());
                 }
-                Some(remove(tx, &ctx.state, &ctx.rt, &current, policy).value())
+                Some(remove(tx, &ctx.state, &registry, &ctx.rt, &current, policy).value())
             })
             .collect()
     });
@@ -700,6 +712,7 @@ pub fn delete_collection(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, 
 fn remove(
     tx: &mut Tx<'_>,
     state: &ApiState,
+    registry: &Registry,
     rt: &ResourceType,
     object: &Arc<StoredObject>,
     policy: Propagation,
@@ -708,7 +721,6 @@ fn remove(
     let deleted = tx
         .delete(rt, &object.namespace, &object.name)
         .unwrap_or_else(|| object.clone());
-    let registry = state.registry().clone();
     let type_of = |key: &StoreKey| registry.all().find(|t| t.store_key() == *key).cloned();
     // Worklist instead of recursion: ownership chains are as deep as users make them.
     let mut work = vec![deleted.uid.to_string()];
