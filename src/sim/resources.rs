@@ -373,6 +373,42 @@ impl Registry {
     }
 }
 
+/// Checks a CRD as the apiserver does before serving it: named `<plural>.<group>`, a group
+/// with a dot (so never a built-in group), and no kind already served by another definition.
+pub fn check_crd(registry: &Registry, crd: &Value) -> Result<Vec<ResourceType>, String> {
+    let types = types_of_crd(crd)?;
+    let Some(first) = types.first() else {
+        return Err("spec.versions: Invalid value: no served version".into());
+    };
+    let name = crd
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let expected = format!("{}.{}", first.plural, first.group);
+    if name != expected {
+        return Err(format!(
+            "metadata.name: Invalid value: {name:?}: must be spec.names.plural+\".\"+spec.group"
+        ));
+    }
+    if !first.group.contains('.') {
+        return Err(format!(
+            "spec.group: Invalid value: {:?}: should be a domain with at least one dot",
+            first.group
+        ));
+    }
+    for t in &types {
+        if let Some(existing) = registry.get(&t.group, &t.version, &t.plural)
+            && !existing.is_custom()
+        {
+            return Err(format!(
+                "spec.names.plural: Invalid value: {:?}: {}/{} is served by a built-in kind",
+                t.plural, t.group, t.version
+            ));
+        }
+    }
+    Ok(types)
+}
+
 /// The ResourceTypes a CRD object defines, one per served version.
 pub fn types_of_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
     let spec = crd.get("spec").ok_or("spec is required")?;

@@ -83,6 +83,9 @@ pub struct Change {
     pub object: Arc<StoredObject>,
 }
 
+/// Where an object is: its kind, namespace and name.
+type ObjectKey = (StoreKey, Box<str>, Box<str>);
+
 type Objects = BTreeMap<(Box<str>, Box<str>), Arc<StoredObject>>;
 
 #[derive(Default)]
@@ -95,7 +98,7 @@ struct State {
     field_owners: HashMap<Box<str>, FieldOwners>,
     logs: HashMap<Box<str>, String>,
     /// Owner uid → its dependents, so garbage collection does not scan every object.
-    dependents: HashMap<Box<str>, HashSet<(StoreKey, Box<str>, Box<str>)>>,
+    dependents: HashMap<Box<str>, HashSet<ObjectKey>>,
 }
 
 impl State {

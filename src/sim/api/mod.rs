@@ -144,10 +144,27 @@ async fn handle(state: Arc<ApiState>, req: Request<hyper::body::Incoming>) -> Re
         "/version" | "/healthz" | "/livez" | "/readyz"
     );
     let has_token = req.headers().contains_key(header::AUTHORIZATION);
+    // An error sent before the request body is read must close the connection, or the
+    // unread body would be taken for the client's next request.
+    let has_body = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v.as_bytes() != b"0")
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let early_error = |e: &ApiError| {
+        let mut response = error_response(e);
+        if has_body {
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
+        response
+    };
     let user = match state.authenticate(&req) {
         Some(user) => user,
         None if public && !has_token => User::ReadOnly,
-        None => return error_response(&ApiError::unauthorized()),
+        None => return early_error(&ApiError::unauthorized()),
     };
     // Like the apiserver's max-requests-inflight: shed load with 429 rather than queue it.
     let query = req.uri().query().unwrap_or("");
@@ -161,13 +178,18 @@ async fn handle(state: Arc<ApiState>, req: Request<hyper::body::Incoming>) -> Re
         match state.inflight.try_acquire() {
             Ok(permit) => Some(permit),
             Err(_) => {
-                return error_response(&ApiError::too_many_requests(
+                return early_error(&ApiError::too_many_requests(
                     "Too many requests, please try again later.",
                 ));
             }
         }
     };
-    match route(state.clone(), user, req).await {
+    let (parts, body) = req.into_parts();
+    let bytes = match read_body(body).await {
+        Ok(bytes) => bytes,
+        Err(e) => return early_error(&e),
+    };
+    match route(state.clone(), user, &parts, bytes).await {
         Ok(response) => response,
         Err(e) => error_response(&e),
     }
@@ -176,9 +198,10 @@ async fn handle(state: Arc<ApiState>, req: Request<hyper::body::Incoming>) -> Re
 async fn route(
     state: Arc<ApiState>,
     user: User,
-    req: Request<hyper::body::Incoming>,
+    req: &hyper::http::request::Parts,
+    bytes: Bytes,
 ) -> Result<Response<Body>, ApiError> {
-    let path = req.uri().path().to_string();
+    let path = req.uri.path().to_string();
     match path.as_str() {
         "/healthz" | "/livez" | "/readyz" => return Ok(text_response(StatusCode::OK, "ok")),
         "/version" => return Ok(json_response(StatusCode::OK, &discovery::version())),
@@ -189,7 +212,7 @@ async fn route(
     }
     let route = request::parse_path(&path)?;
     let rt = match route {
-        Route::Discovery(d) => return discovery::serve(&state, &req, d),
+        Route::Discovery(d) => return discovery::serve(&state, &req.method, d),
         Route::Resource(ref r) => state
             .registry()
             .get(&r.group, &r.version, &r.resource)
@@ -198,16 +221,16 @@ async fn route(
     let Route::Resource(target) = route else {
         return Err(ApiError::path_not_found());
     };
-    let verb = request::verb(req.method(), &target, &rt)?;
+    let verb = request::verb(&req.method, &target, &rt)?;
     authorize(user, verb, &target, &rt)?;
-    let query = request::Query::parse(req.uri().query())?;
+    let query = request::Query::parse(req.uri.query())?;
     let ctx = request::Context {
         state,
         rt,
         target,
         query,
-        accept: header_str(&req, header::ACCEPT),
-        content_type: header_str(&req, header::CONTENT_TYPE),
+        accept: header_str(req, header::ACCEPT),
+        content_type: header_str(req, header::CONTENT_TYPE),
         user,
     };
     match verb {
@@ -215,30 +238,19 @@ async fn route(
         Verb::List => read::list(&ctx),
         Verb::Watch => read::watch(&ctx),
         Verb::Log => read::log(&ctx).await,
-        Verb::Create | Verb::Update | Verb::Patch => {
-            let bytes = read_body(req).await?;
-            match verb {
-                Verb::Create => write::create(&ctx, &bytes),
-                Verb::Update => write::update(&ctx, &bytes),
-                _ => write::patch(&ctx, &bytes),
-            }
-        }
-        Verb::Delete => {
-            let bytes = read_body(req).await?;
-            write::delete(&ctx, &bytes)
-        }
-        Verb::DeleteCollection => {
-            let bytes = read_body(req).await?;
-            write::delete_collection(&ctx, &bytes)
-        }
+        Verb::Create => write::create(&ctx, &bytes),
+        Verb::Update => write::update(&ctx, &bytes),
+        Verb::Patch => write::patch(&ctx, &bytes),
+        Verb::Delete => write::delete(&ctx, &bytes),
+        Verb::DeleteCollection => write::delete_collection(&ctx, &bytes),
     }
 }
 
 /// Largest request body accepted (the real apiserver's limit is 3 MiB per object).
 const MAX_BODY: usize = 3 * 1024 * 1024;
 
-async fn read_body(req: Request<hyper::body::Incoming>) -> Result<Bytes, ApiError> {
-    let limited = http_body_util::Limited::new(req.into_body(), MAX_BODY);
+async fn read_body(body: hyper::body::Incoming) -> Result<Bytes, ApiError> {
+    let limited = http_body_util::Limited::new(body, MAX_BODY);
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) => Err(ApiError::new_too_large(e.to_string())),
@@ -286,8 +298,8 @@ fn authorize(
     )))
 }
 
-fn header_str(req: &Request<hyper::body::Incoming>, name: header::HeaderName) -> String {
-    req.headers()
+fn header_str(req: &hyper::http::request::Parts, name: header::HeaderName) -> String {
+    req.headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")

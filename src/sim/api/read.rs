@@ -293,7 +293,10 @@ pub fn watch(ctx: &Context) -> Result<Response<Body>, ApiError> {
             }
             last_rv = change.rv;
         }
-        let deadline = tokio::time::Instant::now() + timeout;
+        // A client's timeoutSeconds can be anything up to u64::MAX seconds.
+        let deadline = tokio::time::Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(|| tokio::time::Instant::now() + DEFAULT_WATCH_TIMEOUT);
         let mut ticker = tokio::time::interval(BOOKMARK_EVERY);
         ticker.tick().await;
         loop {

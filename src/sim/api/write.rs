@@ -84,12 +84,35 @@ fn validate_metadata(rt: &ResourceType, object: &Value) -> Result<(), ApiError> 
     }
     if let Some(meta) = object.get("metadata") {
         causes.extend(validate::metadata_errors(meta));
+        causes.extend(owner_reference_errors(meta));
     }
     if causes.is_empty() {
         Ok(())
     } else {
         Err(ApiError::invalid(&rt.kind, &rt.group, name, causes))
     }
+}
+
+/// Every ownerReference names its owner fully, as garbage collection needs.
+fn owner_reference_errors(meta: &Value) -> Vec<(String, String)> {
+    let Some(refs) = meta.get("ownerReferences").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let mut causes = Vec::new();
+    for (i, r) in refs.iter().enumerate() {
+        for field in ["apiVersion", "kind", "name", "uid"] {
+            if r.get(field)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                causes.push((
+                    format!("metadata.ownerReferences[{i}].{field}"),
+                    "Required value".to_string(),
+                ));
+            }
+        }
+    }
+    causes
 }
 
 fn respond(code: StatusCode, object: &Value, warnings: &[String]) -> Response<Body> {
@@ -159,22 +182,31 @@ pub fn create(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
         meta.insert("name".into(), json!(name));
     }
     validate_metadata(&ctx.rt, &object)?;
-    if ctx.rt.kind == "CustomResourceDefinition" {
-        crate::sim::resources::types_of_crd(&object).map_err(|e| {
-            ApiError::invalid(
-                &ctx.rt.kind,
-                &ctx.rt.group,
-                meta_str(&object, "name").unwrap_or(""),
-                vec![("spec".into(), e)],
-            )
-        })?;
-    }
+    check_crd(ctx, &object)?;
     let manager = manager(ctx, "unknown");
     let stored = ctx
         .state
         .store
         .transact(|tx| insert_new(tx, &ctx.state, &ctx.rt, object, &manager, ctx.query.dry_run))?;
     Ok(respond(StatusCode::CREATED, &stored, &warnings))
+}
+
+/// A CRD must be servable before it is stored; other kinds pass.
+fn check_crd(ctx: &Context, object: &Value) -> Result<(), ApiError> {
+    if ctx.rt.kind != "CustomResourceDefinition" {
+        return Ok(());
+    }
+    crate::sim::resources::check_crd(&ctx.state.registry(), object)
+        .map(|_| ())
+        .map_err(|e| {
+            let (field, message) = e.split_once(": ").unwrap_or(("spec", &e));
+            ApiError::invalid(
+                &ctx.rt.kind,
+                &ctx.rt.group,
+                meta_str(object, "name").unwrap_or(""),
+                vec![(field.to_string(), message.to_string())],
+            )
+        })
 }
 
 /// Stores a new object (or, in dry run, returns what would be stored).
@@ -364,6 +396,12 @@ fn commit(
     }
     if ctx.query.dry_run {
         return Ok(new);
+    }
+    if ctx.rt.kind == "CustomResourceDefinition" && ctx.target.subresource.is_none() {
+        check_crd(ctx, &new)?;
+        let mut registry = ctx.state.registry_mut();
+        registry.unregister_crd(&old_value);
+        let _ = registry.register_crd(&new);
     }
     tx.field_owners(&old.uid)
         .record_update(Some(&old_value), &new, manager);
