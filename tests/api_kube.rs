@@ -1070,7 +1070,10 @@ async fn requests_past_the_inflight_limit_get_429() {
     })
     .await
     .expect("sim starts");
-    let pods: Api<Pod> = Api::all(sim.client(false).await.expect("client"));
+    // kube retries 429s by default (honouring Retry-After); this test wants the answer itself.
+    let mut config = sim.config(false).await.expect("config");
+    config.default_retry = false;
+    let pods: Api<Pod> = Api::all(Client::try_from(config).expect("client"));
     let status = api_error(pods.list(&ListParams::default()).await);
     assert_status(&status, 429, "TooManyRequests");
 }

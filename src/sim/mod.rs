@@ -117,8 +117,9 @@ impl Sim {
         Ok(())
     }
 
-    /// A kube client for one of the two contexts, built from the kubeconfig as any user's is.
-    pub async fn client(&self, readonly: bool) -> anyhow::Result<kube::Client> {
+    /// The kube client configuration of one of the two contexts, read from the kubeconfig
+    /// as any user's is.
+    pub async fn config(&self, readonly: bool) -> anyhow::Result<kube::Config> {
         let kubeconfig = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml())?;
         let context = if readonly {
             kubeconfig::READONLY_CONTEXT
@@ -129,8 +130,12 @@ impl Sim {
             context: Some(context.to_string()),
             ..Default::default()
         };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
-        Ok(kube::Client::try_from(config)?)
+        Ok(kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?)
+    }
+
+    /// A kube client for one of the two contexts.
+    pub async fn client(&self, readonly: bool) -> anyhow::Result<kube::Client> {
+        Ok(kube::Client::try_from(self.config(readonly).await?)?)
     }
 }
 
