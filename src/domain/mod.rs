@@ -1,3 +1,4 @@
 //! Plain types and pure logic: no I/O, no terminal, no Kubernetes client.
 
+pub mod names;
 pub mod selector;

@@ -2,6 +2,7 @@
 //! the agent, kubectl and any kube-rs client use it exactly as they use a real cluster.
 
 pub mod api;
+pub mod ids;
 pub mod kubeconfig;
 pub mod patch;
 pub mod resources;
@@ -14,8 +15,6 @@ pub mod validate;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-
-use rand::Rng;
 
 use api::ApiState;
 
@@ -58,8 +57,8 @@ impl Sim {
     pub async fn start(config: SimConfig) -> anyhow::Result<Sim> {
         crate::install_crypto_provider();
         let certs = tls::generate(config.listen.ip())?;
-        let admin_token = random_token();
-        let readonly_token = random_token();
+        let admin_token = ids::hex(&mut rand::rng(), 32);
+        let readonly_token = ids::hex(&mut rand::rng(), 32);
         let state = Arc::new(ApiState::new(
             admin_token.clone(),
             readonly_token.clone(),
@@ -145,11 +144,4 @@ impl Drop for Sim {
         self.state.shutdown.cancel();
         self.server.abort();
     }
-}
-
-fn random_token() -> String {
-    let mut rng = rand::rng();
-    (0..32)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect()
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::SimConfig;
 use super::api::ApiState;
-use super::resources;
+use super::{ids, resources};
 
 /// One node pool of the default cluster.
 struct Pool {
@@ -179,7 +179,7 @@ fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
     {
         let job_name = format!("train-{model}-r{}", 3 + i);
         let job = create_job(state, &job_name, model)?;
-        let pod_name = format!("{job_name}-{}", suffix(rng));
+        let pod_name = format!("{job_name}-{}", ids::name_suffix(rng));
         let labels = [
             ("mlxp.io/model", *model),
             ("batch.kubernetes.io/job-name", job_name.as_str()),
@@ -210,7 +210,7 @@ fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
     .iter()
     .enumerate()
     {
-        let name = format!("{model}-{version}-6b8f9c7d5-{}", suffix(rng));
+        let name = format!("{model}-{version}-6b8f9c7d5-{}", ids::name_suffix(rng));
         let labels = [("mlxp.io/model", *model), ("mlxp.io/version", *version)];
         create(pod(
             rng,
@@ -251,7 +251,7 @@ fn populate_scale(state: &ApiState, rng: &mut StdRng, pods: usize) -> anyhow::Re
             .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))?;
     }
     for i in 0..pods {
-        let name = format!("worker-{i:06}-{}", suffix(rng));
+        let name = format!("worker-{i:06}-{}", ids::name_suffix(rng));
         let namespace = format!("scale-{}", i % 10);
         let model = ["fraud-detector", "recsys-ranker", "churn-predictor"][i % 3];
         let labels = [("mlxp.io/model", model)];
@@ -272,18 +272,6 @@ fn populate_scale(state: &ApiState, rng: &mut StdRng, pods: usize) -> anyhow::Re
             .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))?;
     }
     Ok(())
-}
-
-/// Seeded objects started when the server did (their creationTimestamp is set then too).
-fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn suffix(rng: &mut StdRng) -> String {
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    (0..5)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
 }
 
 fn node(pool: &Pool, name: &str, index: usize) -> Value {
@@ -391,7 +379,7 @@ fn pod(rng: &mut StdRng, spec: PodSpec<'_>) -> Value {
     if let Some((api_version, kind, name, uid)) = spec.owner {
         metadata["ownerReferences"] = json!([{"apiVersion": api_version, "kind": kind, "name": name, "uid": uid, "controller": true, "blockOwnerDeletion": true}]);
     }
-    let started = now();
+    let started = ids::now();
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
@@ -453,7 +441,7 @@ fn create_job(state: &ApiState, name: &str, model: &str) -> anyhow::Result<Strin
                 "spec": {"restartPolicy": "Never", "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4", "resources": {"limits": {"nvidia.com/gpu": "8"}}}]},
             },
         },
-        "status": {"active": 1, "startTime": now(), "ready": 1},
+        "status": {"active": 1, "startTime": ids::now(), "ready": 1},
     });
     state
         .create_object(job)

@@ -8,8 +8,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::selector::{
+use crate::domain::names::{
     dns1123_label_errors, dns1123_subdomain_errors, label_value_errors, qualified_name_errors,
+    quote, value_for_message as shown,
 };
 
 /// Deepest JSON nesting that the field walkers descend into. It equals
@@ -486,22 +487,6 @@ fn json_eq(a: &Value, b: &Value) -> bool {
             _ => x == y,
         },
         _ => a == b,
-    }
-}
-
-fn quote(s: &str) -> String {
-    Value::String(s.to_string()).to_string()
-}
-
-/// How a field error shows a value: strings quoted, containers by type name.
-fn shown(v: &Value) -> String {
-    match v {
-        Value::String(s) => quote(s),
-        Value::Number(n) => n.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "null".to_string(),
-        Value::Array(_) => "\"array\"".to_string(),
-        Value::Object(_) => "\"object\"".to_string(),
     }
 }
 

@@ -4,21 +4,17 @@
 use std::sync::Arc;
 
 use hyper::{Response, StatusCode, header};
-use rand::Rng;
 use serde_json::{Value, json};
 
 use super::body;
 use super::request::{Context, FieldValidation};
 use super::status::ApiError;
 use super::{ApiState, Body, User, bytes_response, json_response};
+use crate::sim::ids;
 use crate::sim::patch::{self, FieldOwners, PatchError};
 use crate::sim::resources::{Registry, ResourceType, StoreKey};
 use crate::sim::store::{StoredObject, Tx};
 use crate::sim::validate;
-
-fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
 
 fn meta_str<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
     object.get("metadata")?.get(field)?.as_str()
@@ -33,30 +29,6 @@ fn meta_mut(object: &mut Value) -> &mut serde_json::Map<String, Value> {
         // Just made sure it is an object.
         _ => unreachable!("metadata was set to an object above"),
     }
-}
-
-fn random_suffix() -> String {
-    // The alphabet Kubernetes uses for generateName: no vowels, no look-alikes.
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut rng = rand::rng();
-    (0..5)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
-
-fn new_uid() -> String {
-    let mut rng = rand::rng();
-    let hex: String = (0..32)
-        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
-        .collect();
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        &hex[17..20],
-        &hex[20..32]
-    )
 }
 
 fn manager(ctx: &Context, default: &str) -> String {
@@ -178,7 +150,7 @@ pub fn create(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
         .and_then(Value::as_str)
         .is_some_and(|n| !n.is_empty());
     if !has_name && let Some(prefix) = meta.get("generateName").and_then(Value::as_str) {
-        let name = format!("{prefix}{}", random_suffix());
+        let name = format!("{prefix}{}", ids::name_suffix(&mut rand::rng()));
         meta.insert("name".into(), json!(name));
     }
     validate_metadata(&ctx.rt, &object)?;
@@ -226,10 +198,10 @@ fn insert_new(
     if tx.get(&rt.store_key(), &namespace, &name).is_some() {
         return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
     }
-    let uid = new_uid();
+    let uid = ids::uid(&mut rand::rng());
     let meta = meta_mut(&mut object);
     meta.insert("uid".into(), json!(uid));
-    meta.insert("creationTimestamp".into(), json!(now()));
+    meta.insert("creationTimestamp".into(), json!(ids::now()));
     meta.insert("generation".into(), json!(1));
     meta.remove("deletionTimestamp");
     meta.remove("managedFields");

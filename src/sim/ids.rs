@@ -1,0 +1,57 @@
+//! Names, uids and timestamps the server makes up, in Kubernetes' formats.
+
+use rand::Rng;
+
+/// The alphabet Kubernetes uses for generated name suffixes: no vowels, no look-alikes.
+const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// A 5-character suffix as `generateName` and controllers append.
+pub fn name_suffix(rng: &mut impl Rng) -> String {
+    (0..5)
+        .map(|_| SUFFIX_ALPHABET[rng.random_range(0..SUFFIX_ALPHABET.len())] as char)
+        .collect()
+}
+
+/// `n` random lowercase hex digits.
+pub fn hex(rng: &mut impl Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+/// A version-4 UUID, as metadata.uid.
+pub fn uid(rng: &mut impl Rng) -> String {
+    let h = hex(rng, 32);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// Now, as Kubernetes writes timestamps (RFC 3339, whole seconds, UTC).
+pub fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn formats_match_kubernetes() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let suffix = name_suffix(&mut rng);
+        assert_eq!(suffix.len(), 5);
+        assert!(suffix.bytes().all(|b| SUFFIX_ALPHABET.contains(&b)));
+        let uid = uid(&mut rng);
+        let groups: Vec<usize> = uid.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12]);
+        assert_eq!(&uid[14..15], "4");
+        assert!(chrono::DateTime::parse_from_rfc3339(&now()).is_ok());
+    }
+}
