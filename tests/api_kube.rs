@@ -1063,6 +1063,20 @@ async fn wrong_token_is_unauthorized() {
 }
 
 #[tokio::test]
+async fn a_created_pod_starts_pending() {
+    let (_sim, client) = start().await;
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let pod: Pod = object(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "fresh"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+    }));
+    let created = pods.create(&PostParams::default(), &pod).await.unwrap();
+    let phase = created.status.and_then(|s| s.phase);
+    assert_eq!(phase.as_deref(), Some("Pending"));
+}
+
+#[tokio::test]
 async fn requests_past_the_inflight_limit_get_429() {
     let sim = Sim::start(SimConfig {
         max_inflight: 0,

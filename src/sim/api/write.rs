@@ -205,8 +205,19 @@ fn insert_new(
     meta.insert("generation".into(), json!(1));
     meta.remove("deletionTimestamp");
     meta.remove("managedFields");
-    if rt.kind == "Namespace" && object.pointer("/status/phase").is_none() {
-        object["status"] = json!({"phase": "Active"});
+    // Status the apiserver itself gives new objects of these kinds.
+    let initial_phase = match rt.kind.as_str() {
+        "Namespace" => Some("Active"),
+        "Pod" => Some("Pending"),
+        _ => None,
+    };
+    if let Some(phase) = initial_phase
+        && object.pointer("/status/phase").is_none()
+    {
+        if !object.get("status").is_some_and(Value::is_object) {
+            object["status"] = json!({});
+        }
+        object["status"]["phase"] = json!(phase);
     }
     if dry_run {
         return Ok(object);
