@@ -2,6 +2,8 @@
 //! the agent, kubectl and any kube-rs client use it exactly as they use a real cluster.
 
 pub mod api;
+pub mod clock;
+pub mod controllers;
 pub mod ids;
 pub mod kubeconfig;
 pub mod patch;
@@ -14,7 +16,7 @@ pub mod validate;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use api::ApiState;
 
@@ -22,8 +24,12 @@ use api::ApiState;
 pub struct SimConfig {
     pub listen: SocketAddr,
     pub seed: u64,
-    /// Simulated seconds per real second (the controllers of the next stage run on it).
+    /// Simulated seconds per real second.
     pub speed: f64,
+    /// Where simulated time starts (default: now). Fixed in tests, with `manual_clock`.
+    pub start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Time moves only through `Sim::advance` (tests), and controllers run only then.
+    pub manual_clock: bool,
     /// Seed this many pods (and nodes to hold them) instead of the small default cluster.
     pub pods: Option<usize>,
     /// Requests served at once before the server answers 429 (watches not counted).
@@ -36,6 +42,8 @@ impl Default for SimConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: 1,
             speed: 1.0,
+            start: None,
+            manual_clock: false,
             pods: None,
             max_inflight: 400,
         }
@@ -49,6 +57,7 @@ pub struct Sim {
     admin_token: String,
     readonly_token: String,
     state: Arc<ApiState>,
+    controllers: Arc<Mutex<controllers::Controllers>>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -57,23 +66,35 @@ impl Sim {
     pub async fn start(config: SimConfig) -> anyhow::Result<Sim> {
         crate::install_crypto_provider();
         let certs = tls::generate(config.listen.ip())?;
+        let start = config.start.unwrap_or_else(chrono::Utc::now);
+        let clock = if config.manual_clock {
+            clock::SimClock::manual(start)
+        } else {
+            clock::SimClock::running(start, config.speed)
+        };
         let admin_token = ids::hex(&mut rand::rng(), 32);
         let readonly_token = ids::hex(&mut rand::rng(), 32);
         let state = Arc::new(ApiState::new(
             admin_token.clone(),
             readonly_token.clone(),
             config.max_inflight,
+            Arc::new(clock),
         )?);
         seed::populate(&state, &config)?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let server = tokio::spawn(api::serve(listener, certs.server_config, state.clone()));
+        let controllers = Arc::new(Mutex::new(controllers::Controllers::new(&state)));
+        if !config.manual_clock {
+            tokio::spawn(controllers::run(state.clone(), controllers.clone()));
+        }
         Ok(Sim {
             addr,
             ca_pem: certs.ca_pem,
             admin_token,
             readonly_token,
             state,
+            controllers,
             server,
         })
     }
@@ -114,6 +135,17 @@ impl Sim {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         file.write_all(self.kubeconfig_yaml().as_bytes())?;
         Ok(())
+    }
+
+    /// Moves simulated time forward and lets the controllers catch up (for a manual clock,
+    /// the only way time passes).
+    pub fn advance(&self, by: std::time::Duration) {
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+        self.state.clock.advance(by);
+        self.controllers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .settle(&self.state);
     }
 
     /// The kube client configuration of one of the two contexts, read from the kubeconfig

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::SimConfig;
 use super::api::ApiState;
-use super::{ids, resources};
+use super::{clock, ids, resources};
 
 /// One node pool of the default cluster.
 struct Pool {
@@ -102,6 +102,7 @@ pub fn populate(state: &ApiState, config: &SimConfig) -> anyhow::Result<()> {
 }
 
 fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
+    let started = clock::timestamp(state.clock.now());
     let create = |object: Value| {
         state
             .create_object(object)
@@ -140,6 +141,7 @@ fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
                 gpus: 0,
                 labels: &[],
                 owner: None,
+                started: &started,
             },
         ))?;
     }
@@ -154,6 +156,7 @@ fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
             gpus: 0,
             labels: &[],
             owner: None,
+            started: &started,
         },
     ))?;
     let monitoring = nodes("monitoring");
@@ -168,6 +171,7 @@ fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
             gpus: 0,
             labels: &[],
             owner: None,
+            started: &started,
         },
     ))?;
 
@@ -195,6 +199,7 @@ fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
                 gpus: 8,
                 labels: &labels,
                 owner: Some(("batch/v1", "Job", &job_name, &job)),
+                started: &started,
             },
         ))?;
         append_training_log(state, "training", &pod_name, rng);
@@ -223,6 +228,7 @@ fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
                 gpus: 1,
                 labels: &labels,
                 owner: None,
+                started: &started,
             },
         ))?;
     }
@@ -231,6 +237,7 @@ fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
 
 /// Nodes and pods for scale runs: `pods` pods spread 30 to a node over ten namespaces.
 fn populate_scale(state: &ApiState, rng: &mut StdRng, pods: usize) -> anyhow::Result<()> {
+    let started = clock::timestamp(state.clock.now());
     let pool = &POOLS[1];
     let per_node = 30;
     let node_count = pods.div_ceil(per_node).max(1);
@@ -267,6 +274,7 @@ fn populate_scale(state: &ApiState, rng: &mut StdRng, pods: usize) -> anyhow::Re
                     gpus: (i % 4 == 0) as u32,
                     labels: &labels,
                     owner: None,
+                    started: &started,
                 },
             ))
             .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))?;
@@ -342,6 +350,8 @@ struct PodSpec<'a> {
     image: &'a str,
     gpus: u32,
     labels: &'a [(&'a str, &'a str)],
+    /// When its containers started (the server's start).
+    started: &'a str,
     /// (apiVersion, kind, name, uid) of the controlling owner.
     owner: Option<(&'a str, &'a str, &'a str, &'a str)>,
 }
@@ -379,7 +389,7 @@ fn pod(rng: &mut StdRng, spec: PodSpec<'_>) -> Value {
     if let Some((api_version, kind, name, uid)) = spec.owner {
         metadata["ownerReferences"] = json!([{"apiVersion": api_version, "kind": kind, "name": name, "uid": uid, "controller": true, "blockOwnerDeletion": true}]);
     }
-    let started = ids::now();
+    let started = spec.started;
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
@@ -441,7 +451,7 @@ fn create_job(state: &ApiState, name: &str, model: &str) -> anyhow::Result<Strin
                 "spec": {"restartPolicy": "Never", "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4", "resources": {"limits": {"nvidia.com/gpu": "8"}}}]},
             },
         },
-        "status": {"active": 1, "startTime": ids::now(), "ready": 1},
+        "status": {"active": 1, "startTime": clock::timestamp(state.clock.now()), "ready": 1},
     });
     state
         .create_object(job)

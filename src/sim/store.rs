@@ -262,6 +262,11 @@ impl Store {
         Ok((backlog, receiver))
     }
 
+    /// A receiver of every change from now on (controllers' work queues).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.changes.subscribe()
+    }
+
     /// Forgets the whole change history, so every watch resuming from before now gets
     /// 410 Gone (tests use it to check that clients re-list).
     pub fn compact(&self) {

@@ -2,6 +2,7 @@
 
 mod body;
 mod discovery;
+pub mod internal;
 mod openapi;
 mod read;
 mod request;
@@ -17,6 +18,7 @@ use hyper::{Request, Response, StatusCode, header};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use super::clock::SimClock;
 use super::resources::Registry;
 use super::store::Store;
 use request::{Route, Verb};
@@ -50,6 +52,8 @@ pub struct ApiState {
     admin_token: String,
     readonly_token: String,
     pub shutdown: CancellationToken,
+    /// Simulated time: timestamps, ages, and every controller read it.
+    pub clock: Arc<SimClock>,
     /// Requests being served, watches and log follows aside; past the limit: 429.
     inflight: tokio::sync::Semaphore,
 }
@@ -59,8 +63,10 @@ impl ApiState {
         admin_token: String,
         readonly_token: String,
         max_inflight: usize,
+        clock: Arc<SimClock>,
     ) -> anyhow::Result<Self> {
         Ok(ApiState {
+            clock,
             inflight: tokio::sync::Semaphore::new(max_inflight),
             store: Store::new(HISTORY_WINDOW),
             registry: RwLock::new(Registry::with_builtins()),
@@ -92,7 +98,7 @@ impl ApiState {
     }
 
     /// Creates an object as the server itself (seeding, controllers), bypassing HTTP.
-    pub fn create_object(&self, object: serde_json::Value) -> Result<(), ApiError> {
+    pub fn create_object(&self, object: serde_json::Value) -> Result<serde_json::Value, ApiError> {
         write::create_internal(self, object)
     }
 }

@@ -30,7 +30,7 @@ pub fn get(ctx: &Context) -> Result<Response<Body>, ApiError> {
             &ctx.rt.printer,
             &[object.value()],
             json!({"resourceVersion": object.rv.to_string()}),
-            chrono::Utc::now(),
+            ctx.state.clock.now(),
         );
         return Ok(json_response(StatusCode::OK, &table));
     }
@@ -155,7 +155,7 @@ pub fn list(ctx: &Context) -> Result<Response<Body>, ApiError> {
     }
     if ctx.wants_table() {
         let objects: Vec<Value> = items.iter().map(|o| o.value()).collect();
-        let table = table::table(&ctx.rt.printer, &objects, list_meta, chrono::Utc::now());
+        let table = table::table(&ctx.rt.printer, &objects, list_meta, ctx.state.clock.now());
         return Ok(json_response(StatusCode::OK, &table));
     }
     if ctx.wants_metadata() {
@@ -230,6 +230,7 @@ pub fn watch(ctx: &Context) -> Result<Response<Body>, ApiError> {
     };
     let encoder = Encoder {
         table: ctx.wants_table().then(|| ctx.rt.printer.clone()),
+        clock: ctx.state.clock.clone(),
         kind: ctx.rt.kind.clone(),
         api_version: ctx.rt.api_version(),
     };
@@ -360,6 +361,7 @@ impl WatchFilter {
 
 struct Encoder {
     table: Option<table::Printer>,
+    clock: Arc<crate::sim::clock::SimClock>,
     kind: String,
     api_version: String,
 }
@@ -373,7 +375,7 @@ impl Encoder {
                     printer,
                     &[value],
                     json!({"resourceVersion": object.rv.to_string()}),
-                    chrono::Utc::now(),
+                    self.clock.now(),
                 );
                 event_line(kind.as_str(), &table)
             }

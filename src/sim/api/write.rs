@@ -10,11 +10,11 @@ use super::body;
 use super::request::{Context, FieldValidation};
 use super::status::ApiError;
 use super::{ApiState, Body, User, bytes_response, json_response};
-use crate::sim::ids;
 use crate::sim::patch::{self, FieldOwners, PatchError};
 use crate::sim::resources::{Registry, ResourceType, StoreKey};
 use crate::sim::store::{StoredObject, Tx};
 use crate::sim::validate;
+use crate::sim::{clock, ids};
 
 fn meta_str<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
     object.get("metadata")?.get(field)?.as_str()
@@ -201,7 +201,10 @@ fn insert_new(
     let uid = ids::uid(&mut rand::rng());
     let meta = meta_mut(&mut object);
     meta.insert("uid".into(), json!(uid));
-    meta.insert("creationTimestamp".into(), json!(ids::now()));
+    meta.insert(
+        "creationTimestamp".into(),
+        json!(clock::timestamp(state.clock.now())),
+    );
     meta.insert("generation".into(), json!(1));
     meta.remove("deletionTimestamp");
     meta.remove("managedFields");
@@ -244,7 +247,7 @@ fn namespaces_key() -> StoreKey {
 const INTERNAL_MANAGER: &str = "mlxp-sim";
 
 /// Creates an object on the server's own behalf (seeding, controllers).
-pub fn create_internal(state: &ApiState, mut object: Value) -> Result<(), ApiError> {
+pub fn create_internal(state: &ApiState, mut object: Value) -> Result<Value, ApiError> {
     let api_version = object["apiVersion"].as_str().unwrap_or("").to_string();
     let kind = object["kind"].as_str().unwrap_or("").to_string();
     let rt = state
@@ -260,8 +263,7 @@ pub fn create_internal(state: &ApiState, mut object: Value) -> Result<(), ApiErr
     validate_metadata(&rt, &object)?;
     state
         .store
-        .transact(|tx| insert_new(tx, state, &rt, object, INTERNAL_MANAGER, false))?;
-    Ok(())
+        .transact(|tx| insert_new(tx, state, &rt, object, INTERNAL_MANAGER, false))
 }
 
 /// SelfSubjectAccessReview: what the caller's token may do. Nothing is stored.
@@ -608,7 +610,7 @@ fn apply_patch(
 
 /// Propagation of a delete to dependents, as `propagationPolicy` says.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Propagation {
+pub(super) enum Propagation {
     Orphan,
     Cascade,
 }
@@ -730,7 +732,7 @@ pub fn delete_collection(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, 
 
 /// Deletes an object and handles what hangs off it: dependents (garbage collection or
 /// orphaning), a namespace's contents, a CRD's kind and objects.
-fn remove(
+pub(super) fn remove(
     tx: &mut Tx<'_>,
     state: &ApiState,
     registry: &Registry,

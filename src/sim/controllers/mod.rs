@@ -1,0 +1,66 @@
+//! The embedded cluster's controllers, on the simulated clock. Each is a function of the
+//! stored state and the time (reconcile, as in kube-rs controller-rs) that writes back
+//! through the server's own API, so every change is a watch event like any other.
+
+pub mod kubelet;
+mod queue;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::api::ApiState;
+
+/// How often, in real time, the controllers run when the clock runs by itself.
+const TICK: Duration = Duration::from_millis(200);
+
+/// Most passes one `settle` makes: a pod goes bound → creating → running in a few.
+const MAX_PASSES: usize = 8;
+
+/// Every controller with its work queue.
+pub struct Controllers {
+    kubelet: kubelet::Kubelet,
+}
+
+impl Controllers {
+    pub fn new(state: &ApiState) -> Self {
+        Controllers {
+            kubelet: kubelet::Kubelet::new(state),
+        }
+    }
+
+    /// One pass of every controller at the clock's current time; how many objects changed.
+    pub fn reconcile(&mut self, state: &ApiState) -> usize {
+        let now = state.clock.now();
+        self.kubelet.reconcile(state, now)
+    }
+
+    /// Runs passes until nothing changes (bounded): what tests call after moving the clock.
+    pub fn settle(&mut self, state: &ApiState) {
+        for _ in 0..MAX_PASSES {
+            if self.reconcile(state) == 0 {
+                return;
+            }
+        }
+    }
+}
+
+/// The controllers' loop for a clock that runs by itself; ends with the server.
+pub async fn run(state: Arc<ApiState>, controllers: Arc<Mutex<Controllers>>) {
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = state.shutdown.cancelled() => return,
+        }
+        let (pass_state, pass_controllers) = (state.clone(), controllers.clone());
+        // Controllers do blocking work (JSON, the store's lock): keep it off the I/O threads.
+        let pass = tokio::task::spawn_blocking(move || {
+            let mut controllers = pass_controllers.lock().unwrap_or_else(|e| e.into_inner());
+            controllers.reconcile(&pass_state)
+        });
+        if pass.await.is_err() {
+            tracing::error!("a controller pass panicked; continuing with the next one");
+        }
+    }
+}

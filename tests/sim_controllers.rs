@@ -1,0 +1,93 @@
+//! The embedded cluster's controllers, on a manual clock, seen through kube-rs over HTTPS.
+//! Time moves only when a test moves it, so every wait is a bounded number of steps.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, LogParams, PostParams};
+use mlxp::sim::{Sim, SimConfig};
+use serde_json::{Value, json};
+
+async fn start() -> Sim {
+    Sim::start(SimConfig {
+        manual_clock: true,
+        start: chrono::DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z")
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc)),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim starts")
+}
+
+/// Steps the clock by `step` until `done` holds for the pod, at most `steps` times.
+async fn step_until(
+    sim: &Sim,
+    pods: &Api<Pod>,
+    name: &str,
+    step: Duration,
+    steps: usize,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    for _ in 0..steps {
+        let pod = serde_json::to_value(pods.get(name).await.expect("pod")).expect("json");
+        if done(&pod) {
+            return pod;
+        }
+        sim.advance(step);
+    }
+    panic!("pod {name} did not get there in {steps} steps of {step:?}");
+}
+
+fn phase(pod: &Value) -> &str {
+    pod["status"]["phase"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn a_bound_training_pod_runs_and_reports_its_metrics() {
+    let sim = start().await;
+    let pods: Api<Pod> = Api::namespaced(sim.client(false).await.expect("client"), "training");
+    let pod: Pod = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "train-once", "annotations": {"sim.mlxp.io/duration": "20m"}},
+        "spec": {
+            "nodeName": "gke-mlxp-training-3a10-0",
+            "restartPolicy": "Never",
+            "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4"}],
+        },
+    }))
+    .expect("pod");
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("created");
+
+    let running = step_until(&sim, &pods, "train-once", Duration::from_secs(2), 10, |p| {
+        phase(p) == "Running"
+    })
+    .await;
+    assert!(running["status"]["containerStatuses"][0]["state"]["running"].is_object());
+    // Nothing ends before its time.
+    sim.advance(Duration::from_secs(10 * 60));
+    let midway = serde_json::to_value(pods.get("train-once").await.expect("pod")).expect("json");
+    assert_eq!(phase(&midway), "Running");
+
+    let done = step_until(
+        &sim,
+        &pods,
+        "train-once",
+        Duration::from_secs(60),
+        15,
+        |p| phase(p) == "Succeeded",
+    )
+    .await;
+    let message = done["status"]["containerStatuses"][0]["state"]["terminated"]["message"]
+        .as_str()
+        .expect("termination message");
+    let metrics: Value = serde_json::from_str(message).expect("metrics are JSON");
+    assert!(metrics["accuracy"].as_f64().is_some(), "{metrics}");
+    let logs = pods
+        .logs("train-once", &LogParams::default())
+        .await
+        .expect("logs");
+    assert!(logs.contains("training finished"), "{logs}");
+}
