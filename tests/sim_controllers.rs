@@ -91,3 +91,97 @@ async fn a_bound_training_pod_runs_and_reports_its_metrics() {
         .expect("logs");
     assert!(logs.contains("training finished"), "{logs}");
 }
+
+fn gpu_pod(name: &str, gpus: u32, tolerate: bool) -> Pod {
+    let mut pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "annotations": {"sim.mlxp.io/duration": "30m"}},
+        "spec": {
+            "restartPolicy": "Never",
+            "nodeSelector": {"mlxp.io/pool": "training"},
+            "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4",
+                            "resources": {"limits": {"nvidia.com/gpu": gpus.to_string()}}}],
+        },
+    });
+    if tolerate {
+        pod["spec"]["tolerations"] =
+            json!([{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]);
+    }
+    serde_json::from_value(pod).expect("pod")
+}
+
+#[tokio::test]
+async fn a_gpu_pod_lands_on_a_tolerating_gpu_node_with_free_gpus() {
+    let sim = start().await;
+    let pods: Api<Pod> = Api::namespaced(sim.client(false).await.expect("client"), "training");
+    pods.create(&PostParams::default(), &gpu_pod("fits", 8, true))
+        .await
+        .expect("created");
+    let running = step_until(&sim, &pods, "fits", Duration::from_secs(2), 10, |p| {
+        phase(p) == "Running"
+    })
+    .await;
+    // Three of the four training nodes already run an 8-GPU pod: only one has room.
+    assert_eq!(running["spec"]["nodeName"], "gke-mlxp-training-3a13-3");
+    let scheduled = running["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "PodScheduled"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(scheduled["status"], "True");
+}
+
+#[tokio::test]
+async fn a_pod_no_node_can_hold_stays_pending_and_says_why() {
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "training");
+    pods.create(&PostParams::default(), &gpu_pod("too-big", 16, true))
+        .await
+        .expect("created");
+    pods.create(&PostParams::default(), &gpu_pod("untolerated", 1, false))
+        .await
+        .expect("created");
+    sim.advance(Duration::from_secs(5));
+    for (name, reason) in [
+        ("too-big", "Insufficient nvidia.com/gpu"),
+        ("untolerated", "untolerated taint {nvidia.com/gpu: present}"),
+    ] {
+        let pod = serde_json::to_value(pods.get(name).await.expect("pod")).expect("json");
+        assert_eq!(phase(&pod), "Pending");
+        assert!(pod["spec"]["nodeName"].is_null(), "{pod}");
+        let condition = pod["status"]["conditions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["type"] == "PodScheduled"))
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(condition["status"], "False");
+        assert_eq!(condition["reason"], "Unschedulable");
+        let message = condition["message"].as_str().unwrap_or("");
+        assert!(
+            message.starts_with("0/10 nodes are available:"),
+            "{message}"
+        );
+        assert!(message.contains(reason), "{message}");
+
+        let events: Api<k8s_openapi::api::core::v1::Event> =
+            Api::namespaced(client.clone(), "training");
+        let selector = format!("involvedObject.name={name},reason=FailedScheduling");
+        let listed = events
+            .list(&kube::api::ListParams::default().fields(&selector))
+            .await
+            .expect("events");
+        assert_eq!(
+            listed.items.len(),
+            1,
+            "one FailedScheduling event for {name}"
+        );
+        assert!(
+            listed.items[0]
+                .message
+                .as_deref()
+                .unwrap_or("")
+                .contains(reason)
+        );
+    }
+}

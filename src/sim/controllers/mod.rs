@@ -4,6 +4,8 @@
 
 pub mod kubelet;
 mod queue;
+pub mod scheduler;
+pub mod scheduling;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,12 +20,14 @@ const MAX_PASSES: usize = 8;
 
 /// Every controller with its work queue.
 pub struct Controllers {
+    scheduler: scheduler::Scheduler,
     kubelet: kubelet::Kubelet,
 }
 
 impl Controllers {
     pub fn new(state: &ApiState) -> Self {
         Controllers {
+            scheduler: scheduler::Scheduler::new(state),
             kubelet: kubelet::Kubelet::new(state),
         }
     }
@@ -31,7 +35,7 @@ impl Controllers {
     /// One pass of every controller at the clock's current time; how many objects changed.
     pub fn reconcile(&mut self, state: &ApiState) -> usize {
         let now = state.clock.now();
-        self.kubelet.reconcile(state, now)
+        self.scheduler.reconcile(state, now) + self.kubelet.reconcile(state, now)
     }
 
     /// Runs passes until nothing changes (bounded): what tests call after moving the clock.
