@@ -1340,3 +1340,83 @@ async fn training_pod_logs() {
     let status = api_error(pods.logs("no-such-pod", &LogParams::default()).await);
     assert_status(&status, 404, "NotFound");
 }
+
+// ---------------------------------------------------------------------------------------
+// OpenAPI v3
+// ---------------------------------------------------------------------------------------
+
+/// The `$ref` of a property schema: bare, or wrapped in `allOf` beside a description.
+fn schema_ref(schema: &Value) -> Option<&str> {
+    schema["$ref"]
+        .as_str()
+        .or_else(|| schema["allOf"][0]["$ref"].as_str())
+}
+
+/// Every `$ref` string anywhere in `value`.
+fn all_refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r),
+                    _ => all_refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| all_refs(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn openapi_v3_serves_built_in_schemas_with_their_definitions() {
+    let sim = Sim::start(SimConfig::default()).await.expect("sim starts");
+    let client = sim.client(false).await.expect("admin client");
+    let text = client
+        .request_text(
+            http::Request::get("/openapi/v3/apis/batch/v1")
+                .body(Vec::new())
+                .unwrap(),
+        )
+        .await
+        .expect("the batch/v1 document");
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let resolve = |reference: &str| -> &Value {
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{reference} is not a component reference"));
+        let schema = &schemas[name];
+        assert!(schema.is_object(), "{reference} does not resolve");
+        schema
+    };
+
+    let job = &schemas["io.k8s.api.batch.v1.Job"];
+    assert_eq!(
+        job["x-kubernetes-group-version-kind"],
+        json!([{"group": "batch", "version": "v1", "kind": "Job"}])
+    );
+    let spec_ref = schema_ref(&job["properties"]["spec"])
+        .unwrap_or_else(|| panic!("Job spec has no $ref: {}", job["properties"]["spec"]));
+    let job_spec = resolve(spec_ref);
+    assert_eq!(
+        job_spec["properties"]["backoffLimit"]["type"], "integer",
+        "JobSpec: {job_spec}"
+    );
+
+    // The paths name the Job schema; every reference in the document resolves in it.
+    let item = &doc["paths"]["/apis/batch/v1/namespaces/{namespace}/jobs/{name}"];
+    assert_eq!(
+        item["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/io.k8s.api.batch.v1.Job"
+    );
+    let mut refs = Vec::new();
+    all_refs(&doc, &mut refs);
+    assert!(refs.len() > 50, "only {} references", refs.len());
+    for reference in refs {
+        resolve(reference);
+    }
+    // Deliberately absent: kubectl apply computes its patches from its compiled-in types.
+    let patch_types = item["patch"]["requestBody"]["content"].as_object().unwrap();
+    assert!(!patch_types.contains_key("application/strategic-merge-patch+json"));
+}

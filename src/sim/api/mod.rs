@@ -255,12 +255,33 @@ async fn route(
 /// Largest request body accepted (the real apiserver's limit is 3 MiB per object).
 const MAX_BODY: usize = 3 * 1024 * 1024;
 
-async fn read_body(body: hyper::body::Incoming) -> Result<Bytes, ApiError> {
-    let limited = http_body_util::Limited::new(body, MAX_BODY);
-    match limited.collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) => Err(ApiError::new_too_large(e.to_string())),
+/// How much of an oversized body is read and thrown away before answering 413, so the
+/// client is not cut off mid-send (it would see a reset instead of the answer).
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+async fn read_body(mut body: hyper::body::Incoming) -> Result<Bytes, ApiError> {
+    let mut kept = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(ApiError::bad_request("the request body could not be read"));
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen <= MAX_BODY {
+            kept.extend_from_slice(&data);
+        } else if seen > DRAIN_LIMIT {
+            break;
+        }
     }
+    if seen > MAX_BODY {
+        return Err(ApiError::new_too_large(format!(
+            "{seen} bytes or more, the limit is {MAX_BODY}"
+        )));
+    }
+    Ok(kept.freeze())
 }
 
 impl ApiError {

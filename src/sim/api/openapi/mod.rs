@@ -3,14 +3,20 @@
 //! kubectl reads these to learn that the server validates fields itself (the `fieldValidation`
 //! parameter of each PATCH operation, found by `x-kubernetes-group-version-kind`); without them
 //! it insists on client-side validation from `/openapi/v2`, which this server does not serve.
-//! Component schemas: custom kinds carry their CRD schema; built-in kinds an open object
-//! (their fields are checked server-side by decoding, see `body.rs`).
+//! `kubectl explain` reads the component schemas: custom kinds carry their CRD schema; built-in
+//! kinds the schemas of k8s-openapi's types with everything they reference (`builtin.rs`).
+//! PATCH operations deliberately do not list `application/strategic-merge-patch+json`: kubectl
+//! apply then computes its patches from its compiled-in types rather than from these schemas,
+//! which lack the `x-kubernetes-patch-*` extensions.
+
+mod builtin;
 
 use hyper::{Response, StatusCode};
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::status::ApiError;
-use super::{ApiState, Body, json_response};
+use super::{ApiState, Body, bytes_response, json_response};
 use crate::sim::resources::ResourceType;
 
 pub fn serve(state: &ApiState, path: &str) -> Result<Response<Body>, ApiError> {
@@ -20,10 +26,10 @@ pub fn serve(state: &ApiState, path: &str) -> Result<Response<Body>, ApiError> {
         for (group, versions) in registry.groups() {
             for version in versions {
                 let gv = group_version_path(&group, &version);
-                let hash = registry.all().filter(|t| t.group == group).count();
+                let hash = content_hash(&registry, &group, &version);
                 paths.insert(
                     gv.clone(),
-                    json!({"serverRelativeURL": format!("/openapi/v3/{gv}?hash={hash:08X}")}),
+                    json!({"serverRelativeURL": format!("/openapi/v3/{gv}?hash={hash:016X}")}),
                 );
             }
         }
@@ -42,28 +48,79 @@ pub fn serve(state: &ApiState, path: &str) -> Result<Response<Body>, ApiError> {
     if types.is_empty() {
         return Err(ApiError::path_not_found());
     }
+    let builtin = builtin::components(&group, &version);
     let mut paths = Map::new();
-    let mut schemas = Map::new();
+    let mut custom = Map::new();
     for t in &types {
-        let schema_name = schema_name(t);
-        let schema = t.schema.clone().unwrap_or_else(
-            || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
-        );
-        let mut schema = schema;
-        schema["x-kubernetes-group-version-kind"] =
-            json!([{"group": t.group, "version": t.version, "kind": t.kind}]);
-        schemas.insert(schema_name.clone(), schema);
-        for (path, item) in path_items(t, &schema_name) {
+        let name = builtin
+            .and_then(|b| b.names.get(t.kind.as_str()).cloned())
+            .unwrap_or_else(|| schema_name(t));
+        if builtin.is_none_or(|b| !b.schemas.contains_key(&name)) {
+            let mut schema = t.schema.clone().unwrap_or_else(
+                || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+            );
+            schema["x-kubernetes-group-version-kind"] =
+                json!([{"group": t.group, "version": t.version, "kind": t.kind}]);
+            custom.insert(name.clone(), schema);
+        }
+        for (path, item) in path_items(t, &name) {
             paths.insert(path, item);
         }
     }
-    let doc = json!({
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.33.0"},
-        "paths": paths,
-        "components": {"schemas": schemas},
-    });
-    Ok(json_response(StatusCode::OK, &doc))
+    let doc = Document {
+        openapi: "3.0.0",
+        info: json!({"title": "Kubernetes", "version": "v1.33.0"}),
+        paths,
+        components: Components {
+            schemas: Schemas {
+                builtin: builtin.map(|b| &b.schemas),
+                custom,
+            },
+        },
+    };
+    let bytes = serde_json::to_vec(&doc).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok(bytes_response(StatusCode::OK, bytes))
+}
+
+/// A group version's document, serialized without copying the cached built-in schemas.
+#[derive(Serialize)]
+struct Document<'a> {
+    openapi: &'static str,
+    info: Value,
+    paths: Map<String, Value>,
+    components: Components<'a>,
+}
+
+#[derive(Serialize)]
+struct Components<'a> {
+    schemas: Schemas<'a>,
+}
+
+struct Schemas<'a> {
+    builtin: Option<&'a Map<String, Value>>,
+    custom: Map<String, Value>,
+}
+
+impl Serialize for Schemas<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.builtin.into_iter().flatten().chain(&self.custom))
+    }
+}
+
+/// Changes whenever what the group version's document says changes (a CRD's schema is
+/// updated, a kind comes or goes), so clients that cache documents by URL re-fetch then.
+fn content_hash(registry: &crate::sim::resources::Registry, group: &str, version: &str) -> u64 {
+    registry
+        .all()
+        .filter(|t| t.group == group && t.version == version)
+        .flat_map(|t| {
+            let schema = t.schema.as_ref().map(Value::to_string).unwrap_or_default();
+            [t.plural.clone(), schema]
+        })
+        .flat_map(String::into_bytes)
+        .fold(0xcbf29ce484222325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        })
 }
 
 fn group_version_path(group: &str, version: &str) -> String {
