@@ -185,3 +185,88 @@ async fn a_pod_no_node_can_hold_stays_pending_and_says_why() {
         );
     }
 }
+
+/// The whole path of a training run: Job → pod → scheduled on a free, tolerating GPU node →
+/// runs → Succeeded with metrics → Job Complete → deleted with its pod after its TTL.
+#[tokio::test]
+async fn a_gpu_job_runs_completes_and_is_cleaned_up_after_its_ttl() {
+    use k8s_openapi::api::batch::v1::Job;
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "training");
+    let pods: Api<Pod> = Api::namespaced(client, "training");
+    let job: Job = serde_json::from_value(json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "train-fraud-r9", "labels": {"mlxp.io/model": "fraud-detector"}},
+        "spec": {
+            "backoffLimit": 2,
+            "ttlSecondsAfterFinished": 120,
+            "template": {
+                "metadata": {"annotations": {"sim.mlxp.io/duration": "10m"}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "nodeSelector": {"mlxp.io/pool": "training"},
+                    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+                    "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4",
+                                    "resources": {"limits": {"nvidia.com/gpu": "8"}}}],
+                },
+            },
+        },
+    }))
+    .expect("job");
+    jobs.create(&PostParams::default(), &job)
+        .await
+        .expect("created");
+
+    let selector =
+        kube::api::ListParams::default().labels("batch.kubernetes.io/job-name=train-fraud-r9");
+    let mut pod_name = None;
+    for _ in 0..10 {
+        sim.advance(Duration::from_secs(2));
+        let listed = pods.list(&selector).await.expect("pods");
+        if let Some(pod) = listed.items.first() {
+            pod_name = pod.metadata.name.clone();
+            break;
+        }
+    }
+    let pod_name = pod_name.expect("the Job created a pod");
+    let running = step_until(&sim, &pods, &pod_name, Duration::from_secs(2), 10, |p| {
+        phase(p) == "Running"
+    })
+    .await;
+    assert_eq!(running["spec"]["nodeName"], "gke-mlxp-training-3a13-3");
+
+    let done = step_until(&sim, &pods, &pod_name, Duration::from_secs(60), 15, |p| {
+        phase(p) == "Succeeded"
+    })
+    .await;
+    let message = done["status"]["containerStatuses"][0]["state"]["terminated"]["message"]
+        .as_str()
+        .unwrap_or("");
+    assert!(message.contains("accuracy"), "{message}");
+
+    sim.advance(Duration::from_secs(2));
+    let job = serde_json::to_value(jobs.get("train-fraud-r9").await.expect("job")).expect("json");
+    let complete = job["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Complete" && c["status"] == "True")
+    });
+    assert!(complete, "{}", job["status"]);
+    assert_eq!(job["status"]["succeeded"], 1);
+
+    // After the TTL the Job goes, and its pod with it.
+    for _ in 0..10 {
+        sim.advance(Duration::from_secs(30));
+        if jobs.get_opt("train-fraud-r9").await.expect("get").is_none() {
+            break;
+        }
+    }
+    assert!(
+        jobs.get_opt("train-fraud-r9").await.expect("get").is_none(),
+        "deleted after its TTL"
+    );
+    assert!(
+        pods.get_opt(&pod_name).await.expect("get").is_none(),
+        "its pod went with it"
+    );
+}

@@ -102,6 +102,24 @@ struct State {
 }
 
 impl State {
+    fn dependents_of(&self, uid: &str) -> Vec<(StoreKey, Arc<StoredObject>)> {
+        let Some(set) = self.dependents.get(uid) else {
+            return Vec::new();
+        };
+        let mut out: Vec<_> = set
+            .iter()
+            .filter_map(|(key, ns, name)| {
+                let object = self.kinds.get(key)?.get(&(ns.clone(), name.clone()))?;
+                Some((key.clone(), object.clone()))
+            })
+            .collect();
+        // Deterministic order, whatever the hash set's.
+        out.sort_by(|a, b| {
+            (&a.0, &a.1.namespace, &a.1.name).cmp(&(&b.0, &b.1.namespace, &b.1.name))
+        });
+        out
+    }
+
     fn index_owners(&mut self, key: &StoreKey, object: &StoredObject, add: bool) {
         for owner in &object.owner_uids {
             let entry = (key.clone(), object.namespace.clone(), object.name.clone());
@@ -262,6 +280,11 @@ impl Store {
         Ok((backlog, receiver))
     }
 
+    /// Objects of any kind that name `uid` among their ownerReferences.
+    pub fn dependents(&self, uid: &str) -> Vec<(StoreKey, Arc<StoredObject>)> {
+        self.read().dependents_of(uid)
+    }
+
     /// A receiver of every change from now on (controllers' work queues).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
         self.changes.subscribe()
@@ -368,25 +391,7 @@ impl Tx<'_> {
 
     /// Objects of any kind that name `uid` among their ownerReferences.
     pub fn dependents(&self, uid: &str) -> Vec<(StoreKey, Arc<StoredObject>)> {
-        let Some(set) = self.state.dependents.get(uid) else {
-            return Vec::new();
-        };
-        let mut out: Vec<_> = set
-            .iter()
-            .filter_map(|(key, ns, name)| {
-                let object = self
-                    .state
-                    .kinds
-                    .get(key)?
-                    .get(&(ns.clone(), name.clone()))?;
-                Some((key.clone(), object.clone()))
-            })
-            .collect();
-        // Deterministic order, whatever the hash set's.
-        out.sort_by(|a, b| {
-            (&a.0, &a.1.namespace, &a.1.name).cmp(&(&b.0, &b.1.namespace, &b.1.name))
-        });
-        out
+        self.state.dependents_of(uid)
     }
 
     /// (namespace, name) of every object of a kind, in one namespace or all.

@@ -45,6 +45,16 @@ impl ApiState {
         Some(self.store.get(&rt.store_key(), namespace, name)?.value())
     }
 
+    /// The pods whose ownerReferences name `uid`, decoded.
+    pub fn owned_by(&self, uid: &str) -> Vec<Value> {
+        self.store
+            .dependents(uid)
+            .into_iter()
+            .filter(|(key, _)| key.group.is_empty() && key.plural == "pods")
+            .map(|(_, pod)| pod.value())
+            .collect()
+    }
+
     /// Replaces an object with `object`, unless it changed since it was read (its
     /// metadata.resourceVersion no longer current) or is gone; returns whether it was written.
     /// Writing an unchanged object is a no-op, as in the apiserver.

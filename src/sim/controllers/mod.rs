@@ -2,6 +2,8 @@
 //! stored state and the time (reconcile, as in kube-rs controller-rs) that writes back
 //! through the server's own API, so every change is a watch event like any other.
 
+pub mod job;
+pub mod jobs;
 pub mod kubelet;
 mod queue;
 pub mod scheduler;
@@ -20,6 +22,7 @@ const MAX_PASSES: usize = 8;
 
 /// Every controller with its work queue.
 pub struct Controllers {
+    jobs: jobs::JobController,
     scheduler: scheduler::Scheduler,
     kubelet: kubelet::Kubelet,
 }
@@ -27,6 +30,7 @@ pub struct Controllers {
 impl Controllers {
     pub fn new(state: &ApiState) -> Self {
         Controllers {
+            jobs: jobs::JobController::new(state),
             scheduler: scheduler::Scheduler::new(state),
             kubelet: kubelet::Kubelet::new(state),
         }
@@ -35,7 +39,9 @@ impl Controllers {
     /// One pass of every controller at the clock's current time; how many objects changed.
     pub fn reconcile(&mut self, state: &ApiState) -> usize {
         let now = state.clock.now();
-        self.scheduler.reconcile(state, now) + self.kubelet.reconcile(state, now)
+        self.jobs.reconcile(state, now)
+            + self.scheduler.reconcile(state, now)
+            + self.kubelet.reconcile(state, now)
     }
 
     /// Runs passes until nothing changes (bounded): what tests call after moving the clock.
