@@ -270,3 +270,74 @@ async fn a_gpu_job_runs_completes_and_is_cleaned_up_after_its_ttl() {
         "its pod went with it"
     );
 }
+
+/// Everything a run leaves in the cluster after a scripted few simulated minutes.
+async fn scripted_run(seed: u64) -> Vec<Value> {
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::Event;
+    let sim = Sim::start(SimConfig {
+        seed,
+        manual_clock: true,
+        start: chrono::DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z")
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc)),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim starts");
+    let client = sim.client(false).await.expect("client");
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "training");
+    let job: Job = serde_json::from_value(json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "train-determinism"},
+        "spec": {"template": {
+            "metadata": {"annotations": {"sim.mlxp.io/duration": "5m"}},
+            "spec": {"restartPolicy": "Never",
+                     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+                     "containers": [{"name": "t", "image": "trainer",
+                     "resources": {"limits": {"nvidia.com/gpu": "8"}}}]},
+        }},
+    }))
+    .expect("job");
+    jobs.create(&PostParams::default(), &job)
+        .await
+        .expect("created");
+    for _ in 0..30 {
+        sim.advance(Duration::from_secs(15));
+    }
+    let mut everything = Vec::new();
+    let pods: Api<Pod> = Api::all(client.clone());
+    for pod in pods.list(&Default::default()).await.expect("pods") {
+        everything.push(serde_json::to_value(pod).expect("json"));
+    }
+    for job in Api::<Job>::all(client.clone())
+        .list(&Default::default())
+        .await
+        .expect("jobs")
+    {
+        everything.push(serde_json::to_value(job).expect("json"));
+    }
+    for event in Api::<Event>::all(client)
+        .list(&Default::default())
+        .await
+        .expect("events")
+    {
+        everything.push(serde_json::to_value(event).expect("json"));
+    }
+    everything
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_cluster_and_the_same_events() {
+    let first = scripted_run(42).await;
+    let second = scripted_run(42).await;
+    let succeeded = first.iter().any(|o| o["status"]["phase"] == "Succeeded");
+    let scheduled = first.iter().any(|o| o["reason"] == "Scheduled");
+    assert!(
+        succeeded && scheduled,
+        "the run did something to compare: {first:?}"
+    );
+    assert_eq!(first, second);
+    let other = scripted_run(43).await;
+    assert_ne!(first, other, "another seed gives another cluster");
+}

@@ -79,6 +79,7 @@ impl Sim {
             readonly_token.clone(),
             config.max_inflight,
             Arc::new(clock),
+            config.seed,
         )?);
         seed::populate(&state, &config)?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;

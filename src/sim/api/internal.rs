@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
 use super::ApiState;
@@ -31,6 +32,12 @@ impl ApiState {
             .iter()
             .map(|o| o.value())
             .collect()
+    }
+
+    /// Runs `f` with the cluster's seeded random source: names, uids and everything the
+    /// simulation draws come from it, so the same seed gives the same cluster.
+    pub fn random<T>(&self, f: impl FnOnce(&mut StdRng) -> T) -> T {
+        f(&mut self.rng.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// One object, decoded.
@@ -111,7 +118,7 @@ impl ApiState {
             .filter(|n| !n.is_empty())
             .unwrap_or("default");
         let object_name = meta["name"].as_str().unwrap_or("");
-        let name = format!("{object_name}.{}", ids::hex(&mut rand::rng(), 16));
+        let name = format!("{object_name}.{}", self.random(|rng| ids::hex(rng, 16)));
         let event = json!({
             "apiVersion": "v1",
             "kind": "Event",

@@ -52,6 +52,8 @@ pub struct ApiState {
     admin_token: String,
     readonly_token: String,
     pub shutdown: CancellationToken,
+    /// The seeded random source (see `random`).
+    rng: std::sync::Mutex<rand::rngs::StdRng>,
     /// Simulated time: timestamps, ages, and every controller read it.
     pub clock: Arc<SimClock>,
     /// Requests being served, watches and log follows aside; past the limit: 429.
@@ -64,8 +66,11 @@ impl ApiState {
         readonly_token: String,
         max_inflight: usize,
         clock: Arc<SimClock>,
+        seed: u64,
     ) -> anyhow::Result<Self> {
+        use rand::SeedableRng;
         Ok(ApiState {
+            rng: std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)),
             clock,
             inflight: tokio::sync::Semaphore::new(max_inflight),
             store: Store::new(HISTORY_WINDOW),

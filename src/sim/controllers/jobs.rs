@@ -69,7 +69,9 @@ impl JobController {
         let mut changed = 0;
         for action in job::reconcile(job, &pods, now) {
             let done = match action {
-                JobAction::CreatePod { pod } => state.create_object(owned_pod(job, pod)).is_ok(),
+                JobAction::CreatePod { pod } => {
+                    state.create_object(owned_pod(state, job, pod)).is_ok()
+                }
                 JobAction::DeletePod { name } => state.delete_object("", "pods", &namespace, &name),
                 JobAction::SetStatus { status } => {
                     let mut next = job.clone();
@@ -92,7 +94,7 @@ impl JobController {
 }
 
 /// The pod a Job asked for, named and labelled as the Job controller does.
-fn owned_pod(job: &Value, mut pod: Value) -> Value {
+fn owned_pod(state: &ApiState, job: &Value, mut pod: Value) -> Value {
     let meta = &job["metadata"];
     let job_name = meta["name"].as_str().unwrap_or("");
     let uid = meta["uid"].as_str().unwrap_or("");
@@ -100,7 +102,7 @@ fn owned_pod(job: &Value, mut pod: Value) -> Value {
         .as_str()
         .map(String::from)
         .unwrap_or_else(|| format!("{job_name}-"));
-    pod["metadata"]["name"] = json!(format!("{prefix}{}", ids::name_suffix(&mut rand::rng())));
+    pod["metadata"]["name"] = json!(format!("{prefix}{}", state.random(ids::name_suffix)));
     pod["metadata"]["namespace"] = meta["namespace"].clone();
     if !pod["metadata"]["labels"].is_object() {
         pod["metadata"]["labels"] = json!({});
