@@ -21,17 +21,18 @@ impl ApiState {
             .cloned()
     }
 
-    /// Every object of a kind, decoded.
-    pub fn list_objects(&self, group: &str, plural: &str) -> Vec<Value> {
-        let Some(rt) = self.resource(group, plural) else {
-            return Vec::new();
+    /// Every object of a kind, decoded one at a time as the iterator is walked (decoding
+    /// 150,000 pods at once would hold gigabytes).
+    pub fn list_objects(&self, group: &str, plural: &str) -> impl Iterator<Item = Value> + use<> {
+        let stored = match self.resource(group, plural) {
+            Some(rt) => {
+                self.store
+                    .list(&rt.store_key(), None, None, None, |_| true)
+                    .items
+            }
+            None => Vec::new(),
         };
-        self.store
-            .list(&rt.store_key(), None, None, None, |_| true)
-            .items
-            .iter()
-            .map(|o| o.value())
-            .collect()
+        stored.into_iter().map(|o| o.value())
     }
 
     /// Runs `f` with the cluster's seeded random source: names, uids and everything the

@@ -32,7 +32,7 @@ impl JobController {
     /// One pass over the Jobs that changed, whose pods changed, or that are due.
     pub fn reconcile(&mut self, state: &ApiState, now: DateTime<Utc>) -> usize {
         let jobs: Vec<Value> = match self.queue.take(now) {
-            Work::All => state.list_objects("batch", "jobs"),
+            Work::All => state.list_objects("batch", "jobs").collect(),
             Work::Some(refs) => {
                 let mut names: Vec<(String, String)> = refs
                     .into_iter()

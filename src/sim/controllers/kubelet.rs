@@ -37,12 +37,12 @@ impl Kubelet {
 
     /// One pass over the pods that changed or are due; returns how many it moved.
     pub fn reconcile(&mut self, state: &ApiState, now: DateTime<Utc>) -> usize {
-        let pods = match self.queue.take(now) {
-            Work::All => state.list_objects("", "pods"),
-            Work::Some(refs) => refs
-                .iter()
-                .filter_map(|(_, ns, name)| state.get_object("", "pods", ns, name))
-                .collect(),
+        let pods: Box<dyn Iterator<Item = Value>> = match self.queue.take(now) {
+            Work::All => Box::new(state.list_objects("", "pods")),
+            Work::Some(refs) => Box::new(
+                refs.into_iter()
+                    .filter_map(|(_, ns, name)| state.get_object("", "pods", &ns, &name)),
+            ),
         };
         let mut changed = 0;
         for pod in pods {

@@ -147,8 +147,7 @@ impl Scheduler {
         }
         state
             .list_objects("", "nodes")
-            .iter()
-            .filter_map(NodeInfo::from_json)
+            .filter_map(|n| NodeInfo::from_json(&n))
             .map(|mut n| {
                 if let Some(r) = requested.get(n.name.as_str()) {
                     n.requested = r.clone();
