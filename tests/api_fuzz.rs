@@ -26,6 +26,14 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
 
+/// The API server alone: the clock stands still, so no controller acts behind the test's back.
+fn api_only() -> SimConfig {
+    SimConfig {
+        manual_clock: true,
+        ..SimConfig::default()
+    }
+}
+
 /// Cases per property: enough to reach the odd corners, few enough for a quick debug run.
 /// `FUZZ_CASES` overrides it for a longer run.
 const CASES: u32 = 512;
@@ -101,7 +109,7 @@ fn harness() -> &'static Harness {
             .build()
             .expect("tokio runtime");
         let (sim, admin, readonly, bad_token) = runtime.block_on(async {
-            let sim = Sim::start(SimConfig::default()).await.expect("sim starts");
+            let sim = Sim::start(api_only()).await.expect("sim starts");
             let admin = sim.client(false).await.expect("admin client");
             let readonly = sim.client(true).await.expect("read-only client");
             let bad_token = bad_token_client(&sim).await;
@@ -1811,7 +1819,7 @@ fn early_errors_leave_the_connection_usable() {
 #[tokio::test]
 async fn watch_with_huge_timeout_stays_open() {
     use http_body_util::BodyExt;
-    let sim = Sim::start(SimConfig::default()).await.expect("sim starts");
+    let sim = Sim::start(api_only()).await.expect("sim starts");
     let client = sim.client(false).await.expect("admin client");
     let request =
         hyper::Request::get("/api/v1/namespaces?watch=true&timeoutSeconds=18446744073709551615")

@@ -24,11 +24,19 @@ use mlxp::sim::{Sim, SimConfig};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+/// The API server alone: the clock stands still, so no controller acts behind the test's back.
+fn api_only() -> SimConfig {
+    SimConfig {
+        manual_clock: true,
+        ..SimConfig::default()
+    }
+}
+
 /// How long any single wait may take before the test fails.
 const WAIT: Duration = Duration::from_secs(15);
 
 async fn start() -> (Sim, Client) {
-    let sim = Sim::start(SimConfig::default()).await.expect("sim starts");
+    let sim = Sim::start(api_only()).await.expect("sim starts");
     let client = sim.client(false).await.expect("admin client");
     (sim, client)
 }
@@ -1080,7 +1088,7 @@ async fn a_created_pod_starts_pending() {
 async fn requests_past_the_inflight_limit_get_429() {
     let sim = Sim::start(SimConfig {
         max_inflight: 0,
-        ..SimConfig::default()
+        ..api_only()
     })
     .await
     .expect("sim starts");
@@ -1370,7 +1378,7 @@ fn all_refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
 
 #[tokio::test]
 async fn openapi_v3_serves_built_in_schemas_with_their_definitions() {
-    let sim = Sim::start(SimConfig::default()).await.expect("sim starts");
+    let sim = Sim::start(api_only()).await.expect("sim starts");
     let client = sim.client(false).await.expect("admin client");
     let text = client
         .request_text(

@@ -13,6 +13,14 @@ use mlxp::sim::{Sim, SimConfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
+/// The API server alone: the clock stands still, so no controller acts behind the test's back.
+fn api_only() -> SimConfig {
+    SimConfig {
+        manual_clock: true,
+        ..SimConfig::default()
+    }
+}
+
 fn find_kubectl(version: &str) -> Option<PathBuf> {
     let name = format!("kubectl.{version}");
     let path = std::env::var_os("PATH")?;
@@ -144,7 +152,7 @@ spec:
 
 async fn start(version: &str) -> Option<(Sim, Kubectl, tempfile::TempDir)> {
     let binary = kubectl_or_skip(version)?;
-    let sim = Sim::start(SimConfig::default()).await.expect("sim starts");
+    let sim = Sim::start(api_only()).await.expect("sim starts");
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig)
