@@ -341,3 +341,92 @@ async fn the_same_seed_gives_the_same_cluster_and_the_same_events() {
     let other = scripted_run(43).await;
     assert_ne!(first, other, "another seed gives another cluster");
 }
+
+/// `DCGM_FI_DEV_GPU_UTIL` samples from `/metrics`: (Hostname, gpu index, pod, value).
+async fn gpu_util(sim: &Sim) -> Vec<(String, String, String, f64)> {
+    let client = sim.client(true).await.expect("client");
+    let text = client
+        .request_text(
+            http::Request::get("/metrics")
+                .body(Vec::new())
+                .expect("request"),
+        )
+        .await
+        .expect("metrics");
+    let label = |line: &str, name: &str| {
+        line.split(&format!("{name}=\""))
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or("")
+            .to_string()
+    };
+    text.lines()
+        .filter(|l| l.starts_with("DCGM_FI_DEV_GPU_UTIL{"))
+        .map(|l| {
+            let value = l
+                .rsplit(' ')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(-1.0);
+            (
+                label(l, "Hostname"),
+                label(l, "gpu"),
+                label(l, "pod"),
+                value,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn dcgm_metrics_follow_what_runs_on_each_gpu() {
+    let sim = start().await;
+    let samples = gpu_util(&sim).await;
+    // 4 training nodes × 8 H100 and 2 serving nodes × 2 L4.
+    assert_eq!(samples.len(), 36, "{samples:?}");
+    let busy: Vec<_> = samples
+        .iter()
+        .filter(|s| s.2.starts_with("train-"))
+        .collect();
+    assert_eq!(busy.len(), 24, "three 8-GPU training pods");
+    assert!(
+        busy.iter().all(|s| s.3 >= 88.0),
+        "training GPUs are busy: {busy:?}"
+    );
+    let free: Vec<_> = samples
+        .iter()
+        .filter(|s| s.0 == "gke-mlxp-training-3a13-3")
+        .collect();
+    assert_eq!(free.len(), 8);
+    assert!(
+        free.iter().all(|s| s.2.is_empty() && s.3 == 0.0),
+        "{free:?}"
+    );
+
+    // A pod that holds a GPU and does nothing with it shows as ~0 %.
+    let pods: Api<Pod> = Api::namespaced(sim.client(false).await.expect("client"), "training");
+    let idle: Pod = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "notebook", "annotations": {"sim.mlxp.io/gpu-idle": "true"}},
+        "spec": {"nodeSelector": {"mlxp.io/pool": "training"},
+                 "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+                 "containers": [{"name": "jupyter", "image": "jupyter",
+                                 "resources": {"limits": {"nvidia.com/gpu": "1"}}}]},
+    }))
+    .expect("pod");
+    pods.create(&PostParams::default(), &idle)
+        .await
+        .expect("created");
+    step_until(&sim, &pods, "notebook", Duration::from_secs(2), 10, |p| {
+        phase(p) == "Running"
+    })
+    .await;
+    let samples = gpu_util(&sim).await;
+    let notebook: Vec<_> = samples.iter().filter(|s| s.2 == "notebook").collect();
+    assert_eq!(notebook.len(), 1, "{samples:?}");
+    assert!(
+        notebook[0].3 <= 2.0,
+        "allocated but idle: {:?}",
+        notebook[0]
+    );
+}

@@ -19,6 +19,14 @@ pub fn hex(rng: &mut impl Rng, n: usize) -> String {
         .collect()
 }
 
+/// A small stable hash (FNV-1a): made-up values derived from it are the same for the same
+/// object in every run.
+pub fn stable_hash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
 /// A version-4 UUID, as metadata.uid.
 pub fn uid(rng: &mut impl Rng) -> String {
     let h = hex(rng, 32);

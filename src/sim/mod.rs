@@ -6,6 +6,7 @@ pub mod clock;
 pub mod controllers;
 pub mod ids;
 pub mod kubeconfig;
+pub mod metrics;
 pub mod patch;
 pub mod resources;
 pub mod seed;

@@ -386,6 +386,10 @@ fn pod(rng: &mut StdRng, spec: PodSpec<'_>) -> Value {
         rng.random::<u64>()
     );
     let mut metadata = json!({"name": spec.name, "namespace": spec.namespace, "labels": labels});
+    if spec.owner.is_some() {
+        // Training runs end: six simulated hours after the server starts.
+        metadata["annotations"] = json!({"sim.mlxp.io/duration": "6h"});
+    }
     if let Some((api_version, kind, name, uid)) = spec.owner {
         metadata["ownerReferences"] = json!([{"apiVersion": api_version, "kind": kind, "name": name, "uid": uid, "controller": true, "blockOwnerDeletion": true}]);
     }

@@ -152,7 +152,7 @@ async fn handle(state: Arc<ApiState>, req: Request<hyper::body::Incoming>) -> Re
     let path = req.uri().path().to_string();
     let public = matches!(
         path.as_str(),
-        "/version" | "/healthz" | "/livez" | "/readyz"
+        "/version" | "/healthz" | "/livez" | "/readyz" | "/metrics"
     );
     let has_token = req.headers().contains_key(header::AUTHORIZATION);
     // An error sent before the request body is read must close the connection, or the
@@ -216,6 +216,15 @@ async fn route(
     match path.as_str() {
         "/healthz" | "/livez" | "/readyz" => return Ok(text_response(StatusCode::OK, "ok")),
         "/version" => return Ok(json_response(StatusCode::OK, &discovery::version())),
+        // Exporters' metrics, as a scrape target: readable without a token, like an exporter.
+        "/metrics" => {
+            let mut response = text_response(StatusCode::OK, &crate::sim::metrics::render(&state));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            return Ok(response);
+        }
         _ => {}
     }
     if let Some(rest) = path.strip_prefix("/openapi/v3") {

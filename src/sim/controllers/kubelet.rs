@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::queue::{Work, WorkQueue};
 use crate::sim::api::ApiState;
 use crate::sim::clock::{parse, timestamp};
+use crate::sim::ids::stable_hash;
 use crate::sim::resources::StoreKey;
 
 /// How long an image pull and container start take.
@@ -237,9 +238,9 @@ fn container_status(pod: &Value, name: &str, state: Value, ready: bool) -> Value
     if running || state.get("terminated").is_some() {
         status["containerID"] = json!(format!(
             "containerd://{:016x}",
-            fnv(&format!("{}/{name}", pod["metadata"]["uid"]))
+            stable_hash(&format!("{}/{name}", pod["metadata"]["uid"]))
         ));
-        status["imageID"] = json!(format!("{image}@sha256:{:016x}", fnv(&image)));
+        status["imageID"] = json!(format!("{image}@sha256:{:016x}", stable_hash(&image)));
     }
     status
 }
@@ -272,7 +273,7 @@ fn termination_message(pod: &Value, failed: bool) -> String {
     if let Some(result) = annotation(pod, RESULT) {
         return result.to_string();
     }
-    let h = fnv(pod["metadata"]["name"].as_str().unwrap_or(""));
+    let h = stable_hash(pod["metadata"]["name"].as_str().unwrap_or(""));
     let accuracy = 0.86 + (h % 1000) as f64 / 1000.0 * 0.1;
     let loss = 0.12 + ((h >> 10) % 1000) as f64 / 1000.0 * 0.2;
     json!({"accuracy": round3(accuracy), "loss": round3(loss)}).to_string()
@@ -303,7 +304,7 @@ fn log_for_transition(old: &Value, new: &Value, now: DateTime<Utc>) -> String {
                 let loss = 2.0 * (0.72f64).powi(epoch);
                 text.push_str(&format!(
                     "{ts} epoch {epoch}/{epochs} loss={loss:.4} step/s={:.1}\n",
-                    8.0 + (fnv(&format!("{epoch}{ts}")) % 20) as f64 / 10.0
+                    8.0 + (stable_hash(&format!("{epoch}{ts}")) % 20) as f64 / 10.0
                 ));
             }
             text.push_str(&format!(
@@ -363,25 +364,18 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 fn node_ip(node: &str) -> String {
-    let h = fnv(node);
+    let h = stable_hash(node);
     format!("10.128.{}.{}", (h >> 8) % 250, h % 250 + 2)
 }
 
 fn pod_ip(pod: &Value) -> String {
-    let h = fnv(pod["metadata"]["uid"].as_str().unwrap_or(""));
+    let h = stable_hash(pod["metadata"]["uid"].as_str().unwrap_or(""));
     format!(
         "10.{}.{}.{}",
         64 + (h >> 16) % 8,
         (h >> 8) % 250,
         h % 250 + 2
     )
-}
-
-/// A small stable hash (FNV-1a), so made-up values are the same for the same object.
-fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf29ce484222325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-    })
 }
 
 #[cfg(test)]

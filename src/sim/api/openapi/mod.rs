@@ -110,17 +110,15 @@ impl Serialize for Schemas<'_> {
 /// Changes whenever what the group version's document says changes (a CRD's schema is
 /// updated, a kind comes or goes), so clients that cache documents by URL re-fetch then.
 fn content_hash(registry: &crate::sim::resources::Registry, group: &str, version: &str) -> u64 {
-    registry
+    let text: String = registry
         .all()
         .filter(|t| t.group == group && t.version == version)
-        .flat_map(|t| {
+        .map(|t| {
             let schema = t.schema.as_ref().map(Value::to_string).unwrap_or_default();
-            [t.plural.clone(), schema]
+            format!("{}\n{schema}\n", t.plural)
         })
-        .flat_map(String::into_bytes)
-        .fold(0xcbf29ce484222325, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-        })
+        .collect();
+    crate::sim::ids::stable_hash(&text)
 }
 
 fn group_version_path(group: &str, version: &str) -> String {
