@@ -1,0 +1,119 @@
+//! End to end: a real Prometheus (Debian's package) scrapes the embedded cluster's
+//! `/metrics` over HTTPS, and what it answers through its HTTP API agrees with the sim.
+//!
+//! `prometheus` is looked for on PATH. Missing: skipped with a printed reason, or a
+//! failure when MLXP_REQUIRE_E2E=1 (set by CI, whose .ci/run installs it).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mlxp::sim::{Sim, SimConfig};
+use prometheus_http_query::Client as Prometheus;
+
+fn prometheus_or_skip() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("prometheus"))
+            .find(|p| p.is_file())
+    });
+    match found {
+        Some(path) => Some(path),
+        None if std::env::var("MLXP_REQUIRE_E2E").as_deref() == Ok("1") => {
+            panic!("prometheus not found on PATH, and MLXP_REQUIRE_E2E=1 requires it")
+        }
+        None => {
+            eprintln!(
+                "skipped: prometheus not found on PATH (apt-get install prometheus; MLXP_REQUIRE_E2E=1 makes this a failure)"
+            );
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The value of one instant-vector query, once Prometheus has it (bounded wait).
+async fn query_value(prometheus: &Prometheus, query: &str) -> f64 {
+    for _ in 0..120 {
+        if let Ok(result) = prometheus.query(query).get().await
+            && let Some(vector) = result.data().as_vector()
+            && let Some(sample) = vector.first()
+        {
+            return sample.sample().value();
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("Prometheus had no value for {query} within 30 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_sims_gpu_metrics() {
+    let Some(binary) = prometheus_or_skip() else {
+        return;
+    };
+    // A standing clock: the sim's values do not move between the scrape and the check.
+    let sim = Sim::start(SimConfig {
+        manual_clock: true,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: mlxp-sim\n    scheme: https\n    tls_config:\n      insecure_skip_verify: true\n    static_configs:\n      - targets: ['{}']\n",
+            sim.addr()
+        ),
+    )
+    .expect("config written");
+    let port = free_port();
+    let mut server = tokio::process::Command::new(binary)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("prometheus starts");
+    let prometheus =
+        Prometheus::try_from(format!("http://127.0.0.1:{port}").as_str()).expect("client");
+
+    // The sim's own view of one busy GPU and one free one.
+    let samples = mlxp::sim::metrics::gpu_samples(sim.state(), sim.state().clock.now());
+    let busy = samples
+        .iter()
+        .find(|s| s.pod.is_some())
+        .expect("a GPU in use");
+    let free = samples
+        .iter()
+        .find(|s| s.pod.is_none())
+        .expect("a free GPU");
+    for gpu in [busy, free] {
+        let query = format!(
+            "DCGM_FI_DEV_GPU_UTIL{{Hostname=\"{}\",gpu=\"{}\"}}",
+            gpu.node, gpu.index
+        );
+        let scraped = query_value(&prometheus, &query).await;
+        assert_eq!(scraped, gpu.util, "{query}");
+        let power = query_value(
+            &prometheus,
+            &format!("DCGM_FI_DEV_POWER_USAGE{{UUID=\"{}\"}}", gpu.uuid),
+        )
+        .await;
+        assert_eq!(power, gpu.power_watts);
+    }
+    let total = query_value(&prometheus, "count(DCGM_FI_DEV_GPU_UTIL)").await;
+    assert_eq!(total as usize, samples.len());
+    let _ = server.kill().await;
+}
