@@ -430,3 +430,103 @@ async fn dcgm_metrics_follow_what_runs_on_each_gpu() {
         notebook[0]
     );
 }
+
+/// A Deployment's pods come up Ready, roll over to a new template, and follow its scale.
+#[tokio::test]
+async fn a_deployment_rolls_out_and_scales() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::api::{Patch, PatchParams};
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "serving");
+    let pods: Api<Pod> = Api::namespaced(client, "serving");
+    let deployment: Deployment = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "ranker-v8"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "ranker-v8"}},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "template": {
+                "metadata": {"labels": {"app": "ranker-v8"}},
+                "spec": {"containers": [{"name": "server", "image": "ghcr.io/mlxp/server:1.8",
+                                         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}]},
+            },
+        },
+    }))
+    .expect("deployment");
+    deployments
+        .create(&PostParams::default(), &deployment)
+        .await
+        .expect("created");
+    let selector = kube::api::ListParams::default().labels("app=ranker-v8");
+    let ready = |d: &Deployment| {
+        d.status
+            .as_ref()
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0)
+    };
+    let updated = |d: &Deployment| {
+        d.status
+            .as_ref()
+            .and_then(|s| s.updated_replicas)
+            .unwrap_or(0)
+    };
+    let mut settled = false;
+    for _ in 0..20 {
+        sim.advance(Duration::from_secs(2));
+        if ready(&deployments.get("ranker-v8").await.expect("get")) == 3 {
+            settled = true;
+            break;
+        }
+    }
+    assert!(settled, "3 ready replicas");
+    assert_eq!(pods.list(&selector).await.expect("pods").items.len(), 3);
+
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "server", "image": "ghcr.io/mlxp/server:1.9"}]}}}});
+    deployments
+        .patch(
+            "ranker-v8",
+            &PatchParams::default(),
+            &Patch::Strategic(&patch),
+        )
+        .await
+        .expect("patched");
+    let mut rolled = false;
+    for _ in 0..40 {
+        sim.advance(Duration::from_secs(2));
+        let d = deployments.get("ranker-v8").await.expect("get");
+        let listed = pods.list(&selector).await.expect("pods").items;
+        let ready_pods = listed
+            .iter()
+            .filter(|p| {
+                p.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            })
+            .count();
+        assert!(
+            ready_pods >= 3,
+            "maxUnavailable 0: never fewer than 3 ready ({ready_pods})"
+        );
+        let all_new = listed.iter().all(|p| {
+            p.spec.as_ref().map(|s| s.containers[0].image.as_deref())
+                == Some(Some("ghcr.io/mlxp/server:1.9"))
+        });
+        if updated(&d) == 3 && ready(&d) == 3 && listed.len() == 3 && all_new {
+            rolled = true;
+            break;
+        }
+    }
+    assert!(rolled, "the rollout finished with 3 new pods");
+
+    let scale = json!({"spec": {"replicas": 1}});
+    deployments
+        .patch_scale("ranker-v8", &PatchParams::default(), &Patch::Merge(&scale))
+        .await
+        .expect("scaled");
+    sim.advance(Duration::from_secs(2));
+    sim.advance(Duration::from_secs(2));
+    assert_eq!(pods.list(&selector).await.expect("pods").items.len(), 1);
+}

@@ -2,6 +2,9 @@
 //! stored state and the time (reconcile, as in kube-rs controller-rs) that writes back
 //! through the server's own API, so every change is a watch event like any other.
 
+pub mod deployment;
+pub mod deployments;
+pub mod hpa;
 pub mod job;
 pub mod jobs;
 pub mod kubelet;
@@ -23,6 +26,7 @@ const MAX_PASSES: usize = 8;
 /// Every controller with its work queue.
 pub struct Controllers {
     jobs: jobs::JobController,
+    deployments: deployments::DeploymentController,
     scheduler: scheduler::Scheduler,
     kubelet: kubelet::Kubelet,
 }
@@ -31,6 +35,7 @@ impl Controllers {
     pub fn new(state: &ApiState) -> Self {
         Controllers {
             jobs: jobs::JobController::new(state),
+            deployments: deployments::DeploymentController::new(state),
             scheduler: scheduler::Scheduler::new(state),
             kubelet: kubelet::Kubelet::new(state),
         }
@@ -40,6 +45,7 @@ impl Controllers {
     pub fn reconcile(&mut self, state: &ApiState) -> usize {
         let now = state.clock.now();
         self.jobs.reconcile(state, now)
+            + self.deployments.reconcile(state, now)
             + self.scheduler.reconcile(state, now)
             + self.kubelet.reconcile(state, now)
     }
