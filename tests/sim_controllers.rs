@@ -530,3 +530,94 @@ async fn a_deployment_rolls_out_and_scales() {
     sim.advance(Duration::from_secs(2));
     assert_eq!(pods.list(&selector).await.expect("pods").items.len(), 1);
 }
+
+/// `mlxp_requests_total` for one model, per version, from `/metrics`.
+async fn requests_by_version(sim: &Sim, model: &str) -> std::collections::BTreeMap<String, f64> {
+    let client = sim.client(true).await.expect("client");
+    let text = client
+        .request_text(
+            http::Request::get("/metrics")
+                .body(Vec::new())
+                .expect("request"),
+        )
+        .await
+        .expect("metrics");
+    let mut out = std::collections::BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("mlxp_requests_total{"))
+    {
+        if !line.contains(&format!("model=\"{model}\"")) {
+            continue;
+        }
+        let version = line
+            .split("version=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap_or("")
+            .to_string();
+        let value: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        *out.entry(version).or_insert(0.0) += value;
+    }
+    out
+}
+
+#[tokio::test]
+async fn httproute_weights_split_the_requests_between_versions() {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+        "httproutes",
+    );
+    let routes: Api<DynamicObject> = Api::namespaced_with(client, "serving", &resource);
+    let route: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "fraud-detector", "labels": {"mlxp.io/model": "fraud-detector"}},
+        "spec": {"rules": [{"backendRefs": [
+            {"name": "fraud-detector-v1", "port": 8080, "weight": 80},
+            {"name": "fraud-detector-v2", "port": 8080, "weight": 20},
+        ]}]},
+    }))
+    .expect("route");
+    routes
+        .create(&PostParams::default(), &route)
+        .await
+        .expect("created");
+    sim.advance(Duration::from_secs(1));
+    for _ in 0..10 {
+        sim.advance(Duration::from_secs(6));
+    }
+    let first = requests_by_version(&sim, "fraud-detector").await;
+    let (v1, v2) = (first["v1"], first["v2"]);
+    assert!(v2 > 100.0, "{first:?}");
+    let ratio = v1 / v2;
+    assert!(
+        (3.8..4.2).contains(&ratio),
+        "80/20 split, got {ratio:.2} ({first:?})"
+    );
+
+    let weights = json!({"spec": {"rules": [{"backendRefs": [
+        {"name": "fraud-detector-v1", "port": 8080, "weight": 0},
+        {"name": "fraud-detector-v2", "port": 8080, "weight": 100},
+    ]}]}});
+    routes
+        .patch(
+            "fraud-detector",
+            &PatchParams::default(),
+            &Patch::Merge(&weights),
+        )
+        .await
+        .expect("patched");
+    for _ in 0..10 {
+        sim.advance(Duration::from_secs(6));
+    }
+    let second = requests_by_version(&sim, "fraud-detector").await;
+    assert_eq!(second["v1"], v1, "v1 gets nothing at weight 0");
+    assert!(second["v2"] - v2 > 1000.0, "v2 takes it all: {second:?}");
+}

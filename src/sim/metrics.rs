@@ -147,6 +147,11 @@ pub fn gpu_samples(state: &ApiState, now: DateTime<Utc>) -> Vec<GpuSample> {
 pub fn render(state: &ApiState) -> String {
     let samples = gpu_samples(state, state.clock.now());
     let mut out = String::with_capacity(samples.len() * 1200);
+    state
+        .traffic
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .render(&mut out);
     for (name, help, value) in [
         (
             "DCGM_FI_DEV_GPU_UTIL",

@@ -13,6 +13,7 @@ pub mod seed;
 pub mod store;
 pub mod table;
 pub mod tls;
+pub mod traffic;
 pub mod validate;
 
 use std::net::SocketAddr;

@@ -52,6 +52,8 @@ pub struct ApiState {
     admin_token: String,
     readonly_token: String,
     pub shutdown: CancellationToken,
+    /// What the serving stack has served (counters behind /metrics).
+    pub traffic: std::sync::Mutex<crate::sim::traffic::Traffic>,
     /// The seeded random source (see `random`).
     rng: std::sync::Mutex<rand::rngs::StdRng>,
     /// Simulated time: timestamps, ages, and every controller read it.
@@ -71,6 +73,7 @@ impl ApiState {
         use rand::SeedableRng;
         Ok(ApiState {
             rng: std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)),
+            traffic: Default::default(),
             clock,
             inflight: tokio::sync::Semaphore::new(max_inflight),
             store: Store::new(HISTORY_WINDOW),

@@ -44,6 +44,11 @@ impl Controllers {
     /// One pass of every controller at the clock's current time; how many objects changed.
     pub fn reconcile(&mut self, state: &ApiState) -> usize {
         let now = state.clock.now();
+        state
+            .traffic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .advance(state, now);
         self.jobs.reconcile(state, now)
             + self.deployments.reconcile(state, now)
             + self.scheduler.reconcile(state, now)
