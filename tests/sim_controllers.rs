@@ -621,3 +621,93 @@ async fn httproute_weights_split_the_requests_between_versions() {
     assert_eq!(second["v1"], v1, "v1 gets nothing at weight 0");
     assert!(second["v2"] - v2 > 1000.0, "v2 takes it all: {second:?}");
 }
+
+/// An HPA scales a model version's Deployment up with its traffic, and back down once the
+/// traffic is gone and the scale-down stabilization window has passed.
+#[tokio::test]
+async fn hpa_replicas_follow_the_traffic() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "serving");
+    let hpas: Api<HorizontalPodAutoscaler> = Api::namespaced(client.clone(), "serving");
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+        "httproutes",
+    );
+    let routes: Api<DynamicObject> = Api::namespaced_with(client, "serving", &resource);
+    let labels = json!({"app": "churn-v4", "mlxp.io/model": "churn", "mlxp.io/version": "v4"});
+    let deployment: Deployment = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "churn-v4"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "churn-v4"}},
+                 "template": {"metadata": {"labels": labels},
+                              "spec": {"containers": [{"name": "server", "image": "server",
+                                       "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}}}]}}},
+    }))
+    .expect("deployment");
+    deployments
+        .create(&PostParams::default(), &deployment)
+        .await
+        .expect("deployment");
+    let hpa: HorizontalPodAutoscaler = serde_json::from_value(json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "churn-v4"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "churn-v4"},
+                 "minReplicas": 1, "maxReplicas": 10,
+                 "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                              "target": {"type": "Utilization", "averageUtilization": 60}}}]},
+    }))
+    .expect("hpa");
+    hpas.create(&PostParams::default(), &hpa)
+        .await
+        .expect("hpa");
+    let route: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "churn", "labels": {"mlxp.io/model": "churn"}},
+        "spec": {"rules": [{"backendRefs": [{"name": "churn-v4", "port": 8080, "weight": 100}]}]},
+    }))
+    .expect("route");
+    routes
+        .create(&PostParams::default(), &route)
+        .await
+        .expect("route");
+
+    let replicas = |d: &Deployment| d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0);
+    let mut peak = 1;
+    for _ in 0..30 {
+        sim.advance(Duration::from_secs(5));
+        peak = peak.max(replicas(&deployments.get("churn-v4").await.expect("get")));
+    }
+    // ~100 requests/s at 50 per replica and a 60 % target needs more than one replica.
+    assert!(peak >= 3, "scaled up with traffic: peak {peak}");
+    let status = hpas
+        .get("churn-v4")
+        .await
+        .expect("hpa")
+        .status
+        .expect("status");
+    assert!(status.desired_replicas >= 3, "{status:?}");
+
+    let off = json!({"spec": {"rules": [{"backendRefs": [{"name": "churn-v4", "port": 8080, "weight": 0}]}]}});
+    routes
+        .patch("churn", &PatchParams::default(), &Patch::Merge(&off))
+        .await
+        .expect("patched");
+    sim.advance(Duration::from_secs(60));
+    assert_eq!(
+        replicas(&deployments.get("churn-v4").await.expect("get")),
+        peak,
+        "held by the 300 s scale-down stabilization window"
+    );
+    for _ in 0..30 {
+        sim.advance(Duration::from_secs(15));
+    }
+    assert_eq!(
+        replicas(&deployments.get("churn-v4").await.expect("get")),
+        1,
+        "back to minReplicas"
+    );
+}

@@ -2,6 +2,7 @@
 //! stored state and the time (reconcile, as in kube-rs controller-rs) that writes back
 //! through the server's own API, so every change is a watch event like any other.
 
+pub mod autoscaling;
 pub mod deployment;
 pub mod deployments;
 pub mod hpa;
@@ -27,6 +28,7 @@ const MAX_PASSES: usize = 8;
 pub struct Controllers {
     jobs: jobs::JobController,
     deployments: deployments::DeploymentController,
+    autoscaler: autoscaling::Autoscaler,
     scheduler: scheduler::Scheduler,
     kubelet: kubelet::Kubelet,
 }
@@ -36,6 +38,7 @@ impl Controllers {
         Controllers {
             jobs: jobs::JobController::new(state),
             deployments: deployments::DeploymentController::new(state),
+            autoscaler: autoscaling::Autoscaler::default(),
             scheduler: scheduler::Scheduler::new(state),
             kubelet: kubelet::Kubelet::new(state),
         }
@@ -50,6 +53,7 @@ impl Controllers {
             .unwrap_or_else(|e| e.into_inner())
             .advance(state, now);
         self.jobs.reconcile(state, now)
+            + self.autoscaler.reconcile(state, now)
             + self.deployments.reconcile(state, now)
             + self.scheduler.reconcile(state, now)
             + self.kubelet.reconcile(state, now)
