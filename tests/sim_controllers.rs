@@ -711,3 +711,87 @@ async fn hpa_replicas_follow_the_traffic() {
         "back to minReplicas"
     );
 }
+
+/// `mlxp_model_drift_score` / `mlxp_model_accuracy` of one version, from `/metrics`.
+async fn model_quality(sim: &Sim, model: &str, version: &str) -> (f64, f64) {
+    let client = sim.client(true).await.expect("client");
+    let text = client
+        .request_text(
+            http::Request::get("/metrics")
+                .body(Vec::new())
+                .expect("request"),
+        )
+        .await
+        .expect("metrics");
+    let labels = format!("{{model=\"{model}\",version=\"{version}\"}}");
+    let value = |metric: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{metric}{labels}")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {metric}{labels} in /metrics"))
+    };
+    (
+        value("mlxp_model_accuracy"),
+        value("mlxp_model_drift_score"),
+    )
+}
+
+#[tokio::test]
+async fn a_drifting_models_version_drifts_and_loses_accuracy_over_time() {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let api = |kind: &str, plural: &str| -> Api<DynamicObject> {
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("mlxp.io", "v1alpha1", kind),
+            plural,
+        );
+        Api::namespaced_with(client.clone(), "serving", &resource)
+    };
+    for (api, object) in [
+        (
+            api("Model", "models"),
+            json!({"apiVersion": "mlxp.io/v1alpha1", "kind": "Model",
+            "metadata": {"name": "recsys", "annotations": {"sim.mlxp.io/drifting": "true"}},
+            "spec": {"route": {"name": "recsys"}}}),
+        ),
+        (
+            api("Model", "models"),
+            json!({"apiVersion": "mlxp.io/v1alpha1", "kind": "Model",
+            "metadata": {"name": "fraud"}, "spec": {"route": {"name": "fraud"}}}),
+        ),
+        (
+            api("ModelVersion", "modelversions"),
+            json!({"apiVersion": "mlxp.io/v1alpha1", "kind": "ModelVersion",
+            "metadata": {"name": "recsys-v7"},
+            "spec": {"model": "recsys", "version": "v7", "stage": "Production", "metrics": {"accuracy": 0.91}}}),
+        ),
+        (
+            api("ModelVersion", "modelversions"),
+            json!({"apiVersion": "mlxp.io/v1alpha1", "kind": "ModelVersion",
+            "metadata": {"name": "fraud-v3"},
+            "spec": {"model": "fraud", "version": "v3", "stage": "Production", "metrics": {"accuracy": 0.95}}}),
+        ),
+    ] {
+        let object: DynamicObject = serde_json::from_value(object).expect("object");
+        api.create(&PostParams::default(), &object)
+            .await
+            .expect("created");
+    }
+    let (recsys_accuracy, recsys_drift) = model_quality(&sim, "recsys", "v7").await;
+    let (fraud_accuracy, _) = model_quality(&sim, "fraud", "v3").await;
+    assert!(recsys_drift < 0.1 && (recsys_accuracy - 0.91).abs() < 0.01);
+    sim.advance(Duration::from_secs(24 * 3600));
+    let (later_accuracy, later_drift) = model_quality(&sim, "recsys", "v7").await;
+    assert!(later_drift > 0.4, "drifted: {later_drift}");
+    assert!(
+        later_accuracy < recsys_accuracy - 0.1,
+        "{recsys_accuracy} -> {later_accuracy}"
+    );
+    let (fraud_later, _) = model_quality(&sim, "fraud", "v3").await;
+    assert!(
+        (fraud_later - fraud_accuracy).abs() < 0.01,
+        "a stable model keeps its accuracy"
+    );
+}

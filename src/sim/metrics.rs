@@ -152,6 +152,7 @@ pub fn render(state: &ApiState) -> String {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .render(&mut out);
+    super::quality::render(state, state.clock.now(), &mut out);
     for (name, help, value) in [
         (
             "DCGM_FI_DEV_GPU_UTIL",

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod kubeconfig;
 pub mod metrics;
 pub mod patch;
+pub mod quality;
 pub mod resources;
 pub mod seed;
 pub mod store;
