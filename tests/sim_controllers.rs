@@ -795,3 +795,345 @@ async fn a_drifting_models_version_drifts_and_loses_accuracy_over_time() {
         "a stable model keeps its accuracy"
     );
 }
+
+/// A kueue.x-k8s.io/v1beta1 kind.
+fn kueue_kind(kind: &str, plural: &str) -> kube::api::ApiResource {
+    kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("kueue.x-k8s.io", "v1beta1", kind),
+        plural,
+    )
+}
+
+/// The status condition of `kind` (Null when absent).
+fn condition(object: &Value, kind: &str) -> Value {
+    object["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == kind))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// Three 8-GPU Jobs queued into a ClusterQueue of 16 GPUs: Kueue suspends them, admits the
+/// first two in order (unsuspended, with the flavor's node selector and toleration), keeps the
+/// third at quota, and admits it once the first Job is done.
+#[tokio::test]
+async fn kueue_admits_queued_jobs_up_to_quota_and_releases_it_when_one_finishes() {
+    use k8s_openapi::api::batch::v1::Job;
+    use kube::api::DynamicObject;
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let flavors: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &kueue_kind("ResourceFlavor", "resourceflavors"),
+    );
+    let cqs: Api<DynamicObject> =
+        Api::all_with(client.clone(), &kueue_kind("ClusterQueue", "clusterqueues"));
+    let lqs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "training",
+        &kueue_kind("LocalQueue", "localqueues"),
+    );
+    let workloads: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "training",
+        &kueue_kind("Workload", "workloads"),
+    );
+    let jobs: Api<Job> = Api::namespaced(client, "training");
+    let gpu_toleration =
+        json!({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"});
+    for (api, object) in [
+        (
+            &flavors,
+            json!({"apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "ResourceFlavor",
+                "metadata": {"name": "h100-spot"},
+                "spec": {"nodeLabels": {"mlxp.io/pool": "training"}, "tolerations": [gpu_toleration]}}),
+        ),
+        (
+            &cqs,
+            json!({"apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "ClusterQueue",
+                "metadata": {"name": "training"},
+                "spec": {"namespaceSelector": {}, "queueingStrategy": "StrictFIFO",
+                    "resourceGroups": [{"coveredResources": ["cpu", "memory", "nvidia.com/gpu"],
+                        "flavors": [{"name": "h100-spot", "resources": [
+                            {"name": "cpu", "nominalQuota": "1000"},
+                            {"name": "memory", "nominalQuota": "10000Gi"},
+                            {"name": "nvidia.com/gpu", "nominalQuota": "16"}]}]}]}}),
+        ),
+        (
+            &lqs,
+            json!({"apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "LocalQueue",
+                "metadata": {"name": "training", "namespace": "training"},
+                "spec": {"clusterQueue": "training"}}),
+        ),
+    ] {
+        let object: DynamicObject = serde_json::from_value(object).expect("object");
+        api.create(&PostParams::default(), &object)
+            .await
+            .expect("created");
+    }
+
+    let names = ["queued-0", "queued-1", "queued-2"];
+    let get_job = async |name: &str| -> Value {
+        serde_json::to_value(jobs.get(name).await.expect("job")).expect("json")
+    };
+    let workload_of = async |job: &str| -> Value {
+        let listed = workloads
+            .list(&Default::default())
+            .await
+            .expect("workloads");
+        listed
+            .items
+            .into_iter()
+            .map(|w| serde_json::to_value(w).expect("json"))
+            .find(|w| w["metadata"]["ownerReferences"][0]["name"] == job)
+            .unwrap_or(Value::Null)
+    };
+    let admitted = |wl: &Value| condition(wl, "Admitted")["status"] == "True";
+
+    for (i, name) in names.iter().enumerate() {
+        let job: Job = serde_json::from_value(json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": name, "labels": {"kueue.x-k8s.io/queue-name": "training"}},
+            "spec": {"template": {
+                "metadata": {"annotations": {"sim.mlxp.io/duration": "10m"}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4",
+                                    "resources": {"limits": {"nvidia.com/gpu": "8"}}}],
+                },
+            }},
+        }))
+        .expect("job");
+        jobs.create(&PostParams::default(), &job)
+            .await
+            .expect("created");
+        for _ in 0..3 {
+            sim.advance(Duration::from_secs(1));
+        }
+        // In order: each of the first two is admitted before the next one even exists.
+        let wl = workload_of(name).await;
+        assert_eq!(wl["spec"]["queueName"], "training", "{name} has a Workload");
+        assert_eq!(admitted(&wl), i < 2, "{name}: {}", wl["status"]);
+    }
+
+    for name in &names[..2] {
+        let job = get_job(name).await;
+        assert_eq!(job["spec"]["suspend"], false, "{name} runs");
+        let spec = &job["spec"]["template"]["spec"];
+        assert_eq!(spec["nodeSelector"], json!({"mlxp.io/pool": "training"}));
+        assert_eq!(spec["tolerations"], json!([gpu_toleration]));
+        let wl = workload_of(name).await;
+        assert_eq!(
+            wl["status"]["admission"]["podSetAssignments"][0]["flavors"]["nvidia.com/gpu"],
+            "h100-spot"
+        );
+    }
+    let third = get_job("queued-2").await;
+    assert_eq!(third["spec"]["suspend"], true, "the third waits suspended");
+    // Suspended before the Job controller ran: it never got a pod.
+    let pods: Api<Pod> = Api::namespaced(sim.client(false).await.expect("client"), "training");
+    let third_pods = pods
+        .list(&kube::api::ListParams::default().labels("batch.kubernetes.io/job-name=queued-2"))
+        .await
+        .expect("pods");
+    assert!(third_pods.items.is_empty(), "no pods for a queued Job");
+    let waiting = condition(&workload_of("queued-2").await, "QuotaReserved");
+    assert_eq!(waiting["status"], "False");
+    assert!(
+        waiting["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("insufficient unused quota")),
+        "{waiting}"
+    );
+    let cq = serde_json::to_value(cqs.get("training").await.expect("cq")).expect("json");
+    let gpus_in_use = cq["status"]["flavorsUsage"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["name"] == "h100-spot")
+        .flat_map(|f| f["resources"].as_array().cloned().unwrap_or_default())
+        .find(|r| r["name"] == "nvidia.com/gpu")
+        .map(|r| r["total"].clone());
+    assert_eq!(gpus_in_use, Some(json!("16")), "{}", cq["status"]);
+    assert_eq!(cq["status"]["admittedWorkloads"], 2);
+    assert_eq!(cq["status"]["pendingWorkloads"], 1);
+
+    // The first Job's pod runs its 10 minutes; once the Job is Complete, its quota is free.
+    let mut complete = false;
+    for _ in 0..15 {
+        sim.advance(Duration::from_secs(60));
+        let job = get_job("queued-0").await;
+        complete = job["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Complete" && c["status"] == "True")
+        });
+        if complete {
+            break;
+        }
+    }
+    assert!(complete, "the first Job completes");
+    sim.advance(Duration::from_secs(1));
+    let finished = condition(&workload_of("queued-0").await, "Finished");
+    assert_eq!(finished["status"], "True", "{finished}");
+    let third = workload_of("queued-2").await;
+    assert!(admitted(&third), "{}", third["status"]);
+    assert_eq!(get_job("queued-2").await["spec"]["suspend"], false);
+}
+
+fn training_nodes(nodes: &[k8s_openapi::api::core::v1::Node]) -> Vec<String> {
+    nodes
+        .iter()
+        .filter(|n| {
+            n.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("mlxp.io/pool"))
+                .map(String::as_str)
+                == Some("training")
+        })
+        .filter_map(|n| n.metadata.name.clone())
+        .collect()
+}
+
+/// Pending pods that fit a fresh node of the pool bring one up; once empty long enough it goes.
+#[tokio::test]
+async fn the_pool_autoscaler_adds_a_node_for_pending_pods_and_removes_it_when_idle() {
+    use k8s_openapi::api::core::v1::Node;
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let nodes: Api<Node> = Api::all(client.clone());
+    let pods: Api<Pod> = Api::namespaced(client, "training");
+    let before = training_nodes(&nodes.list(&Default::default()).await.expect("nodes").items);
+    assert_eq!(before.len(), 4);
+    // One free training node: the second 8-GPU pod needs a new one.
+    for name in ["big-a", "big-b"] {
+        pods.create(&PostParams::default(), &gpu_pod(name, 8, true))
+            .await
+            .expect("created");
+    }
+    let mut grown = Vec::new();
+    for _ in 0..30 {
+        sim.advance(Duration::from_secs(10));
+        grown = training_nodes(&nodes.list(&Default::default()).await.expect("nodes").items);
+        if grown.len() == 5 {
+            break;
+        }
+    }
+    assert_eq!(grown.len(), 5, "a node was added: {grown:?}");
+    let new_node: String = grown
+        .iter()
+        .find(|n| !before.contains(n))
+        .cloned()
+        .expect("new node");
+    let placed = step_until(&sim, &pods, "big-b", Duration::from_secs(5), 20, |p| {
+        phase(p) == "Running"
+    })
+    .await;
+    let on = placed["spec"]["nodeName"].as_str().unwrap_or("");
+    assert!(on == new_node || grown.contains(&on.to_string()), "{on}");
+
+    for name in ["big-a", "big-b"] {
+        pods.delete(name, &Default::default())
+            .await
+            .expect("deleted");
+    }
+    for _ in 0..40 {
+        sim.advance(Duration::from_secs(30));
+        if training_nodes(&nodes.list(&Default::default()).await.expect("nodes").items).len() == 4 {
+            break;
+        }
+    }
+    let after = training_nodes(&nodes.list(&Default::default()).await.expect("nodes").items);
+    assert!(after.len() < 5, "an idle node was removed: {after:?}");
+    assert!(after.len() >= 2, "never below the pool's min: {after:?}");
+}
+
+/// A reclaimed spot node fails its pods; their Job retries elsewhere; the node goes away.
+#[tokio::test]
+async fn a_preempted_spot_nodes_job_retries_elsewhere() {
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::Node;
+    use kube::api::{Patch, PatchParams};
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let nodes: Api<Node> = Api::all(client.clone());
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "training");
+    let pods: Api<Pod> = Api::namespaced(client, "training");
+    let job: Job = serde_json::from_value(json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "train-spot"},
+        "spec": {"backoffLimit": 3, "template": {
+            "metadata": {"annotations": {"sim.mlxp.io/duration": "2h"}},
+            "spec": {"restartPolicy": "Never",
+                     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+                     "containers": [{"name": "t", "image": "trainer", "resources": {"limits": {"nvidia.com/gpu": "8"}}}]},
+        }},
+    }))
+    .expect("job");
+    jobs.create(&PostParams::default(), &job)
+        .await
+        .expect("created");
+    let selector =
+        kube::api::ListParams::default().labels("batch.kubernetes.io/job-name=train-spot");
+    let mut first = None;
+    for _ in 0..20 {
+        sim.advance(Duration::from_secs(2));
+        let listed = pods.list(&selector).await.expect("pods").items;
+        if let Some(p) = listed
+            .iter()
+            .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        {
+            first = Some((
+                p.metadata.name.clone().unwrap_or_default(),
+                p.spec
+                    .as_ref()
+                    .and_then(|s| s.node_name.clone())
+                    .unwrap_or_default(),
+            ));
+            break;
+        }
+    }
+    let (first_pod, node) = first.expect("the Job's pod runs");
+    nodes
+        .patch(
+            &node,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"annotations": {"sim.mlxp.io/preempt": "true"}}})),
+        )
+        .await
+        .expect("annotated");
+    sim.advance(Duration::from_secs(10));
+    let failed = serde_json::to_value(pods.get(&first_pod).await.expect("pod")).expect("json");
+    assert_eq!(phase(&failed), "Failed");
+    assert_eq!(failed["status"]["reason"], "Preempted");
+
+    let mut retried = None;
+    for _ in 0..60 {
+        sim.advance(Duration::from_secs(10));
+        let listed = pods.list(&selector).await.expect("pods").items;
+        if let Some(p) = listed.iter().find(|p| {
+            p.metadata.name.as_deref() != Some(first_pod.as_str())
+                && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+        }) {
+            retried = p.spec.as_ref().and_then(|s| s.node_name.clone());
+            break;
+        }
+    }
+    let retried_on = retried.expect("the Job retried its pod");
+    assert_ne!(retried_on, node, "not on the reclaimed node");
+    let status = jobs
+        .get("train-spot")
+        .await
+        .expect("job")
+        .status
+        .expect("status");
+    assert_eq!(
+        status.failed,
+        Some(1),
+        "the preempted pod counts against backoffLimit"
+    );
+    assert!(
+        nodes.get_opt(&node).await.expect("get").is_none(),
+        "the reclaimed node is gone"
+    );
+}

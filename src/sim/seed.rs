@@ -8,67 +8,96 @@ use serde_json::{Value, json};
 
 use super::SimConfig;
 use super::api::ApiState;
+use super::controllers::nodepools::{self, PoolSpec};
 use super::{clock, ids, resources};
 
-/// One node pool of the default cluster.
-struct Pool {
-    name: &'static str,
-    role: &'static str,
-    nodes: usize,
-    spot: bool,
-    machine: &'static str,
-    cpu: u32,
-    memory_gi: u32,
-    gpus: u32,
-    gpu_product: Option<&'static str>,
+/// The default cluster's node pools, with how many nodes each starts with.
+fn default_pools() -> Vec<(PoolSpec, usize)> {
+    let pool = |name: &str,
+                role: &str,
+                min,
+                max,
+                spot,
+                machine: &str,
+                cpu,
+                memory_gi,
+                gpus,
+                product: Option<&str>| PoolSpec {
+        name: name.into(),
+        role: role.into(),
+        min,
+        max,
+        spot,
+        machine_type: machine.into(),
+        cpu,
+        memory_gi,
+        gpus,
+        gpu_product: product.map(String::from),
+        preemptions_per_hour: if spot { 0.02 } else { 0.0 },
+    };
+    vec![
+        (
+            pool(
+                "system",
+                "system",
+                3,
+                3,
+                false,
+                "e2-standard-8",
+                8,
+                32,
+                0,
+                None,
+            ),
+            3,
+        ),
+        (
+            pool(
+                "training",
+                "training",
+                2,
+                8,
+                true,
+                "a3-highgpu-8g",
+                208,
+                1872,
+                8,
+                Some("NVIDIA-H100-80GB-HBM3"),
+            ),
+            4,
+        ),
+        (
+            pool(
+                "serving",
+                "serving",
+                2,
+                4,
+                false,
+                "g2-standard-24",
+                24,
+                96,
+                2,
+                Some("NVIDIA-L4"),
+            ),
+            2,
+        ),
+        (
+            pool(
+                "monitoring",
+                "monitoring",
+                1,
+                1,
+                false,
+                "e2-standard-16",
+                16,
+                64,
+                0,
+                None,
+            ),
+            1,
+        ),
+    ]
 }
-
-const POOLS: &[Pool] = &[
-    Pool {
-        name: "system",
-        role: "system",
-        nodes: 3,
-        spot: false,
-        machine: "e2-standard-8",
-        cpu: 8,
-        memory_gi: 32,
-        gpus: 0,
-        gpu_product: None,
-    },
-    Pool {
-        name: "training",
-        role: "training",
-        nodes: 4,
-        spot: true,
-        machine: "a3-highgpu-8g",
-        cpu: 208,
-        memory_gi: 1872,
-        gpus: 8,
-        gpu_product: Some("NVIDIA-H100-80GB-HBM3"),
-    },
-    Pool {
-        name: "serving",
-        role: "serving",
-        nodes: 2,
-        spot: false,
-        machine: "g2-standard-24",
-        cpu: 24,
-        memory_gi: 96,
-        gpus: 2,
-        gpu_product: Some("NVIDIA-L4"),
-    },
-    Pool {
-        name: "monitoring",
-        role: "monitoring",
-        nodes: 1,
-        spot: false,
-        machine: "e2-standard-16",
-        cpu: 16,
-        memory_gi: 64,
-        gpus: 0,
-        gpu_product: None,
-    },
-];
 
 pub const NAMESPACES: &[&str] = &[
     "default",
@@ -108,15 +137,18 @@ fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
             .create_object(object)
             .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))
     };
-    let mut nodes_by_pool: Vec<(&str, Vec<String>)> = Vec::new();
-    for (p, pool) in POOLS.iter().enumerate() {
+    let pools = default_pools();
+    let specs: Vec<PoolSpec> = pools.iter().map(|(p, _)| p.clone()).collect();
+    create(nodepools::pools_configmap(&specs))?;
+    let mut nodes_by_pool: Vec<(String, Vec<String>)> = Vec::new();
+    for (p, (pool, count)) in pools.iter().enumerate() {
         let mut names = Vec::new();
-        for i in 0..pool.nodes {
+        for i in 0..*count {
             let name = format!("gke-mlxp-{}-{:04x}-{i}", pool.name, 0x3a00 + p * 16 + i);
-            create(node(pool, &name, p * 16 + i))?;
+            create(nodepools::node_object(pool, &name, p * 16 + i, &started))?;
             names.push(name);
         }
-        nodes_by_pool.push((pool.name, names));
+        nodes_by_pool.push((pool.name.clone(), names));
     }
     let nodes = |pool: &str| -> Vec<String> {
         nodes_by_pool
@@ -238,14 +270,14 @@ fn populate_default(state: &ApiState, rng: &mut StdRng) -> anyhow::Result<()> {
 /// Nodes and pods for scale runs: `pods` pods spread 30 to a node over ten namespaces.
 fn populate_scale(state: &ApiState, rng: &mut StdRng, pods: usize) -> anyhow::Result<()> {
     let started = clock::timestamp(state.clock.now());
-    let pool = &POOLS[1];
+    let (pool, _) = &default_pools()[1];
     let per_node = 30;
     let node_count = pods.div_ceil(per_node).max(1);
     let mut node_names = Vec::with_capacity(node_count);
     for i in 0..node_count {
         let name = format!("gke-mlxp-scale-{i:05}");
         state
-            .create_object(node(pool, &name, i))
+            .create_object(nodepools::node_object(pool, &name, i, &started))
             .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))?;
         node_names.push(name);
     }
@@ -280,66 +312,6 @@ fn populate_scale(state: &ApiState, rng: &mut StdRng, pods: usize) -> anyhow::Re
             .map_err(|e| anyhow::anyhow!("seeding: {}", e.message))?;
     }
     Ok(())
-}
-
-fn node(pool: &Pool, name: &str, index: usize) -> Value {
-    let zone = ["us-central1-a", "us-central1-b", "us-central1-c"][index % 3];
-    let mut labels = json!({
-        "kubernetes.io/hostname": name,
-        "kubernetes.io/os": "linux",
-        "kubernetes.io/arch": "amd64",
-        "node.kubernetes.io/instance-type": pool.machine,
-        "topology.kubernetes.io/zone": zone,
-        "topology.kubernetes.io/region": "us-central1",
-        "cloud.google.com/gke-nodepool": pool.name,
-        "mlxp.io/pool": pool.name,
-        "mlxp.io/role": pool.role,
-    });
-    if pool.spot {
-        labels["cloud.google.com/gke-spot"] = json!("true");
-    }
-    let mut capacity = json!({
-        "cpu": pool.cpu.to_string(),
-        "memory": format!("{}Gi", pool.memory_gi),
-        "pods": "110",
-        "ephemeral-storage": "196Gi",
-    });
-    let mut taints = Vec::new();
-    if let Some(product) = pool.gpu_product {
-        labels["nvidia.com/gpu.product"] = json!(product);
-        labels["nvidia.com/gpu.count"] = json!(pool.gpus.to_string());
-        labels["nvidia.com/gpu.present"] = json!("true");
-        capacity["nvidia.com/gpu"] = json!(pool.gpus.to_string());
-        taints.push(json!({"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}));
-    }
-    let ip = format!("10.128.{}.{}", index / 250, index % 250 + 2);
-    json!({
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {"name": name, "labels": labels, "annotations": {"node.alpha.kubernetes.io/ttl": "0"}},
-        "spec": {
-            "podCIDR": format!("10.{}.{}.0/24", 64 + index / 250, index % 250),
-            "providerID": format!("gce://mlxp-prod/{zone}/{name}"),
-            "taints": taints,
-        },
-        "status": {
-            "capacity": capacity,
-            "allocatable": capacity,
-            "conditions": [
-                {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory", "message": "kubelet has sufficient memory available", "lastHeartbeatTime": "2026-11-29T00:00:00Z", "lastTransitionTime": "2026-11-20T00:00:00Z"},
-                {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure", "message": "kubelet has no disk pressure", "lastHeartbeatTime": "2026-11-29T00:00:00Z", "lastTransitionTime": "2026-11-20T00:00:00Z"},
-                {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID", "message": "kubelet has sufficient PID available", "lastHeartbeatTime": "2026-11-29T00:00:00Z", "lastTransitionTime": "2026-11-20T00:00:00Z"},
-                {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status", "lastHeartbeatTime": "2026-11-29T00:00:00Z", "lastTransitionTime": "2026-11-20T00:00:00Z"},
-            ],
-            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
-            "nodeInfo": {
-                "kubeletVersion": "v1.33.0", "kubeProxyVersion": "v1.33.0",
-                "osImage": "Ubuntu 22.04.4 LTS", "kernelVersion": "6.8.0-1015-gcp",
-                "containerRuntimeVersion": "containerd://1.7.22", "operatingSystem": "linux", "architecture": "amd64",
-                "machineID": format!("{index:032x}"), "systemUUID": format!("{index:032x}"), "bootID": format!("{index:032x}"),
-            },
-        },
-    })
 }
 
 struct PodSpec<'a> {

@@ -2,6 +2,7 @@
 //! stored state and the time (reconcile, as in kube-rs controller-rs) that writes back
 //! through the server's own API, so every change is a watch event like any other.
 
+pub mod admission;
 pub mod autoscaling;
 pub mod deployment;
 pub mod deployments;
@@ -9,6 +10,8 @@ pub mod hpa;
 pub mod job;
 pub mod jobs;
 pub mod kubelet;
+pub mod kueue;
+pub mod nodepools;
 mod queue;
 pub mod scheduler;
 pub mod scheduling;
@@ -26,9 +29,11 @@ const MAX_PASSES: usize = 8;
 
 /// Every controller with its work queue.
 pub struct Controllers {
+    kueue: admission::KueueController,
     jobs: jobs::JobController,
     deployments: deployments::DeploymentController,
     autoscaler: autoscaling::Autoscaler,
+    node_pools: nodepools::NodePools,
     scheduler: scheduler::Scheduler,
     kubelet: kubelet::Kubelet,
 }
@@ -36,9 +41,11 @@ pub struct Controllers {
 impl Controllers {
     pub fn new(state: &ApiState) -> Self {
         Controllers {
+            kueue: admission::KueueController::new(state),
             jobs: jobs::JobController::new(state),
             deployments: deployments::DeploymentController::new(state),
             autoscaler: autoscaling::Autoscaler::default(),
+            node_pools: nodepools::NodePools::default(),
             scheduler: scheduler::Scheduler::new(state),
             kubelet: kubelet::Kubelet::new(state),
         }
@@ -52,10 +59,13 @@ impl Controllers {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .advance(state, now);
-        self.jobs.reconcile(state, now)
+        // Kueue first: a queued Job is suspended before the Job controller makes its pods.
+        self.kueue.reconcile(state, now)
+            + self.jobs.reconcile(state, now)
             + self.autoscaler.reconcile(state, now)
             + self.deployments.reconcile(state, now)
             + self.scheduler.reconcile(state, now)
+            + self.node_pools.reconcile(state, now)
             + self.kubelet.reconcile(state, now)
     }
 
