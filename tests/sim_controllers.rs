@@ -957,6 +957,20 @@ async fn kueue_admits_queued_jobs_up_to_quota_and_releases_it_when_one_finishes(
     assert_eq!(gpus_in_use, Some(json!("16")), "{}", cq["status"]);
     assert_eq!(cq["status"]["admittedWorkloads"], 2);
     assert_eq!(cq["status"]["pendingWorkloads"], 1);
+    // The same figures as Kueue's own metrics, for Prometheus.
+    let metrics = sim
+        .client(true)
+        .await
+        .expect("client")
+        .request_text(
+            http::Request::get("/metrics")
+                .body(Vec::new())
+                .expect("request"),
+        )
+        .await
+        .expect("metrics");
+    assert!(metrics.lines().any(|l| l == "kueue_cluster_queue_resource_usage{cluster_queue=\"training\",flavor=\"h100-spot\",resource=\"nvidia.com/gpu\"} 16"), "{metrics}");
+    assert!(metrics.lines().any(|l| l == "kueue_pending_workloads{cluster_queue=\"training\",status=\"active\"} 1"));
 
     // The first Job's pod runs its 10 minutes; once the Job is Complete, its quota is free.
     let mut complete = false;

@@ -143,6 +143,50 @@ pub fn gpu_samples(state: &ApiState, now: DateTime<Utc>) -> Vec<GpuSample> {
     samples
 }
 
+/// Kueue's own metrics, from its ClusterQueues' status (what kueue-controller-manager exports).
+fn render_kueue(state: &ApiState, out: &mut String) {
+    let queues: Vec<Value> = state
+        .list_objects("kueue.x-k8s.io", "clusterqueues")
+        .collect();
+    let _ = writeln!(
+        out,
+        "# HELP kueue_pending_workloads The number of pending workloads, per 'cluster_queue' and 'status'.\n# TYPE kueue_pending_workloads gauge"
+    );
+    for cq in &queues {
+        let name = cq["metadata"]["name"].as_str().unwrap_or("");
+        let pending = cq["status"]["pendingWorkloads"].as_i64().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "kueue_pending_workloads{{cluster_queue=\"{name}\",status=\"active\"}} {pending}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP kueue_cluster_queue_resource_usage Reports the cluster_queue's total resource usage.\n# TYPE kueue_cluster_queue_resource_usage gauge"
+    );
+    for cq in &queues {
+        let name = cq["metadata"]["name"].as_str().unwrap_or("");
+        for flavor in cq["status"]["flavorsUsage"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let flavor_name = flavor["name"].as_str().unwrap_or("");
+            for resource in flavor["resources"].as_array().into_iter().flatten() {
+                let total = resource["total"]
+                    .as_str()
+                    .and_then(crate::domain::quantity::parse_milli)
+                    .map_or(0.0, |milli| milli as f64 / 1000.0);
+                let _ = writeln!(
+                    out,
+                    "kueue_cluster_queue_resource_usage{{cluster_queue=\"{name}\",flavor=\"{flavor_name}\",resource=\"{}\"}} {total}",
+                    resource["name"].as_str().unwrap_or("")
+                );
+            }
+        }
+    }
+}
+
 /// The whole exposition.
 pub fn render(state: &ApiState) -> String {
     let samples = gpu_samples(state, state.clock.now());
@@ -153,6 +197,7 @@ pub fn render(state: &ApiState) -> String {
         .unwrap_or_else(|e| e.into_inner())
         .render(&mut out);
     super::quality::render(state, state.clock.now(), &mut out);
+    render_kueue(state, &mut out);
     for (name, help, value) in [
         (
             "DCGM_FI_DEV_GPU_UTIL",
