@@ -51,18 +51,11 @@ async fn query_value(prometheus: &Prometheus, query: &str) -> f64 {
     panic!("Prometheus had no value for {query} within 30 s");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn prometheus_scrapes_the_sims_gpu_metrics() {
-    let Some(binary) = prometheus_or_skip() else {
-        return;
-    };
-    // A standing clock: the sim's values do not move between the scrape and the check.
-    let sim = Sim::start(SimConfig {
-        manual_clock: true,
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim starts");
+/// Prometheus scraping the sim every second; the temp dir must outlive it.
+async fn start_prometheus(
+    binary: PathBuf,
+    sim: &Sim,
+) -> (tempfile::TempDir, tokio::process::Child, Prometheus) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
@@ -88,6 +81,23 @@ async fn prometheus_scrapes_the_sims_gpu_metrics() {
         .expect("prometheus starts");
     let prometheus =
         Prometheus::try_from(format!("http://127.0.0.1:{port}").as_str()).expect("client");
+
+    (dir, server, prometheus)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_the_sims_gpu_metrics() {
+    let Some(binary) = prometheus_or_skip() else {
+        return;
+    };
+    // A standing clock: the sim's values do not move between the scrape and the check.
+    let sim = Sim::start(SimConfig {
+        manual_clock: true,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim starts");
+    let (_dir, mut server, prometheus) = start_prometheus(binary, &sim).await;
 
     // The sim's own view of one busy GPU and one free one.
     let samples = mlxp::sim::metrics::gpu_samples(sim.state(), sim.state().clock.now());
@@ -115,5 +125,77 @@ async fn prometheus_scrapes_the_sims_gpu_metrics() {
     }
     let total = query_value(&prometheus, "count(DCGM_FI_DEV_GPU_UTIL)").await;
     assert_eq!(total as usize, samples.len());
+    let _ = server.kill().await;
+}
+
+/// `sum by (version) (rate(mlxp_requests_total[1m]))` for a model mid-canary follows its
+/// HTTPRoute's 80/20 weights and the rates the sim serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_sees_the_canary_split_of_requests() {
+    use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+    let Some(binary) = prometheus_or_skip() else {
+        return;
+    };
+    // A running clock: rates need time to pass between scrapes.
+    let sim = Sim::start(SimConfig::default()).await.expect("sim starts");
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+        "httproutes",
+    );
+    let routes: Api<DynamicObject> = Api::namespaced_with(
+        sim.client(false).await.expect("client"),
+        "serving",
+        &resource,
+    );
+    let route: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "fraud-detector", "labels": {"mlxp.io/model": "fraud-detector"}},
+        "spec": {"rules": [{"backendRefs": [
+            {"name": "fraud-detector-v1", "port": 8080, "weight": 80},
+            {"name": "fraud-detector-v2", "port": 8080, "weight": 20},
+        ]}]},
+    }))
+    .expect("route");
+    routes
+        .create(&PostParams::default(), &route)
+        .await
+        .expect("created");
+    let (_dir, mut server, prometheus) = start_prometheus(binary, &sim).await;
+
+    // rate(...[1m]) divides by the whole minute: wait until a minute of samples is in.
+    let history = "min(count_over_time(mlxp_requests_total{model=\"fraud-detector\"}[1m]))";
+    let mut samples = 0.0;
+    for _ in 0..150 {
+        samples = query_value(&prometheus, history).await;
+        if samples >= 55.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert!(samples >= 55.0, "a minute of scrapes: {samples}");
+    let query = "sum by (version) (rate(mlxp_requests_total{model=\"fraud-detector\"}[1m]))";
+    let mut rates = std::collections::BTreeMap::new();
+    if let Ok(result) = prometheus.query(query).get().await
+        && let Some(vector) = result.data().as_vector()
+    {
+        for sample in vector {
+            let version = sample.metric().get("version").cloned().unwrap_or_default();
+            rates.insert(version, sample.sample().value());
+        }
+    }
+    let (Some(v1), Some(v2)) = (rates.get("v1").copied(), rates.get("v2").copied()) else {
+        panic!("both versions have a rate: {rates:?}");
+    };
+    assert!((3.5..4.5).contains(&(v1 / v2)), "80/20 weights: {rates:?}");
+    let served = {
+        let traffic = sim.state().traffic.lock().expect("traffic");
+        traffic.rps("serving", "fraud-detector", "v1")
+            + traffic.rps("serving", "fraud-detector", "v2")
+    };
+    let scraped = v1 + v2;
+    assert!(
+        (scraped - served).abs() / served < 0.2,
+        "Prometheus {scraped:.1} req/s vs the sim's {served:.1}"
+    );
     let _ = server.kill().await;
 }
