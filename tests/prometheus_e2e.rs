@@ -67,7 +67,7 @@ async fn start_prometheus(
     )
     .expect("config written");
     let port = free_port();
-    let mut server = tokio::process::Command::new(binary)
+    let server = tokio::process::Command::new(binary)
         .arg(format!("--config.file={}", config.display()))
         .arg(format!(
             "--storage.tsdb.path={}",
