@@ -49,9 +49,29 @@ struct SimArgs {
     /// Where to write the kubeconfig (contexts `mlxp-sim` and `mlxp-sim-readonly`).
     #[arg(long, default_value = "mlxp-sim.kubeconfig")]
     kubeconfig_out: PathBuf,
-    /// Number of nodes and pods to seed the cluster with, for scale runs.
+    /// Size of the platform scenario: small, large (x4) or xlarge (x16).
+    #[arg(long, default_value = "small")]
+    scale: ScaleArg,
+    /// Instead of the platform scenario, just this many pods (and nodes to hold them).
     #[arg(long)]
     pods: Option<usize>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ScaleArg {
+    Small,
+    Large,
+    Xlarge,
+}
+
+impl ScaleArg {
+    fn factor(self) -> usize {
+        match self {
+            ScaleArg::Small => 1,
+            ScaleArg::Large => 4,
+            ScaleArg::Xlarge => 16,
+        }
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -87,7 +107,12 @@ fn run_sim(args: SimArgs) -> anyhow::Result<()> {
             listen: args.listen,
             seed: args.seed,
             speed: args.speed,
-            pods: args.pods,
+            scenario: match args.pods {
+                Some(pods) => mlxp::sim::Scenario::Pods(pods),
+                None => mlxp::sim::Scenario::Platform {
+                    factor: args.scale.factor(),
+                },
+            },
             ..Default::default()
         };
         let sim = mlxp::sim::Sim::start(config).await?;

@@ -60,6 +60,22 @@ impl SimClock {
         }
     }
 
+    /// Lets a manual clock run from where it stands, at `speed`.
+    pub fn start_running(&self, speed: f64) {
+        let mut mode = self.mode.lock().unwrap_or_else(|e| e.into_inner());
+        if let Mode::Manual { now } = *mode {
+            *mode = Mode::Running {
+                speed: if speed.is_finite() && speed > 0.0 {
+                    speed
+                } else {
+                    1.0
+                },
+                real_anchor: Instant::now(),
+                sim_anchor: now,
+            };
+        }
+    }
+
     /// Moves simulated time forward (a running clock jumps ahead and keeps running).
     pub fn advance(&self, by: Duration) {
         let mut mode = self.mode.lock().unwrap_or_else(|e| e.into_inner());

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod patch;
 pub mod quality;
 pub mod resources;
+pub mod scenario;
 pub mod seed;
 pub mod store;
 pub mod table;
@@ -23,6 +24,19 @@ use std::sync::{Arc, Mutex};
 
 use api::ApiState;
 
+/// What the embedded cluster starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// A small fixed cluster for tests: four pools, a few pods, nothing moving until a test
+    /// makes it move.
+    Basic,
+    /// The ML platform of `scenario.rs`, grown `factor` times, after a warm-up of its
+    /// controllers (`mlxp sim`'s default).
+    Platform { factor: usize },
+    /// This many pods (and nodes to hold them), for scale runs.
+    Pods(usize),
+}
+
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub listen: SocketAddr,
@@ -33,8 +47,8 @@ pub struct SimConfig {
     pub start: Option<chrono::DateTime<chrono::Utc>>,
     /// Time moves only through `Sim::advance` (tests), and controllers run only then.
     pub manual_clock: bool,
-    /// Seed this many pods (and nodes to hold them) instead of the small default cluster.
-    pub pods: Option<usize>,
+    /// What the cluster starts with.
+    pub scenario: Scenario,
     /// Requests served at once before the server answers 429 (watches not counted).
     pub max_inflight: usize,
 }
@@ -47,7 +61,7 @@ impl Default for SimConfig {
             speed: 1.0,
             start: None,
             manual_clock: false,
-            pods: None,
+            scenario: Scenario::Basic,
             max_inflight: 400,
         }
     }
@@ -70,8 +84,13 @@ impl Sim {
         crate::install_crypto_provider();
         let certs = tls::generate(config.listen.ip())?;
         let start = config.start.unwrap_or_else(chrono::Utc::now);
-        let clock = if config.manual_clock {
-            clock::SimClock::manual(start)
+        let warm_up = match config.scenario {
+            Scenario::Platform { .. } => chrono::Duration::hours(scenario::WARM_UP_HOURS),
+            _ => chrono::Duration::zero(),
+        };
+        // The warm-up plays on a manual clock that ends at `start`; then it runs, if asked.
+        let clock = if config.manual_clock || !warm_up.is_zero() {
+            clock::SimClock::manual(start - warm_up)
         } else {
             clock::SimClock::running(start, config.speed)
         };
@@ -89,6 +108,17 @@ impl Sim {
         let addr = listener.local_addr()?;
         let server = tokio::spawn(api::serve(listener, certs.server_config, state.clone()));
         let controllers = Arc::new(Mutex::new(controllers::Controllers::new(&state)));
+        if !warm_up.is_zero() {
+            let mut warming = controllers.lock().unwrap_or_else(|e| e.into_inner());
+            let step = chrono::Duration::seconds(10);
+            while state.clock.now() < start {
+                state.clock.advance(step);
+                warming.settle(&state);
+            }
+            if !config.manual_clock {
+                state.clock.start_running(config.speed);
+            }
+        }
         if !config.manual_clock {
             tokio::spawn(controllers::run(state.clone(), controllers.clone()));
         }

@@ -6,9 +6,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use super::SimConfig;
 use super::api::ApiState;
 use super::controllers::nodepools::{self, PoolSpec};
+use super::{Scenario, SimConfig};
 use super::{clock, ids, resources};
 
 /// The default cluster's node pools, with how many nodes each starts with.
@@ -108,7 +108,7 @@ pub const NAMESPACES: &[&str] = &[
     "monitoring",
 ];
 
-/// Fills the store. With `config.pods` set, a scale cluster of that many pods instead.
+/// Fills the store with the configured scenario.
 pub fn populate(state: &ApiState, config: &SimConfig) -> anyhow::Result<()> {
     let create = |object: Value| {
         state
@@ -124,9 +124,10 @@ pub fn populate(state: &ApiState, config: &SimConfig) -> anyhow::Result<()> {
         )?;
     }
     let mut rng = StdRng::seed_from_u64(config.seed);
-    match config.pods {
-        Some(pods) => populate_scale(state, &mut rng, pods),
-        None => populate_default(state, &mut rng),
+    match config.scenario {
+        Scenario::Pods(pods) => populate_scale(state, &mut rng, pods),
+        Scenario::Basic => populate_default(state, &mut rng),
+        Scenario::Platform { factor } => super::scenario::populate(state, factor.max(1)),
     }
 }
 

@@ -1,0 +1,431 @@
+//! The platform scenario `mlxp sim` runs by default: an ML platform mid-day. Node pools by
+//! role (spot and on-demand H100 for training, L4 and CPU for serving), a Kueue queue with
+//! less GPU quota than the training demand, three models in production — one mid-canary
+//! with a bad canary, one drifting, one stable — with their Deployments, HPAs and
+//! HTTPRoutes, a notebook holding a GPU it does not use, and training Jobs that ran, failed,
+//! run and wait. The controllers then play a warm-up period on the simulated clock, so the
+//! cluster opens with history: finished Jobs, events, traffic counters.
+
+use serde_json::{Value, json};
+
+use super::api::ApiState;
+use super::clock::timestamp;
+use super::controllers::autoscaling::RPS_PER_REPLICA;
+use super::controllers::kubelet::{DURATION, FAIL};
+use super::controllers::kueue::QUEUE_NAME_LABEL;
+use super::controllers::nodepools::{self, PoolSpec};
+use super::metrics::GPU_IDLE;
+use super::quality::DRIFTING;
+use super::traffic::{BAD, MODEL_LABEL, RPS};
+
+/// How long the controllers run before the server opens.
+pub const WARM_UP_HOURS: i64 = 2;
+
+/// A cloud machine type.
+struct Machine {
+    kind: &'static str,
+    cpu: u32,
+    memory_gi: u32,
+    gpus: u32,
+    product: Option<&'static str>,
+}
+
+const E2_STANDARD_8: Machine = Machine {
+    kind: "e2-standard-8",
+    cpu: 8,
+    memory_gi: 32,
+    gpus: 0,
+    product: None,
+};
+const E2_STANDARD_16: Machine = Machine {
+    kind: "e2-standard-16",
+    cpu: 16,
+    memory_gi: 64,
+    gpus: 0,
+    product: None,
+};
+const N2_STANDARD_16: Machine = Machine {
+    kind: "n2-standard-16",
+    cpu: 16,
+    memory_gi: 64,
+    gpus: 0,
+    product: None,
+};
+const A3_HIGHGPU_8G: Machine = Machine {
+    kind: "a3-highgpu-8g",
+    cpu: 208,
+    memory_gi: 1872,
+    gpus: 8,
+    product: Some("NVIDIA-H100-80GB-HBM3"),
+};
+const G2_STANDARD_24: Machine = Machine {
+    kind: "g2-standard-24",
+    cpu: 24,
+    memory_gi: 96,
+    gpus: 2,
+    product: Some("NVIDIA-L4"),
+};
+
+fn pool(
+    name: &str,
+    role: &str,
+    count: usize,
+    max: usize,
+    spot: bool,
+    machine: &Machine,
+) -> (PoolSpec, usize) {
+    (
+        PoolSpec {
+            name: name.into(),
+            role: role.into(),
+            // Fixed-size pools (max == count) never shrink; the others keep two nodes.
+            min: if max <= count { count } else { count.min(2) },
+            max,
+            spot,
+            machine_type: machine.kind.into(),
+            cpu: machine.cpu,
+            memory_gi: machine.memory_gi,
+            gpus: machine.gpus,
+            gpu_product: machine.product.map(String::from),
+            preemptions_per_hour: if spot { 0.02 } else { 0.0 },
+        },
+        count,
+    )
+}
+
+/// The pools and their starting node counts, grown by `factor` for larger scales.
+pub fn pools(factor: usize) -> Vec<(PoolSpec, usize)> {
+    let f = factor;
+    vec![
+        pool("system", "system", 3, 3, false, &E2_STANDARD_8),
+        pool("training", "training", 8 * f, 12 * f, true, &A3_HIGHGPU_8G),
+        pool(
+            "training-ondemand",
+            "training",
+            2 * f,
+            2 * f,
+            false,
+            &A3_HIGHGPU_8G,
+        ),
+        pool(
+            "serving-gpu",
+            "serving",
+            4 * f,
+            8 * f,
+            false,
+            &G2_STANDARD_24,
+        ),
+        pool(
+            "serving-cpu",
+            "serving",
+            3 * f,
+            6 * f,
+            false,
+            &N2_STANDARD_16,
+        ),
+        pool("monitoring", "monitoring", 2, 2, false, &E2_STANDARD_16),
+    ]
+}
+
+fn create(state: &ApiState, object: Value) -> anyhow::Result<Value> {
+    state
+        .create_object(object)
+        .map_err(|e| anyhow::anyhow!("scenario: {}", e.message))
+}
+
+pub fn populate(state: &ApiState, factor: usize) -> anyhow::Result<()> {
+    let now = timestamp(state.clock.now());
+    let pools = pools(factor);
+    let specs: Vec<PoolSpec> = pools.iter().map(|(p, _)| p.clone()).collect();
+    create(state, nodepools::pools_configmap(&specs))?;
+    let mut index = 0;
+    for (pool, count) in &pools {
+        for i in 0..*count {
+            let name = format!("gke-mlxp-{}-{:05x}-{i}", pool.name, 0x3a000 + index);
+            create(state, nodepools::node_object(pool, &name, index, &now))?;
+            index += 1;
+        }
+    }
+    queues(state, factor)?;
+    models(state)?;
+    training(state)?;
+    // The waste the cockpit should point at: a GPU held by a notebook that does nothing.
+    create(
+        state,
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "notebook-ana-0", "namespace": "training",
+                         "labels": {"app": "jupyter"}, "annotations": {GPU_IDLE: "true"}},
+            "spec": {"nodeSelector": {"mlxp.io/pool": "training-ondemand"},
+                     "tolerations": [gpu_toleration()],
+                     "containers": [{"name": "jupyter", "image": "jupyter/pytorch-notebook:2024",
+                                     "resources": {"limits": {"nvidia.com/gpu": "1"}, "requests": {"cpu": "2", "memory": "16Gi"}}}]},
+        }),
+    )?;
+    Ok(())
+}
+
+fn gpu_toleration() -> Value {
+    json!({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"})
+}
+
+fn queues(state: &ApiState, factor: usize) -> anyhow::Result<()> {
+    for (flavor, pool) in [
+        ("h100-spot", "training"),
+        ("h100-ondemand", "training-ondemand"),
+    ] {
+        create(
+            state,
+            json!({
+                "apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "ResourceFlavor",
+                "metadata": {"name": flavor},
+                "spec": {"nodeLabels": {"mlxp.io/pool": pool}, "tolerations": [gpu_toleration()]},
+            }),
+        )?;
+    }
+    // Less quota than the training demand, so a queue forms.
+    let gpus = |n: usize| (n * factor).to_string();
+    create(
+        state,
+        json!({
+            "apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "ClusterQueue",
+            "metadata": {"name": "training"},
+            "spec": {
+                "namespaceSelector": {},
+                "queueingStrategy": "BestEffortFIFO",
+                "resourceGroups": [{
+                    "coveredResources": ["cpu", "memory", "nvidia.com/gpu"],
+                    "flavors": [
+                        {"name": "h100-spot", "resources": [
+                            {"name": "cpu", "nominalQuota": "1000"}, {"name": "memory", "nominalQuota": "8000Gi"},
+                            {"name": "nvidia.com/gpu", "nominalQuota": gpus(40)}]},
+                        {"name": "h100-ondemand", "resources": [
+                            {"name": "cpu", "nominalQuota": "400"}, {"name": "memory", "nominalQuota": "3000Gi"},
+                            {"name": "nvidia.com/gpu", "nominalQuota": gpus(8)}]},
+                    ],
+                }],
+            },
+        }),
+    )?;
+    create(
+        state,
+        json!({
+            "apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "LocalQueue",
+            "metadata": {"name": "training", "namespace": "training"},
+            "spec": {"clusterQueue": "training"},
+        }),
+    )?;
+    Ok(())
+}
+
+/// (model, peak rps, rps per replica, drifting, [(version, stage, accuracy, weight, replicas, gpu, bad)])
+type ModelSpec = (
+    &'static str,
+    u32,
+    u32,
+    bool,
+    &'static [(&'static str, &'static str, f64, u32, u32, bool, bool)],
+);
+
+const MODELS: &[ModelSpec] = &[
+    (
+        "fraud-detector",
+        300,
+        100,
+        false,
+        &[
+            ("v1", "Production", 0.941, 80, 3, true, false),
+            ("v2", "Canary", 0.948, 20, 1, true, true),
+        ],
+    ),
+    (
+        "recsys-ranker",
+        500,
+        150,
+        true,
+        &[
+            ("v6", "Archived", 0.902, 0, 0, true, false),
+            ("v7", "Production", 0.915, 100, 2, true, false),
+        ],
+    ),
+    (
+        "churn-predictor",
+        80,
+        50,
+        false,
+        &[
+            ("v2", "Archived", 0.871, 0, 0, false, false),
+            ("v3", "Production", 0.884, 100, 2, false, false),
+        ],
+    ),
+];
+
+fn models(state: &ApiState) -> anyhow::Result<()> {
+    for (model, peak, per_replica, drifting, versions) in MODELS {
+        let mut annotations = json!({RPS: peak.to_string()});
+        if *drifting {
+            annotations[DRIFTING] = json!("true");
+        }
+        create(
+            state,
+            json!({
+                "apiVersion": "mlxp.io/v1alpha1", "kind": "Model",
+                "metadata": {"name": model, "namespace": "serving", "annotations": annotations},
+                "spec": {
+                    "description": format!("{model} model"),
+                    "training": {"namespace": "training", "queueName": "training", "gpus": 8, "ttlSecondsAfterFinished": 3600},
+                    "serving": {"namespace": "serving", "minReplicas": 1, "maxReplicas": 6, "targetUtilization": 60},
+                    "validation": {"minAccuracy": 0.85, "maxLoss": 0.4},
+                    "canary": {"steps": [{"weight": 10, "pauseSeconds": 600}, {"weight": 20, "pauseSeconds": 600},
+                                         {"weight": 50, "pauseSeconds": 900}, {"weight": 100}],
+                               "maxErrorRate": 0.01, "maxP99LatencySeconds": 0.5},
+                    "drift": {"threshold": 0.3, "retrainCooldownSeconds": 21600},
+                    "route": {"name": model, "namespace": "serving"},
+                },
+            }),
+        )?;
+        let mut backends = Vec::new();
+        for (version, stage, accuracy, weight, replicas, gpu, bad) in *versions {
+            let mut mv_annotations = json!({});
+            if *bad {
+                mv_annotations[BAD] = json!("true");
+            }
+            create(
+                state,
+                json!({
+                    "apiVersion": "mlxp.io/v1alpha1", "kind": "ModelVersion",
+                    "metadata": {"name": format!("{model}-{version}"), "namespace": "serving", "annotations": mv_annotations},
+                    "spec": {"model": model, "version": version, "stage": stage,
+                             "artifactURI": format!("gs://mlxp-models/{model}/{version}/model.safetensors"),
+                             "sourceJob": format!("train-{model}-{version}"),
+                             "metrics": {"accuracy": accuracy, "loss": ((1.0 - accuracy) * 3.0 * 1000.0).round() / 1000.0}},
+                }),
+            )?;
+            if *replicas == 0 {
+                continue;
+            }
+            serving(state, model, version, *replicas, *gpu, *per_replica)?;
+            backends.push(
+                json!({"name": format!("{model}-{version}"), "port": 8080, "weight": weight}),
+            );
+        }
+        create(
+            state,
+            json!({
+                "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+                "metadata": {"name": model, "namespace": "serving", "labels": {MODEL_LABEL: model}},
+                "spec": {"parentRefs": [{"name": "mlxp-gateway", "namespace": "serving"}],
+                         "hostnames": [format!("{model}.models.mlxp.internal")],
+                         "rules": [{"backendRefs": backends}]},
+            }),
+        )?;
+    }
+    Ok(())
+}
+
+/// A version's Deployment and HPA.
+fn serving(
+    state: &ApiState,
+    model: &str,
+    version: &str,
+    replicas: u32,
+    gpu: bool,
+    per_replica: u32,
+) -> anyhow::Result<()> {
+    let name = format!("{model}-{version}");
+    let labels = json!({"app": name, MODEL_LABEL: model, "mlxp.io/version": version});
+    let (pool, resources, tolerations) = if gpu {
+        (
+            "serving-gpu",
+            json!({"limits": {"nvidia.com/gpu": "1"}, "requests": {"cpu": "4", "memory": "16Gi"}}),
+            json!([gpu_toleration()]),
+        )
+    } else {
+        (
+            "serving-cpu",
+            json!({"requests": {"cpu": "2", "memory": "4Gi"}}),
+            json!([]),
+        )
+    };
+    create(
+        state,
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "serving", "labels": labels,
+                         "annotations": {RPS_PER_REPLICA: per_replica.to_string()}},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": name}},
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"nodeSelector": {"mlxp.io/pool": pool}, "tolerations": tolerations,
+                             "containers": [{"name": "server", "image": format!("ghcr.io/mlxp/{model}:{version}"),
+                                             "ports": [{"containerPort": 8080, "name": "http"}, {"containerPort": 9000, "name": "grpc"}],
+                                             "resources": resources}]},
+                },
+            },
+        }),
+    )?;
+    create(
+        state,
+        json!({
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": name, "namespace": "serving"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                     "minReplicas": 1, "maxReplicas": 6,
+                     "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}}]},
+        }),
+    )?;
+    Ok(())
+}
+
+/// (name, model, pods × GPUs each, duration, fails)
+const JOBS: &[(&str, &str, u32, &str, bool)] = &[
+    (
+        "train-churn-predictor-r7",
+        "churn-predictor",
+        1,
+        "25m",
+        false,
+    ),
+    ("train-fraud-detector-r11", "fraud-detector", 1, "8m", true),
+    ("train-fraud-detector-r12", "fraud-detector", 1, "3h", false),
+    ("train-recsys-ranker-r31", "recsys-ranker", 2, "4h", false),
+    ("finetune-llm-r2", "llm-assistant", 4, "6h", false),
+    ("train-vision-embed-r5", "vision-embed", 2, "3h", false),
+    ("train-qa-ranker-r9", "qa-ranker", 1, "90m", false),
+];
+
+fn training(state: &ApiState) -> anyhow::Result<()> {
+    for (name, model, pods, duration, fails) in JOBS {
+        let mut annotations = json!({DURATION: duration});
+        if *fails {
+            annotations[FAIL] = json!("true");
+            annotations["sim.mlxp.io/result"] =
+                json!("RuntimeError: CUDA out of memory. Tried to allocate 12.00 GiB");
+        }
+        create(
+            state,
+            json!({
+                "apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": name, "namespace": "training",
+                             "labels": {MODEL_LABEL: model, QUEUE_NAME_LABEL: "training"}},
+                "spec": {
+                    "parallelism": pods, "completions": pods,
+                    "backoffLimit": if *fails { 1 } else { 4 },
+                    "ttlSecondsAfterFinished": 86400,
+                    "template": {
+                        "metadata": {"labels": {MODEL_LABEL: model}, "annotations": annotations},
+                        "spec": {"restartPolicy": "Never",
+                                 "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4",
+                                                 "args": ["--model", model, "--epochs", "20"],
+                                                 "resources": {"limits": {"nvidia.com/gpu": "8"},
+                                                               "requests": {"cpu": "96", "memory": "900Gi"}}}]},
+                    },
+                },
+            }),
+        )?;
+    }
+    Ok(())
+}
