@@ -1151,3 +1151,162 @@ async fn a_preempted_spot_nodes_job_retries_elsewhere() {
         "the reclaimed node is gone"
     );
 }
+
+fn retrain_cronjob() -> k8s_openapi::api::batch::v1::CronJob {
+    serde_json::from_value(json!({
+        "apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "retrain-nightly"},
+        "spec": {
+            "schedule": "*/10 * * * *",
+            "jobTemplate": {
+                "metadata": {"labels": {"mlxp.io/model": "fraud-detector"}},
+                "spec": {"template": {
+                    "metadata": {"annotations": {"sim.mlxp.io/duration": "2m"}},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4"}],
+                    },
+                }},
+            },
+        },
+    }))
+    .expect("cronjob")
+}
+
+fn job_complete(job: &Value) -> bool {
+    job["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Complete" && c["status"] == "True")
+    })
+}
+
+#[tokio::test]
+async fn a_cronjob_starts_a_job_at_each_schedule_time() {
+    use k8s_openapi::api::batch::v1::{CronJob, Job};
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let cronjobs: Api<CronJob> = Api::namespaced(client.clone(), "training");
+    let jobs: Api<Job> = Api::namespaced(client, "training");
+    cronjobs
+        .create(&PostParams::default(), &retrain_cronjob())
+        .await
+        .expect("created");
+    // 08:00 → 08:35 in 30-second steps: runs at 08:10, 08:20 and 08:30.
+    for _ in 0..70 {
+        sim.advance(Duration::from_secs(30));
+    }
+    let listed = jobs.list(&Default::default()).await.expect("jobs");
+    let mut ours: Vec<Value> = listed
+        .items
+        .iter()
+        .map(|j| serde_json::to_value(j).expect("json"))
+        .filter(|j| {
+            j["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("retrain-nightly-"))
+        })
+        .collect();
+    ours.sort_by_key(|j| j["metadata"]["name"].as_str().unwrap_or("").to_string());
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z").expect("time");
+    let names: Vec<String> = ours
+        .iter()
+        .map(|j| j["metadata"]["name"].as_str().unwrap_or("").to_string())
+        .collect();
+    let expected: Vec<String> = [10, 20, 30]
+        .iter()
+        .map(|m| format!("retrain-nightly-{}", start.timestamp() / 60 + m))
+        .collect();
+    assert_eq!(names, expected);
+    for job in &ours {
+        assert!(job_complete(job), "{}", job["status"]);
+        assert_eq!(job["metadata"]["labels"]["mlxp.io/model"], "fraud-detector");
+        assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+        let minutes: i64 = job["metadata"]["name"]
+            .as_str()
+            .and_then(|n| n.rsplit('-').next())
+            .and_then(|m| m.parse().ok())
+            .expect("minutes");
+        let scheduled = chrono::DateTime::from_timestamp(minutes * 60, 0).expect("time");
+        assert_eq!(
+            job["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"],
+            scheduled.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        );
+    }
+    let cj =
+        serde_json::to_value(cronjobs.get("retrain-nightly").await.expect("cj")).expect("json");
+    assert_eq!(cj["status"]["lastScheduleTime"], "2026-11-29T08:30:00Z");
+    assert!(
+        cj["status"]["lastSuccessfulTime"].is_string(),
+        "{}",
+        cj["status"]
+    );
+    assert!(cj["status"]["active"].is_null(), "{}", cj["status"]);
+}
+
+/// What `kubectl create job manual-1 --from=cronjob/retrain-nightly` does: GET the CronJob,
+/// POST a Job with its template's spec, the "manual" annotation and an owner reference.
+#[tokio::test]
+async fn kubectl_create_job_from_a_cronjob_runs_it_now() {
+    use k8s_openapi::api::batch::v1::{CronJob, Job};
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let cronjobs: Api<CronJob> = Api::namespaced(client.clone(), "training");
+    let jobs: Api<Job> = Api::namespaced(client, "training");
+    cronjobs
+        .create(&PostParams::default(), &retrain_cronjob())
+        .await
+        .expect("created");
+    let cj = cronjobs.get("retrain-nightly").await.expect("get");
+    let template = cj.spec.as_ref().expect("spec").job_template.clone();
+    let mut annotations = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.annotations.clone())
+        .unwrap_or_default();
+    annotations.insert("cronjob.kubernetes.io/instantiate".into(), "manual".into());
+    let job = Job {
+        metadata: kube::api::ObjectMeta {
+            name: Some("manual-1".into()),
+            annotations: Some(annotations),
+            labels: template.metadata.as_ref().and_then(|m| m.labels.clone()),
+            owner_references: Some(vec![
+                k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                    api_version: "batch/v1".into(),
+                    kind: "CronJob".into(),
+                    name: "retrain-nightly".into(),
+                    uid: cj.metadata.uid.clone().expect("uid"),
+                    controller: Some(true),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        },
+        spec: template.spec,
+        status: None,
+    };
+    let params = PostParams {
+        field_manager: Some("kubectl-create".into()),
+        ..Default::default()
+    };
+    jobs.create(&params, &job)
+        .await
+        .expect("the Job is accepted");
+    let mut done = Value::Null;
+    for _ in 0..20 {
+        sim.advance(Duration::from_secs(15));
+        done = serde_json::to_value(jobs.get("manual-1").await.expect("job")).expect("json");
+        if job_complete(&done) {
+            break;
+        }
+    }
+    assert!(job_complete(&done), "{}", done["status"]);
+    // A manual run is not the CronJob's scheduled one, but a success is a success.
+    let cj =
+        serde_json::to_value(cronjobs.get("retrain-nightly").await.expect("cj")).expect("json");
+    assert!(cj["status"]["active"].is_null(), "{}", cj["status"]);
+    assert!(
+        cj["status"]["lastSuccessfulTime"].is_string(),
+        "{}",
+        cj["status"]
+    );
+}

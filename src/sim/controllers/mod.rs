@@ -4,6 +4,9 @@
 
 pub mod admission;
 pub mod autoscaling;
+pub mod cron;
+pub mod cronjob;
+pub mod cronjobs;
 pub mod deployment;
 pub mod deployments;
 pub mod hpa;
@@ -30,6 +33,7 @@ const MAX_PASSES: usize = 8;
 /// Every controller with its work queue.
 pub struct Controllers {
     kueue: admission::KueueController,
+    cronjobs: cronjobs::CronJobController,
     jobs: jobs::JobController,
     deployments: deployments::DeploymentController,
     autoscaler: autoscaling::Autoscaler,
@@ -42,6 +46,7 @@ impl Controllers {
     pub fn new(state: &ApiState) -> Self {
         Controllers {
             kueue: admission::KueueController::new(state),
+            cronjobs: cronjobs::CronJobController::new(state),
             jobs: jobs::JobController::new(state),
             deployments: deployments::DeploymentController::new(state),
             autoscaler: autoscaling::Autoscaler::default(),
@@ -61,6 +66,7 @@ impl Controllers {
             .advance(state, now);
         // Kueue first: a queued Job is suspended before the Job controller makes its pods.
         self.kueue.reconcile(state, now)
+            + self.cronjobs.reconcile(state, now)
             + self.jobs.reconcile(state, now)
             + self.autoscaler.reconcile(state, now)
             + self.deployments.reconcile(state, now)
