@@ -1428,3 +1428,18 @@ async fn openapi_v3_serves_built_in_schemas_with_their_definitions() {
     let patch_types = item["patch"]["requestBody"]["content"].as_object().unwrap();
     assert!(!patch_types.contains_key("application/strategic-merge-patch+json"));
 }
+
+/// Protobuf and CBOR bodies are refused with 415, the answer that tells a client to send
+/// JSON (kubectl 1.33's typed create commands send protobuf; the sim reads JSON and YAML).
+#[tokio::test]
+async fn protobuf_bodies_are_unsupported_media() {
+    let (_sim, client) = start().await;
+    for content_type in ["application/vnd.kubernetes.protobuf", "application/cbor"] {
+        let request = http::Request::post("/api/v1/namespaces/default/configmaps")
+            .header("Content-Type", content_type)
+            .body(b"k8s\0\x0a\x0b".to_vec())
+            .expect("request");
+        let status = api_error(client.request_text(request).await);
+        assert_status(&status, 415, "UnsupportedMediaType");
+    }
+}

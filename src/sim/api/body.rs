@@ -15,6 +15,10 @@ pub fn decode(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::bad_request("the request body is empty"));
     }
+    // Protobuf and CBOR bodies are not read: 415 tells clients to send JSON instead.
+    if content_type.contains("protobuf") || content_type.contains("cbor") {
+        return Err(ApiError::unsupported_media_type(content_type));
+    }
     let yaml = content_type.contains("yaml");
     let value: Value = if yaml {
         let text = std::str::from_utf8(bytes)
