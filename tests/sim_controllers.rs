@@ -70,6 +70,16 @@ async fn a_bound_training_pod_runs_and_reports_its_metrics() {
     sim.advance(Duration::from_secs(10 * 60));
     let midway = serde_json::to_value(pods.get("train-once").await.expect("pod")).expect("json");
     assert_eq!(phase(&midway), "Running");
+    // The log grows epoch by epoch while it runs.
+    let midway_logs = pods
+        .logs("train-once", &LogParams::default())
+        .await
+        .expect("logs");
+    assert!(midway_logs.contains("epoch 4/10"), "{midway_logs}");
+    assert!(
+        !midway_logs.contains("epoch 10/10") && !midway_logs.contains("training finished"),
+        "{midway_logs}"
+    );
 
     let done = step_until(
         &sim,
@@ -90,6 +100,11 @@ async fn a_bound_training_pod_runs_and_reports_its_metrics() {
         .await
         .expect("logs");
     assert!(logs.contains("training finished"), "{logs}");
+    assert_eq!(
+        logs.matches("epoch ").count(),
+        10,
+        "each epoch once: {logs}"
+    );
 }
 
 fn gpu_pod(name: &str, gpus: u32, tolerate: bool) -> Pod {

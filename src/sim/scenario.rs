@@ -139,12 +139,73 @@ pub fn populate(state: &ApiState, factor: usize) -> anyhow::Result<()> {
     let specs: Vec<PoolSpec> = pools.iter().map(|(p, _)| p.clone()).collect();
     create(state, nodepools::pools_configmap(&specs))?;
     let mut index = 0;
+    let mut node_names: Vec<(String, String)> = Vec::new();
     for (pool, count) in &pools {
         for i in 0..*count {
             let name = format!("gke-mlxp-{}-{:05x}-{i}", pool.name, 0x3a000 + index);
             create(state, nodepools::node_object(pool, &name, index, &now))?;
+            node_names.push((pool.name.clone(), name));
             index += 1;
         }
+    }
+    let on = |pool: &str, i: usize| -> String {
+        let names: Vec<&String> = node_names
+            .iter()
+            .filter(|(p, _)| p == pool)
+            .map(|(_, n)| n)
+            .collect();
+        names
+            .get(i % names.len().max(1))
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    };
+    // What every cluster runs besides the workloads.
+    for (namespace, name, app, image, node) in [
+        (
+            "kube-system",
+            "coredns-5d78c9869d-8xq2v",
+            "kube-dns",
+            "registry.k8s.io/coredns/coredns:v1.11.3",
+            on("system", 0),
+        ),
+        (
+            "kube-system",
+            "coredns-5d78c9869d-tk4lm",
+            "kube-dns",
+            "registry.k8s.io/coredns/coredns:v1.11.3",
+            on("system", 1),
+        ),
+        (
+            "mlxp-system",
+            "mlxp-agent-7c9f8b6d4-qz2mx",
+            "mlxp-agent",
+            "ghcr.io/mlxp/mlxp:0.1.0",
+            on("system", 2),
+        ),
+        (
+            "monitoring",
+            "prometheus-0",
+            "prometheus",
+            "quay.io/prometheus/prometheus:v2.53.0",
+            on("monitoring", 0),
+        ),
+        (
+            "monitoring",
+            "grafana-6f9d8c7b5-x2kq9",
+            "grafana",
+            "grafana/grafana:11.1.0",
+            on("monitoring", 1),
+        ),
+    ] {
+        create(
+            state,
+            json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": namespace, "labels": {"app": app}},
+                "spec": {"nodeName": node, "containers": [{"name": app, "image": image,
+                         "resources": {"requests": {"cpu": "200m", "memory": "512Mi"}}}]},
+            }),
+        )?;
     }
     queues(state, factor)?;
     models(state)?;

@@ -5,6 +5,8 @@
 //! to (`sim.mlxp.io/fail: "true"`) — with its result as the container's termination message,
 //! the Kubernetes-native way for a training run to hand back its metrics.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
@@ -27,12 +29,18 @@ pub const STARTUP: &str = "sim.mlxp.io/startup-seconds";
 /// The kubelets of all nodes: which pods to look at, and when.
 pub struct Kubelet {
     queue: WorkQueue,
+    /// Training epochs already written to each running pod's log (by uid).
+    epochs_logged: HashMap<String, i32>,
 }
+
+/// Epochs a training run is split into; one log line each, spread over its duration.
+const EPOCHS: i32 = 10;
 
 impl Kubelet {
     pub fn new(state: &ApiState) -> Self {
         Kubelet {
             queue: WorkQueue::new(&state.store, vec![pods_key()]),
+            epochs_logged: HashMap::new(),
         }
     }
 
@@ -55,14 +63,18 @@ impl Kubelet {
                     .to_string(),
                 pod["metadata"]["name"].as_str().unwrap_or("").to_string(),
             );
+            let uid = pod["metadata"]["uid"].as_str().unwrap_or("").to_string();
+            let epochs = self.epoch_lines(&pod, &uid, now);
+            if !epochs.is_empty() {
+                state.store.append_log(&uid, &epochs);
+            }
             let Some(next) = step(&pod, now) else {
-                if let Some(at) = next_due(&pod) {
+                if let Some(at) = next_due(&pod, now) {
                     self.queue.after(at, key);
                 }
                 continue;
             };
             let log = log_for_transition(&pod, &next, now);
-            let uid = pod["metadata"]["uid"].as_str().unwrap_or("").to_string();
             // A failed write means the pod changed meanwhile: its change event brings it back.
             if state.replace_object("", "pods", next) {
                 changed += 1;
@@ -75,6 +87,45 @@ impl Kubelet {
     }
 }
 
+impl Kubelet {
+    /// Log lines for the epochs a running training pod has finished by `now`, not yet written.
+    fn epoch_lines(&mut self, pod: &Value, uid: &str, now: DateTime<Utc>) -> String {
+        let Some((since, run_for)) = training_run(pod) else {
+            self.epochs_logged.remove(uid);
+            return String::new();
+        };
+        let per_epoch = run_for / EPOCHS;
+        if per_epoch <= Duration::zero() {
+            return String::new();
+        }
+        let done =
+            (((now - since).num_seconds() / per_epoch.num_seconds().max(1)) as i32).min(EPOCHS);
+        let logged = self.epochs_logged.entry(uid.to_string()).or_insert(0);
+        let mut text = String::new();
+        for epoch in (*logged + 1)..=done {
+            let at = timestamp(since + per_epoch * epoch);
+            let loss = 2.0 * 0.72f64.powi(epoch);
+            let speed = 8.0 + (stable_hash(&format!("{uid}/{epoch}")) % 20) as f64 / 10.0;
+            text.push_str(&format!(
+                "{at} epoch {epoch}/{EPOCHS} step {} loss={loss:.4} step/s={speed:.1}\n",
+                epoch * 500
+            ));
+        }
+        *logged = (*logged).max(done);
+        text
+    }
+}
+
+/// When a running training pod's containers started, and how long it runs.
+fn training_run(pod: &Value) -> Option<(DateTime<Utc>, Duration)> {
+    if pod["status"]["phase"] != "Running" {
+        return None;
+    }
+    let since =
+        parse(pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"].as_str()?)?;
+    Some((since, annotation(pod, DURATION).and_then(parse_duration)?))
+}
+
 fn pods_key() -> StoreKey {
     StoreKey {
         group: String::new(),
@@ -83,7 +134,7 @@ fn pods_key() -> StoreKey {
 }
 
 /// When a pod that does not move now will move by itself, if ever.
-pub fn next_due(pod: &Value) -> Option<DateTime<Utc>> {
+pub fn next_due(pod: &Value, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     pod["spec"]["nodeName"].as_str().filter(|n| !n.is_empty())?;
     let status = &pod["status"];
     match status["phase"].as_str().unwrap_or("Pending") {
@@ -103,10 +154,16 @@ pub fn next_due(pod: &Value) -> Option<DateTime<Utc>> {
             let end_at = annotation(pod, DURATION)
                 .and_then(parse_duration)
                 .map(|d| since + d);
-            match (ready_at, end_at) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            }
+            // A training run also logs each epoch as it ends.
+            let next_epoch = training_run(pod).and_then(|(since, run_for)| {
+                let per_epoch = run_for / EPOCHS;
+                let secs = per_epoch.num_seconds();
+                (secs > 0).then(|| {
+                    let done = (now - since).num_seconds().max(0) / secs;
+                    since + Duration::seconds(secs * (done + 1))
+                })
+            });
+            [ready_at, end_at, next_epoch].into_iter().flatten().min()
         }
         _ => None,
     }
@@ -298,20 +355,10 @@ fn log_for_transition(old: &Value, new: &Value, now: DateTime<Utc>) -> String {
         }
         ("Running", "Succeeded") => {
             let message = &new["status"]["containerStatuses"][0]["state"]["terminated"]["message"];
-            let epochs = 10;
-            let mut text = String::new();
-            for epoch in 1..=epochs {
-                let loss = 2.0 * (0.72f64).powi(epoch);
-                text.push_str(&format!(
-                    "{ts} epoch {epoch}/{epochs} loss={loss:.4} step/s={:.1}\n",
-                    8.0 + (stable_hash(&format!("{epoch}{ts}")) % 20) as f64 / 10.0
-                ));
-            }
-            text.push_str(&format!(
+            format!(
                 "{ts} training finished: {}\n",
                 message.as_str().unwrap_or("")
-            ));
-            text
+            )
         }
         ("Running", "Failed") => {
             let message = &new["status"]["containerStatuses"][0]["state"]["terminated"]["message"];
@@ -484,18 +531,26 @@ mod tests {
     #[test]
     fn next_due_is_the_next_transition() {
         let pod = run_to(training_pod(json!({})), &["2026-11-29T08:00:00Z"]);
-        assert_eq!(next_due(&pod), Some(at("2026-11-29T08:00:03Z")));
+        assert_eq!(
+            next_due(&pod, at("2026-11-29T08:00:00Z")),
+            Some(at("2026-11-29T08:00:03Z"))
+        );
         let pod = step(&pod, at("2026-11-29T08:00:03Z")).expect("runs");
         assert_eq!(
-            next_due(&pod),
+            next_due(&pod, at("2026-11-29T08:00:03Z")),
             Some(at("2026-11-29T08:00:08Z")),
             "ready first"
         );
         let pod = step(&pod, at("2026-11-29T08:00:08Z")).expect("ready");
         assert_eq!(
-            next_due(&pod),
+            next_due(&pod, at("2026-11-29T08:00:08Z")),
+            Some(at("2026-11-29T08:01:03Z")),
+            "then the end of the first of ten epochs"
+        );
+        assert_eq!(
+            next_due(&pod, at("2026-11-29T08:09:30Z")),
             Some(at("2026-11-29T08:10:03Z")),
-            "then the end of the run"
+            "and at last the end of the run"
         );
     }
 
