@@ -1,6 +1,8 @@
 //! The embedded cluster's controllers, on a manual clock, seen through kube-rs over HTTPS.
 //! Time moves only when a test moves it, so every wait is a bounded number of steps.
 
+mod common;
+
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -11,9 +13,7 @@ use serde_json::{Value, json};
 async fn start() -> Sim {
     Sim::start(SimConfig {
         manual_clock: true,
-        start: chrono::DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z")
-            .ok()
-            .map(|t| t.with_timezone(&chrono::Utc)),
+        start: common::eight_am(),
         ..SimConfig::default()
     })
     .await
@@ -293,9 +293,7 @@ async fn scripted_run(seed: u64) -> Vec<Value> {
     let sim = Sim::start(SimConfig {
         seed,
         manual_clock: true,
-        start: chrono::DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z")
-            .ok()
-            .map(|t| t.with_timezone(&chrono::Utc)),
+        start: common::eight_am(),
         ..SimConfig::default()
     })
     .await
@@ -359,15 +357,7 @@ async fn the_same_seed_gives_the_same_cluster_and_the_same_events() {
 
 /// `DCGM_FI_DEV_GPU_UTIL` samples from `/metrics`: (Hostname, gpu index, pod, value).
 async fn gpu_util(sim: &Sim) -> Vec<(String, String, String, f64)> {
-    let client = sim.client(true).await.expect("client");
-    let text = client
-        .request_text(
-            http::Request::get("/metrics")
-                .body(Vec::new())
-                .expect("request"),
-        )
-        .await
-        .expect("metrics");
+    let text = common::metrics(sim).await;
     let label = |line: &str, name: &str| {
         line.split(&format!("{name}=\""))
             .nth(1)
@@ -548,15 +538,7 @@ async fn a_deployment_rolls_out_and_scales() {
 
 /// `mlxp_requests_total` for one model, per version, from `/metrics`.
 async fn requests_by_version(sim: &Sim, model: &str) -> std::collections::BTreeMap<String, f64> {
-    let client = sim.client(true).await.expect("client");
-    let text = client
-        .request_text(
-            http::Request::get("/metrics")
-                .body(Vec::new())
-                .expect("request"),
-        )
-        .await
-        .expect("metrics");
+    let text = common::metrics(sim).await;
     let mut out = std::collections::BTreeMap::new();
     for line in text
         .lines()
@@ -729,15 +711,7 @@ async fn hpa_replicas_follow_the_traffic() {
 
 /// `mlxp_model_drift_score` / `mlxp_model_accuracy` of one version, from `/metrics`.
 async fn model_quality(sim: &Sim, model: &str, version: &str) -> (f64, f64) {
-    let client = sim.client(true).await.expect("client");
-    let text = client
-        .request_text(
-            http::Request::get("/metrics")
-                .body(Vec::new())
-                .expect("request"),
-        )
-        .await
-        .expect("metrics");
+    let text = common::metrics(sim).await;
     let labels = format!("{{model=\"{model}\",version=\"{version}\"}}");
     let value = |metric: &str| {
         text.lines()
@@ -973,17 +947,7 @@ async fn kueue_admits_queued_jobs_up_to_quota_and_releases_it_when_one_finishes(
     assert_eq!(cq["status"]["admittedWorkloads"], 2);
     assert_eq!(cq["status"]["pendingWorkloads"], 1);
     // The same figures as Kueue's own metrics, for Prometheus.
-    let metrics = sim
-        .client(true)
-        .await
-        .expect("client")
-        .request_text(
-            http::Request::get("/metrics")
-                .body(Vec::new())
-                .expect("request"),
-        )
-        .await
-        .expect("metrics");
+    let metrics = common::metrics(&sim).await;
     assert!(metrics.lines().any(|l| l == "kueue_cluster_queue_resource_usage{cluster_queue=\"training\",flavor=\"h100-spot\",resource=\"nvidia.com/gpu\"} 16"), "{metrics}");
     assert!(metrics.lines().any(|l| l == "kueue_pending_workloads{cluster_queue=\"training\",status=\"active\"} 1"));
 

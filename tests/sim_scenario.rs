@@ -1,6 +1,8 @@
 //! The platform scenario `mlxp sim` opens with: after its warm-up it must look like a
 //! working ML platform, with something in every state the cockpit shows.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::Job;
@@ -180,14 +182,7 @@ async fn the_platform_opens_with_every_state_the_cockpit_shows() {
     assert!(ready >= 6, "serving replicas are up: {ready}");
 
     // The idle notebook's GPU, and live traffic and drift, in /metrics.
-    let metrics = client
-        .request_text(
-            http::Request::get("/metrics")
-                .body(Vec::new())
-                .expect("request"),
-        )
-        .await
-        .expect("metrics");
+    let metrics = common::metrics(&sim).await;
     let notebook = metrics
         .lines()
         .find(|l| l.starts_with("DCGM_FI_DEV_GPU_UTIL{") && l.contains("pod=\"notebook-ana-0\""))

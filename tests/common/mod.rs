@@ -1,0 +1,25 @@
+//! Helpers shared by the integration tests (each test binary uses its own subset).
+#![allow(dead_code)]
+
+use mlxp::sim::Sim;
+
+/// The sim's `/metrics` exposition, read with the read-only token as a scraper would.
+pub async fn metrics(sim: &Sim) -> String {
+    sim.client(true)
+        .await
+        .expect("client")
+        .request_text(
+            http::Request::get("/metrics")
+                .body(Vec::new())
+                .expect("request"),
+        )
+        .await
+        .expect("metrics")
+}
+
+/// A fixed start for simulated time, so runs compare.
+pub fn eight_am() -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339("2026-11-29T08:00:00Z")
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
