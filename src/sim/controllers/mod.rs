@@ -30,6 +30,19 @@ const TICK: Duration = Duration::from_millis(200);
 /// Most passes one `settle` makes: a pod goes bound → creating → running in a few.
 const MAX_PASSES: usize = 8;
 
+/// Whether `object`'s controller ownerReference names another owner than `owner_uid`
+/// (false when either is unknown): such objects belong to someone else.
+pub fn controlled_by_another(object: &serde_json::Value, owner_uid: Option<&str>) -> bool {
+    let controller = object["metadata"]["ownerReferences"]
+        .as_array()
+        .and_then(|refs| {
+            refs.iter()
+                .find(|r| r["controller"].as_bool() == Some(true))
+        })
+        .and_then(|r| r["uid"].as_str());
+    matches!((owner_uid, controller), (Some(mine), Some(theirs)) if mine != theirs)
+}
+
 /// Every controller with its work queue.
 pub struct Controllers {
     kueue: admission::KueueController,

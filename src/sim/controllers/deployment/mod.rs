@@ -335,15 +335,8 @@ impl<'a> PodView<'a> {
     fn parse(pod: &'a Value, owner_uid: Option<&str>) -> Option<Self> {
         pod.as_object()?;
         let meta = &pod["metadata"];
-        if let (Some(uid), Some(refs)) = (owner_uid, meta["ownerReferences"].as_array()) {
-            let controller = refs
-                .iter()
-                .find(|r| r["controller"].as_bool() == Some(true));
-            if let Some(other) = controller.and_then(|r| r["uid"].as_str())
-                && other != uid
-            {
-                return None;
-            }
+        if super::controlled_by_another(pod, owner_uid) {
+            return None;
         }
         let status = &pod["status"];
         let (terminal, phase_rank) = match status["phase"].as_str() {

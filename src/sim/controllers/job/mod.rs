@@ -229,15 +229,8 @@ impl<'a> PodView<'a> {
     fn parse(pod: &'a Value, job_uid: Option<&str>) -> Option<Self> {
         pod.as_object()?;
         let meta = &pod["metadata"];
-        if let (Some(uid), Some(refs)) = (job_uid, meta["ownerReferences"].as_array()) {
-            let owner = refs
-                .iter()
-                .find(|r| r["controller"].as_bool() == Some(true));
-            if let Some(other) = owner.and_then(|r| r["uid"].as_str())
-                && other != uid
-            {
-                return None;
-            }
+        if super::controlled_by_another(pod, job_uid) {
+            return None;
         }
         let status = &pod["status"];
         let phase = match status["phase"].as_str() {
