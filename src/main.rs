@@ -49,7 +49,8 @@ struct SimArgs {
     /// Where to write the kubeconfig (contexts `mlxp-sim` and `mlxp-sim-readonly`).
     #[arg(long, default_value = "mlxp-sim.kubeconfig")]
     kubeconfig_out: PathBuf,
-    /// Size of the platform scenario: small, large (x4) or xlarge (x16).
+    /// Size of the platform scenario: small (20 nodes), large (pools x4) or xlarge (5,060
+    /// nodes, 40,000 GPUs, ~150,000 pods).
     #[arg(long, default_value = "small")]
     scale: ScaleArg,
     /// Instead of the platform scenario, just this many pods (and nodes to hold them).
@@ -64,12 +65,12 @@ enum ScaleArg {
     Xlarge,
 }
 
-impl ScaleArg {
-    fn factor(self) -> usize {
-        match self {
-            ScaleArg::Small => 1,
-            ScaleArg::Large => 4,
-            ScaleArg::Xlarge => 16,
+impl From<ScaleArg> for mlxp::sim::Scale {
+    fn from(scale: ScaleArg) -> Self {
+        match scale {
+            ScaleArg::Small => mlxp::sim::Scale::Small,
+            ScaleArg::Large => mlxp::sim::Scale::Large,
+            ScaleArg::Xlarge => mlxp::sim::Scale::Xlarge,
         }
     }
 }
@@ -110,7 +111,7 @@ fn run_sim(args: SimArgs) -> anyhow::Result<()> {
             scenario: match args.pods {
                 Some(pods) => mlxp::sim::Scenario::Pods(pods),
                 None => mlxp::sim::Scenario::Platform {
-                    factor: args.scale.factor(),
+                    scale: args.scale.into(),
                 },
             },
             ..Default::default()

@@ -1289,3 +1289,66 @@ async fn kubectl_create_job_from_a_cronjob_runs_it_now() {
         cj["status"]
     );
 }
+
+/// A pool kept at a fixed size gets a reclaimed spot node back, as a cloud instance group
+/// recreates it, after the provisioning delay.
+#[tokio::test]
+async fn a_fixed_size_pool_gets_a_reclaimed_node_back() {
+    use k8s_openapi::api::core::v1::{ConfigMap, Node};
+    use kube::api::{Patch, PatchParams};
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let nodes: Api<Node> = Api::all(client.clone());
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, "kube-system");
+    // Make the training pool fixed at its current 4 nodes.
+    let pools_cm = config_maps.get("mlxp-sim-node-pools").await.expect("pools");
+    let mut pools: Vec<Value> = serde_json::from_str(
+        pools_cm
+            .data
+            .as_ref()
+            .and_then(|d| d.get("pools.json"))
+            .expect("pools.json"),
+    )
+    .expect("pools json");
+    for pool in pools.iter_mut().filter(|p| p["name"] == "training") {
+        pool["min"] = json!(4);
+        pool["max"] = json!(4);
+    }
+    config_maps
+        .patch(
+            "mlxp-sim-node-pools",
+            &PatchParams::default(),
+            &Patch::Merge(
+                &json!({"data": {"pools.json": serde_json::to_string(&pools).expect("json")}}),
+            ),
+        )
+        .await
+        .expect("pools patched");
+    let before = training_nodes(&nodes.list(&Default::default()).await.expect("nodes").items);
+    assert_eq!(before.len(), 4);
+    let reclaimed = before[0].clone();
+    nodes
+        .patch(
+            &reclaimed,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"annotations": {"sim.mlxp.io/preempt": "true"}}})),
+        )
+        .await
+        .expect("annotated");
+    let mut gone = false;
+    let mut now = before.clone();
+    for _ in 0..40 {
+        sim.advance(Duration::from_secs(10));
+        now = training_nodes(&nodes.list(&Default::default()).await.expect("nodes").items);
+        gone |= !now.contains(&reclaimed);
+        if gone && now.len() == 4 {
+            break;
+        }
+    }
+    assert!(gone, "the reclaimed node went away");
+    assert_eq!(now.len(), 4, "a replacement came: {now:?}");
+    assert!(
+        now.iter().any(|n| !before.contains(n)),
+        "the replacement is a new node: {now:?}"
+    );
+}

@@ -8,12 +8,14 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
-use mlxp::sim::{Scenario, Sim, SimConfig};
+use mlxp::sim::{Scale, Scenario, Sim, SimConfig};
 use serde_json::Value;
 
 async fn platform() -> Sim {
     Sim::start(SimConfig {
-        scenario: Scenario::Platform { factor: 1 },
+        scenario: Scenario::Platform {
+            scale: Scale::Small,
+        },
         manual_clock: true,
         start: chrono::DateTime::parse_from_rfc3339("2026-11-29T14:00:00Z")
             .ok()

@@ -18,6 +18,8 @@ pub mod tls;
 pub mod traffic;
 pub mod validate;
 
+pub use scenario::Scale;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -30,9 +32,9 @@ pub enum Scenario {
     /// A small fixed cluster for tests: four pools, a few pods, nothing moving until a test
     /// makes it move.
     Basic,
-    /// The ML platform of `scenario.rs`, grown `factor` times, after a warm-up of its
-    /// controllers (`mlxp sim`'s default).
-    Platform { factor: usize },
+    /// The ML platform of `scenario`, at a size, after a warm-up of its controllers
+    /// (`mlxp sim`'s default).
+    Platform { scale: scenario::Scale },
     /// This many pods (and nodes to hold them), for scale runs.
     Pods(usize),
 }

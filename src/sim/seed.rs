@@ -127,7 +127,7 @@ pub fn populate(state: &ApiState, config: &SimConfig) -> anyhow::Result<()> {
     match config.scenario {
         Scenario::Pods(pods) => populate_scale(state, &mut rng, pods),
         Scenario::Basic => populate_default(state, &mut rng),
-        Scenario::Platform { factor } => super::scenario::populate(state, factor.max(1)),
+        Scenario::Platform { scale } => super::scenario::populate(state, scale),
     }
 }
 

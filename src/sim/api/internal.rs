@@ -11,6 +11,7 @@ use super::write::{Propagation, remove};
 use crate::sim::clock;
 use crate::sim::ids;
 use crate::sim::resources::ResourceType;
+use crate::sim::store::StoredObject;
 
 impl ApiState {
     /// The served type of a kind's store (any version: they share one).
@@ -33,6 +34,24 @@ impl ApiState {
             None => Vec::new(),
         };
         stored.into_iter().map(|o| o.value())
+    }
+
+    /// The stored objects of a kind that `keep` accepts, judged on their indexed labels and
+    /// fields without decoding them: what controllers use to look at a few of many.
+    pub fn list_stored(
+        &self,
+        group: &str,
+        plural: &str,
+        keep: impl Fn(&StoredObject) -> bool,
+    ) -> Vec<Arc<StoredObject>> {
+        match self.resource(group, plural) {
+            Some(rt) => {
+                self.store
+                    .list(&rt.store_key(), None, None, None, keep)
+                    .items
+            }
+            None => Vec::new(),
+        }
     }
 
     /// Runs `f` with the cluster's seeded random source: names, uids and everything the

@@ -201,9 +201,17 @@ fn insert_new(
     let uid = state.random(ids::uid);
     let meta = meta_mut(&mut object);
     meta.insert("uid".into(), json!(uid));
+    // The server's own seeding may write history (objects made before it started).
+    let seeded_at = meta
+        .get("creationTimestamp")
+        .and_then(Value::as_str)
+        .filter(|_| manager == INTERNAL_MANAGER)
+        .and_then(clock::parse);
     meta.insert(
         "creationTimestamp".into(),
-        json!(clock::timestamp(state.clock.now())),
+        json!(clock::timestamp(
+            seeded_at.unwrap_or_else(|| state.clock.now())
+        )),
     );
     meta.insert("generation".into(), json!(1));
     meta.remove("deletionTimestamp");

@@ -9,7 +9,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::kueue::{self, KueueAction, KueueState};
+use super::kueue::{self, KueueAction, KueueState, QUEUE_NAME_LABEL};
+use super::mirror::{Mirror, hash_of};
 use super::queue::{Work, WorkQueue};
 use crate::sim::api::ApiState;
 use crate::sim::resources::StoreKey;
@@ -18,6 +19,9 @@ const KUEUE: &str = "kueue.x-k8s.io";
 
 pub struct KueueController {
     queue: WorkQueue,
+    /// Decoded Workloads and queued Jobs, kept between passes.
+    workloads: Mirror,
+    jobs: Mirror,
 }
 
 fn key(group: &str, plural: &str) -> StoreKey {
@@ -40,29 +44,39 @@ impl KueueController {
                     key("batch", "jobs"),
                 ],
             ),
+            workloads: Mirror::default(),
+            jobs: Mirror::new(queued_job_fingerprint),
         }
     }
 
     /// One pass: nothing unless something Kueue looks at changed; then the whole queueing
     /// system at once (admission is a decision across every queue, not per object).
     pub fn reconcile(&mut self, state: &ApiState, now: DateTime<Utc>) -> usize {
-        if let Work::Some(refs) = self.queue.take(now)
-            && refs.is_empty()
-        {
+        let only_jobs = match self.queue.take(now) {
+            Work::Some(refs) if refs.is_empty() => return 0,
+            Work::Some(refs) => refs.iter().all(|(kind, _, _)| kind.plural == "jobs"),
+            Work::All => false,
+        };
+        self.workloads
+            .refresh(&state.list_stored(KUEUE, "workloads", |_| true));
+        // Only Jobs with the queue-name label are Kueue's.
+        let jobs_changed = self.jobs.refresh(&state.list_stored("batch", "jobs", |j| {
+            j.label(QUEUE_NAME_LABEL).is_some_and(|q| !q.is_empty())
+        }));
+        // A Job's pods coming and going (its status counters) decides nothing here.
+        if only_jobs && !jobs_changed {
             return 0;
         }
         let cluster_queues: Vec<Value> = state.list_objects(KUEUE, "clusterqueues").collect();
         let local_queues: Vec<Value> = state.list_objects(KUEUE, "localqueues").collect();
         let flavors: Vec<Value> = state.list_objects(KUEUE, "resourceflavors").collect();
-        let workloads: Vec<Value> = state.list_objects(KUEUE, "workloads").collect();
-        let jobs: Vec<Value> = state.list_objects("batch", "jobs").collect();
         let actions = kueue::reconcile(
             &KueueState {
                 cluster_queues: &cluster_queues,
                 local_queues: &local_queues,
                 flavors: &flavors,
-                workloads: &workloads,
-                jobs: &jobs,
+                workloads: self.workloads.values(),
+                jobs: self.jobs.values(),
             },
             now,
         );
@@ -71,6 +85,22 @@ impl KueueController {
             .map(|action| usize::from(apply(state, action)))
             .sum()
     }
+}
+
+/// What of a Job Kueue decides on: its identity, labels, spec, whether it finished, and
+/// whether a suspended Job still has pods (its Workload is made once they are gone). A
+/// running Job's pods coming and going do not matter to it.
+fn queued_job_fingerprint(job: &Value) -> u64 {
+    let suspended_with_pods =
+        job["spec"]["suspend"] == true && job["status"]["active"].as_i64().unwrap_or(0) > 0;
+    hash_of(&[
+        &job["metadata"]["uid"],
+        &job["metadata"]["labels"],
+        &job["metadata"]["deletionTimestamp"],
+        &job["spec"],
+        &job["status"]["conditions"],
+        &Value::Bool(suspended_with_pods),
+    ])
 }
 
 /// Carries out one action on the object as stored now; whether it was written.

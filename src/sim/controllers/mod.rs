@@ -14,6 +14,7 @@ pub mod job;
 pub mod jobs;
 pub mod kubelet;
 pub mod kueue;
+mod mirror;
 pub mod nodepools;
 mod queue;
 pub mod scheduler;
@@ -63,7 +64,7 @@ impl Controllers {
             jobs: jobs::JobController::new(state),
             deployments: deployments::DeploymentController::new(state),
             autoscaler: autoscaling::Autoscaler::default(),
-            node_pools: nodepools::NodePools::default(),
+            node_pools: nodepools::NodePools::new(state),
             scheduler: scheduler::Scheduler::new(state),
             kubelet: kubelet::Kubelet::new(state),
         }

@@ -8,18 +8,22 @@
 //! annotated `sim.mlxp.io/preempt: "true"`): NotReady, its pods fail with reason
 //! `Preempted` so their Jobs retry within backoffLimit, and the node goes away.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::queue::{Work, WorkQueue};
 use super::scheduling::{NodeInfo, PodNeeds, schedule};
 use crate::sim::api::ApiState;
 use crate::sim::api::internal::EventKind;
 use crate::sim::clock::timestamp;
 use crate::sim::ids;
+use crate::sim::resources::StoreKey;
+use crate::sim::store::StoredObject;
 
 pub const POOLS_CONFIGMAP: &str = "mlxp-sim-node-pools";
 pub const PREEMPT: &str = "sim.mlxp.io/preempt";
@@ -100,7 +104,6 @@ pub fn node_object(pool: &PoolSpec, name: &str, index: usize, created: &str) -> 
     })
 }
 
-#[derive(Default)]
 pub struct NodePools {
     last: Option<DateTime<Utc>>,
     /// Pool → when a scale-up was decided (the node appears after the provisioning delay).
@@ -109,15 +112,117 @@ pub struct NodePools {
     empty_since: HashMap<String, DateTime<Utc>>,
     /// Node → when it was reclaimed (deleted after the reclaim delay).
     reclaimed: HashMap<String, DateTime<Utc>>,
+    /// Node → the resourceVersion last looked at for the preempt annotation.
+    seen: HashMap<String, u64>,
+    /// Pod changes, so the pods' placement is kept up to date without listing them.
+    pod_changes: WorkQueue,
+    /// Unfinished pods bound to a node: pod → node.
+    bound: HashMap<(String, String), String>,
+    /// Pending pods with no node yet.
+    unbound: BTreeSet<(String, String)>,
 }
 
-fn pool_of(node: &Value) -> &str {
-    node["metadata"]["labels"]["mlxp.io/pool"]
-        .as_str()
-        .unwrap_or("")
+/// What the pool controller needs of a node, read from the store's indexes; the node is
+/// decoded only when acted on (5,000 nodes every ten simulated seconds would cost a core).
+struct NodeRow {
+    name: String,
+    pool: String,
+    cordoned: bool,
+    stored: Arc<StoredObject>,
+}
+
+impl NodeRow {
+    fn new(stored: Arc<StoredObject>) -> Self {
+        NodeRow {
+            name: stored.name.to_string(),
+            pool: stored.label("mlxp.io/pool").unwrap_or("").to_string(),
+            cordoned: stored.field("spec.unschedulable") == Some("true"),
+            stored,
+        }
+    }
+}
+
+fn finished(pod: &StoredObject) -> bool {
+    matches!(pod.field("status.phase"), Some("Succeeded" | "Failed"))
+}
+
+/// The unfinished pods bound to `node`, decoded.
+fn live_pods_on(state: &ApiState, node: &str) -> Vec<Value> {
+    state
+        .list_stored("", "pods", |p| {
+            p.field("spec.nodeName") == Some(node) && !finished(p)
+        })
+        .iter()
+        .map(|p| p.value())
+        .collect()
 }
 
 impl NodePools {
+    pub fn new(state: &ApiState) -> Self {
+        NodePools {
+            last: None,
+            provisioning: BTreeMap::new(),
+            empty_since: HashMap::new(),
+            reclaimed: HashMap::new(),
+            seen: HashMap::new(),
+            pod_changes: WorkQueue::new(
+                &state.store,
+                vec![StoreKey {
+                    group: String::new(),
+                    plural: "pods".into(),
+                }],
+            ),
+            bound: HashMap::new(),
+            unbound: BTreeSet::new(),
+        }
+    }
+
+    /// Where a pod stands for the pools: bound to a node, waiting for one, or neither.
+    fn place(&mut self, key: (String, String), pod: Option<&StoredObject>) {
+        let node = pod
+            .filter(|p| !finished(p))
+            .and_then(|p| p.field("spec.nodeName"))
+            .filter(|n| !n.is_empty());
+        let waiting = pod.is_some_and(|p| {
+            p.field("status.phase") == Some("Pending")
+                && p.field("spec.nodeName").unwrap_or("").is_empty()
+        });
+        match node {
+            Some(node) => {
+                self.bound.insert(key.clone(), node.to_string());
+            }
+            None => {
+                self.bound.remove(&key);
+            }
+        }
+        if waiting {
+            self.unbound.insert(key);
+        } else {
+            self.unbound.remove(&key);
+        }
+    }
+
+    fn track_pods(&mut self, state: &ApiState, now: DateTime<Utc>) {
+        match self.pod_changes.take(now) {
+            Work::All => {
+                self.bound.clear();
+                self.unbound.clear();
+                for pod in state.list_stored("", "pods", |_| true) {
+                    self.place(
+                        (pod.namespace.to_string(), pod.name.to_string()),
+                        Some(&pod),
+                    );
+                }
+            }
+            Work::Some(refs) => {
+                for (kind, ns, name) in refs {
+                    let pod = state.store.get(&kind, &ns, &name);
+                    self.place((ns, name), pod.as_deref());
+                }
+            }
+        }
+    }
+
     /// One pass every 10 simulated seconds; returns how many objects it changed.
     pub fn reconcile(&mut self, state: &ApiState, now: DateTime<Utc>) -> usize {
         let elapsed = match self.last {
@@ -126,17 +231,33 @@ impl NodePools {
             None => 0.0,
         };
         self.last = Some(now);
+        self.track_pods(state, now);
         let Some(pools) = pools(state) else {
             return 0;
         };
-        let nodes: Vec<Value> = state.list_objects("", "nodes").collect();
-        let pods: Vec<Value> = state
-            .list_objects("", "pods")
-            .filter(|p| !matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed")))
+        let nodes: Vec<NodeRow> = state
+            .list_stored("", "nodes", |_| true)
+            .into_iter()
+            .map(NodeRow::new)
             .collect();
-        let mut changed = self.reclaim(state, &pools, &nodes, &pods, elapsed, now);
-        changed += self.scale_up(state, &pools, &nodes, &pods, now);
-        changed += self.scale_down(state, &pools, &nodes, &pods, now);
+        let names: HashSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        self.seen.retain(|name, _| names.contains(name.as_str()));
+        let busy: HashSet<String> = self.bound.values().cloned().collect();
+        let unschedulable: Vec<PodNeeds> = self
+            .unbound
+            .iter()
+            .filter_map(|(ns, name)| state.get_object("", "pods", ns, name))
+            .filter(|p| {
+                p["status"]["conditions"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "PodScheduled" && c["reason"] == "Unschedulable")
+                })
+            })
+            .map(|p| PodNeeds::from_json(&p))
+            .collect();
+        let mut changed = self.reclaim(state, &pools, &nodes, elapsed, now);
+        changed += self.scale_up(state, &pools, &nodes, &unschedulable, now);
+        changed += self.scale_down(state, &pools, &nodes, &busy, now);
         changed
     }
 
@@ -144,30 +265,20 @@ impl NodePools {
         &mut self,
         state: &ApiState,
         pools: &[PoolSpec],
-        nodes: &[Value],
-        pods: &[Value],
+        nodes: &[NodeRow],
+        unschedulable: &[PodNeeds],
         now: DateTime<Utc>,
     ) -> usize {
-        let unschedulable: Vec<PodNeeds> = pods
-            .iter()
-            .filter(|p| {
-                p["spec"]["nodeName"].as_str().unwrap_or("").is_empty()
-                    && p["status"]["conditions"].as_array().is_some_and(|c| {
-                        c.iter()
-                            .any(|c| c["type"] == "PodScheduled" && c["reason"] == "Unschedulable")
-                    })
-            })
-            .map(PodNeeds::from_json)
-            .collect();
         let mut changed = 0;
         for pool in pools {
-            let existing = nodes.iter().filter(|n| pool_of(n) == pool.name).count();
+            let existing = nodes.iter().filter(|n| n.pool == pool.name).count();
             let requested = self.provisioning.entry(pool.name.clone()).or_default();
             // Bring up the nodes whose provisioning delay has passed.
             let (ready, waiting): (Vec<_>, Vec<_>) = requested
                 .iter()
                 .partition(|t| now >= **t + Duration::seconds(PROVISION_DELAY));
             *requested = waiting;
+            let mut added = 0;
             for _ in ready {
                 let index = existing + changed;
                 let name = format!(
@@ -180,7 +291,15 @@ impl NodePools {
                     .is_ok()
                 {
                     changed += 1;
+                    added += 1;
                 }
+            }
+            // A pool below its minimum (a reclaimed spot node) gets its nodes back, as the
+            // cloud's instance group recreates them.
+            let missing = pool.min.saturating_sub(existing + added + requested.len());
+            requested.extend(std::iter::repeat_n(now, missing));
+            if unschedulable.is_empty() {
+                continue;
             }
             // Decide new nodes: pending pods that would fit a fresh node of this pool.
             let template = match NodeInfo::from_json(&node_object(pool, "new", 0, &timestamp(now)))
@@ -189,7 +308,7 @@ impl NodePools {
                 None => continue,
             };
             let mut fresh: Vec<NodeInfo> = Vec::new();
-            for needs in &unschedulable {
+            for needs in unschedulable {
                 if schedule(needs, std::slice::from_ref(&template)).is_err() {
                     continue;
                 }
@@ -218,34 +337,31 @@ impl NodePools {
         &mut self,
         state: &ApiState,
         pools: &[PoolSpec],
-        nodes: &[Value],
-        pods: &[Value],
+        nodes: &[NodeRow],
+        busy: &HashSet<String>,
         now: DateTime<Utc>,
     ) -> usize {
         let mut changed = 0;
         for pool in pools {
-            let mut count = nodes.iter().filter(|n| pool_of(n) == pool.name).count();
-            for node in nodes.iter().filter(|n| pool_of(n) == pool.name) {
-                let name = node["metadata"]["name"].as_str().unwrap_or("").to_string();
-                let busy = pods.iter().any(|p| p["spec"]["nodeName"] == name.as_str());
-                if busy {
-                    self.empty_since.remove(&name);
+            let mut count = nodes.iter().filter(|n| n.pool == pool.name).count();
+            for node in nodes.iter().filter(|n| n.pool == pool.name) {
+                if busy.contains(&node.name) {
+                    self.empty_since.remove(&node.name);
                     continue;
                 }
-                let since = *self.empty_since.entry(name.clone()).or_insert(now);
-                let cordoned = node["spec"]["unschedulable"] == true;
-                let idle = if cordoned {
+                let since = *self.empty_since.entry(node.name.clone()).or_insert(now);
+                let idle = if node.cordoned {
                     CORDONED_IDLE_BEFORE_REMOVAL
                 } else {
                     IDLE_BEFORE_REMOVAL
                 };
                 if count > pool.min
                     && now >= since + Duration::seconds(idle)
-                    && state.delete_object("", "nodes", "", &name)
+                    && state.delete_object("", "nodes", "", &node.name)
                 {
                     changed += 1;
                     count -= 1;
-                    self.empty_since.remove(&name);
+                    self.empty_since.remove(&node.name);
                 }
             }
         }
@@ -256,53 +372,51 @@ impl NodePools {
         &mut self,
         state: &ApiState,
         pools: &[PoolSpec],
-        nodes: &[Value],
-        pods: &[Value],
+        nodes: &[NodeRow],
         elapsed: f64,
         now: DateTime<Utc>,
     ) -> usize {
         let mut changed = 0;
         for node in nodes {
-            let name = node["metadata"]["name"].as_str().unwrap_or("").to_string();
-            if let Some(at) = self.reclaimed.get(&name) {
+            if let Some(at) = self.reclaimed.get(&node.name) {
                 if now >= *at + Duration::seconds(RECLAIM_DELAY)
-                    && state.delete_object("", "nodes", "", &name)
+                    && state.delete_object("", "nodes", "", &node.name)
                 {
                     // Pods of a node that is gone are removed, as the pod garbage collector does.
-                    for pod in pods
-                        .iter()
-                        .filter(|p| p["spec"]["nodeName"] == name.as_str())
-                    {
+                    for pod in live_pods_on(state, &node.name) {
                         let ns = pod["metadata"]["namespace"].as_str().unwrap_or("");
                         let pod_name = pod["metadata"]["name"].as_str().unwrap_or("");
                         state.delete_object("", "pods", ns, pod_name);
                     }
-                    self.reclaimed.remove(&name);
+                    self.reclaimed.remove(&node.name);
                     changed += 1;
                 }
                 continue;
             }
-            let Some(pool) = pools.iter().find(|p| p.name == pool_of(node) && p.spot) else {
+            let Some(pool) = pools.iter().find(|p| p.name == node.pool && p.spot) else {
                 continue;
             };
-            let asked = node["metadata"]["annotations"][PREEMPT] == "true";
+            let asked = self.asked_to_preempt(node);
             let chance = pool.preemptions_per_hour * elapsed / 3600.0;
             let unlucky = chance > 0.0 && state.random(|rng| rng.random_bool(chance.min(1.0)));
             if asked || unlucky {
-                changed += self.reclaim_node(state, node, pods, now);
+                changed += self.reclaim_node(state, &node.stored.value(), now);
             }
         }
         changed
     }
 
+    /// Whether the node is annotated to be preempted; looked at once per version of it.
+    fn asked_to_preempt(&mut self, node: &NodeRow) -> bool {
+        if self.seen.get(&node.name) == Some(&node.stored.rv) {
+            return false;
+        }
+        self.seen.insert(node.name.clone(), node.stored.rv);
+        node.stored.value()["metadata"]["annotations"][PREEMPT] == "true"
+    }
+
     /// The cloud takes a spot node back: it goes NotReady and its pods fail.
-    fn reclaim_node(
-        &mut self,
-        state: &ApiState,
-        node: &Value,
-        pods: &[Value],
-        now: DateTime<Utc>,
-    ) -> usize {
+    fn reclaim_node(&mut self, state: &ApiState, node: &Value, now: DateTime<Utc>) -> usize {
         let name = node["metadata"]["name"].as_str().unwrap_or("").to_string();
         let mut next = node.clone();
         if let Some(conditions) = next["status"]["conditions"].as_array_mut() {
@@ -324,10 +438,7 @@ impl NodePools {
             "Spot instance preempted by the cloud provider",
             "cloud-controller-manager",
         );
-        for pod in pods
-            .iter()
-            .filter(|p| p["spec"]["nodeName"] == name.as_str())
-        {
+        for pod in live_pods_on(state, &name) {
             let mut failed = pod.clone();
             failed["status"]["phase"] = json!("Failed");
             failed["status"]["reason"] = json!("Preempted");

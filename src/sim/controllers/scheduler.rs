@@ -2,7 +2,7 @@
 //! account of what each node has promised, and says why a pod cannot be placed — as a
 //! `PodScheduled=False` condition and a `FailedScheduling` event, like kube-scheduler.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -22,6 +22,10 @@ pub struct Scheduler {
     bound: HashMap<PodKey, (String, Resources)>,
     /// The last reason each pending pod was told, so an event is not repeated every pass.
     told: HashMap<PodKey, String>,
+    /// Pods waiting to be bound, kept up to date from the pods' changes.
+    pending: BTreeSet<PodKey>,
+    /// Each node as last decoded, with its resourceVersion then.
+    node_infos: HashMap<Box<str>, (u64, Option<NodeInfo>)>,
 }
 
 fn key(group: &str, plural: &str) -> StoreKey {
@@ -56,6 +60,8 @@ impl Scheduler {
             queue: WorkQueue::new(&state.store, vec![key("", "pods"), key("", "nodes")]),
             bound: HashMap::new(),
             told: HashMap::new(),
+            pending: BTreeSet::new(),
+            node_infos: HashMap::new(),
         }
     }
 
@@ -70,14 +76,34 @@ impl Scheduler {
         }
     }
 
+    /// Whether `pod` waits for this scheduler.
+    fn track(&mut self, key: PodKey, pod: Option<&Value>) {
+        let waiting = pod.is_some_and(|p| {
+            p["status"]["phase"] == "Pending"
+                && p["spec"]["nodeName"].as_str().unwrap_or("").is_empty()
+                && p["spec"]["schedulerName"]
+                    .as_str()
+                    .is_none_or(|s| s == "default-scheduler")
+                && p["metadata"]["deletionTimestamp"].is_null()
+        });
+        if waiting {
+            self.pending.insert(key);
+        } else {
+            self.pending.remove(&key);
+            self.told.remove(&key);
+        }
+    }
+
     /// One pass: bring the accounts up to date, then try every pending pod if anything
     /// changed. Returns how many pods it bound.
     pub fn reconcile(&mut self, state: &ApiState, now: DateTime<Utc>) -> usize {
         match self.queue.take(now) {
             Work::All => {
                 self.bound.clear();
+                self.pending.clear();
                 for pod in state.list_objects("", "pods") {
                     self.account(pod_key(&pod), Some(&pod));
+                    self.track(pod_key(&pod), Some(&pod));
                 }
             }
             Work::Some(refs) if refs.is_empty() => return 0,
@@ -85,29 +111,20 @@ impl Scheduler {
                 for (kind, ns, name) in refs {
                     if kind.plural == "pods" {
                         let pod = state.get_object("", "pods", &ns, &name);
-                        self.account((ns, name), pod.as_ref());
+                        self.account((ns.clone(), name.clone()), pod.as_ref());
+                        self.track((ns, name), pod.as_ref());
                     }
                 }
             }
         }
-        let mut pending: Vec<Value> = state
-            .store
-            .list(&key("", "pods"), None, None, None, |o| {
-                o.field("status.phase") == Some("Pending")
-                    && o.field("spec.nodeName").unwrap_or("").is_empty()
-                    && o.field("spec.schedulerName")
-                        .is_none_or(|s| s == "default-scheduler")
-            })
-            .items
-            .iter()
-            .map(|o| o.value())
-            .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
-            .collect();
-        self.told
-            .retain(|k, _| pending.iter().any(|p| pod_key(p) == *k));
-        if pending.is_empty() {
+        if self.pending.is_empty() {
             return 0;
         }
+        let mut pending: Vec<Value> = self
+            .pending
+            .iter()
+            .filter_map(|(ns, name)| state.get_object("", "pods", ns, name))
+            .collect();
         // First come, first served, as the scheduling queue does for pods of one priority.
         pending.sort_by(|a, b| {
             let created = |p: &Value| {
@@ -130,6 +147,7 @@ impl Scheduler {
                             n.requested.add(&needs.requests);
                         }
                         self.bound.insert(pod_key(&pod), (node, needs.requests));
+                        self.pending.remove(&pod_key(&pod));
                         self.told.remove(&pod_key(&pod));
                     }
                 }
@@ -139,22 +157,31 @@ impl Scheduler {
         bound
     }
 
-    /// Every node with what its bound pods request.
-    fn nodes(&self, state: &ApiState) -> Vec<NodeInfo> {
+    /// Every node with what its bound pods request. A node is decoded again only when it
+    /// changed: thousands of nodes, one pass per change of any pod.
+    fn nodes(&mut self, state: &ApiState) -> Vec<NodeInfo> {
         let mut requested: BTreeMap<&str, Resources> = BTreeMap::new();
         for (node, requests) in self.bound.values() {
             requested.entry(node.as_str()).or_default().add(requests);
         }
-        state
-            .list_objects("", "nodes")
-            .filter_map(|n| NodeInfo::from_json(&n))
-            .map(|mut n| {
-                if let Some(r) = requested.get(n.name.as_str()) {
-                    n.requested = r.clone();
+        let stored = state.list_stored("", "nodes", |_| true);
+        let mut infos = HashMap::with_capacity(stored.len());
+        let mut nodes = Vec::with_capacity(stored.len());
+        for node in stored {
+            let info = match self.node_infos.remove(&*node.name) {
+                Some((rv, info)) if rv == node.rv => info,
+                _ => NodeInfo::from_json(&node.value()),
+            };
+            if let Some(mut info) = info.clone() {
+                if let Some(r) = requested.get(info.name.as_str()) {
+                    info.requested = r.clone();
                 }
-                n
-            })
-            .collect()
+                nodes.push(info);
+            }
+            infos.insert(node.name.clone(), (node.rv, info));
+        }
+        self.node_infos = infos;
+        nodes
     }
 
     fn bind(&self, state: &ApiState, pod: &Value, node: &str, now: DateTime<Utc>) -> bool {

@@ -2,7 +2,7 @@
 //! their quota, every ClusterQueue admits what fits in queue order, Jobs follow their
 //! Workloads, and the queues report.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -28,10 +28,29 @@ pub(super) fn plan(state: &KueueState, now: DateTime<Utc>) -> Plan {
     // The order in which Workload statuses changed, so admissions come out in queue order.
     let mut changed: Vec<usize> = Vec::new();
 
+    // Each Job's Workload: the first one it owns. Indexed by namespace and the owner's name
+    // (or the Workload's own name when it has no owner), not searched: thousands of each.
+    let mut by_owner: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (i, w) in wls.iter().enumerate() {
+        let key = w.owner.map_or(w.name.as_str(), |(name, _)| name);
+        by_owner
+            .entry((w.namespace.as_str(), key))
+            .or_default()
+            .push(i);
+    }
     let job_wl: Vec<Option<usize>> = jobs
         .iter()
-        .map(|j| wls.iter().position(|w| w.owned_by(j)))
+        .map(|j| {
+            [j.name, j.workload_name.as_str()]
+                .iter()
+                .filter_map(|key| by_owner.get(&(j.namespace, *key)))
+                .flatten()
+                .copied()
+                .filter(|&i| wls[i].owned_by(j))
+                .min()
+        })
         .collect();
+    drop(by_owner);
 
     // A queued Job without a Workload: keep it suspended, and create the Workload once its
     // pods are gone. A finished Job gets none.
@@ -192,7 +211,7 @@ pub(super) fn plan(state: &KueueState, now: DateTime<Utc>) -> Plan {
             Value::Null => Value::Object(Map::new()),
             s => s.clone(),
         };
-        let new = Value::Object(w.status.clone());
+        let new = Value::Object(w.status.clone().into_owned());
         if new != old {
             out.actions.push(KueueAction::SetWorkloadStatus {
                 namespace: w.namespace.clone(),

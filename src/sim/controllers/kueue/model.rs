@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{MAX_COUNT, NAMESPACE_NAME_LABEL};
 use crate::domain::quantity::{format_bytes, parse_millicores, parse_units};
-use crate::sim::controllers::scheduling::{Taint, Toleration, requests_of};
+use crate::sim::controllers::scheduling::{Taint, Toleration, spec_requests};
 
 // ---------------------------------------------------------------------------------------------
 // Resources
@@ -34,11 +34,11 @@ pub(super) fn parse_amount(resource: &str, v: &Value) -> Option<i64> {
 }
 
 /// A pod template spec's requests the way Kubernetes sums them (the scheduler's
-/// [`requests_of`]: limits stand in for missing requests, sidecars and init containers,
+/// [`spec_requests`]: limits stand in for missing requests, sidecars and init containers,
 /// overhead), as Kueue counts them: "pods" is the pod set's count, not a request, and a zero
 /// request needs no quota (and no ClusterQueue covering it).
 pub(super) fn pod_requests(spec: &Value) -> Amounts {
-    let r = requests_of(&json!({ "spec": spec }));
+    let r = spec_requests(spec);
     let mut total = Amounts::from([("cpu".into(), r.cpu_milli), ("memory".into(), r.memory)]);
     total.extend(r.extended);
     total.retain(|_, v| *v > 0);

@@ -1,6 +1,7 @@
 //! Kueue's view of a Workload: its pod sets and their requests, its owner, its conditions as
 //! decided so far, the quota it holds, and what starting its Job injects.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -34,10 +35,29 @@ pub(super) struct Workload<'a> {
     pub(super) pod_sets: Vec<PodSet<'a>>,
     /// The controlling Job's (name, uid).
     pub(super) owner: Option<(&'a str, &'a str)>,
-    /// The status as decided so far (starts as stored).
-    pub(super) status: Map<String, Value>,
+    /// The status as decided so far (starts as stored; copied when first changed).
+    pub(super) status: Cow<'a, Map<String, Value>>,
     /// The status may have changed (and is written if it did).
     pub(super) touched: bool,
+    /// Finished, QuotaReserved and Admitted are True: asked often, kept with the status.
+    flags: Flags,
+}
+
+#[derive(Clone, Copy)]
+struct Flags {
+    finished: bool,
+    reserved: bool,
+    admitted: bool,
+}
+
+impl Flags {
+    fn of(status: &Map<String, Value>) -> Self {
+        Flags {
+            finished: condition_true(status, "Finished"),
+            reserved: condition_true(status, "QuotaReserved"),
+            admitted: condition_true(status, "Admitted"),
+        }
+    }
 }
 
 pub(super) fn parse_workloads(wls: &[Value]) -> Vec<Workload<'_>> {
@@ -81,7 +101,12 @@ pub(super) fn parse_workloads(wls: &[Value]) -> Vec<Workload<'_>> {
                 r["controller"] == true && r["kind"] == "Job" && r["apiVersion"] == "batch/v1"
             })
             .and_then(|r| Some((r["name"].as_str()?, r["uid"].as_str().unwrap_or(""))));
+        let status = match raw["status"].as_object() {
+            Some(status) => Cow::Borrowed(status),
+            None => Cow::Owned(Map::new()),
+        };
         let wl = Workload {
+            flags: Flags::of(&status),
             raw,
             namespace,
             name: name.to_string(),
@@ -91,7 +116,7 @@ pub(super) fn parse_workloads(wls: &[Value]) -> Vec<Workload<'_>> {
             generation: meta["generation"].as_i64(),
             pod_sets,
             owner,
-            status: raw["status"].as_object().cloned().unwrap_or_default(),
+            status,
             touched: false,
         };
         out.insert(key, wl);
@@ -105,17 +130,17 @@ impl Workload<'_> {
     }
 
     pub(super) fn finished(&self) -> bool {
-        condition_true(&self.status, "Finished")
+        self.flags.finished
     }
 
     /// HasQuotaReservation.
     pub(super) fn reserved(&self) -> bool {
-        condition_true(&self.status, "QuotaReserved")
+        self.flags.reserved
     }
 
     /// IsAdmitted.
     pub(super) fn admitted(&self) -> bool {
-        condition_true(&self.status, "Admitted")
+        self.flags.admitted
     }
 
     /// Waiting in a queue: neither holding quota nor done.
@@ -148,7 +173,8 @@ impl Workload<'_> {
     }
 
     pub(super) fn set(&mut self, c: Cond, now: DateTime<Utc>) {
-        set_condition(&mut self.status, c, self.generation, now);
+        set_condition(self.status.to_mut(), c, self.generation, now);
+        self.flags = Flags::of(&self.status);
         self.touched = true;
     }
 
@@ -164,7 +190,7 @@ impl Workload<'_> {
             },
             now,
         );
-        self.status.remove("admission");
+        self.status.to_mut().remove("admission");
         if self.admitted() {
             self.set(
                 Cond {
@@ -186,6 +212,7 @@ impl Workload<'_> {
         now: DateTime<Utc>,
     ) {
         self.status
+            .to_mut()
             .insert("admission".into(), assignment.to_admission(cluster_queue));
         let message = format!("Quota reserved in ClusterQueue {cluster_queue}");
         self.set(

@@ -262,9 +262,18 @@ impl PodNeeds {
 /// container (plus the sidecars started before it); then `spec.overhead`.
 /// `pods` is always 1.
 pub fn requests_of(pod: &Value) -> Resources {
+    pod.get("spec")
+        .map(spec_requests)
+        .unwrap_or_else(|| Resources {
+            pods: 1,
+            ..Resources::default()
+        })
+}
+
+/// What a pod with this spec requests (see `requests_of`).
+pub fn spec_requests(spec: &Value) -> Resources {
     let containers = |field: &str| {
-        pod.get("spec")
-            .and_then(|s| s.get(field))
+        spec.get(field)
             .and_then(Value::as_array)
             .map(|a| a.as_slice())
             .unwrap_or(&[])
@@ -292,7 +301,7 @@ pub fn requests_of(pod: &Value) -> Resources {
         init_max.max_with(&r);
     }
     total.max_with(&init_max);
-    if let Some(overhead) = pod.pointer("/spec/overhead") {
+    if let Some(overhead) = spec.get("overhead") {
         total.add(&Resources::from_resource_list(overhead));
     }
     total.pods = 1;

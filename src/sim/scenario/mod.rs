@@ -14,118 +14,16 @@ use super::controllers::autoscaling::RPS_PER_REPLICA;
 use super::controllers::kubelet::{DURATION, FAIL};
 use super::controllers::kueue::QUEUE_NAME_LABEL;
 use super::controllers::nodepools::{self, PoolSpec};
+
+mod history;
+mod shape;
 use super::metrics::GPU_IDLE;
 use super::quality::DRIFTING;
 use super::traffic::{BAD, MODEL_LABEL, RPS};
+pub use shape::Scale;
 
 /// How long the controllers run before the server opens.
 pub const WARM_UP_HOURS: i64 = 2;
-
-/// A cloud machine type.
-struct Machine {
-    kind: &'static str,
-    cpu: u32,
-    memory_gi: u32,
-    gpus: u32,
-    product: Option<&'static str>,
-}
-
-const E2_STANDARD_8: Machine = Machine {
-    kind: "e2-standard-8",
-    cpu: 8,
-    memory_gi: 32,
-    gpus: 0,
-    product: None,
-};
-const E2_STANDARD_16: Machine = Machine {
-    kind: "e2-standard-16",
-    cpu: 16,
-    memory_gi: 64,
-    gpus: 0,
-    product: None,
-};
-const N2_STANDARD_16: Machine = Machine {
-    kind: "n2-standard-16",
-    cpu: 16,
-    memory_gi: 64,
-    gpus: 0,
-    product: None,
-};
-const A3_HIGHGPU_8G: Machine = Machine {
-    kind: "a3-highgpu-8g",
-    cpu: 208,
-    memory_gi: 1872,
-    gpus: 8,
-    product: Some("NVIDIA-H100-80GB-HBM3"),
-};
-const G2_STANDARD_24: Machine = Machine {
-    kind: "g2-standard-24",
-    cpu: 24,
-    memory_gi: 96,
-    gpus: 2,
-    product: Some("NVIDIA-L4"),
-};
-
-fn pool(
-    name: &str,
-    role: &str,
-    count: usize,
-    max: usize,
-    spot: bool,
-    machine: &Machine,
-) -> (PoolSpec, usize) {
-    (
-        PoolSpec {
-            name: name.into(),
-            role: role.into(),
-            // Fixed-size pools (max == count) never shrink; the others keep two nodes.
-            min: if max <= count { count } else { count.min(2) },
-            max,
-            spot,
-            machine_type: machine.kind.into(),
-            cpu: machine.cpu,
-            memory_gi: machine.memory_gi,
-            gpus: machine.gpus,
-            gpu_product: machine.product.map(String::from),
-            preemptions_per_hour: if spot { 0.02 } else { 0.0 },
-        },
-        count,
-    )
-}
-
-/// The pools and their starting node counts, grown by `factor` for larger scales.
-pub fn pools(factor: usize) -> Vec<(PoolSpec, usize)> {
-    let f = factor;
-    vec![
-        pool("system", "system", 3, 3, false, &E2_STANDARD_8),
-        pool("training", "training", 8 * f, 12 * f, true, &A3_HIGHGPU_8G),
-        pool(
-            "training-ondemand",
-            "training",
-            2 * f,
-            2 * f,
-            false,
-            &A3_HIGHGPU_8G,
-        ),
-        pool(
-            "serving-gpu",
-            "serving",
-            4 * f,
-            8 * f,
-            false,
-            &G2_STANDARD_24,
-        ),
-        pool(
-            "serving-cpu",
-            "serving",
-            3 * f,
-            6 * f,
-            false,
-            &N2_STANDARD_16,
-        ),
-        pool("monitoring", "monitoring", 2, 2, false, &E2_STANDARD_16),
-    ]
-}
 
 fn create(state: &ApiState, object: Value) -> anyhow::Result<Value> {
     state
@@ -133,9 +31,10 @@ fn create(state: &ApiState, object: Value) -> anyhow::Result<Value> {
         .map_err(|e| anyhow::anyhow!("scenario: {}", e.message))
 }
 
-pub fn populate(state: &ApiState, factor: usize) -> anyhow::Result<()> {
+pub fn populate(state: &ApiState, scale: Scale) -> anyhow::Result<()> {
     let now = timestamp(state.clock.now());
-    let pools = pools(factor);
+    let shape = scale.shape();
+    let pools = shape.pools;
     let specs: Vec<PoolSpec> = pools.iter().map(|(p, _)| p.clone()).collect();
     create(state, nodepools::pools_configmap(&specs))?;
     let mut index = 0;
@@ -207,9 +106,22 @@ pub fn populate(state: &ApiState, factor: usize) -> anyhow::Result<()> {
             }),
         )?;
     }
-    queues(state, factor)?;
+    queues(state, shape.gpu_quota)?;
     models(state)?;
     training(state)?;
+    fleet(state, shape.fleet_runs)?;
+    create(
+        state,
+        json!({"apiVersion": "v1", "kind": "Namespace",
+               "metadata": {"name": history::NAMESPACE, "labels": {"kubernetes.io/metadata.name": history::NAMESPACE}}}),
+    )?;
+    // Finished batch pods ran on the CPU pools.
+    let cpu_nodes: Vec<String> = node_names
+        .iter()
+        .filter(|(pool, _)| pool == "serving-cpu" || pool == "system")
+        .map(|(_, name)| name.clone())
+        .collect();
+    history::populate(state, shape.finished_pods, &cpu_nodes)?;
     // The waste the cockpit should point at: a GPU held by a notebook that does nothing.
     create(
         state,
@@ -230,7 +142,7 @@ fn gpu_toleration() -> Value {
     json!({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"})
 }
 
-fn queues(state: &ApiState, factor: usize) -> anyhow::Result<()> {
+fn queues(state: &ApiState, (spot, ondemand): (usize, usize)) -> anyhow::Result<()> {
     for (flavor, pool) in [
         ("h100-spot", "training"),
         ("h100-ondemand", "training-ondemand"),
@@ -245,7 +157,12 @@ fn queues(state: &ApiState, factor: usize) -> anyhow::Result<()> {
         )?;
     }
     // Less quota than the training demand, so a queue forms.
-    let gpus = |n: usize| (n * factor).to_string();
+    // Per GPU of quota, the CPU and memory its runs come with.
+    let quota = |gpus: usize, cpu: usize, memory_gi: usize| {
+        json!([{"name": "cpu", "nominalQuota": (gpus * cpu).to_string()},
+               {"name": "memory", "nominalQuota": format!("{}Gi", gpus * memory_gi)},
+               {"name": "nvidia.com/gpu", "nominalQuota": gpus.to_string()}])
+    };
     create(
         state,
         json!({
@@ -257,12 +174,8 @@ fn queues(state: &ApiState, factor: usize) -> anyhow::Result<()> {
                 "resourceGroups": [{
                     "coveredResources": ["cpu", "memory", "nvidia.com/gpu"],
                     "flavors": [
-                        {"name": "h100-spot", "resources": [
-                            {"name": "cpu", "nominalQuota": "1000"}, {"name": "memory", "nominalQuota": "8000Gi"},
-                            {"name": "nvidia.com/gpu", "nominalQuota": gpus(40)}]},
-                        {"name": "h100-ondemand", "resources": [
-                            {"name": "cpu", "nominalQuota": "400"}, {"name": "memory", "nominalQuota": "3000Gi"},
-                            {"name": "nvidia.com/gpu", "nominalQuota": gpus(8)}]},
+                        {"name": "h100-spot", "resources": quota(spot, 25, 200)},
+                        {"name": "h100-ondemand", "resources": quota(ondemand, 50, 375)},
                     ],
                 }],
             },
@@ -460,33 +373,63 @@ const JOBS: &[(&str, &str, u32, &str, bool)] = &[
 
 fn training(state: &ApiState) -> anyhow::Result<()> {
     for (name, model, pods, duration, fails) in JOBS {
-        let mut annotations = json!({DURATION: duration});
-        if *fails {
-            annotations[FAIL] = json!("true");
-            annotations["sim.mlxp.io/result"] =
-                json!("RuntimeError: CUDA out of memory. Tried to allocate 12.00 GiB");
-        }
+        create(state, training_job(name, model, *pods, duration, *fails))?;
+    }
+    Ok(())
+}
+
+/// The teams' models a big platform trains besides the served ones.
+const FLEET_MODELS: &[&str] = &[
+    "llm-assistant",
+    "vision-embed",
+    "qa-ranker",
+    "speech-asr",
+    "ads-ctr",
+    "search-embed",
+    "fraud-detector",
+    "recsys-ranker",
+];
+
+/// `runs` more single-node runs (8 GPUs each) of many lengths, every 29th failing; submitted
+/// together, so the quota admits what it can and the rest queue.
+fn fleet(state: &ApiState, runs: usize) -> anyhow::Result<()> {
+    for i in 0..runs {
+        let model = FLEET_MODELS[i % FLEET_MODELS.len()];
+        let duration = format!("{}m", 45 + (i * 37) % 600);
+        let name = format!("train-{model}-r{}", 100 + i);
         create(
             state,
-            json!({
-                "apiVersion": "batch/v1", "kind": "Job",
-                "metadata": {"name": name, "namespace": "training",
-                             "labels": {MODEL_LABEL: model, QUEUE_NAME_LABEL: "training"}},
-                "spec": {
-                    "parallelism": pods, "completions": pods,
-                    "backoffLimit": if *fails { 1 } else { 4 },
-                    "ttlSecondsAfterFinished": 86400,
-                    "template": {
-                        "metadata": {"labels": {MODEL_LABEL: model}, "annotations": annotations},
-                        "spec": {"restartPolicy": "Never",
-                                 "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4",
-                                                 "args": ["--model", model, "--epochs", "20"],
-                                                 "resources": {"limits": {"nvidia.com/gpu": "8"},
-                                                               "requests": {"cpu": "96", "memory": "900Gi"}}}]},
-                    },
-                },
-            }),
+            training_job(&name, model, 1, &duration, i % 29 == 28),
         )?;
     }
     Ok(())
+}
+
+/// A training Job through the `training` queue: `pods` pods of 8 GPUs each that run for
+/// `duration`, or fail when `fails`.
+fn training_job(name: &str, model: &str, pods: u32, duration: &str, fails: bool) -> Value {
+    let mut annotations = json!({DURATION: duration});
+    if fails {
+        annotations[FAIL] = json!("true");
+        annotations["sim.mlxp.io/result"] =
+            json!("RuntimeError: CUDA out of memory. Tried to allocate 12.00 GiB");
+    }
+    json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "namespace": "training",
+                     "labels": {MODEL_LABEL: model, QUEUE_NAME_LABEL: "training"}},
+        "spec": {
+            "parallelism": pods, "completions": pods,
+            "backoffLimit": if fails { 1 } else { 4 },
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": {"labels": {MODEL_LABEL: model}, "annotations": annotations},
+                "spec": {"restartPolicy": "Never",
+                         "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4",
+                                         "args": ["--model", model, "--epochs", "20"],
+                                         "resources": {"limits": {"nvidia.com/gpu": "8"},
+                                                       "requests": {"cpu": "96", "memory": "900Gi"}}}]},
+            },
+        },
+    })
 }
