@@ -133,7 +133,7 @@ mod tests {
         let one_a = put(&store, "one", json!({"a": "5", "b": "9"}));
         assert!(mirror.refresh(&[one_a.clone(), two.clone()]));
         // Objects going away and coming count.
-        assert!(mirror.refresh(&[two.clone()]));
+        assert!(mirror.refresh(std::slice::from_ref(&two)));
         assert_eq!(mirror.values().len(), 1);
         assert_eq!(mirror.values()[0]["metadata"]["name"], "two");
         assert!(mirror.refresh(&[one_a, two]));
