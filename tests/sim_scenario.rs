@@ -234,3 +234,52 @@ async fn the_same_seed_opens_the_same_platform() {
     assert!(first.len() > 15, "{first:?}");
     assert_eq!(first, second);
 }
+
+/// Serving pods log the requests they serve; the bad canary's log shows its failures.
+#[tokio::test]
+async fn serving_pods_write_access_logs_with_their_versions_errors() {
+    use kube::api::{ListParams, LogParams};
+    let sim = platform().await;
+    let client = sim.client(true).await.expect("client");
+    let pods: Api<Pod> = Api::namespaced(client, "serving");
+    // Ten simulated minutes of logging.
+    for _ in 0..20 {
+        sim.advance(std::time::Duration::from_secs(30));
+    }
+    let mut lines_by_version: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for version in ["v1", "v2"] {
+        let selector = ListParams::default()
+            .labels(&format!("mlxp.io/model=fraud-detector,mlxp.io/version={version}"));
+        for pod in pods.list(&selector).await.expect("pods").items {
+            let name = pod.metadata.name.unwrap_or_default();
+            let log = pods
+                .logs(&name, &LogParams::default())
+                .await
+                .expect("log");
+            lines_by_version
+                .entry(version.to_string())
+                .or_default()
+                .extend(
+                    log.lines()
+                        .filter(|l| l.contains("POST /v2/models/fraud-detector/infer"))
+                        .map(String::from),
+                );
+        }
+    }
+    let v1 = &lines_by_version["v1"];
+    let v2 = &lines_by_version["v2"];
+    assert!(v1.len() >= 20, "{} v1 access lines", v1.len());
+    assert!(v1.iter().all(|l| l.contains("version=v1")), "{v1:?}");
+    let errors = |lines: &[String]| lines.iter().filter(|l| l.contains("\" 503 ")).count();
+    let ok = |lines: &[String]| lines.iter().filter(|l| l.contains("\" 200 ")).count();
+    assert!(ok(v1) > 0 && errors(v1) * 10 < v1.len(), "v1 mostly succeeds: {v1:?}");
+    assert!(!v2.is_empty(), "the canary logs too");
+    assert!(
+        errors(v2) as f64 / v2.len() as f64 > errors(v1) as f64 / v1.len() as f64,
+        "the bad canary fails more often: {} of {} against {} of {}",
+        errors(v2),
+        v2.len(),
+        errors(v1),
+        v1.len()
+    );
+}

@@ -15,6 +15,7 @@ use crate::sim::api::ApiState;
 use crate::sim::clock::{parse, timestamp};
 use crate::sim::ids::stable_hash;
 use crate::sim::resources::StoreKey;
+use crate::sim::traffic::MODEL_LABEL;
 
 /// How long an image pull and container start take.
 const CREATE_DELAY: i64 = 3;
@@ -31,7 +32,15 @@ pub struct Kubelet {
     queue: WorkQueue,
     /// Training epochs already written to each running pod's log (by uid).
     epochs_logged: HashMap<String, i32>,
+    /// Until when each serving pod's access log is written (by uid).
+    access_logged: HashMap<String, DateTime<Utc>>,
 }
+
+/// How often a serving pod's access log gets its next lines.
+const ACCESS_LOG_EVERY: i64 = 30;
+/// Requests written per interval: a sample, as servers log at a sampling rate under load.
+const ACCESS_LINES: i64 = 3;
+const VERSION_LABEL: &str = "mlxp.io/version";
 
 /// Epochs a training run is split into; one log line each, spread over its duration.
 const EPOCHS: i32 = 10;
@@ -41,6 +50,7 @@ impl Kubelet {
         Kubelet {
             queue: WorkQueue::new(&state.store, vec![pods_key()]),
             epochs_logged: HashMap::new(),
+            access_logged: HashMap::new(),
         }
     }
 
@@ -64,9 +74,10 @@ impl Kubelet {
                 pod["metadata"]["name"].as_str().unwrap_or("").to_string(),
             );
             let uid = pod["metadata"]["uid"].as_str().unwrap_or("").to_string();
-            let epochs = self.epoch_lines(&pod, &uid, now);
-            if !epochs.is_empty() {
-                state.store.append_log(&uid, &epochs);
+            let mut lines = self.epoch_lines(&pod, &uid, now);
+            lines.push_str(&self.access_lines(state, &pod, &uid, now));
+            if !lines.is_empty() {
+                state.store.append_log(&uid, &lines);
             }
             let Some(next) = step(&pod, now) else {
                 if let Some(at) = next_due(&pod, now) {
@@ -116,6 +127,101 @@ impl Kubelet {
     }
 }
 
+impl Kubelet {
+    /// Access log lines of a ready serving pod since it last got some: a sample of requests
+    /// with the status and latency its version serves now.
+    fn access_lines(
+        &mut self,
+        state: &ApiState,
+        pod: &Value,
+        uid: &str,
+        now: DateTime<Utc>,
+    ) -> String {
+        let labels = &pod["metadata"]["labels"];
+        let (Some(model), Some(version)) =
+            (labels[MODEL_LABEL].as_str(), labels[VERSION_LABEL].as_str())
+        else {
+            return String::new();
+        };
+        if !serving_ready(pod) {
+            self.access_logged.remove(uid);
+            return String::new();
+        }
+        let since = *self.access_logged.entry(uid.to_string()).or_insert(now);
+        let intervals = (now - since).num_seconds() / ACCESS_LOG_EVERY;
+        if intervals <= 0 {
+            return String::new();
+        }
+        self.access_logged.insert(
+            uid.to_string(),
+            since + Duration::seconds(intervals * ACCESS_LOG_EVERY),
+        );
+        let namespace = pod["metadata"]["namespace"].as_str().unwrap_or("");
+        let served = state
+            .traffic
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .served
+            .get(&(
+                namespace.to_string(),
+                model.to_string(),
+                version.to_string(),
+            ))
+            .cloned()
+            .unwrap_or_default();
+        let total = served.ok + served.errors;
+        let error_ratio = if total > 0.0 {
+            served.errors / total
+        } else {
+            0.0
+        };
+        let mean_ms = if total > 0.0 {
+            served.latency_sum / total * 1000.0
+        } else {
+            40.0
+        };
+        let mut text = String::new();
+        // Only the last few intervals: a pod looked at after a long pause does not flood.
+        for interval in (intervals - 2).max(0)..intervals {
+            for i in 0..ACCESS_LINES {
+                let at = since
+                    + Duration::seconds(
+                        interval * ACCESS_LOG_EVERY + i * ACCESS_LOG_EVERY / ACCESS_LINES,
+                    );
+                let h = stable_hash(&format!("{uid}/{}/{i}", at.timestamp()));
+                let failed = (h % 10_000) as f64 / 10_000.0 < error_ratio;
+                let status = if failed { 503 } else { 200 };
+                // Around the version's mean latency: from half of it to one and a half times.
+                let latency = mean_ms * (0.5 + ((h >> 16) % 1000) as f64 / 1000.0);
+                text.push_str(&format!(
+                    "{} {} \"POST /v2/models/{model}/infer HTTP/1.1\" {status} {:.1}ms version={version}\n",
+                    timestamp(at),
+                    client_ip(h),
+                    latency
+                ));
+            }
+        }
+        text
+    }
+}
+
+/// A caller's address inside the cluster network.
+fn client_ip(h: u64) -> String {
+    format!(
+        "10.{}.{}.{}",
+        64 + (h >> 24) % 8,
+        (h >> 32) % 250,
+        (h >> 40) % 250 + 2
+    )
+}
+
+/// Running with its container ready.
+fn serving_ready(pod: &Value) -> bool {
+    pod["status"]["phase"] == "Running"
+        && pod["status"]["containerStatuses"][0]["ready"].as_bool() == Some(true)
+        && annotation(pod, DURATION).is_none()
+}
+
 /// When a running training pod's containers started, and how long it runs.
 fn training_run(pod: &Value) -> Option<(DateTime<Utc>, Duration)> {
     if pod["status"]["phase"] != "Running" {
@@ -163,7 +269,14 @@ pub fn next_due(pod: &Value, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
                     since + Duration::seconds(secs * (done + 1))
                 })
             });
-            [ready_at, end_at, next_epoch].into_iter().flatten().min()
+            // A ready serving pod writes its access log every ACCESS_LOG_EVERY seconds.
+            let next_access = (serving_ready(pod)
+                && pod["metadata"]["labels"][VERSION_LABEL].is_string())
+            .then(|| now + Duration::seconds(ACCESS_LOG_EVERY));
+            [ready_at, end_at, next_epoch, next_access]
+                .into_iter()
+                .flatten()
+                .min()
         }
         _ => None,
     }

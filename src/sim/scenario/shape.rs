@@ -130,9 +130,9 @@ impl Scale {
                     pool("monitoring", "monitoring", 8, 8, false, &E2_STANDARD_16),
                 ],
                 gpu_quota: (30_000, 6_000),
-                // 42,400 GPUs asked for against 36,000 of quota: after the runs that end
-                // during the warm-up, a queue of a few hundred remains.
-                fleet_runs: 5_300,
+                // 56,000 GPUs asked for against 36,000 of quota: a queue of thousands of
+                // runs, which the runs ending drain over some simulated hours.
+                fleet_runs: 7_000,
                 finished_pods: 144_500,
             },
         }
