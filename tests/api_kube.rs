@@ -1429,17 +1429,21 @@ async fn openapi_v3_serves_built_in_schemas_with_their_definitions() {
     assert!(!patch_types.contains_key("application/strategic-merge-patch+json"));
 }
 
-/// Protobuf and CBOR bodies are refused with 415, the answer that tells a client to send
-/// JSON (kubectl 1.33's typed create commands send protobuf; the sim reads JSON and YAML).
+/// CBOR bodies are refused with 415, the answer on which client-go falls back to JSON;
+/// a broken protobuf body (client-go's typed clients send protobuf, without a fallback) is a
+/// 400 that says why.
 #[tokio::test]
-async fn protobuf_bodies_are_unsupported_media() {
+async fn cbor_is_unsupported_media_and_broken_protobuf_a_bad_request() {
     let (_sim, client) = start().await;
-    for content_type in ["application/vnd.kubernetes.protobuf", "application/cbor"] {
+    for (content_type, code, reason) in [
+        ("application/cbor", 415, "UnsupportedMediaType"),
+        ("application/vnd.kubernetes.protobuf", 400, "BadRequest"),
+    ] {
         let request = http::Request::post("/api/v1/namespaces/default/configmaps")
             .header("Content-Type", content_type)
             .body(b"k8s\0\x0a\x0b".to_vec())
             .expect("request");
         let status = api_error(client.request_text(request).await);
-        assert_status(&status, 415, "UnsupportedMediaType");
+        assert_status(&status, code, reason);
     }
 }

@@ -476,6 +476,93 @@ async fn delete(k: &Kubectl) {
     assert_eq!(after.trim(), "", "owned pods are gone");
 }
 
+const CRONJOB: &str = "apiVersion: batch/v1
+kind: CronJob
+metadata: {name: retrain, namespace: training}
+spec:
+  schedule: \"0 3 * * *\"
+  jobTemplate:
+    spec:
+      backoffLimit: 2
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: trainer
+            image: ghcr.io/mlxp/trainer:2.4
+            args: [--epochs, \"5\"]
+            resources: {limits: {nvidia.com/gpu: \"1\"}, requests: {cpu: 500m}}
+            livenessProbe: {httpGet: {path: /healthz, port: 8080}}
+";
+
+/// kubectl's typed creates, which 1.33 sends as protobuf: `create job --from=cronjob/X`,
+/// `create deployment`, `run`.
+async fn typed_creates(k: &Kubectl) {
+    k.apply(CRONJOB).await;
+    let out = k
+        .ok(&[
+            "create",
+            "job",
+            "retrain-now",
+            "--from=cronjob/retrain",
+            "-n",
+            "training",
+        ])
+        .await;
+    assert!(out.contains("job.batch/retrain-now created"), "{out}");
+    let job: serde_json::Value = serde_json::from_str(
+        &k.ok(&["get", "job", "retrain-now", "-n", "training", "-o", "json"])
+            .await,
+    )
+    .expect("job json");
+    assert_eq!(
+        job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"],
+        "manual"
+    );
+    assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+    assert_eq!(job["spec"]["backoffLimit"], 2);
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["args"], serde_json::json!(["--epochs", "5"]));
+    assert_eq!(container["resources"]["limits"]["nvidia.com/gpu"], "1");
+    assert_eq!(container["resources"]["requests"]["cpu"], "500m");
+    assert_eq!(container["livenessProbe"]["httpGet"]["port"], 8080);
+    let out = k
+        .ok(&[
+            "create",
+            "deployment",
+            "web",
+            "--image=nginx",
+            "--replicas=2",
+            "-n",
+            "serving",
+        ])
+        .await;
+    assert!(out.contains("deployment.apps/web created"), "{out}");
+    let replicas = k
+        .ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            "serving",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ])
+        .await;
+    assert_eq!(replicas, "2");
+    let out = k
+        .ok(&[
+            "run",
+            "shell",
+            "--image=busybox",
+            "--restart=Never",
+            "-n",
+            "default",
+        ])
+        .await;
+    assert!(out.contains("pod/shell created"), "{out}");
+}
+
 async fn full_run(version: &str) {
     let Some((sim, k, dir)) = start(version).await else {
         return;
@@ -484,6 +571,7 @@ async fn full_run(version: &str) {
     writes(&k, dir.path()).await;
     watch(&k, &sim).await;
     delete(&k).await;
+    typed_creates(&k).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -248,14 +248,12 @@ async fn serving_pods_write_access_logs_with_their_versions_errors() {
     }
     let mut lines_by_version: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for version in ["v1", "v2"] {
-        let selector = ListParams::default()
-            .labels(&format!("mlxp.io/model=fraud-detector,mlxp.io/version={version}"));
+        let selector = ListParams::default().labels(&format!(
+            "mlxp.io/model=fraud-detector,mlxp.io/version={version}"
+        ));
         for pod in pods.list(&selector).await.expect("pods").items {
             let name = pod.metadata.name.unwrap_or_default();
-            let log = pods
-                .logs(&name, &LogParams::default())
-                .await
-                .expect("log");
+            let log = pods.logs(&name, &LogParams::default()).await.expect("log");
             lines_by_version
                 .entry(version.to_string())
                 .or_default()
@@ -272,7 +270,10 @@ async fn serving_pods_write_access_logs_with_their_versions_errors() {
     assert!(v1.iter().all(|l| l.contains("version=v1")), "{v1:?}");
     let errors = |lines: &[String]| lines.iter().filter(|l| l.contains("\" 503 ")).count();
     let ok = |lines: &[String]| lines.iter().filter(|l| l.contains("\" 200 ")).count();
-    assert!(ok(v1) > 0 && errors(v1) * 10 < v1.len(), "v1 mostly succeeds: {v1:?}");
+    assert!(
+        ok(v1) > 0 && errors(v1) * 10 < v1.len(),
+        "v1 mostly succeeds: {v1:?}"
+    );
     assert!(!v2.is_empty(), "the canary logs too");
     assert!(
         errors(v2) as f64 / v2.len() as f64 > errors(v1) as f64 / v1.len() as f64,

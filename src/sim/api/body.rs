@@ -15,8 +15,13 @@ pub fn decode(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::bad_request("the request body is empty"));
     }
-    // Protobuf and CBOR bodies are not read: 415 tells clients to send JSON instead.
-    if content_type.contains("protobuf") || content_type.contains("cbor") {
+    // client-go sends built-in kinds as protobuf, and does not fall back to JSON.
+    if content_type.contains("protobuf") {
+        return super::protobuf::decode(bytes)
+            .map_err(|e| ApiError::bad_request(format!("couldn't decode the protobuf body: {e}")));
+    }
+    // CBOR is not read: 415 tells clients to send JSON instead (client-go falls back).
+    if content_type.contains("cbor") {
         return Err(ApiError::unsupported_media_type(content_type));
     }
     let yaml = content_type.contains("yaml");

@@ -4,6 +4,7 @@ mod body;
 mod discovery;
 pub mod internal;
 mod openapi;
+mod protobuf;
 mod read;
 mod request;
 pub mod status;
