@@ -115,6 +115,7 @@ async fn prometheus_scrapes_the_sims_gpu_metrics() {
             gpu.node, gpu.index
         );
         let scraped = query_value(&prometheus, &query).await;
+        eprintln!("{query} = {scraped} (the sim: {})", gpu.util);
         assert_eq!(scraped, gpu.util, "{query}");
         let power = query_value(
             &prometheus,
@@ -193,6 +194,7 @@ async fn prometheus_sees_the_canary_split_of_requests() {
             + traffic.rps("serving", "fraud-detector", "v2")
     };
     let scraped = v1 + v2;
+    eprintln!("{query} = {rates:?}; sum {scraped:.1} req/s (the sim serves {served:.1})");
     assert!(
         (scraped - served).abs() / served < 0.2,
         "Prometheus {scraped:.1} req/s vs the sim's {served:.1}"
