@@ -1,6 +1,7 @@
 //! The HTTPS front of the embedded cluster: connections, authentication, routing.
 
 mod body;
+mod defaults;
 mod discovery;
 pub mod internal;
 mod openapi;

@@ -216,6 +216,9 @@ fn insert_new(
     meta.insert("generation".into(), json!(1));
     meta.remove("deletionTimestamp");
     meta.remove("managedFields");
+    if rt.kind == "Pod" && rt.group.is_empty() {
+        super::defaults::pod(&mut object);
+    }
     // Status the apiserver itself gives new objects of these kinds.
     let initial_phase = match rt.kind.as_str() {
         "Namespace" => Some("Active"),
