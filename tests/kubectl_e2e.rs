@@ -495,21 +495,25 @@ spec:
             livenessProbe: {httpGet: {path: /healthz, port: 8080}}
 ";
 
+/// Runs a create command; kubectl must say `said`.
+async fn creates(k: &Kubectl, args: &[&str], said: &str) {
+    let out = k.ok(args).await;
+    assert!(out.contains(said), "kubectl {args:?}: {out}");
+}
+
 /// kubectl's typed creates, which 1.33 sends as protobuf: `create job --from=cronjob/X`,
 /// `create deployment`, `run`.
 async fn typed_creates(k: &Kubectl) {
     k.apply(CRONJOB).await;
-    let out = k
-        .ok(&[
-            "create",
-            "job",
-            "retrain-now",
-            "--from=cronjob/retrain",
-            "-n",
-            "training",
-        ])
-        .await;
-    assert!(out.contains("job.batch/retrain-now created"), "{out}");
+    let from_cronjob = [
+        "create",
+        "job",
+        "retrain-now",
+        "--from=cronjob/retrain",
+        "-n",
+        "training",
+    ];
+    creates(k, &from_cronjob, "job.batch/retrain-now created").await;
     let job: serde_json::Value = serde_json::from_str(
         &k.ok(&["get", "job", "retrain-now", "-n", "training", "-o", "json"])
             .await,
@@ -526,18 +530,16 @@ async fn typed_creates(k: &Kubectl) {
     assert_eq!(container["resources"]["limits"]["nvidia.com/gpu"], "1");
     assert_eq!(container["resources"]["requests"]["cpu"], "500m");
     assert_eq!(container["livenessProbe"]["httpGet"]["port"], 8080);
-    let out = k
-        .ok(&[
-            "create",
-            "deployment",
-            "web",
-            "--image=nginx",
-            "--replicas=2",
-            "-n",
-            "serving",
-        ])
-        .await;
-    assert!(out.contains("deployment.apps/web created"), "{out}");
+    let deployment = [
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx",
+        "--replicas=2",
+        "-n",
+        "serving",
+    ];
+    creates(k, &deployment, "deployment.apps/web created").await;
     let replicas = k
         .ok(&[
             "get",
@@ -550,17 +552,15 @@ async fn typed_creates(k: &Kubectl) {
         ])
         .await;
     assert_eq!(replicas, "2");
-    let out = k
-        .ok(&[
-            "run",
-            "shell",
-            "--image=busybox",
-            "--restart=Never",
-            "-n",
-            "default",
-        ])
-        .await;
-    assert!(out.contains("pod/shell created"), "{out}");
+    let run = [
+        "run",
+        "shell",
+        "--image=busybox",
+        "--restart=Never",
+        "-n",
+        "default",
+    ];
+    creates(k, &run, "pod/shell created").await;
 }
 
 async fn full_run(version: &str) {
