@@ -1,2 +1,16 @@
-//! The only Kubernetes I/O of the cockpit and the agent: watchers into compact stores, and the
-//! Op executor. Filled by the cockpit issue.
+//! The only Kubernetes I/O of the cockpit and the agent: one list-then-watch task per kind,
+//! each decoding straight into the compact types of `domain::objects`, feeding one immutable
+//! `Snapshot` that is republished (an `Arc`, persistent maps: O(1) to clone) as things change.
+//! Every source says whether it is synced, when it last heard something, and what went
+//! wrong; it reconnects with backoff forever, and a kind that is not installed or not
+//! allowed is shown as such while everything else keeps working.
+
+mod kinds;
+mod snapshot;
+mod source;
+mod watch;
+
+pub use kinds::KindName;
+pub use snapshot::{Kind, ObjectKey, Snapshot};
+pub use source::{SourceState, SourceStatus};
+pub use watch::{ClusterWatch, start};

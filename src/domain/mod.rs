@@ -1,5 +1,9 @@
 //! Plain types and pure logic: no I/O, no terminal, no Kubernetes client.
 
 pub mod names;
+pub mod objects;
+pub mod pools;
 pub mod quantity;
 pub mod selector;
+pub mod serving;
+pub mod training;

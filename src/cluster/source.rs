@@ -1,0 +1,37 @@
+//! How each watched kind is doing, for the views' banners and the health line.
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum SourceState {
+    /// Listing for the first time.
+    #[default]
+    Syncing,
+    /// Listed, and watching.
+    Synced,
+    /// The API does not serve this kind (no Kueue, no Gateway API CRDs …).
+    NotInstalled,
+    /// RBAC does not let us list it.
+    Forbidden,
+    /// Lost: the data shown is what was last seen; reconnecting with backoff.
+    Failing,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SourceStatus {
+    pub state: SourceState,
+    /// When the last list or watch event arrived.
+    pub last_event: Option<DateTime<Utc>>,
+    /// Since when it has been failing (the "stale since" of the banner).
+    pub failing_since: Option<DateTime<Utc>>,
+    /// What went wrong last, as the API or the connection said it.
+    pub error: Option<String>,
+    /// Lists made so far (the first, and each relist after a 410 or a reconnect).
+    pub lists: u32,
+}
+
+impl SourceStatus {
+    pub fn synced(&self) -> bool {
+        self.state == SourceState::Synced
+    }
+}

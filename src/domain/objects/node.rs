@@ -1,0 +1,68 @@
+//! Nodes: pool, GPUs, taints, readiness.
+
+use serde::Deserialize;
+
+use super::meta::{Condition, Meta, is_true};
+use super::{Resources, null_default, resources};
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "RawNode")]
+pub struct Node {
+    pub meta: Meta,
+    pub allocatable: Resources,
+    pub capacity: Resources,
+    pub taints: Vec<Taint>,
+    pub unschedulable: bool,
+    pub ready: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Taint {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub effect: String,
+}
+
+#[derive(Deserialize)]
+struct RawNode {
+    #[serde(default)]
+    metadata: Meta,
+    #[serde(default)]
+    spec: RawSpec,
+    #[serde(default)]
+    status: RawStatus,
+}
+
+#[derive(Default, Deserialize)]
+struct RawSpec {
+    #[serde(default, deserialize_with = "null_default")]
+    taints: Vec<Taint>,
+    #[serde(default, deserialize_with = "null_default")]
+    unschedulable: bool,
+}
+
+#[derive(Default, Deserialize)]
+struct RawStatus {
+    #[serde(default, deserialize_with = "resources")]
+    allocatable: Resources,
+    #[serde(default, deserialize_with = "resources")]
+    capacity: Resources,
+    #[serde(default, deserialize_with = "null_default")]
+    conditions: Vec<Condition>,
+}
+
+impl From<RawNode> for Node {
+    fn from(raw: RawNode) -> Self {
+        Node {
+            ready: is_true(&raw.status.conditions, "Ready"),
+            meta: raw.metadata,
+            allocatable: raw.status.allocatable,
+            capacity: raw.status.capacity,
+            taints: raw.spec.taints,
+            unschedulable: raw.spec.unschedulable,
+        }
+    }
+}

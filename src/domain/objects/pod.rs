@@ -1,0 +1,178 @@
+//! Pods: where they run, what they ask for, how they are doing, and what they left behind.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::meta::{Condition, Meta, find};
+use super::{Resources, null_default, resources};
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "RawPod")]
+pub struct Pod {
+    pub meta: Meta,
+    pub node: String,
+    pub phase: String,
+    /// status.reason (Evicted, Preempted …).
+    pub reason: Option<String>,
+    /// What the containers ask for (limits standing in for missing requests).
+    pub requests: Resources,
+    pub ready: bool,
+    pub restarts: i32,
+    /// Why a container waits (ImagePullBackOff, CrashLoopBackOff …).
+    pub waiting: Option<String>,
+    /// How the first container ended, if it did.
+    pub ended: Option<ContainerEnd>,
+    /// Why the scheduler could not place it (PodScheduled=False).
+    pub unschedulable: Option<String>,
+    pub started: Option<DateTime<Utc>>,
+}
+
+/// A terminated container: its exit code, reason and termination message (training pods
+/// hand back their metrics there as JSON).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContainerEnd {
+    pub exit_code: i32,
+    pub reason: String,
+    pub message: String,
+    pub finished: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+struct RawPod {
+    #[serde(default)]
+    metadata: Meta,
+    #[serde(default)]
+    spec: RawSpec,
+    #[serde(default)]
+    status: RawStatus,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSpec {
+    #[serde(default)]
+    node_name: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    containers: Vec<RawContainer>,
+}
+
+#[derive(Deserialize)]
+struct RawContainer {
+    #[serde(default)]
+    resources: RawResources,
+}
+
+#[derive(Default, Deserialize)]
+struct RawResources {
+    #[serde(default, deserialize_with = "resources")]
+    requests: Resources,
+    #[serde(default, deserialize_with = "resources")]
+    limits: Resources,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawStatus {
+    #[serde(default)]
+    phase: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    conditions: Vec<Condition>,
+    #[serde(default, deserialize_with = "null_default")]
+    container_statuses: Vec<RawContainerStatus>,
+    #[serde(default)]
+    start_time: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawContainerStatus {
+    #[serde(default)]
+    ready: bool,
+    #[serde(default)]
+    restart_count: i32,
+    #[serde(default)]
+    state: RawState,
+}
+
+#[derive(Default, Deserialize)]
+struct RawState {
+    #[serde(default)]
+    waiting: Option<RawWaiting>,
+    #[serde(default)]
+    terminated: Option<RawTerminated>,
+}
+
+#[derive(Deserialize)]
+struct RawWaiting {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawTerminated {
+    #[serde(default)]
+    exit_code: i32,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<RawPod> for Pod {
+    fn from(raw: RawPod) -> Self {
+        let mut requests = Resources::default();
+        for c in &raw.spec.containers {
+            let r = &c.resources;
+            // Kubernetes defaults a missing request to the limit.
+            requests.add(&Resources {
+                cpu_milli: nonzero_or(r.requests.cpu_milli, r.limits.cpu_milli),
+                memory: nonzero_or(r.requests.memory, r.limits.memory),
+                gpus: nonzero_or(r.requests.gpus, r.limits.gpus),
+            });
+        }
+        let statuses = &raw.status.container_statuses;
+        let ended = statuses
+            .first()
+            .and_then(|s| s.state.terminated.as_ref())
+            .map(|t| ContainerEnd {
+                exit_code: t.exit_code,
+                reason: t.reason.clone().unwrap_or_default(),
+                message: t.message.clone().unwrap_or_default(),
+                finished: t.finished_at,
+            });
+        let unschedulable = find(&raw.status.conditions, "PodScheduled")
+            .filter(|c| c.status == "False")
+            .map(|c| c.message.clone().or(c.reason.clone()).unwrap_or_default());
+        Pod {
+            node: raw.spec.node_name.unwrap_or_default(),
+            phase: raw.status.phase.unwrap_or_else(|| "Pending".into()),
+            reason: raw.status.reason,
+            requests,
+            ready: !statuses.is_empty() && statuses.iter().all(|s| s.ready),
+            restarts: statuses.iter().map(|s| s.restart_count).sum(),
+            waiting: statuses
+                .iter()
+                .find_map(|s| s.state.waiting.as_ref().and_then(|w| w.reason.clone())),
+            ended,
+            unschedulable,
+            started: raw.status.start_time,
+            meta: raw.metadata,
+        }
+    }
+}
+
+fn nonzero_or(value: i64, fallback: i64) -> i64 {
+    if value != 0 { value } else { fallback }
+}
+
+impl Pod {
+    /// Bound to a node and not finished: it holds its node's resources.
+    pub fn holds_resources(&self) -> bool {
+        !self.node.is_empty() && !matches!(self.phase.as_str(), "Succeeded" | "Failed")
+    }
+}
