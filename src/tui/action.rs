@@ -1,0 +1,153 @@
+//! Everything a user can ask the app to do. Keymaps bind keys to these by
+//! variant name (`run = "Quit"`), so the names are part of the config format.
+
+use std::str::FromStr;
+
+use serde::de::IntoDeserializer;
+use serde::de::value::{Error as ValueError, StrDeserializer};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Action {
+    Quit,
+    Back,
+    Help,
+    CommandLine,
+    Filter,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Enter,
+    NextView,
+    PrevView,
+    ViewOverview,
+    ViewNodes,
+    ViewGpus,
+    ViewJobs,
+    ViewModels,
+    ViewServing,
+    ViewEvents,
+    ShowYaml,
+    SortNext,
+    SortReverse,
+    ToggleAllNamespaces,
+    NextTheme,
+    DetailUp,
+    DetailDown,
+}
+
+impl Action {
+    pub const ALL: &[Action] = &[
+        Action::Quit,
+        Action::Back,
+        Action::Help,
+        Action::CommandLine,
+        Action::Filter,
+        Action::Up,
+        Action::Down,
+        Action::PageUp,
+        Action::PageDown,
+        Action::Top,
+        Action::Bottom,
+        Action::Enter,
+        Action::NextView,
+        Action::PrevView,
+        Action::ViewOverview,
+        Action::ViewNodes,
+        Action::ViewGpus,
+        Action::ViewJobs,
+        Action::ViewModels,
+        Action::ViewServing,
+        Action::ViewEvents,
+        Action::ShowYaml,
+        Action::SortNext,
+        Action::SortReverse,
+        Action::ToggleAllNamespaces,
+        Action::NextTheme,
+        Action::DetailUp,
+        Action::DetailDown,
+    ];
+
+    /// One line for the help screen when a binding has no `desc` of its own.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Quit => "Quit mlxp",
+            Action::Back => "Go back / close",
+            Action::Help => "Show key bindings",
+            Action::CommandLine => "Open the command line",
+            Action::Filter => "Filter rows",
+            Action::Up => "Move up",
+            Action::Down => "Move down",
+            Action::PageUp => "Page up",
+            Action::PageDown => "Page down",
+            Action::Top => "Go to top",
+            Action::Bottom => "Go to bottom",
+            Action::Enter => "Open details",
+            Action::NextView => "Next view",
+            Action::PrevView => "Previous view",
+            Action::ViewOverview => "Overview",
+            Action::ViewNodes => "Nodes",
+            Action::ViewGpus => "GPUs",
+            Action::ViewJobs => "Training jobs",
+            Action::ViewModels => "Models",
+            Action::ViewServing => "Serving endpoints",
+            Action::ViewEvents => "Events",
+            Action::ShowYaml => "Show YAML",
+            Action::SortNext => "Sort by next column",
+            Action::SortReverse => "Reverse sort order",
+            Action::ToggleAllNamespaces => "Toggle all namespaces",
+            Action::NextTheme => "Next colour theme",
+            Action::DetailUp => "Scroll details up",
+            Action::DetailDown => "Scroll details down",
+        }
+    }
+}
+
+/// Parses the variant name exactly as serde does, so there is one spelling.
+impl FromStr for Action {
+    type Err = ValueError;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        let deserializer: StrDeserializer<'_, ValueError> = name.into_deserializer();
+        Action::deserialize(deserializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Binding {
+        run: Action,
+    }
+
+    #[test]
+    fn serde_uses_the_variant_name() {
+        let text = toml::to_string(&Binding {
+            run: Action::ToggleAllNamespaces,
+        })
+        .unwrap();
+        assert_eq!(text.trim(), r#"run = "ToggleAllNamespaces""#);
+        let back: Binding = toml::from_str(&text).unwrap();
+        assert_eq!(back.run, Action::ToggleAllNamespaces);
+    }
+
+    #[test]
+    fn from_str_accepts_every_variant_and_rejects_others() {
+        for &action in Action::ALL {
+            assert_eq!(format!("{action:?}").parse::<Action>().unwrap(), action);
+        }
+        assert!("Quitt".parse::<Action>().is_err());
+        assert!("quit".parse::<Action>().is_err());
+    }
+
+    #[test]
+    fn all_has_no_duplicates() {
+        let unique: std::collections::HashSet<_> = Action::ALL.iter().collect();
+        assert_eq!(unique.len(), Action::ALL.len());
+    }
+}
