@@ -14,9 +14,9 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Open the cockpit on the current kubeconfig context (the default).
-    Tui,
+    Tui(TuiArgs),
     /// Start the embedded GPU cluster and open the cockpit on it.
-    Demo,
+    Demo(DemoArgs),
     /// Serve the embedded GPU cluster over the Kubernetes API and write a kubeconfig for it.
     Sim(SimArgs),
     /// Run the automation policies headless.
@@ -33,6 +33,76 @@ enum Command {
     Promote,
     /// Roll a model back to its previous version.
     Rollback,
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct TuiArgs {
+    /// The kubeconfig to read (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long)]
+    context: Option<String>,
+    /// Start in this namespace (default: all).
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    /// Prometheus to read GPU, serving and model metrics from (overrides the config's url).
+    #[arg(long)]
+    prometheus: Option<String>,
+    /// The config file (default: $XDG_CONFIG_HOME/mlxp/mlxp.toml when it exists).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    look: LookArgs,
+}
+
+/// The metrics config: the built-in defaults, the user's file laid over them, then --prometheus.
+fn metrics_config(
+    file: Option<&std::path::Path>,
+    prometheus: Option<&str>,
+) -> anyhow::Result<mlxp::metrics::MetricsConfig> {
+    let default_file = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|base| base.join("mlxp").join("mlxp.toml"))
+        .filter(|p| p.exists());
+    let mut config = match file.map(PathBuf::from).or(default_file) {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            mlxp::metrics::MetricsConfig::from_toml(&text, &path)?
+        }
+        None => mlxp::metrics::MetricsConfig::defaults(),
+    };
+    if let Some(url) = prometheus {
+        config.url = url.to_string();
+    }
+    Ok(config)
+}
+
+#[derive(clap::Args, Debug, Default)]
+struct LookArgs {
+    /// Built-in theme: dark, light, high-contrast, solarized-dark.
+    #[arg(long, default_value = "dark")]
+    theme: String,
+    /// Built-in keymap: default or vim.
+    #[arg(long, default_value = "default")]
+    keymap: String,
+}
+
+#[derive(clap::Args, Debug)]
+struct DemoArgs {
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// Same seed, same cluster.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Use the read-only token: the cockpit can look but not change anything.
+    #[arg(long)]
+    readonly: bool,
+    #[command(flatten)]
+    look: LookArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -77,11 +147,11 @@ impl From<ScaleArg> for mlxp::sim::Scale {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Tui);
+    let command = cli.command.unwrap_or(Command::Tui(TuiArgs::default()));
     let name = match command {
         Command::Sim(args) => return run_sim(args),
-        Command::Tui => "the cockpit",
-        Command::Demo => "demo",
+        Command::Tui(args) => return run_tui(args),
+        Command::Demo(args) => return run_demo(args),
         Command::Agent => "agent",
         Command::Get => "get",
         Command::Train => "train",
@@ -92,6 +162,75 @@ fn main() -> anyhow::Result<()> {
     };
     eprintln!("mlxp: {name} is not yet available (only `mlxp sim` is, so far)");
     std::process::exit(2);
+}
+
+fn options(look: &LookArgs, context: String) -> mlxp::tui::run::Options {
+    mlxp::tui::run::Options {
+        keymap: look.keymap.clone(),
+        theme: look.theme.clone(),
+        context,
+        ..Default::default()
+    }
+}
+
+/// The cockpit on the embedded cluster: it runs in-process on a free port and the cockpit
+/// reaches it as any cluster, through the kube client over HTTPS.
+fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let sim = mlxp::sim::Sim::start(mlxp::sim::SimConfig {
+            seed: args.seed,
+            speed: args.speed,
+            scenario: mlxp::sim::Scenario::Platform {
+                scale: mlxp::sim::Scale::Small,
+            },
+            ..Default::default()
+        })
+        .await?;
+        let client = sim.client(args.readonly).await?;
+        let metrics: std::sync::Arc<dyn mlxp::metrics::MetricsSource> =
+            std::sync::Arc::new(mlxp::metrics::embedded::Embedded::new(sim.state().clone()));
+        let context = format!("mlxp-demo ({})", sim.addr());
+        mlxp::tui::run::run(client, Some(metrics), options(&args.look, context)).await
+    })
+}
+
+/// The cockpit on a cluster the kubeconfig reaches, as kubectl picks it.
+fn run_tui(args: TuiArgs) -> anyhow::Result<()> {
+    mlxp::install_crypto_provider();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let kubeconfig = match &args.kubeconfig {
+            Some(path) => kube::config::Kubeconfig::read_from(path)?,
+            None => kube::config::Kubeconfig::read()?,
+        };
+        let context = args
+            .context
+            .clone()
+            .or_else(|| kubeconfig.current_context.clone())
+            .unwrap_or_default();
+        let config = kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions {
+                context: args.context.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let client = kube::Client::try_from(config)?;
+        let metrics_config = metrics_config(args.config.as_deref(), args.prometheus.as_deref())?;
+        let metrics: Option<std::sync::Arc<dyn mlxp::metrics::MetricsSource>> =
+            if metrics_config.url.is_empty() {
+                None
+            } else {
+                Some(std::sync::Arc::new(mlxp::metrics::Prometheus::new(
+                    &metrics_config,
+                )?))
+            };
+        let mut options = options(&args.look, context);
+        options.namespace = args.namespace.clone();
+        mlxp::tui::run::run(client, metrics, options).await
+    })
 }
 
 fn run_sim(args: SimArgs) -> anyhow::Result<()> {

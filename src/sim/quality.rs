@@ -37,15 +37,14 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-/// The model-quality metrics of every version that is serving or about to.
-pub fn render(state: &ApiState, now: DateTime<Utc>, out: &mut String) {
+/// (model, version, accuracy, drift) of every version that is serving or about to.
+pub fn versions(state: &ApiState, now: DateTime<Utc>) -> Vec<(String, String, f64, f64)> {
     let drifting: Vec<(String, String)> = state
         .list_objects("mlxp.io", "models")
         .filter(|m| m["metadata"]["annotations"][DRIFTING] == "true")
         .map(|m| (text(&m, "namespace"), text(&m, "name")))
         .collect();
-    let mut accuracy = String::new();
-    let mut drift = String::new();
+    let mut out = Vec::new();
     for version in state.list_objects("mlxp.io", "modelversions") {
         let stage = version["spec"]["stage"].as_str().unwrap_or("Registered");
         if matches!(stage, "Archived" | "Rejected") {
@@ -65,6 +64,16 @@ pub fn render(state: &ApiState, now: DateTime<Utc>, out: &mut String) {
         let noise = (stable_hash(&format!("{model}/{name}/{minute}")) % 1000) as f64 / 1000.0;
         let is_drifting = drifting.contains(&(text(&version, "namespace"), model.to_string()));
         let (a, d) = quality(trained, is_drifting, age_hours, noise);
+        out.push((model.to_string(), name.to_string(), a, d));
+    }
+    out
+}
+
+/// The model-quality metrics, in the Prometheus text format.
+pub fn render(state: &ApiState, now: DateTime<Utc>, out: &mut String) {
+    let mut accuracy = String::new();
+    let mut drift = String::new();
+    for (model, name, a, d) in versions(state, now) {
         let labels = format!("model=\"{model}\",version=\"{name}\"");
         let _ = writeln!(accuracy, "mlxp_model_accuracy{{{labels}}} {a}");
         let _ = writeln!(drift, "mlxp_model_drift_score{{{labels}}} {d}");

@@ -21,7 +21,7 @@ pub const BAD: &str = "sim.mlxp.io/bad";
 pub const RPS: &str = "sim.mlxp.io/rps";
 
 /// Latency histogram bounds, seconds (Prometheus client defaults).
-const BUCKETS: [f64; 11] = [
+pub const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 

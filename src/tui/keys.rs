@@ -54,6 +54,11 @@ impl Key {
         Self { code, modifiers }
     }
 
+    /// The key without its modifiers, for text entry.
+    pub fn code(&self) -> KeyCode {
+        self.code
+    }
+
     pub fn from_event(event: &KeyEvent) -> Self {
         Self::new(event.code, event.modifiers)
     }

@@ -1,8 +1,16 @@
 //! Terminal UI building blocks that are driven by data files rather than code.
 
 pub mod action;
+pub mod app;
+#[cfg(test)]
+mod app_tests;
 pub mod color_depth;
 pub mod config_file;
 pub mod keymap;
 pub mod keys;
+mod overview;
+pub mod render;
+pub mod run;
+pub mod table;
 pub mod theme;
+pub mod views;

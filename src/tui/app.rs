@@ -1,0 +1,351 @@
+//! The cockpit's state and `update()`: every key, snapshot and metrics frame is a message
+//! that changes the state. No I/O here; rendering reads the state and never changes it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::action::Action;
+use super::color_depth::ColorDepth;
+use super::keymap::{Context, Keymap};
+use super::keys::Key;
+use super::table::{Filter, Sort, Table};
+use super::theme::{self, Theme};
+use super::views::{Inputs, View};
+use crate::cluster::Snapshot;
+use crate::metrics::MetricsFrame;
+
+/// What the bottom line is doing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Normal,
+    /// Typing a filter after `/`.
+    Filter(String),
+    /// Typing a command after `:`.
+    Command(String),
+    Help {
+        scroll: usize,
+    },
+}
+
+pub enum Msg {
+    Key(Key),
+    Snapshot(Arc<Snapshot>),
+    Metrics(Result<Arc<MetricsFrame>, String>),
+    Tick(DateTime<Utc>),
+}
+
+pub struct App {
+    pub view: View,
+    back: Vec<View>,
+    pub snapshot: Arc<Snapshot>,
+    pub metrics: Option<Arc<MetricsFrame>>,
+    pub metrics_error: Option<String>,
+    pub metrics_source: String,
+    pub now: DateTime<Utc>,
+    pub namespace: Option<String>,
+    pub filter: Option<(String, Filter)>,
+    sorts: [Option<Sort>; View::ALL.len()],
+    selected: [usize; View::ALL.len()],
+    pub mode: Mode,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    theme_index: usize,
+    pub depth: ColorDepth,
+    /// A one-line message (config errors, command results) until the next key.
+    pub message: Option<String>,
+    /// The kube context shown in the header.
+    pub context: String,
+    pub quit: bool,
+}
+
+/// The `:` commands besides the view names, for completion.
+const COMMANDS: &[&str] = &["ns", "theme", "ctx", "quit", "q", "help"];
+
+fn index(view: View) -> usize {
+    View::ALL.iter().position(|v| *v == view).unwrap_or(0)
+}
+
+impl App {
+    pub fn new(
+        keymap: Keymap,
+        theme: Theme,
+        depth: ColorDepth,
+        context: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        App {
+            view: View::Overview,
+            back: Vec::new(),
+            snapshot: Arc::new(Snapshot::default()),
+            metrics: None,
+            metrics_error: None,
+            metrics_source: String::new(),
+            now,
+            namespace: None,
+            filter: None,
+            sorts: [None; View::ALL.len()],
+            selected: [0; View::ALL.len()],
+            mode: Mode::Normal,
+            keymap,
+            theme,
+            theme_index: 0,
+            depth,
+            message: None,
+            context,
+            quit: false,
+        }
+    }
+
+    pub fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            snapshot: &self.snapshot,
+            metrics: self.metrics.as_deref(),
+            now: self.now,
+            namespace: self.namespace.as_deref(),
+        }
+    }
+
+    /// The current view's table, filtered and sorted as the user asked.
+    pub fn table(&self) -> Table {
+        self.view.table(&self.inputs()).arranged(
+            self.filter.as_ref().map(|(_, f)| f),
+            self.sorts[index(self.view)],
+        )
+    }
+
+    pub fn selected(&self) -> usize {
+        self.selected[index(self.view)]
+    }
+
+    pub fn sort(&self) -> Option<Sort> {
+        self.sorts[index(self.view)]
+    }
+
+    pub fn update(&mut self, msg: Msg) {
+        match msg {
+            Msg::Snapshot(snapshot) => self.snapshot = snapshot,
+            Msg::Metrics(Ok(frame)) => {
+                self.metrics = Some(frame);
+                self.metrics_error = None;
+            }
+            Msg::Metrics(Err(e)) => self.metrics_error = Some(e),
+            Msg::Tick(now) => self.now = now,
+            Msg::Key(key) => {
+                self.message = None;
+                self.key(key);
+            }
+        }
+    }
+
+    fn key(&mut self, key: Key) {
+        match self.mode.clone() {
+            Mode::Filter(text) => self.edit(key, text, true),
+            Mode::Command(text) => self.edit(key, text, false),
+            Mode::Help { scroll } => match self.keymap.lookup(Context::Detail, &key) {
+                Some(Action::Down | Action::DetailDown) => {
+                    self.mode = Mode::Help { scroll: scroll + 1 }
+                }
+                Some(Action::Up | Action::DetailUp) => {
+                    self.mode = Mode::Help {
+                        scroll: scroll.saturating_sub(1),
+                    }
+                }
+                Some(Action::Quit) => self.quit = true,
+                _ => self.mode = Mode::Normal,
+            },
+            Mode::Normal => {
+                if let Some(action) = self.keymap.lookup(Context::Table, &key) {
+                    self.act(action);
+                }
+            }
+        }
+    }
+
+    /// Typing in the filter or command line.
+    fn edit(&mut self, key: Key, mut text: String, filter: bool) {
+        use crossterm::event::KeyCode;
+        let set = |text: String| {
+            if filter {
+                Mode::Filter(text)
+            } else {
+                Mode::Command(text)
+            }
+        };
+        match key.code() {
+            KeyCode::Esc => self.mode = Mode::Normal,
+            KeyCode::Enter => {
+                self.mode = Mode::Normal;
+                if filter {
+                    self.apply_filter(&text);
+                } else {
+                    self.command(&text);
+                }
+            }
+            KeyCode::Backspace => {
+                text.pop();
+                self.mode = set(text);
+            }
+            KeyCode::Tab if !filter => {
+                if let Some(done) = complete(&text) {
+                    text = done;
+                }
+                self.mode = set(text);
+            }
+            KeyCode::Char(c) => {
+                text.push(c);
+                self.mode = set(text);
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_filter(&mut self, text: &str) {
+        if text.trim().is_empty() {
+            self.filter = None;
+            return;
+        }
+        match Filter::parse(text) {
+            Ok(filter) => {
+                self.filter = Some((text.to_string(), filter));
+                self.selected[index(self.view)] = 0;
+            }
+            Err(e) => self.message = Some(format!("filter: {e}")),
+        }
+    }
+
+    fn command(&mut self, text: &str) {
+        let mut words = text.split_whitespace();
+        let Some(first) = words.next() else { return };
+        let arg = words.next();
+        if let Some(view) = view_named(first) {
+            self.go(view);
+            return;
+        }
+        match (first, arg) {
+            ("q" | "quit", _) => self.quit = true,
+            ("help", _) => self.mode = Mode::Help { scroll: 0 },
+            ("ns", None | Some("all" | "-")) => self.namespace = None,
+            ("ns", Some(ns)) => self.namespace = Some(ns.to_string()),
+            ("theme", Some(name)) => match theme::BUILTINS.iter().position(|t| *t == name) {
+                Some(i) => self.set_theme(i),
+                None => {
+                    self.message = Some(format!("no theme {name}: {}", theme::BUILTINS.join(", ")))
+                }
+            },
+            ("ctx", _) => {
+                self.message = Some(
+                    "switching contexts from the cockpit is not built yet: restart with --context"
+                        .into(),
+                )
+            }
+            _ => self.message = Some(format!("unknown command: {text}")),
+        }
+    }
+
+    fn set_theme(&mut self, i: usize) {
+        self.theme_index = i % theme::BUILTINS.len();
+        let (theme, _) = theme::load(theme::BUILTINS[self.theme_index], None);
+        self.theme = theme;
+        self.message = Some(format!("theme: {}", theme::BUILTINS[self.theme_index]));
+    }
+
+    fn go(&mut self, view: View) {
+        if view != self.view {
+            self.back.push(self.view);
+            self.view = view;
+            self.filter = None;
+        }
+    }
+
+    fn act(&mut self, action: Action) {
+        let rows = self.table().rows.len();
+        let i = index(self.view);
+        let select = |app: &mut App, to: usize| app.selected[i] = to.min(rows.saturating_sub(1));
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Back => {
+                if self.filter.is_some() {
+                    self.filter = None;
+                } else if let Some(view) = self.back.pop() {
+                    self.view = view;
+                }
+            }
+            Action::Help => self.mode = Mode::Help { scroll: 0 },
+            Action::CommandLine => self.mode = Mode::Command(String::new()),
+            Action::Filter => {
+                let current = self
+                    .filter
+                    .as_ref()
+                    .map(|(t, _)| t.clone())
+                    .unwrap_or_default();
+                self.mode = Mode::Filter(current);
+            }
+            Action::Down => select(self, self.selected[i] + 1),
+            Action::Up => select(self, self.selected[i].saturating_sub(1)),
+            Action::PageDown => select(self, self.selected[i] + 20),
+            Action::PageUp => select(self, self.selected[i].saturating_sub(20)),
+            Action::Top => select(self, 0),
+            Action::Bottom => select(self, rows.saturating_sub(1)),
+            Action::NextView => self.go(View::ALL[(i + 1) % View::ALL.len()]),
+            Action::PrevView => self.go(View::ALL[(i + View::ALL.len() - 1) % View::ALL.len()]),
+            Action::ViewOverview => self.go(View::Overview),
+            Action::ViewNodes => self.go(View::Nodes),
+            Action::ViewGpus => self.go(View::Gpus),
+            Action::ViewJobs => self.go(View::Jobs),
+            Action::ViewModels => self.go(View::Models),
+            Action::ViewServing => self.go(View::Serving),
+            Action::ViewEvents => self.go(View::Events),
+            Action::SortNext => {
+                let columns = self.view.table(&self.inputs()).columns.len().max(1);
+                let next = match self.sorts[i] {
+                    None => 0,
+                    Some(s) => (s.column + 1) % columns,
+                };
+                self.sorts[i] = Some(Sort {
+                    column: next,
+                    reverse: false,
+                });
+            }
+            Action::SortReverse => {
+                let s = self.sorts[i].unwrap_or_default();
+                self.sorts[i] = Some(Sort {
+                    column: s.column,
+                    reverse: !s.reverse,
+                });
+            }
+            Action::ToggleAllNamespaces => self.namespace = None,
+            Action::NextTheme => self.set_theme(self.theme_index + 1),
+            Action::Enter | Action::ShowYaml | Action::DetailUp | Action::DetailDown => {}
+        }
+    }
+}
+
+fn view_named(name: &str) -> Option<View> {
+    match name {
+        "overview" | "o" => Some(View::Overview),
+        "nodes" | "no" | "pools" => Some(View::Nodes),
+        "gpus" | "gpu" => Some(View::Gpus),
+        "jobs" | "job" | "queues" | "queue" | "training" => Some(View::Jobs),
+        "models" | "model" | "mv" | "modelversions" => Some(View::Models),
+        "serving" | "canary" | "canaries" => Some(View::Serving),
+        "events" | "ev" => Some(View::Events),
+        _ => None,
+    }
+}
+
+/// Completes a command's first word when one command starts with what was typed.
+fn complete(text: &str) -> Option<String> {
+    if text.contains(' ') {
+        return None;
+    }
+    let names = View::ALL
+        .iter()
+        .map(|v| v.command())
+        .chain(COMMANDS.iter().copied());
+    let matches: Vec<&str> = names.filter(|n| n.starts_with(text)).collect();
+    match matches.as_slice() {
+        [one] => Some(one.to_string()),
+        _ => None,
+    }
+}

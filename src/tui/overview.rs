@@ -1,0 +1,336 @@
+//! The Overview: pools, a GPU heat strip, the queue, serving, alerts and health at a glance.
+
+use std::collections::BTreeMap;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::app::App;
+use super::render::style;
+use super::theme::Slot;
+use super::views::gpus::IDLE_BELOW;
+use super::views::serving::bar;
+use crate::domain::pools::{pool_of, summarize};
+use crate::domain::serving::splits;
+use crate::domain::training::{JobState, admission_order, job_state};
+
+fn panel<'a>(app: &App, title: &str, lines: Vec<Line<'a>>) -> Paragraph<'a> {
+    Paragraph::new(lines).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(style(app, Slot::Border))
+            .title(Span::styled(format!(" {title} "), style(app, Slot::Title))),
+    )
+}
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let pool_lines = pools(app);
+    let [top, middle, bottom] = Layout::vertical([
+        Constraint::Length(pool_lines.len() as u16 + 2),
+        Constraint::Min(4),
+        Constraint::Length(6),
+    ])
+    .areas(area);
+    frame.render_widget(panel(app, "Pools", pool_lines), top);
+    let [heat, queue] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
+    frame.render_widget(
+        panel(
+            app,
+            "GPU heat (one cell per GPU)",
+            heat_strip(
+                app,
+                heat.width.saturating_sub(2),
+                heat.height.saturating_sub(2),
+            ),
+        ),
+        heat,
+    );
+    let [queue, serving] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(queue);
+    frame.render_widget(panel(app, "Queue", queue_lines(app)), queue);
+    frame.render_widget(panel(app, "Serving", serving_lines(app)), serving);
+    frame.render_widget(panel(app, "Alerts", alerts(app)), bottom);
+}
+
+fn pools(app: &App) -> Vec<Line<'static>> {
+    let snapshot = &app.snapshot;
+    // Mean utilisation per pool, from the metrics' GPUs on the pool's nodes.
+    let node_pool: BTreeMap<&str, &str> = snapshot
+        .nodes
+        .values()
+        .map(|n| (n.meta.name.as_str(), pool_of(n)))
+        .collect();
+    let mut util: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+    for gpu in app.metrics.iter().flat_map(|m| &m.gpus) {
+        if let Some(pool) = node_pool.get(gpu.node.as_str()) {
+            let entry = util.entry(pool).or_default();
+            entry.0 += gpu.util;
+            entry.1 += 1;
+        }
+    }
+    let mut lines = vec![Line::styled(
+        format!(
+            " {:<18} {:<10} {:>9} {:>11} {:>6}  {:<9} {}",
+            "POOL", "ROLE", "NODES", "GPUS", "UTIL", "CAPACITY", "GPU"
+        ),
+        style(app, Slot::Header),
+    )];
+    for pool in summarize(
+        snapshot.nodes.values().map(|n| n.as_ref()),
+        snapshot.pods.values().map(|p| p.as_ref()),
+    ) {
+        let mean = util
+            .get(pool.name.as_str())
+            .filter(|(_, n)| *n > 0)
+            .map(|(sum, n)| sum / *n as f64);
+        let slot = mean.map(Slot::gpu).unwrap_or(Slot::Text);
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    " {:<18} {:<10} {:>9} {:>11} ",
+                    pool.name,
+                    pool.role,
+                    format!("{}/{}", pool.ready, pool.nodes),
+                    if pool.gpus > 0 {
+                        format!("{}/{}", pool.gpus_allocated, pool.gpus)
+                    } else {
+                        "-".into()
+                    },
+                ),
+                style(app, Slot::Text),
+            ),
+            Span::styled(
+                format!(
+                    "{:>6}",
+                    mean.map(|m| format!("{m:.0}%"))
+                        .unwrap_or_else(|| "-".into())
+                ),
+                style(app, slot),
+            ),
+            Span::styled(
+                format!(
+                    "  {:<9} {}",
+                    if pool.spot { "spot" } else { "on-demand" },
+                    pool.gpu_product.unwrap_or_default()
+                ),
+                style(app, Slot::Muted),
+            ),
+        ]));
+    }
+    lines
+}
+
+/// One cell per GPU, coloured by utilisation, pools in order; idle-but-allocated GPUs stand out.
+fn heat_strip(app: &App, width: u16, height: u16) -> Vec<Line<'static>> {
+    let Some(metrics) = &app.metrics else {
+        return vec![Line::styled(" no GPU metrics", style(app, Slot::Muted))];
+    };
+    let cells = (width as usize) * (height as usize);
+    let mut gpus: Vec<_> = metrics.gpus.iter().collect();
+    gpus.sort_by(|a, b| (&a.node, &a.gpu).cmp(&(&b.node, &b.gpu)));
+    let mut lines = Vec::new();
+    let shown = gpus.len().min(cells.saturating_sub(if gpus.len() > cells {
+        width as usize
+    } else {
+        0
+    }));
+    for chunk in gpus[..shown].chunks(width.max(1) as usize) {
+        lines.push(Line::from(
+            chunk
+                .iter()
+                .map(|g| {
+                    let idle = g.pod.is_some() && g.util < IDLE_BELOW;
+                    let slot = if idle { Slot::Alert } else { Slot::gpu(g.util) };
+                    Span::styled(if idle { "▒" } else { "█" }, style(app, slot))
+                })
+                .collect::<Vec<_>>(),
+        ));
+    }
+    if shown < gpus.len() {
+        lines.push(Line::styled(
+            format!(" +{} more GPUs (:gpus)", gpus.len() - shown),
+            style(app, Slot::Muted),
+        ));
+    }
+    lines
+}
+
+fn queue_lines(app: &App) -> Vec<Line<'static>> {
+    let snapshot = &app.snapshot;
+    let mut lines = Vec::new();
+    for cq in snapshot.cluster_queues.values() {
+        let flavors: Vec<String> = cq
+            .flavors
+            .iter()
+            .map(|f| format!("{} {}/{}", f.flavor, f.gpu_used, f.gpu_quota))
+            .collect();
+        lines.push(Line::styled(
+            format!(
+                " {} ({}): {} · {} pending",
+                cq.meta.name,
+                cq.strategy,
+                flavors.join(", "),
+                cq.pending
+            ),
+            style(app, Slot::Text),
+        ));
+    }
+    for (i, wl) in admission_order(snapshot.workloads.values().map(|w| w.as_ref()))
+        .iter()
+        .take(3)
+        .enumerate()
+    {
+        lines.push(Line::styled(
+            format!(
+                "  #{} {} ({} GPUs)",
+                i + 1,
+                wl.meta
+                    .controller()
+                    .map(|o| o.name.as_str())
+                    .unwrap_or(&wl.meta.name),
+                wl.requests.gpus
+            ),
+            style(app, Slot::StatusPending),
+        ));
+    }
+    if snapshot.cluster_queues.is_empty() {
+        lines.push(Line::styled(
+            " no Kueue ClusterQueues",
+            style(app, Slot::Muted),
+        ));
+    }
+    lines
+}
+
+fn serving_lines(app: &App) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for route in app.snapshot.routes.values() {
+        let model = route
+            .meta
+            .label("mlxp.io/model")
+            .unwrap_or(&route.meta.name)
+            .to_string();
+        let mut spans = vec![Span::styled(
+            format!(" {model:<16}"),
+            style(app, Slot::Text),
+        )];
+        for split in splits(route).into_iter().filter(|s| s.weight > 0) {
+            let version = split
+                .backend
+                .trim_start_matches(&format!("{model}-"))
+                .to_string();
+            let traffic = app
+                .metrics
+                .iter()
+                .flat_map(|m| &m.traffic)
+                .find(|t| t.model == model && t.version == version);
+            let slot = if split.share < 0.5 {
+                Slot::Canary
+            } else {
+                Slot::Stable
+            };
+            spans.push(Span::styled(
+                format!(
+                    " {version} {:>3}% {} {}",
+                    split.weight,
+                    bar(split.share, 5),
+                    traffic
+                        .map(|t| format!("{:.0}rps {:.1}%err", t.rps, t.error_ratio * 100.0))
+                        .unwrap_or_default()
+                ),
+                style(app, slot),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+fn alerts(app: &App) -> Vec<Line<'static>> {
+    let snapshot = &app.snapshot;
+    let mut alerts = Vec::new();
+    if let Some(metrics) = &app.metrics {
+        let idle: Vec<_> = metrics
+            .gpus
+            .iter()
+            .filter(|g| g.pod.is_some() && g.util < IDLE_BELOW)
+            .collect();
+        if !idle.is_empty() {
+            let pods: Vec<String> = idle
+                .iter()
+                .filter_map(|g| {
+                    g.pod
+                        .as_ref()
+                        .map(|p| format!("{}/{}", p.namespace, p.name))
+                })
+                .take(3)
+                .collect();
+            alerts.push((
+                Slot::Alert,
+                format!(
+                    "{} GPU(s) allocated but idle: {}",
+                    idle.len(),
+                    pods.join(", ")
+                ),
+            ));
+        }
+        for model in snapshot.models.values() {
+            for q in metrics
+                .quality
+                .iter()
+                .filter(|q| q.model == model.meta.name)
+            {
+                if let (Some(drift), Some(limit)) = (q.drift, model.drift_threshold)
+                    && drift > limit
+                {
+                    alerts.push((
+                        Slot::Warning,
+                        format!("{} {} drift {drift:.2} > {limit:.2}", q.model, q.version),
+                    ));
+                }
+            }
+            for t in metrics
+                .traffic
+                .iter()
+                .filter(|t| t.model == model.meta.name)
+            {
+                if let Some(limit) = model
+                    .max_error_rate
+                    .filter(|l| t.rps > 0.0 && t.error_ratio > *l)
+                {
+                    alerts.push((
+                        Slot::Alert,
+                        format!(
+                            "{} {} failing: {:.1}% errors > {:.1}%",
+                            t.model,
+                            t.version,
+                            t.error_ratio * 100.0,
+                            limit * 100.0
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let failed = snapshot
+        .jobs
+        .values()
+        .filter(|j| job_state(j) == JobState::Failed)
+        .count();
+    if failed > 0 {
+        alerts.push((
+            Slot::StatusFailed,
+            format!("{failed} training job(s) failed (:jobs)"),
+        ));
+    }
+    if alerts.is_empty() {
+        return vec![Line::styled(" all clear", style(app, Slot::StatusOk))];
+    }
+    alerts
+        .into_iter()
+        .map(|(slot, text)| Line::styled(format!(" ● {text}"), style(app, slot)))
+        .collect()
+}

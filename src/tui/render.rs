@@ -1,0 +1,290 @@
+//! Drawing the state: header, health line, the view, the bottom line. A pure function of
+//! `App`: it reads, never changes, never waits.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Block, Borders, Cell, Clear, Paragraph, Row as TableRow, Table as TableWidget,
+};
+
+use super::app::{App, Mode};
+use super::overview;
+use super::table::Table;
+use super::theme::Slot;
+use super::views::View;
+use crate::cluster::{KindName, SourceState};
+
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    frame.render_widget(Block::default().style(style(app, Slot::Text)), area);
+    let [header, health, body, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    frame.render_widget(header_line(app), header);
+    frame.render_widget(health_line(app), health);
+    match app.view {
+        View::Overview => overview::render(app, frame, body),
+        _ => table(app, &app.table(), frame, body),
+    }
+    frame.render_widget(bottom_line(app), bottom);
+    if let Mode::Help { scroll } = app.mode {
+        help(app, scroll, frame, body);
+    }
+}
+
+pub fn style(app: &App, slot: Slot) -> Style {
+    app.theme.style(slot, app.depth)
+}
+
+fn header_line(app: &App) -> Paragraph<'static> {
+    let mut spans = vec![
+        Span::styled(" mlxp ", style(app, Slot::Title)),
+        Span::styled(format!("ctx:{} ", app.context), style(app, Slot::Muted)),
+        Span::styled(
+            format!("ns:{} ", app.namespace.as_deref().unwrap_or("all")),
+            style(app, Slot::Muted),
+        ),
+    ];
+    for (i, view) in View::ALL.iter().enumerate() {
+        let slot = if *view == app.view {
+            Slot::Selection
+        } else {
+            Slot::Text
+        };
+        spans.push(Span::styled(
+            format!(" {}:{} ", i + 1, view.title()),
+            style(app, slot),
+        ));
+    }
+    Paragraph::new(Line::from(spans))
+}
+
+/// Connection health: a "stale since" banner when a source is failing, else what is synced.
+fn health_line(app: &App) -> Paragraph<'static> {
+    let snapshot = &app.snapshot;
+    let failing: Vec<_> = KindName::ALL
+        .iter()
+        .filter(|k| snapshot.status(**k).state == SourceState::Failing)
+        .collect();
+    if let Some(kind) = failing.first() {
+        let status = snapshot.status(**kind);
+        let since = status
+            .failing_since
+            .map(|t| t.format("%H:%M:%S").to_string())
+            .unwrap_or_default();
+        let text = format!(
+            " ⚠ stale since {since}: {} source(s) lost ({}: {}), reconnecting…",
+            failing.len(),
+            kind.label(),
+            status.error.clone().unwrap_or_default()
+        );
+        return Paragraph::new(Span::styled(text, style(app, Slot::StaleBanner)));
+    }
+    let syncing = KindName::ALL
+        .iter()
+        .filter(|k| snapshot.status(**k).state == SourceState::Syncing)
+        .count();
+    let missing: Vec<&str> = KindName::ALL
+        .iter()
+        .filter(|k| {
+            matches!(
+                snapshot.status(**k).state,
+                SourceState::NotInstalled | SourceState::Forbidden
+            )
+        })
+        .map(|k| k.label())
+        .collect();
+    let mut text = if syncing > 0 {
+        format!(" ◌ syncing {syncing} source(s)…")
+    } else {
+        format!(
+            " ● live · {} nodes · {} pods · {} jobs",
+            snapshot.nodes.len(),
+            snapshot.pods.len(),
+            snapshot.jobs.len()
+        )
+    };
+    if !missing.is_empty() {
+        text.push_str(&format!(" · not available: {}", missing.join(", ")));
+    }
+    match (&app.metrics, &app.metrics_error) {
+        (_, Some(e)) => text.push_str(&format!(" · metrics: {e}")),
+        (Some(m), None) => text.push_str(&format!(
+            " · metrics {} ({}s ago)",
+            app.metrics_source,
+            (app.now - m.at).num_seconds().max(0)
+        )),
+        (None, None) => text.push_str(" · no metrics"),
+    }
+    Paragraph::new(Span::styled(text, style(app, Slot::Muted)))
+}
+
+fn bottom_line(app: &App) -> Paragraph<'static> {
+    let (text, slot) = match &app.mode {
+        Mode::Filter(text) => (format!("/{text}█"), Slot::Filter),
+        Mode::Command(text) => (format!(":{text}█"), Slot::CommandLine),
+        _ => match &app.message {
+            Some(message) => (format!(" {message}"), Slot::Warning),
+            None => {
+                let filter = app
+                    .filter
+                    .as_ref()
+                    .map(|(t, _)| format!(" filter: {t} (esc clears) ·"))
+                    .unwrap_or_default();
+                (
+                    format!("{filter} ?:help  /:filter  ::command  s:sort  tab:next view  q:quit"),
+                    Slot::Muted,
+                )
+            }
+        },
+    };
+    Paragraph::new(Span::styled(text, style(app, slot)))
+}
+
+/// A table with its header; only the rows that fit are built, around the selection.
+pub fn table(app: &App, table: &Table, frame: &mut Frame, area: Rect) {
+    let title = format!(
+        " {} ({}){} ",
+        app.view.title(),
+        table.rows.len(),
+        app.sort()
+            .and_then(|s| table.columns.get(s.column).map(|c| (c, s.reverse)))
+            .map(|(c, r)| format!(" sorted by {}{}", c.name, if r { " ↓" } else { " ↑" }))
+            .unwrap_or_default()
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(style(app, Slot::Border))
+        .title(Span::styled(title, style(app, Slot::Title)));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let visible = inner.height.saturating_sub(1) as usize;
+    let selected = app.selected().min(table.rows.len().saturating_sub(1));
+    let first = selected.saturating_sub(visible.saturating_sub(1));
+    let fitted = fit_widths(table, first, visible, inner.width);
+    let rows = table
+        .rows
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(visible)
+        .map(|(i, row)| {
+            let slot = if i == selected {
+                Some(Slot::Selection)
+            } else {
+                row.slot
+            };
+            let columns = table.columns.iter().zip(&fitted);
+            let cells = row
+                .cells
+                .iter()
+                .zip(columns)
+                .map(|(text, (column, width))| {
+                    let text = if column.numeric {
+                        format!("{text:>width$}", width = *width as usize)
+                    } else {
+                        text.clone()
+                    };
+                    Cell::from(text)
+                });
+            TableRow::new(cells).style(slot.map(|s| style(app, s)).unwrap_or_default())
+        });
+    let count = fitted.len();
+    let widths: Vec<Constraint> = fitted
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            if i + 1 == count {
+                Constraint::Min(*w)
+            } else {
+                Constraint::Length(*w)
+            }
+        })
+        .collect();
+    let header = TableRow::new(table.columns.iter().map(|c| Cell::from(c.name)))
+        .style(style(app, Slot::Header));
+    frame.render_widget(
+        TableWidget::new(rows, widths)
+            .header(header)
+            .column_spacing(1),
+        inner,
+    );
+}
+
+/// Each column as wide as its header and its visible cells need, at most its declared
+/// width; the last column takes what is left.
+fn fit_widths(table: &Table, first: usize, visible: usize, width: u16) -> Vec<u16> {
+    let count = table.columns.len();
+    let mut widths: Vec<u16> = table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let cells = table.rows.iter().skip(first).take(visible);
+            let widest = cells
+                .map(|r| r.cells.get(i).map_or(0, |c| c.chars().count()))
+                .max()
+                .unwrap_or(0)
+                .max(column.name.len()) as u16;
+            widest.min(column.width)
+        })
+        .collect();
+    // Too wide: take from the widest columns until it fits (spacing is one cell each).
+    let spacing = count.saturating_sub(1) as u16;
+    while widths.iter().sum::<u16>() + spacing > width {
+        let Some(widest) = widths.iter_mut().max() else {
+            break;
+        };
+        if *widest <= 4 {
+            break;
+        }
+        *widest -= 1;
+    }
+    widths
+}
+
+/// The help, generated from the keymap.
+fn help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = app
+        .keymap
+        .help()
+        .into_iter()
+        .skip(scroll)
+        .map(|h| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {:<8}", h.context.to_string()),
+                    style(app, Slot::Muted),
+                ),
+                Span::styled(format!("{:<18}", h.keys), style(app, Slot::Title)),
+                Span::styled(h.desc, style(app, Slot::Text)),
+            ])
+        })
+        .collect();
+    let width = area.width.min(72);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y,
+        width,
+        height: area.height,
+    };
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).style(style(app, Slot::Text)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(style(app, Slot::Border))
+                .title(Span::styled(
+                    " Help (esc closes, j/k scroll) ",
+                    style(app, Slot::Title),
+                )),
+        ),
+        popup,
+    );
+}

@@ -1,0 +1,184 @@
+//! A view's table as data: columns, rows of text with a style slot, then the filter and the
+//! sort the user chose. Views build it from the snapshot; rendering shows only the rows that
+//! fit, so a 150,000-row table costs what its visible rows cost.
+
+use std::cmp::Ordering;
+
+use super::theme::Slot;
+use crate::domain::selector::LabelSelector;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: &'static str,
+    /// Width in cells; the last column takes what is left.
+    pub width: u16,
+    /// Sorts as a number (right-aligned), not as text.
+    pub numeric: bool,
+}
+
+impl Column {
+    pub const fn text(name: &'static str, width: u16) -> Self {
+        Column {
+            name,
+            width,
+            numeric: false,
+        }
+    }
+
+    pub const fn number(name: &'static str, width: u16) -> Self {
+        Column {
+            name,
+            width,
+            numeric: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Identifies the object (namespace/name), for the detail pane and YAML.
+    pub key: String,
+    pub cells: Vec<String>,
+    /// The row's colour (a status, a GPU heat) or None for plain text.
+    pub slot: Option<Slot>,
+    /// Labels of the object, for `-l` filters.
+    pub labels: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Table {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+}
+
+/// What the user typed after `/`: a substring, `-l selector`, or a regex-like `~pattern`
+/// (matched as a case-insensitive substring of each cell; kept simple on purpose).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    Text(String),
+    Labels(LabelSelector),
+}
+
+impl Filter {
+    pub fn parse(input: &str) -> Result<Filter, String> {
+        let input = input.trim();
+        match input.strip_prefix("-l") {
+            Some(selector) => LabelSelector::parse(selector.trim())
+                .map(Filter::Labels)
+                .map_err(|e| e.to_string()),
+            None => Ok(Filter::Text(input.to_lowercase())),
+        }
+    }
+
+    fn keeps(&self, row: &Row) -> bool {
+        match self {
+            Filter::Text(text) => {
+                text.is_empty() || row.cells.iter().any(|c| c.to_lowercase().contains(text))
+            }
+            Filter::Labels(selector) => selector.matches(|key| {
+                row.labels
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.as_str())
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Sort {
+    pub column: usize,
+    pub reverse: bool,
+}
+
+impl Table {
+    /// The rows the filter keeps, in the chosen order.
+    pub fn arranged(mut self, filter: Option<&Filter>, sort: Option<Sort>) -> Table {
+        if let Some(filter) = filter {
+            self.rows.retain(|r| filter.keeps(r));
+        }
+        if let Some(sort) = sort.filter(|s| s.column < self.columns.len()) {
+            let numeric = self.columns[sort.column].numeric;
+            self.rows.sort_by(|a, b| {
+                let (x, y) = (&a.cells[sort.column], &b.cells[sort.column]);
+                let order = if numeric { by_number(x, y) } else { x.cmp(y) };
+                if sort.reverse { order.reverse() } else { order }
+            });
+        }
+        self
+    }
+}
+
+/// Numbers first by value (a leading number: "12/16", "83%", "1.5h"), then as text.
+fn by_number(a: &str, b: &str) -> Ordering {
+    let lead = |s: &str| -> Option<f64> {
+        let end = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+            .unwrap_or(s.len());
+        s[..end].parse().ok()
+    };
+    match (lead(a), lead(b)) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Table {
+        let row = |name: &str, gpus: &str, pool: &str| Row {
+            key: name.into(),
+            cells: vec![name.into(), gpus.into()],
+            slot: None,
+            labels: vec![("mlxp.io/pool".into(), pool.into())],
+        };
+        Table {
+            columns: vec![Column::text("NAME", 20), Column::number("GPUS", 6)],
+            rows: vec![
+                row("b-node", "8/8", "training"),
+                row("a-node", "12/16", "serving"),
+                row("c-node", "2/8", "training"),
+            ],
+        }
+    }
+
+    fn names(t: &Table) -> Vec<&str> {
+        t.rows.iter().map(|r| r.key.as_str()).collect()
+    }
+
+    #[test]
+    fn sorts_numbers_by_value_and_text_as_text() {
+        let by_gpus = table().arranged(
+            None,
+            Some(Sort {
+                column: 1,
+                reverse: false,
+            }),
+        );
+        assert_eq!(names(&by_gpus), ["c-node", "b-node", "a-node"]);
+        let by_name_desc = table().arranged(
+            None,
+            Some(Sort {
+                column: 0,
+                reverse: true,
+            }),
+        );
+        assert_eq!(names(&by_name_desc), ["c-node", "b-node", "a-node"]);
+    }
+
+    #[test]
+    fn filters_by_substring_or_label_selector() {
+        let text = Filter::parse("A-NO").expect("filter");
+        assert_eq!(names(&table().arranged(Some(&text), None)), ["a-node"]);
+        let labels = Filter::parse("-l mlxp.io/pool=training").expect("selector");
+        assert_eq!(
+            names(&table().arranged(Some(&labels), None)),
+            ["b-node", "c-node"]
+        );
+        assert!(Filter::parse("-l in (").is_err());
+    }
+}

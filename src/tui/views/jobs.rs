@@ -1,0 +1,132 @@
+//! Training & Queue: Jobs with their model, queue, state, GPUs, how long they waited and ran,
+//! and the metrics their pod reported; queued ones in Kueue's admission order first.
+
+use std::collections::BTreeMap;
+
+use super::Inputs;
+use crate::domain::training::{JobState, admission_order, job_state};
+use crate::tui::table::{Column, Row, Table};
+use crate::tui::theme::Slot;
+
+pub fn state_slot(state: JobState) -> Slot {
+    match state {
+        JobState::Queued | JobState::Pending => Slot::StatusPending,
+        JobState::Running => Slot::StatusRunning,
+        JobState::Succeeded => Slot::StatusOk,
+        JobState::Failed => Slot::StatusFailed,
+    }
+}
+
+pub fn table(inputs: &Inputs) -> Table {
+    let snapshot = inputs.snapshot;
+    // Queue position and pending reason of each queued Job, by its Workload's owner.
+    let order = admission_order(snapshot.workloads.values().map(|w| w.as_ref()));
+    let mut queued: BTreeMap<(&str, &str), (usize, Option<&str>)> = BTreeMap::new();
+    for (position, wl) in order.iter().enumerate() {
+        if let Some(owner) = wl.meta.controller() {
+            queued.insert(
+                (wl.meta.namespace.as_str(), owner.name.as_str()),
+                (position + 1, wl.pending_reason()),
+            );
+        }
+    }
+    // The last pod of each Job: its final metrics (termination message) or why it is stuck.
+    let mut last_pod: BTreeMap<(&str, &str), &crate::domain::objects::Pod> = BTreeMap::new();
+    for pod in snapshot.pods.values() {
+        if let Some(owner) = pod.meta.controller().filter(|o| o.kind == "Job") {
+            last_pod.insert((pod.meta.namespace.as_str(), owner.name.as_str()), pod);
+        }
+    }
+    let rows = snapshot
+        .jobs
+        .values()
+        .filter(|j| inputs.in_namespace(&j.meta.namespace))
+        .map(|job| {
+            let key = (job.meta.namespace.as_str(), job.meta.name.as_str());
+            let state = job_state(job);
+            let gpus = job.pod_requests.gpus * i64::from(job.parallelism);
+            let position = queued.get(&key).map(|(p, _)| format!("#{p}"));
+            let pod = last_pod.get(&key);
+            let note = match state {
+                JobState::Queued => queued
+                    .get(&key)
+                    .and_then(|(_, r)| *r)
+                    .unwrap_or("")
+                    .to_string(),
+                JobState::Pending => pod
+                    .and_then(|p| p.unschedulable.clone())
+                    .unwrap_or_default(),
+                _ => pod
+                    .and_then(|p| p.ended.as_ref())
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default(),
+            };
+            let waited = match (job.meta.creation_timestamp, job.start_time) {
+                (Some(created), Some(started)) => super::age(Some(created), started),
+                (created, None) => super::age(created, inputs.now),
+                _ => "-".into(),
+            };
+            let ran = match job.start_time {
+                Some(started) => {
+                    super::age(Some(started), job.completion_time.unwrap_or(inputs.now))
+                }
+                None => "-".into(),
+            };
+            Row {
+                key: format!("{}/{}", job.meta.namespace, job.meta.name),
+                cells: vec![
+                    job.meta.namespace.clone(),
+                    job.meta.name.clone(),
+                    job.meta.label("mlxp.io/model").unwrap_or("-").to_string(),
+                    job.queue().unwrap_or("-").to_string(),
+                    match position {
+                        Some(p) => format!("{} {p}", state.label()),
+                        None => state.label().to_string(),
+                    },
+                    gpus.to_string(),
+                    job.pool.clone().unwrap_or_else(|| "-".into()),
+                    waited,
+                    ran,
+                    note,
+                ],
+                slot: Some(state_slot(state)),
+                labels: job
+                    .meta
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            }
+        })
+        .collect::<Vec<_>>();
+    let mut rows = rows;
+    // Queued first in admission order, then running, pending, then finished ones.
+    rows.sort_by_key(|r| {
+        let state = &r.cells[4];
+        let rank = ["Queued", "Running", "Pending", "Failed", "Succeeded"]
+            .iter()
+            .position(|s| state.starts_with(s))
+            .unwrap_or(5);
+        let position: usize = state
+            .split('#')
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        (rank, position, r.key.clone())
+    });
+    Table {
+        columns: vec![
+            Column::text("NAMESPACE", 10),
+            Column::text("JOB", 30),
+            Column::text("MODEL", 16),
+            Column::text("QUEUE", 9),
+            Column::text("STATE", 13),
+            Column::number("GPUS", 5),
+            Column::text("POOL", 17),
+            Column::number("WAITED", 7),
+            Column::number("RAN", 5),
+            Column::text("RESULT / REASON", 40),
+        ],
+        rows,
+    }
+}

@@ -1,0 +1,81 @@
+//! Pools & Nodes: nodes grouped by pool, GPUs allocated of allocatable, taints, readiness.
+
+use std::collections::BTreeMap;
+
+use super::Inputs;
+use crate::domain::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of};
+use crate::tui::table::{Column, Row, Table};
+use crate::tui::theme::Slot;
+
+pub fn table(inputs: &Inputs) -> Table {
+    let snapshot = inputs.snapshot;
+    let mut allocated: BTreeMap<&str, i64> = BTreeMap::new();
+    for pod in snapshot.pods.values().filter(|p| p.holds_resources()) {
+        *allocated.entry(pod.node.as_str()).or_default() += pod.requests.gpus;
+    }
+    let mut rows: Vec<Row> = snapshot
+        .nodes
+        .values()
+        .map(|node| {
+            let name = node.meta.name.as_str();
+            let status = match (node.ready, node.unschedulable) {
+                (true, false) => "Ready",
+                (true, true) => "Ready,SchedulingDisabled",
+                (false, true) => "NotReady,SchedulingDisabled",
+                (false, false) => "NotReady",
+            };
+            let gpus = if node.allocatable.gpus > 0 {
+                format!(
+                    "{}/{}",
+                    allocated.get(name).copied().unwrap_or(0),
+                    node.allocatable.gpus
+                )
+            } else {
+                "-".into()
+            };
+            let taints: Vec<String> = node
+                .taints
+                .iter()
+                .map(|t| format!("{}:{}", t.key, t.effect))
+                .collect();
+            Row {
+                key: name.to_string(),
+                cells: vec![
+                    pool_of(node).to_string(),
+                    name.to_string(),
+                    status.to_string(),
+                    node.meta
+                        .label(GPU_PRODUCT_LABEL)
+                        .unwrap_or("-")
+                        .to_string(),
+                    gpus,
+                    if is_spot(node) { "spot" } else { "on-demand" }.to_string(),
+                    taints.join(","),
+                    super::age(node.meta.creation_timestamp, inputs.now),
+                ],
+                slot: (!node.ready).then_some(Slot::StatusFailed),
+                labels: node
+                    .meta
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            }
+        })
+        .collect();
+    // Grouped by pool, then by name.
+    rows.sort_by(|a, b| (&a.cells[0], &a.cells[1]).cmp(&(&b.cells[0], &b.cells[1])));
+    Table {
+        columns: vec![
+            Column::text("POOL", 18),
+            Column::text("NODE", 34),
+            Column::text("STATUS", 12),
+            Column::text("GPU", 22),
+            Column::number("GPUS", 6),
+            Column::text("CAPACITY", 9),
+            Column::text("TAINTS", 24),
+            Column::number("AGE", 5),
+        ],
+        rows,
+    }
+}
