@@ -319,3 +319,95 @@ async fn a_missing_kind_is_not_installed_and_the_rest_work() {
     assert!(!snapshot.nodes.is_empty());
     assert!(snapshot.models.status.error.is_some());
 }
+
+/// Stop the cluster and start it again on the same port: the cockpit's sources go Failing
+/// (the "stale since" banner) within 5 s, keep what they last saw, and come back by
+/// themselves with what the new run holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_cluster_is_shown_lost_then_found_again() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let config = SimConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        manual_clock: true,
+        start: common::eight_am(),
+        ..SimConfig::default()
+    };
+    let sim = Sim::start(config.clone()).await.expect("sim starts");
+    let identity = sim.identity();
+    let watch = mlxp::cluster::start(sim.client(true).await.expect("client"));
+    let before = snapshot_where(&watch, |s| {
+        s.nodes.status.synced() && s.jobs.status.synced()
+    })
+    .await;
+    let nodes = before.nodes.len();
+    assert!(nodes > 0);
+
+    drop(sim);
+    let lost_at = std::time::Instant::now();
+    let lost = snapshot_where(&watch, |s| s.nodes.status.state == SourceState::Failing).await;
+    let noticed = lost_at.elapsed();
+    assert!(
+        noticed < Duration::from_secs(5),
+        "noticed after {noticed:?}"
+    );
+    assert!(lost.nodes.status.failing_since.is_some());
+    assert_eq!(
+        lost.nodes.len(),
+        nodes,
+        "what was last seen is kept while stale"
+    );
+
+    let again = Sim::start(SimConfig {
+        identity: Some(identity),
+        ..config
+    })
+    .await
+    .expect("sim starts again on the same port");
+    let job: Job = serde_json::from_value(serde_json::json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "after-restart", "namespace": "training"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "t", "image": "t"}]}}},
+    }))
+    .expect("job");
+    Api::<Job>::namespaced(again.client(false).await.expect("client"), "training")
+        .create(&Default::default(), &job)
+        .await
+        .expect("created");
+    let back = snapshot_where(&watch, |s| {
+        s.nodes.status.synced() && s.jobs.get("training", "after-restart").is_some()
+    })
+    .await;
+    assert!(back.nodes.status.failing_since.is_none());
+    assert!(back.nodes.status.lists >= 2, "relisted after the restart");
+}
+
+/// A 410 Gone in the middle of a watch is absorbed: the source relists at once (no
+/// backoff: a 410 is not a failure) and what changed meanwhile arrives.
+#[tokio::test]
+async fn a_410_mid_watch_relists_without_a_failure() {
+    let sim = platform().await;
+    let client = sim.client(false).await.expect("client");
+    let watch = mlxp::cluster::start(client.clone());
+    let first = snapshot_where(&watch, |s| s.jobs.status.synced()).await;
+    let lists = first.jobs.status.lists;
+    sim.expire_watches();
+    let job: Job = serde_json::from_value(serde_json::json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "after-410", "namespace": "training"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "t", "image": "t"}]}}},
+    }))
+    .expect("job");
+    Api::<Job>::namespaced(client, "training")
+        .create(&Default::default(), &job)
+        .await
+        .expect("created");
+    let relisted = snapshot_where(&watch, |s| {
+        s.jobs.status.lists > lists && s.jobs.get("training", "after-410").is_some()
+    })
+    .await;
+    assert!(relisted.jobs.status.synced());
+    assert_eq!(relisted.jobs.status.lists, lists + 1, "one relist");
+}

@@ -53,6 +53,24 @@ pub struct SimConfig {
     pub scenario: Scenario,
     /// Requests served at once before the server answers 429 (watches not counted).
     pub max_inflight: usize,
+    /// Serve with this certificate authority and these tokens (those of an earlier run, so
+    /// its clients reconnect to this one) instead of new ones.
+    pub identity: Option<Identity>,
+}
+
+/// What clients trust and present: the TLS certificates and the two tokens.
+#[derive(Clone)]
+pub struct Identity {
+    certs: tls::Certificates,
+    admin_token: String,
+    readonly_token: String,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens are secrets: never printed.
+        f.write_str("Identity { .. }")
+    }
 }
 
 impl Default for SimConfig {
@@ -65,6 +83,7 @@ impl Default for SimConfig {
             manual_clock: false,
             scenario: Scenario::Basic,
             max_inflight: 400,
+            identity: None,
         }
     }
 }
@@ -72,6 +91,7 @@ impl Default for SimConfig {
 /// A running embedded cluster. Dropping it stops the server.
 pub struct Sim {
     addr: SocketAddr,
+    certs: tls::Certificates,
     ca_pem: String,
     admin_token: String,
     readonly_token: String,
@@ -84,7 +104,15 @@ impl Sim {
     /// Seeds the cluster, binds the listener and serves until dropped.
     pub async fn start(config: SimConfig) -> anyhow::Result<Sim> {
         crate::install_crypto_provider();
-        let certs = tls::generate(config.listen.ip())?;
+        let identity = match config.identity.clone() {
+            Some(identity) => identity,
+            None => Identity {
+                certs: tls::generate(config.listen.ip())?,
+                admin_token: ids::hex(&mut rand::rng(), 32),
+                readonly_token: ids::hex(&mut rand::rng(), 32),
+            },
+        };
+        let certs = identity.certs.clone();
         let start = config.start.unwrap_or_else(chrono::Utc::now);
         let warm_up = match config.scenario {
             Scenario::Platform { .. } => chrono::Duration::hours(scenario::WARM_UP_HOURS),
@@ -96,8 +124,7 @@ impl Sim {
         } else {
             clock::SimClock::running(start, config.speed)
         };
-        let admin_token = ids::hex(&mut rand::rng(), 32);
-        let readonly_token = ids::hex(&mut rand::rng(), 32);
+        let (admin_token, readonly_token) = (identity.admin_token, identity.readonly_token);
         let state = Arc::new(ApiState::new(
             admin_token.clone(),
             readonly_token.clone(),
@@ -108,7 +135,11 @@ impl Sim {
         seed::populate(&state, &config)?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let server = tokio::spawn(api::serve(listener, certs.server_config, state.clone()));
+        let server = tokio::spawn(api::serve(
+            listener,
+            certs.server_config.clone(),
+            state.clone(),
+        ));
         let controllers = Arc::new(Mutex::new(controllers::Controllers::new(&state)));
         if !warm_up.is_zero() {
             let mut warming = controllers.lock().unwrap_or_else(|e| e.into_inner());
@@ -126,7 +157,8 @@ impl Sim {
         }
         Ok(Sim {
             addr,
-            ca_pem: certs.ca_pem,
+            ca_pem: certs.ca_pem.clone(),
+            certs,
             admin_token,
             readonly_token,
             state,
@@ -141,6 +173,20 @@ impl Sim {
 
     pub fn url(&self) -> String {
         format!("https://{}", self.addr)
+    }
+
+    /// Ends every open watch with 410 Gone (a watch fallen out of the server's window).
+    pub fn expire_watches(&self) {
+        self.state.watch_epoch.send_modify(|epoch| *epoch += 1);
+    }
+
+    /// The certificates and tokens, to start another run that clients of this one trust.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            certs: self.certs.clone(),
+            admin_token: self.admin_token.clone(),
+            readonly_token: self.readonly_token.clone(),
+        }
     }
 
     pub fn state(&self) -> &Arc<ApiState> {

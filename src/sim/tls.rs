@@ -8,6 +8,7 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+#[derive(Clone)]
 pub struct Certificates {
     pub ca_pem: String,
     pub server_config: Arc<rustls::ServerConfig>,

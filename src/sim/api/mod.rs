@@ -54,6 +54,9 @@ pub struct ApiState {
     admin_token: String,
     readonly_token: String,
     pub shutdown: CancellationToken,
+    /// Bumped to end every open watch with 410 Gone, as an apiserver does to a watch that
+    /// fell out of its window (tests use it to check that clients re-list mid-watch).
+    pub watch_epoch: tokio::sync::watch::Sender<u64>,
     /// What the serving stack has served (counters behind /metrics).
     pub traffic: std::sync::Mutex<crate::sim::traffic::Traffic>,
     /// The seeded random source (see `random`).
@@ -83,6 +86,7 @@ impl ApiState {
             admin_token,
             readonly_token,
             shutdown: CancellationToken::new(),
+            watch_epoch: tokio::sync::watch::Sender::new(0),
         })
     }
 

@@ -250,6 +250,7 @@ pub fn watch(ctx: &Context) -> Result<Response<Body>, ApiError> {
     };
     let subscription = store.watch_from(start_rv);
     let shutdown = ctx.state.shutdown.clone();
+    let mut epoch = ctx.state.watch_epoch.subscribe();
     let initial_end_bookmark = ctx.query.send_initial_events;
     tokio::spawn(async move {
         let (backlog, mut receiver) = match subscription {
@@ -329,6 +330,11 @@ pub fn watch(ctx: &Context) -> Result<Response<Body>, ApiError> {
                 _ = tokio::time::sleep_until(deadline) => return,
                 _ = shutdown.cancelled() => return,
                 _ = tx.closed() => return,
+                Ok(()) = epoch.changed() => {
+                    let status = ApiError::gone(format!("too old resource version: {last_rv}")).to_status();
+                    let _ = tx.send(event_line("ERROR", &status)).await;
+                    return;
+                }
             }
         }
     });
