@@ -2,6 +2,7 @@
 //! Module map and data flow: see DESIGN.md in the project's shared folder.
 
 pub mod agent;
+pub mod cli;
 pub mod cluster;
 pub mod domain;
 pub mod metrics;

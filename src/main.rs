@@ -22,7 +22,7 @@ enum Command {
     /// Run the automation policies headless.
     Agent,
     /// Print pools, nodes, GPUs, jobs, queues, models or canaries.
-    Get,
+    Get(GetArgs),
     /// Launch a training run for a model.
     Train,
     /// Trigger retraining of a model.
@@ -37,23 +37,66 @@ enum Command {
 
 #[derive(clap::Args, Debug, Default)]
 struct TuiArgs {
+    /// Start in this namespace (default: all).
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    look: LookArgs,
+}
+
+/// Which cluster and which metrics: as kubectl picks the cluster.
+#[derive(clap::Args, Debug, Default)]
+struct ClusterArgs {
     /// The kubeconfig to read (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
     /// The kubeconfig context (default: its current context).
     #[arg(long)]
     context: Option<String>,
-    /// Start in this namespace (default: all).
-    #[arg(short = 'n', long)]
-    namespace: Option<String>,
     /// Prometheus to read GPU, serving and model metrics from (overrides the config's url).
     #[arg(long)]
     prometheus: Option<String>,
     /// The config file (default: $XDG_CONFIG_HOME/mlxp/mlxp.toml when it exists).
     #[arg(long)]
     config: Option<PathBuf>,
-    #[command(flatten)]
-    look: LookArgs,
+}
+
+type Metrics = Option<std::sync::Arc<dyn mlxp::metrics::MetricsSource>>;
+
+impl ClusterArgs {
+    /// The client, the context's name, and the metrics source if one is configured.
+    async fn connect(&self) -> anyhow::Result<(kube::Client, String, Metrics)> {
+        mlxp::install_crypto_provider();
+        let kubeconfig = match &self.kubeconfig {
+            Some(path) => kube::config::Kubeconfig::read_from(path)?,
+            None => kube::config::Kubeconfig::read()?,
+        };
+        let context = self
+            .context
+            .clone()
+            .or_else(|| kubeconfig.current_context.clone())
+            .unwrap_or_default();
+        let config = kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions {
+                context: self.context.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+        let client = kube::Client::try_from(config)?;
+        let metrics_config = metrics_config(self.config.as_deref(), self.prometheus.as_deref())?;
+        let metrics: Metrics = if metrics_config.url.is_empty() {
+            None
+        } else {
+            Some(std::sync::Arc::new(mlxp::metrics::Prometheus::new(
+                &metrics_config,
+            )?))
+        };
+        Ok((client, context, metrics))
+    }
 }
 
 /// The metrics config: the built-in defaults, the user's file laid over them, then --prometheus.
@@ -78,6 +121,35 @@ fn metrics_config(
         config.url = url.to_string();
     }
     Ok(config)
+}
+
+#[derive(clap::Args, Debug)]
+struct GetArgs {
+    /// What to print.
+    what: GetWhat,
+    /// Output format.
+    #[arg(short = 'o', long, default_value = "table")]
+    output: GetOutput,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum GetWhat {
+    Pools,
+    Nodes,
+    Gpus,
+    Jobs,
+    Queues,
+    Models,
+    Canaries,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum GetOutput {
+    Table,
+    Json,
+    Yaml,
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -145,15 +217,22 @@ impl From<ScaleArg> for mlxp::sim::Scale {
     }
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() {
+    // Errors are for the user: one line each, the causes after colons, no backtrace.
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("mlxp: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Tui(TuiArgs::default()));
     let name = match command {
         Command::Sim(args) => return run_sim(args),
         Command::Tui(args) => return run_tui(args),
         Command::Demo(args) => return run_demo(args),
         Command::Agent => "agent",
-        Command::Get => "get",
+        Command::Get(args) => return run_get(args),
         Command::Train => "train",
         Command::Retrain => "retrain",
         Command::Canary => "canary",
@@ -197,40 +276,38 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
 
 /// The cockpit on a cluster the kubeconfig reaches, as kubectl picks it.
 fn run_tui(args: TuiArgs) -> anyhow::Result<()> {
-    mlxp::install_crypto_provider();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let kubeconfig = match &args.kubeconfig {
-            Some(path) => kube::config::Kubeconfig::read_from(path)?,
-            None => kube::config::Kubeconfig::read()?,
-        };
-        let context = args
-            .context
-            .clone()
-            .or_else(|| kubeconfig.current_context.clone())
-            .unwrap_or_default();
-        let config = kube::Config::from_custom_kubeconfig(
-            kubeconfig,
-            &kube::config::KubeConfigOptions {
-                context: args.context.clone(),
-                ..Default::default()
-            },
-        )
-        .await?;
-        let client = kube::Client::try_from(config)?;
-        let metrics_config = metrics_config(args.config.as_deref(), args.prometheus.as_deref())?;
-        let metrics: Option<std::sync::Arc<dyn mlxp::metrics::MetricsSource>> =
-            if metrics_config.url.is_empty() {
-                None
-            } else {
-                Some(std::sync::Arc::new(mlxp::metrics::Prometheus::new(
-                    &metrics_config,
-                )?))
-            };
+        let (client, context, metrics) = args.cluster.connect().await?;
         let mut options = options(&args.look, context);
         options.namespace = args.namespace.clone();
         mlxp::tui::run::run(client, metrics, options).await
     })
+}
+
+fn run_get(args: GetArgs) -> anyhow::Result<()> {
+    use mlxp::cli::get::{Output, What};
+    let what = match args.what {
+        GetWhat::Pools => What::Pools,
+        GetWhat::Nodes => What::Nodes,
+        GetWhat::Gpus => What::Gpus,
+        GetWhat::Jobs => What::Jobs,
+        GetWhat::Queues => What::Queues,
+        GetWhat::Models => What::Models,
+        GetWhat::Canaries => What::Canaries,
+    };
+    let output = match args.output {
+        GetOutput::Table => Output::Table,
+        GetOutput::Json => Output::Json,
+        GetOutput::Yaml => Output::Yaml,
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let text = runtime.block_on(async move {
+        let (client, _, metrics) = args.cluster.connect().await?;
+        mlxp::cli::get::get(client, metrics, what, output).await
+    })?;
+    print!("{text}");
+    Ok(())
 }
 
 fn run_sim(args: SimArgs) -> anyhow::Result<()> {

@@ -51,11 +51,11 @@ async fn query_value(prometheus: &Prometheus, query: &str) -> f64 {
     panic!("Prometheus had no value for {query} within 30 s");
 }
 
-/// Prometheus scraping the sim every second; the temp dir must outlive it.
+/// Prometheus scraping the sim every second, and its URL; the temp dir must outlive it.
 async fn start_prometheus(
     binary: PathBuf,
     sim: &Sim,
-) -> (tempfile::TempDir, tokio::process::Child, Prometheus) {
+) -> (tempfile::TempDir, tokio::process::Child, Prometheus, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
@@ -79,10 +79,9 @@ async fn start_prometheus(
         .kill_on_drop(true)
         .spawn()
         .expect("prometheus starts");
-    let prometheus =
-        Prometheus::try_from(format!("http://127.0.0.1:{port}").as_str()).expect("client");
-
-    (dir, server, prometheus)
+    let url = format!("http://127.0.0.1:{port}");
+    let prometheus = Prometheus::try_from(url.as_str()).expect("client");
+    (dir, server, prometheus, url)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,7 +96,7 @@ async fn prometheus_scrapes_the_sims_gpu_metrics() {
     })
     .await
     .expect("sim starts");
-    let (_dir, mut server, prometheus) = start_prometheus(binary, &sim).await;
+    let (_dir, mut server, prometheus, _) = start_prometheus(binary, &sim).await;
 
     // The sim's own view of one busy GPU and one free one.
     let samples = mlxp::sim::metrics::gpu_samples(sim.state(), sim.state().clock.now());
@@ -161,7 +160,7 @@ async fn prometheus_sees_the_canary_split_of_requests() {
         .create(&PostParams::default(), &route)
         .await
         .expect("created");
-    let (_dir, mut server, prometheus) = start_prometheus(binary, &sim).await;
+    let (_dir, mut server, prometheus, _) = start_prometheus(binary, &sim).await;
 
     // rate(...[1m]) divides by the whole minute: wait until a minute of samples is in.
     let history = "min(count_over_time(mlxp_requests_total{model=\"fraud-detector\"}[1m]))";
@@ -198,6 +197,78 @@ async fn prometheus_sees_the_canary_split_of_requests() {
     assert!(
         (scraped - served).abs() / served < 0.2,
         "Prometheus {scraped:.1} req/s vs the sim's {served:.1}"
+    );
+    let _ = server.kill().await;
+}
+
+/// `mlxp get gpus -o json --prometheus URL`, run as a user would, reports the utilisation
+/// the cluster has for every GPU.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mlxp_get_gpus_reports_what_prometheus_scraped() {
+    let Some(binary) = prometheus_or_skip() else {
+        return;
+    };
+    let sim = Sim::start(SimConfig {
+        manual_clock: true,
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim starts");
+    let (dir, mut server, prometheus, url) = start_prometheus(binary, &sim).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let samples = mlxp::sim::metrics::gpu_samples(sim.state(), sim.state().clock.now());
+    let mut scraped = 0.0;
+    for _ in 0..120 {
+        scraped = query_value(&prometheus, "count(DCGM_FI_DEV_GPU_UTIL)").await;
+        if scraped as usize == samples.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(scraped as usize, samples.len(), "Prometheus has every GPU");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_mlxp"))
+        .args([
+            "get",
+            "gpus",
+            "-o",
+            "json",
+            "--prometheus",
+            &url,
+            "--kubeconfig",
+        ])
+        .arg(&kubeconfig)
+        .env("XDG_CONFIG_HOME", dir.path())
+        .output()
+        .await
+        .expect("mlxp runs");
+    assert!(
+        output.status.success(),
+        "mlxp get failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let gpus: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(gpus.len(), samples.len());
+    for sample in &samples {
+        let reported = gpus
+            .iter()
+            .find(|g| {
+                g["node"] == sample.node.as_str() && g["gpu"] == sample.index.to_string().as_str()
+            })
+            .unwrap_or_else(|| panic!("{}/{} reported", sample.node, sample.index));
+        assert_eq!(
+            reported["util"].as_f64(),
+            Some(sample.util),
+            "{}/{}",
+            sample.node,
+            sample.index
+        );
+        assert_eq!(reported["pod"].is_string(), sample.pod.is_some());
+    }
+    eprintln!(
+        "mlxp get gpus: {} GPUs, utilisation as in the cluster; first: {}",
+        gpus.len(),
+        gpus[0]
     );
     let _ = server.kill().await;
 }
