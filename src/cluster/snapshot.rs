@@ -84,6 +84,11 @@ impl Snapshot {
         }
     }
 
+    /// Watch events received by every source so far.
+    pub fn events(&self) -> u64 {
+        KindName::ALL.iter().map(|k| self.status(*k).events).sum()
+    }
+
     /// Every source has finished its first list (or cannot: not installed, forbidden).
     pub fn complete(&self) -> bool {
         use super::source::SourceState::*;

@@ -28,6 +28,8 @@ pub struct SourceStatus {
     pub error: Option<String>,
     /// Lists made so far (the first, and each relist after a 410 or a reconnect).
     pub lists: u32,
+    /// Watch events received so far.
+    pub events: u64,
 }
 
 impl SourceStatus {

@@ -325,6 +325,7 @@ async fn watch_from<T: Watched + Clone>(
 }
 
 fn touched(status: &mut super::source::SourceStatus) {
+    status.events += 1;
     status.last_event = Some(Utc::now());
     status.state = SourceState::Synced;
     status.failing_since = None;
