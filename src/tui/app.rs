@@ -2,11 +2,13 @@
 //! that changes the state. No I/O here; rendering reads the state and never changes it.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 use super::action::Action;
 use super::color_depth::ColorDepth;
+use super::derived::{Derived, derive};
 use super::keymap::{Context, Keymap};
 use super::keys::Key;
 use super::table::{Filter, Sort, Table};
@@ -57,6 +59,14 @@ pub struct App {
     /// The kube context shown in the header.
     pub context: String,
     pub quit: bool,
+    /// The current view's table or the Overview's numbers, built in `update()`.
+    pub derived: Derived,
+    /// Rebuild `derived` on new data at most this often (zero: at every message); keys
+    /// that change what is shown rebuild at once.
+    pub rebuild_every: Duration,
+    last_rebuild: Option<Instant>,
+    /// New data arrived since the last rebuild.
+    stale: bool,
 }
 
 /// The `:` commands besides the view names, for completion.
@@ -94,7 +104,42 @@ impl App {
             message: None,
             context,
             quit: false,
+            derived: Derived::default(),
+            rebuild_every: Duration::ZERO,
+            last_rebuild: None,
+            stale: false,
         }
+    }
+
+    /// Builds what the current view shows from the current data.
+    pub fn rebuild(&mut self) {
+        let filter = self.filter.as_ref().map(|(_, f)| f.clone());
+        let sort = self.sorts[index(self.view)];
+        self.derived = derive(self.view, &self.inputs(), |t| {
+            t.arranged(filter.as_ref(), sort)
+        });
+        self.last_rebuild = Some(Instant::now());
+        self.stale = false;
+    }
+
+    fn rebuild_if_due(&mut self) {
+        let due = self
+            .last_rebuild
+            .is_none_or(|at| at.elapsed() >= self.rebuild_every);
+        if self.stale && due {
+            self.rebuild();
+        }
+    }
+
+    /// What decides the current view's content, to tell whether a key changed it.
+    fn shown(&self) -> (View, Option<String>, Option<Sort>, Option<String>, usize) {
+        (
+            self.view,
+            self.filter.as_ref().map(|(t, _)| t.clone()),
+            self.sort(),
+            self.namespace.clone(),
+            self.theme_index,
+        )
     }
 
     pub fn inputs(&self) -> Inputs<'_> {
@@ -107,11 +152,8 @@ impl App {
     }
 
     /// The current view's table, filtered and sorted as the user asked.
-    pub fn table(&self) -> Table {
-        self.view.table(&self.inputs()).arranged(
-            self.filter.as_ref().map(|(_, f)| f),
-            self.sorts[index(self.view)],
-        )
+    pub fn table(&self) -> &Table {
+        &self.derived.table
     }
 
     pub fn selected(&self) -> usize {
@@ -124,18 +166,27 @@ impl App {
 
     pub fn update(&mut self, msg: Msg) {
         match msg {
-            Msg::Snapshot(snapshot) => self.snapshot = snapshot,
+            Msg::Snapshot(snapshot) => {
+                self.snapshot = snapshot;
+                self.stale = true;
+            }
             Msg::Metrics(Ok(frame)) => {
                 self.metrics = Some(frame);
                 self.metrics_error = None;
+                self.stale = true;
             }
             Msg::Metrics(Err(e)) => self.metrics_error = Some(e),
             Msg::Tick(now) => self.now = now,
             Msg::Key(key) => {
                 self.message = None;
+                let before = self.shown();
                 self.key(key);
+                if self.shown() != before {
+                    self.rebuild();
+                }
             }
         }
+        self.rebuild_if_due();
     }
 
     fn key(&mut self, key: Key) {
@@ -259,7 +310,7 @@ impl App {
     }
 
     fn act(&mut self, action: Action) {
-        let rows = self.table().rows.len();
+        let rows = self.derived.table.rows.len();
         let i = index(self.view);
         let select = |app: &mut App, to: usize| app.selected[i] = to.min(rows.saturating_sub(1));
         match action {
@@ -297,7 +348,7 @@ impl App {
             Action::ViewServing => self.go(View::Serving),
             Action::ViewEvents => self.go(View::Events),
             Action::SortNext => {
-                let columns = self.view.table(&self.inputs()).columns.len().max(1);
+                let columns = self.derived.table.columns.len().max(1);
                 let next = match self.sorts[i] {
                     None => 0,
                     Some(s) => (s.column + 1) % columns,

@@ -6,6 +6,7 @@ pub mod app;
 mod app_tests;
 pub mod color_depth;
 pub mod config_file;
+pub mod derived;
 pub mod keymap;
 pub mod keys;
 mod overview;

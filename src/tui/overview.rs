@@ -1,7 +1,5 @@
 //! The Overview: pools, a GPU heat strip, the queue, serving, alerts and health at a glance.
 
-use std::collections::BTreeMap;
-
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -12,9 +10,7 @@ use super::render::style;
 use super::theme::Slot;
 use super::views::gpus::IDLE_BELOW;
 use super::views::serving::bar;
-use crate::domain::pools::{pool_of, summarize};
 use crate::domain::serving::splits;
-use crate::domain::training::{JobState, admission_order, job_state};
 
 fn panel<'a>(app: &App, title: &str, lines: Vec<Line<'a>>) -> Paragraph<'a> {
     Paragraph::new(lines).block(
@@ -56,21 +52,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn pools(app: &App) -> Vec<Line<'static>> {
-    let snapshot = &app.snapshot;
-    // Mean utilisation per pool, from the metrics' GPUs on the pool's nodes.
-    let node_pool: BTreeMap<&str, &str> = snapshot
-        .nodes
-        .values()
-        .map(|n| (n.meta.name.as_str(), pool_of(n)))
-        .collect();
-    let mut util: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
-    for gpu in app.metrics.iter().flat_map(|m| &m.gpus) {
-        if let Some(pool) = node_pool.get(gpu.node.as_str()) {
-            let entry = util.entry(pool).or_default();
-            entry.0 += gpu.util;
-            entry.1 += 1;
-        }
-    }
     let mut lines = vec![Line::styled(
         format!(
             " {:<18} {:<10} {:>9} {:>11} {:>6}  {:<9} {}",
@@ -78,14 +59,7 @@ fn pools(app: &App) -> Vec<Line<'static>> {
         ),
         style(app, Slot::Header),
     )];
-    for pool in summarize(
-        snapshot.nodes.values().map(|n| n.as_ref()),
-        snapshot.pods.values().map(|p| p.as_ref()),
-    ) {
-        let mean = util
-            .get(pool.name.as_str())
-            .filter(|(_, n)| *n > 0)
-            .map(|(sum, n)| sum / *n as f64);
+    for (pool, mean) in &app.derived.overview.pools {
         let slot = mean.map(Slot::gpu).unwrap_or(Slot::Text);
         lines.push(Line::from(vec![
             Span::styled(
@@ -114,7 +88,7 @@ fn pools(app: &App) -> Vec<Line<'static>> {
                 format!(
                     "  {:<9} {}",
                     if pool.spot { "spot" } else { "on-demand" },
-                    pool.gpu_product.unwrap_or_default()
+                    pool.gpu_product.clone().unwrap_or_default()
                 ),
                 style(app, Slot::Muted),
             ),
@@ -178,21 +152,9 @@ fn queue_lines(app: &App) -> Vec<Line<'static>> {
             style(app, Slot::Text),
         ));
     }
-    for (i, wl) in admission_order(snapshot.workloads.values().map(|w| w.as_ref()))
-        .iter()
-        .take(3)
-        .enumerate()
-    {
+    for (i, (name, gpus)) in app.derived.overview.queue_head.iter().enumerate() {
         lines.push(Line::styled(
-            format!(
-                "  #{} {} ({} GPUs)",
-                i + 1,
-                wl.meta
-                    .controller()
-                    .map(|o| o.name.as_str())
-                    .unwrap_or(&wl.meta.name),
-                wl.requests.gpus
-            ),
+            format!("  #{} {name} ({gpus} GPUs)", i + 1),
             style(app, Slot::StatusPending),
         ));
     }
@@ -315,11 +277,7 @@ fn alerts(app: &App) -> Vec<Line<'static>> {
             }
         }
     }
-    let failed = snapshot
-        .jobs
-        .values()
-        .filter(|j| job_state(j) == JobState::Failed)
-        .count();
+    let failed = app.derived.overview.failed_jobs;
     if failed > 0 {
         alerts.push((
             Slot::StatusFailed,

@@ -30,7 +30,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     frame.render_widget(health_line(app), health);
     match app.view {
         View::Overview => overview::render(app, frame, body),
-        _ => table(app, &app.table(), frame, body),
+        _ => table(app, app.table(), frame, body),
     }
     frame.render_widget(bottom_line(app), bottom);
     if let Mode::Help { scroll } = app.mode {

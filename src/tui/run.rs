@@ -73,13 +73,15 @@ pub async fn run(
     let mut snapshots = watch.subscribe();
     let mut app = app(&options);
     app.metrics_source = metrics.as_ref().map(|m| m.describe()).unwrap_or_default();
+    // A busy cluster sends snapshots many times a second; tables follow at most 4 times.
+    app.rebuild_every = Duration::from_millis(250);
     let (messages, mut inbox) = mpsc::channel::<Msg>(256);
     spawn_keys(messages.clone());
     if let Some(source) = metrics {
         spawn_metrics(source, options.metrics_every, messages.clone());
     }
     let mut terminal = ratatui::try_init()?;
-    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    let mut ticks = tokio::time::interval(Duration::from_millis(250));
     let result = loop {
         if let Err(e) = terminal.draw(|frame| render::render(&app, frame)) {
             break Err(e.into());
