@@ -126,30 +126,12 @@ fn metrics_config(
 #[derive(clap::Args, Debug)]
 struct GetArgs {
     /// What to print.
-    what: GetWhat,
+    what: mlxp::cli::get::What,
     /// Output format.
     #[arg(short = 'o', long, default_value = "table")]
-    output: GetOutput,
+    output: mlxp::cli::get::Output,
     #[command(flatten)]
     cluster: ClusterArgs,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum GetWhat {
-    Pools,
-    Nodes,
-    Gpus,
-    Jobs,
-    Queues,
-    Models,
-    Canaries,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum GetOutput {
-    Table,
-    Json,
-    Yaml,
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -286,21 +268,7 @@ fn run_tui(args: TuiArgs) -> anyhow::Result<()> {
 }
 
 fn run_get(args: GetArgs) -> anyhow::Result<()> {
-    use mlxp::cli::get::{Output, What};
-    let what = match args.what {
-        GetWhat::Pools => What::Pools,
-        GetWhat::Nodes => What::Nodes,
-        GetWhat::Gpus => What::Gpus,
-        GetWhat::Jobs => What::Jobs,
-        GetWhat::Queues => What::Queues,
-        GetWhat::Models => What::Models,
-        GetWhat::Canaries => What::Canaries,
-    };
-    let output = match args.output {
-        GetOutput::Table => Output::Table,
-        GetOutput::Json => Output::Json,
-        GetOutput::Yaml => Output::Yaml,
-    };
+    let (what, output) = (args.what, args.output);
     let runtime = tokio::runtime::Runtime::new()?;
     let text = runtime.block_on(async move {
         let (client, _, metrics) = args.cluster.connect().await?;

@@ -12,19 +12,10 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use mlxp::cluster::{KindName, Snapshot, SourceState};
 use mlxp::domain::{pools, serving, training};
-use mlxp::sim::{Scale, Scenario, Sim, SimConfig};
+use mlxp::sim::{Sim, SimConfig};
 
 async fn platform() -> Sim {
-    Sim::start(SimConfig {
-        scenario: Scenario::Platform {
-            scale: Scale::Small,
-        },
-        manual_clock: true,
-        start: common::eight_am(),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim starts")
+    common::platform_at(common::eight_am()).await
 }
 
 /// Waits (bounded) until the snapshot satisfies `done`.

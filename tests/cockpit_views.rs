@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mlxp::metrics::MetricsSource;
-use mlxp::sim::{Scale, Scenario, Sim, SimConfig};
+use mlxp::sim::Sim;
 use mlxp::tui::app::{App, Msg};
 use mlxp::tui::color_depth::ColorDepth;
 use mlxp::tui::views::View;
@@ -17,16 +17,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 async fn cockpit() -> (Sim, App) {
-    let sim = Sim::start(SimConfig {
-        scenario: Scenario::Platform {
-            scale: Scale::Small,
-        },
-        manual_clock: true,
-        start: common::eight_am(),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("sim starts");
+    let sim = common::platform_at(common::eight_am()).await;
     let watch = mlxp::cluster::start(sim.client(true).await.expect("client"));
     let mut updates = watch.subscribe();
     let snapshot = tokio::time::timeout(Duration::from_secs(20), async {

@@ -8,22 +8,16 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
-use mlxp::sim::{Scale, Scenario, Sim, SimConfig};
+use mlxp::sim::Sim;
 use serde_json::Value;
 
 async fn platform() -> Sim {
-    Sim::start(SimConfig {
-        scenario: Scenario::Platform {
-            scale: Scale::Small,
-        },
-        manual_clock: true,
-        start: chrono::DateTime::parse_from_rfc3339("2026-11-29T14:00:00Z")
+    common::platform_at(
+        chrono::DateTime::parse_from_rfc3339("2026-11-29T14:00:00Z")
             .ok()
             .map(|t| t.with_timezone(&chrono::Utc)),
-        ..SimConfig::default()
-    })
+    )
     .await
-    .expect("sim starts")
 }
 
 fn custom(

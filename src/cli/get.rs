@@ -11,7 +11,7 @@ use super::records;
 use crate::cluster::Snapshot;
 use crate::metrics::{MetricsFrame, MetricsSource};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum What {
     Pools,
     Nodes,
@@ -22,7 +22,7 @@ pub enum What {
     Canaries,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
     Table,
     Json,

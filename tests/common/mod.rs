@@ -23,3 +23,17 @@ pub fn eight_am() -> Option<chrono::DateTime<chrono::Utc>> {
         .ok()
         .map(|t| t.with_timezone(&chrono::Utc))
 }
+
+/// The small platform scenario on a standing clock at `start`.
+pub async fn platform_at(start: Option<chrono::DateTime<chrono::Utc>>) -> Sim {
+    Sim::start(mlxp::sim::SimConfig {
+        scenario: mlxp::sim::Scenario::Platform {
+            scale: mlxp::sim::Scale::Small,
+        },
+        manual_clock: true,
+        start,
+        ..mlxp::sim::SimConfig::default()
+    })
+    .await
+    .expect("sim starts")
+}

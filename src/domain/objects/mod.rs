@@ -62,6 +62,36 @@ pub(crate) fn resources<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Resour
     Ok(list.map(|l| Resources::from_list(&l)).unwrap_or_default())
 }
 
+/// A container's resources as the API gives them.
+#[derive(Deserialize)]
+pub(crate) struct RawContainer {
+    #[serde(default)]
+    resources: RawResources,
+}
+
+#[derive(Default, Deserialize)]
+struct RawResources {
+    #[serde(default, deserialize_with = "resources")]
+    requests: Resources,
+    #[serde(default, deserialize_with = "resources")]
+    limits: Resources,
+}
+
+/// What containers ask for together, Kubernetes' way: a missing request is its limit.
+pub(crate) fn container_requests(containers: &[RawContainer]) -> Resources {
+    let mut total = Resources::default();
+    for c in containers {
+        let (req, lim) = (&c.resources.requests, &c.resources.limits);
+        let pick = |r: i64, l: i64| if r != 0 { r } else { l };
+        total.add(&Resources {
+            cpu_milli: pick(req.cpu_milli, lim.cpu_milli),
+            memory: pick(req.memory, lim.memory),
+            gpus: pick(req.gpus, lim.gpus),
+        });
+    }
+    total
+}
+
 /// `null` as the default value (the API writes `null` for empty lists and maps).
 pub(crate) fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where

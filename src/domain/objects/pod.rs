@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::meta::{Condition, Meta, find};
-use super::{Resources, null_default, resources};
+use super::{RawContainer, Resources, container_requests, null_default};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(from = "RawPod")]
@@ -54,20 +54,6 @@ struct RawSpec {
     node_name: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     containers: Vec<RawContainer>,
-}
-
-#[derive(Deserialize)]
-struct RawContainer {
-    #[serde(default)]
-    resources: RawResources,
-}
-
-#[derive(Default, Deserialize)]
-struct RawResources {
-    #[serde(default, deserialize_with = "resources")]
-    requests: Resources,
-    #[serde(default, deserialize_with = "resources")]
-    limits: Resources,
 }
 
 #[derive(Default, Deserialize)]
@@ -125,16 +111,7 @@ struct RawTerminated {
 
 impl From<RawPod> for Pod {
     fn from(raw: RawPod) -> Self {
-        let mut requests = Resources::default();
-        for c in &raw.spec.containers {
-            let r = &c.resources;
-            // Kubernetes defaults a missing request to the limit.
-            requests.add(&Resources {
-                cpu_milli: nonzero_or(r.requests.cpu_milli, r.limits.cpu_milli),
-                memory: nonzero_or(r.requests.memory, r.limits.memory),
-                gpus: nonzero_or(r.requests.gpus, r.limits.gpus),
-            });
-        }
+        let requests = container_requests(&raw.spec.containers);
         let statuses = &raw.status.container_statuses;
         let ended = statuses
             .first()
@@ -164,10 +141,6 @@ impl From<RawPod> for Pod {
             meta: raw.metadata,
         }
     }
-}
-
-fn nonzero_or(value: i64, fallback: i64) -> i64 {
-    if value != 0 { value } else { fallback }
 }
 
 impl Pod {

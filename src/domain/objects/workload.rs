@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::meta::{Condition, Meta, is_true};
-use super::{Resources, null_default, resources};
+use super::{RawContainer, Resources, container_requests, null_default};
 
 pub const QUEUE_NAME_LABEL: &str = "kueue.x-k8s.io/queue-name";
 
@@ -78,20 +78,6 @@ struct RawPodSpec {
     node_selector: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
-struct RawContainer {
-    #[serde(default)]
-    resources: RawResources,
-}
-
-#[derive(Default, Deserialize)]
-struct RawResources {
-    #[serde(default, deserialize_with = "resources")]
-    requests: Resources,
-    #[serde(default, deserialize_with = "resources")]
-    limits: Resources,
-}
-
 #[derive(Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawJobStatus {
@@ -109,21 +95,6 @@ struct RawJobStatus {
     completion_time: Option<DateTime<Utc>>,
 }
 
-/// What a pod template's containers ask for (limits standing in for missing requests).
-fn template_requests(containers: &[RawContainer]) -> Resources {
-    let mut total = Resources::default();
-    for c in containers {
-        let (req, lim) = (&c.resources.requests, &c.resources.limits);
-        let pick = |r: i64, l: i64| if r != 0 { r } else { l };
-        total.add(&Resources {
-            cpu_milli: pick(req.cpu_milli, lim.cpu_milli),
-            memory: pick(req.memory, lim.memory),
-            gpus: pick(req.gpus, lim.gpus),
-        });
-    }
-    total
-}
-
 impl From<RawJob> for Job {
     fn from(raw: RawJob) -> Self {
         let spec = raw.spec;
@@ -131,7 +102,7 @@ impl From<RawJob> for Job {
             parallelism: spec.parallelism.unwrap_or(1),
             completions: spec.completions.unwrap_or(1),
             suspend: spec.suspend.unwrap_or(false),
-            pod_requests: template_requests(&spec.template.spec.containers),
+            pod_requests: container_requests(&spec.template.spec.containers),
             pool: spec
                 .template
                 .spec
@@ -243,7 +214,7 @@ impl From<RawWorkload> for Workload {
     fn from(raw: RawWorkload) -> Self {
         let mut requests = Resources::default();
         for set in &raw.spec.pod_sets {
-            let one = template_requests(&set.template.spec.containers);
+            let one = container_requests(&set.template.spec.containers);
             let n = set.count.unwrap_or(1);
             requests.add(&Resources {
                 cpu_milli: one.cpu_milli * n,
