@@ -7,7 +7,7 @@ fn a_training_pod_keeps_what_the_cockpit_shows() {
     let pod: Pod = serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "train-a-x", "namespace": "training", "uid": "u1", "resourceVersion": "42",
-                     "labels": {"mlxp.io/model": "fraud-detector"}, "annotations": {"big": "ignored"},
+                     "labels": {"mlxp.io/model": "fraud-detector", "app": "trainer"}, "annotations": {"big": "ignored"},
                      "managedFields": [{"manager": "kubectl"}],
                      "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "train-a", "uid": "j", "controller": true}],
                      "creationTimestamp": "2026-11-29T08:00:00Z"},
@@ -22,6 +22,11 @@ fn a_training_pod_keeps_what_the_cockpit_shows() {
     .expect("decodes");
     assert_eq!(pod.meta.name, "train-a-x");
     assert_eq!(pod.meta.resource_version, "42");
+    assert_eq!(
+        pod.meta.labels.keys().collect::<Vec<_>>(),
+        ["mlxp.io/model"],
+        "only mlxp's labels are kept on pods"
+    );
     assert_eq!(
         pod.meta.controller().map(|o| o.name.as_str()),
         Some("train-a")
