@@ -96,3 +96,34 @@ async fn help_filter_and_sort_render() {
     key(&mut app, "S");
     insta::assert_snapshot!("nodes_filtered_sorted_120x40", draw(&app, 120, 40));
 }
+
+/// `y` on a row opens its object's YAML, read fresh from the API, scrollable, esc closes.
+#[tokio::test]
+async fn the_yaml_of_the_selected_job() {
+    let (sim, mut app) = cockpit().await;
+    key(&mut app, "4");
+    let job = app.table().rows[0].key.clone();
+    key(&mut app, "y");
+    let effects = app.take_effects();
+    let [mlxp::tui::app::Effect::FetchYaml { path }] = effects.as_slice() else {
+        panic!("one fetch asked for: {effects:?}");
+    };
+    let (ns, name) = job.split_once('/').expect("namespace/name");
+    assert_eq!(path, &format!("/apis/batch/v1/namespaces/{ns}/jobs/{name}"));
+    assert!(draw(&app, 120, 40).contains("reading…"));
+    let client = sim.client(true).await.expect("client");
+    let yaml = mlxp::cluster::fetch_yaml(&client, path).await;
+    app.update(Msg::Yaml(yaml));
+    let screen = draw(&app, 120, 40);
+    assert!(screen.contains("read-only"), "{screen}");
+    assert!(screen.contains("kind: Job"), "{screen}");
+    assert!(screen.contains(&format!("name: {name}")), "{screen}");
+    assert!(!screen.contains("managedFields"));
+    key(&mut app, "j");
+    assert!(matches!(
+        app.mode,
+        mlxp::tui::app::Mode::Yaml { scroll: 1, .. }
+    ));
+    key(&mut app, "esc");
+    assert_eq!(app.mode, mlxp::tui::app::Mode::Normal);
+}

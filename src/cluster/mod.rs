@@ -9,8 +9,10 @@ mod kinds;
 mod snapshot;
 mod source;
 mod watch;
+mod yaml;
 
 pub use kinds::KindName;
 pub use snapshot::{Kind, ObjectKey, Snapshot};
 pub use source::{SourceState, SourceStatus};
 pub use watch::{ClusterWatch, start};
+pub use yaml::fetch_yaml;

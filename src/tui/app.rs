@@ -28,6 +28,19 @@ pub enum Mode {
     Help {
         scroll: usize,
     },
+    /// The read-only YAML of an object: its title, the text once fetched, the scroll.
+    Yaml {
+        title: String,
+        text: Option<String>,
+        scroll: usize,
+    },
+}
+
+/// Work `update()` asks the loop to do; its result comes back as a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// GET this API path and show the object as YAML.
+    FetchYaml { path: String },
 }
 
 pub enum Msg {
@@ -35,6 +48,8 @@ pub enum Msg {
     Snapshot(Arc<Snapshot>),
     Metrics(Result<Arc<MetricsFrame>, String>),
     Tick(DateTime<Utc>),
+    /// The YAML asked for by `Effect::FetchYaml`, or why it could not be had.
+    Yaml(Result<String, String>),
 }
 
 pub struct App {
@@ -67,6 +82,8 @@ pub struct App {
     last_rebuild: Option<Instant>,
     /// New data arrived since the last rebuild.
     stale: bool,
+    /// Effects for the loop to run (taken with `take_effects`).
+    effects: Vec<Effect>,
 }
 
 /// The `:` commands besides the view names, for completion.
@@ -108,7 +125,12 @@ impl App {
             rebuild_every: Duration::ZERO,
             last_rebuild: None,
             stale: false,
+            effects: Vec::new(),
         }
+    }
+
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
     }
 
     /// Builds what the current view shows from the current data.
@@ -177,6 +199,11 @@ impl App {
             }
             Msg::Metrics(Err(e)) => self.metrics_error = Some(e),
             Msg::Tick(now) => self.now = now,
+            Msg::Yaml(result) => {
+                if let Mode::Yaml { text, .. } = &mut self.mode {
+                    *text = Some(result.unwrap_or_else(|e| format!("# could not read it: {e}")));
+                }
+            }
             Msg::Key(key) => {
                 self.message = None;
                 let before = self.shown();
@@ -193,6 +220,45 @@ impl App {
         match self.mode.clone() {
             Mode::Filter(text) => self.edit(key, text, true),
             Mode::Command(text) => self.edit(key, text, false),
+            Mode::Yaml {
+                title,
+                text,
+                scroll,
+            } => match self.keymap.lookup(Context::Yaml, &key) {
+                Some(Action::Down | Action::DetailDown) => {
+                    self.mode = Mode::Yaml {
+                        title,
+                        text,
+                        scroll: scroll + 1,
+                    }
+                }
+                Some(Action::Up | Action::DetailUp) => {
+                    self.mode = Mode::Yaml {
+                        title,
+                        text,
+                        scroll: scroll.saturating_sub(1),
+                    }
+                }
+                Some(Action::PageDown) => {
+                    self.mode = Mode::Yaml {
+                        title,
+                        text,
+                        scroll: scroll + 20,
+                    }
+                }
+                Some(Action::PageUp) => {
+                    self.mode = Mode::Yaml {
+                        title,
+                        text,
+                        scroll: scroll.saturating_sub(20),
+                    }
+                }
+                Some(Action::Quit) if key.code() == crossterm::event::KeyCode::Char('q') => {
+                    self.mode = Mode::Normal
+                }
+                Some(Action::Quit) => self.quit = true,
+                _ => self.mode = Mode::Normal,
+            },
             Mode::Help { scroll } => match self.keymap.lookup(Context::Detail, &key) {
                 Some(Action::Down | Action::DetailDown) => {
                     self.mode = Mode::Help { scroll: scroll + 1 }
@@ -367,8 +433,48 @@ impl App {
             }
             Action::ToggleAllNamespaces => self.namespace = None,
             Action::NextTheme => self.set_theme(self.theme_index + 1),
-            Action::Enter | Action::ShowYaml | Action::DetailUp | Action::DetailDown => {}
+            Action::ShowYaml | Action::Enter => self.show_yaml(),
+            Action::DetailUp | Action::DetailDown => {}
         }
+    }
+}
+
+impl App {
+    /// Opens the YAML of the selected row's object and asks the loop to fetch it.
+    fn show_yaml(&mut self) {
+        let Some(row) = self.derived.table.rows.get(self.selected()) else {
+            return;
+        };
+        let Some(path) = object_path(self.view, &row.key) else {
+            self.message = Some("this row has no object to show".into());
+            return;
+        };
+        self.mode = Mode::Yaml {
+            title: row.key.clone(),
+            text: None,
+            scroll: 0,
+        };
+        self.effects.push(Effect::FetchYaml { path });
+    }
+}
+
+/// The API path of the object behind a view's row (keys are `namespace/name`, or `name`
+/// for cluster-scoped kinds).
+fn object_path(view: View, key: &str) -> Option<String> {
+    let namespaced = |prefix: &str, plural: &str| {
+        let (ns, name) = key.split_once('/')?;
+        Some(format!("{prefix}/namespaces/{ns}/{plural}/{name}"))
+    };
+    match view {
+        View::Nodes => Some(format!("/api/v1/nodes/{key}")),
+        View::Gpus => key
+            .split_once('/')
+            .map(|(node, _)| format!("/api/v1/nodes/{node}")),
+        View::Jobs => namespaced("/apis/batch/v1", "jobs"),
+        View::Models => namespaced("/apis/mlxp.io/v1alpha1", "modelversions"),
+        View::Serving => namespaced("/apis/apps/v1", "deployments"),
+        View::Events => namespaced("/api/v1", "events"),
+        View::Overview => None,
     }
 }
 

@@ -33,8 +33,14 @@ pub fn render(app: &App, frame: &mut Frame) {
         _ => table(app, app.table(), frame, body),
     }
     frame.render_widget(bottom_line(app), bottom);
-    if let Mode::Help { scroll } = app.mode {
-        help(app, scroll, frame, body);
+    match &app.mode {
+        Mode::Help { scroll } => help(app, *scroll, frame, body),
+        Mode::Yaml {
+            title,
+            text,
+            scroll,
+        } => yaml(app, title, text.as_deref(), *scroll, frame, body),
+        _ => {}
     }
 }
 
@@ -247,6 +253,31 @@ fn fit_widths(table: &Table, first: usize, visible: usize, width: u16) -> Vec<u1
         *widest -= 1;
     }
     widths
+}
+
+/// An object's YAML over the view, scrollable.
+fn yaml(app: &App, title: &str, text: Option<&str>, scroll: usize, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = match text {
+        Some(text) => text
+            .lines()
+            .skip(scroll)
+            .map(|l| Line::raw(l.to_string()))
+            .collect(),
+        None => vec![Line::styled(" reading…", style(app, Slot::Muted))],
+    };
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines).style(style(app, Slot::Text)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(style(app, Slot::Border))
+                .title(Span::styled(
+                    format!(" {title} (read-only; esc closes, j/k scroll) "),
+                    style(app, Slot::Title),
+                )),
+        ),
+        area,
+    );
 }
 
 /// The help, generated from the keymap.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crossterm::event::{Event, KeyEventKind};
 use tokio::sync::mpsc;
 
-use super::app::{App, Msg};
+use super::app::{App, Effect, Msg};
 use super::color_depth::ColorDepth;
 use super::keys::Key;
 use super::{keymap, render, theme};
@@ -69,7 +69,7 @@ pub async fn run(
     metrics: Option<Arc<dyn MetricsSource>>,
     options: Options,
 ) -> anyhow::Result<()> {
-    let watch = crate::cluster::start(client);
+    let watch = crate::cluster::start(client.clone());
     let mut snapshots = watch.subscribe();
     let mut app = app(&options);
     app.metrics_source = metrics.as_ref().map(|m| m.describe()).unwrap_or_default();
@@ -98,6 +98,9 @@ pub async fn run(
         while let Ok(msg) = inbox.try_recv() {
             app.update(msg);
         }
+        for effect in app.take_effects() {
+            spawn_effect(effect, client.clone(), messages.clone());
+        }
         if app.quit {
             break Ok(());
         }
@@ -105,6 +108,18 @@ pub async fn run(
     };
     ratatui::restore();
     result
+}
+
+/// Runs what `update()` asked for; the result comes back as a message.
+fn spawn_effect(effect: Effect, client: kube::Client, messages: mpsc::Sender<Msg>) {
+    tokio::spawn(async move {
+        let msg = match effect {
+            Effect::FetchYaml { path } => {
+                Msg::Yaml(crate::cluster::fetch_yaml(&client, &path).await)
+            }
+        };
+        let _ = messages.send(msg).await;
+    });
 }
 
 /// Keys are read on their own thread: crossterm's read blocks.
