@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::api::{Api, ListParams};
 use mlxp::cluster::{KindName, Snapshot, SourceState};
 use mlxp::domain::{pools, serving, training};
 use mlxp::sim::{Sim, SimConfig};
@@ -38,18 +38,6 @@ async fn snapshot_where(
     tokio::time::timeout(Duration::from_secs(20), wait)
         .await
         .expect("the snapshot got there within 20 s")
-}
-
-fn dynamic(
-    client: &kube::Client,
-    group: &str,
-    version: &str,
-    kind: &str,
-    plural: &str,
-) -> Api<DynamicObject> {
-    let resource =
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
-    Api::all_with(client.clone(), &resource)
 }
 
 #[tokio::test]
@@ -130,7 +118,7 @@ async fn the_snapshot_agrees_with_the_cluster() {
     );
 
     // The queue: pending Workloads in Kueue's order.
-    let workloads = dynamic(
+    let workloads = common::dynamic(
         &client,
         "kueue.x-k8s.io",
         "v1beta1",
@@ -187,7 +175,7 @@ async fn the_snapshot_agrees_with_the_cluster() {
         .into_iter()
         .map(|s| (s.backend, s.weight))
         .collect();
-    let route_truth = dynamic(
+    let route_truth = common::dynamic(
         &client,
         "gateway.networking.k8s.io",
         "v1",

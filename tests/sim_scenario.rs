@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::api::Api;
 use mlxp::sim::Sim;
 use serde_json::Value;
 
@@ -18,18 +18,6 @@ async fn platform() -> Sim {
             .map(|t| t.with_timezone(&chrono::Utc)),
     )
     .await
-}
-
-fn custom(
-    client: &kube::Client,
-    group: &str,
-    version: &str,
-    kind: &str,
-    plural: &str,
-) -> Api<DynamicObject> {
-    let resource =
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
-    Api::all_with(client.clone(), &resource)
 }
 
 fn job_state(job: &Value) -> &'static str {
@@ -100,7 +88,7 @@ async fn the_platform_opens_with_every_state_the_cockpit_shows() {
         );
     }
 
-    let queues = custom(
+    let queues = common::dynamic(
         &client,
         "kueue.x-k8s.io",
         "v1beta1",
@@ -119,7 +107,7 @@ async fn the_platform_opens_with_every_state_the_cockpit_shows() {
         queues.items[0].data["status"]
     );
 
-    let versions = custom(
+    let versions = common::dynamic(
         &client,
         "mlxp.io",
         "v1alpha1",
@@ -138,7 +126,7 @@ async fn the_platform_opens_with_every_state_the_cockpit_shows() {
         stages.contains(&"Canary") && stages.contains(&"Production"),
         "{stages:?}"
     );
-    let routes = custom(
+    let routes = common::dynamic(
         &client,
         "gateway.networking.k8s.io",
         "v1",

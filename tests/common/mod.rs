@@ -37,3 +37,18 @@ pub async fn platform_at(start: Option<chrono::DateTime<chrono::Utc>>) -> Sim {
     .await
     .expect("sim starts")
 }
+
+/// A cluster-wide API of any kind, as dynamic objects.
+pub fn dynamic(
+    client: &kube::Client,
+    group: &str,
+    version: &str,
+    kind: &str,
+    plural: &str,
+) -> kube::Api<kube::api::DynamicObject> {
+    let resource = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk(group, version, kind),
+        plural,
+    );
+    kube::Api::all_with(client.clone(), &resource)
+}
