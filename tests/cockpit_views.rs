@@ -16,8 +16,19 @@ use mlxp::tui::{keymap, render, theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
+/// Metrics frames taken this far apart on the simulated clock, for the charts' history.
+const FRAME_EVERY: Duration = Duration::from_secs(10);
+const FRAMES: usize = 30;
+
 async fn cockpit() -> (Sim, App) {
     let sim = common::platform_at(common::eight_am()).await;
+    // Five simulated minutes of metrics first, so sparklines and charts have a history.
+    let metrics = mlxp::metrics::embedded::Embedded::new(sim.state().clone());
+    let mut frames = Vec::new();
+    for _ in 0..FRAMES {
+        sim.advance(FRAME_EVERY);
+        frames.push(metrics.frame().await.expect("frame"));
+    }
     let watch = mlxp::cluster::start(sim.client(true).await.expect("client"));
     let mut updates = watch.subscribe();
     let snapshot = tokio::time::timeout(Duration::from_secs(20), async {
@@ -34,8 +45,6 @@ async fn cockpit() -> (Sim, App) {
     })
     .await
     .expect("synced within 20 s");
-    let metrics = mlxp::metrics::embedded::Embedded::new(sim.state().clone());
-    let frame = metrics.frame().await.expect("frame");
     let (keymap, _) = keymap::load("default", None);
     let (theme, _) = theme::load("dark", None);
     let now = sim.state().clock.now();
@@ -48,7 +57,9 @@ async fn cockpit() -> (Sim, App) {
     );
     app.metrics_source = "embedded".into();
     app.update(Msg::Snapshot(snapshot));
-    app.update(Msg::Metrics(Ok(Arc::new(frame))));
+    for frame in frames {
+        app.update(Msg::Metrics(Ok(Arc::new(frame))));
+    }
     (sim, app)
 }
 
@@ -126,4 +137,116 @@ async fn the_yaml_of_the_selected_job() {
     ));
     key(&mut app, "esc");
     assert_eq!(app.mode, mlxp::tui::app::Mode::Normal);
+}
+
+/// The detail pane shows the selected row's object and follows the selection; `d` hides it.
+#[tokio::test]
+async fn the_detail_pane_follows_the_selection() {
+    let (_sim, mut app) = cockpit().await;
+    key(&mut app, "2");
+    let title = |app: &App| app.derived.detail.as_ref().map(|d| d.title.clone());
+    let first = app.table().rows[0].key.clone();
+    assert_eq!(title(&app), Some(format!("node {first}")));
+    key(&mut app, "j");
+    let second = app.table().rows[1].key.clone();
+    assert_eq!(title(&app), Some(format!("node {second}")));
+    assert!(draw(&app, 120, 40).contains(&format!("node {second}")));
+    key(&mut app, "d");
+    assert_eq!(title(&app), None);
+    assert!(!draw(&app, 120, 40).contains(&format!("node {second}")));
+    key(&mut app, "d");
+    assert_eq!(title(&app), Some(format!("node {second}")));
+    // Scrolling stops at the last line.
+    let lines = app.derived.detail.as_ref().map_or(0, |d| d.lines.len());
+    for _ in 0..lines + 5 {
+        key(&mut app, "J");
+    }
+    assert_eq!(app.detail_scroll, lines - 1);
+    key(&mut app, "K");
+    assert_eq!(app.detail_scroll, lines - 2);
+}
+
+/// A training node's detail: a bar per GPU with the pod holding it, and the pods on it, as
+/// the cluster has them.
+#[tokio::test]
+async fn a_node_detail_lists_its_gpus_and_pods() {
+    let (_sim, mut app) = cockpit().await;
+    key(&mut app, "2");
+    let at = app
+        .table()
+        .rows
+        .iter()
+        .position(|r| r.cells[0] == "training" && r.cells[4] == "8/8")
+        .expect("a full training node");
+    for _ in 0..at {
+        key(&mut app, "j");
+    }
+    let node = app.table().rows[at].key.clone();
+    let detail = app.derived.detail.clone().expect("detail");
+    let text: Vec<String> = detail
+        .lines
+        .iter()
+        .map(|l| l.iter().map(|(_, t)| t.as_str()).collect())
+        .collect();
+    let pods: Vec<String> = app
+        .snapshot
+        .pods
+        .values()
+        .filter(|p| p.node == node && p.holds_resources())
+        .map(|p| format!("{}/{}", p.meta.namespace, p.meta.name))
+        .collect();
+    assert!(!pods.is_empty());
+    assert!(
+        text.iter().any(|l| l == &format!("Pods ({})", pods.len())),
+        "{text:#?}"
+    );
+    for pod in &pods {
+        assert!(
+            text.iter().any(|l| l.contains(pod.as_str())),
+            "{pod} in {text:#?}"
+        );
+    }
+    assert!(text.iter().any(|l| l == "GPUs (8)"), "{text:#?}");
+    let gpu_lines = text
+        .iter()
+        .filter(|l| l.contains('%') && l.contains('W'))
+        .count();
+    assert_eq!(gpu_lines, 8, "{text:#?}");
+    // Its GPUs' mean utilisation over the frames fed in.
+    let [chart] = detail.charts.as_slice() else {
+        panic!("one chart: {:?}", detail.charts);
+    };
+    assert_eq!(chart.values.len(), FRAMES);
+}
+
+/// A GPU's detail has nvtop-like charts of utilisation, memory and power, one sample per
+/// metrics frame, the newest equal to what the table shows.
+#[tokio::test]
+async fn a_gpu_detail_charts_its_history() {
+    let (_sim, mut app) = cockpit().await;
+    key(&mut app, "3");
+    let row = app.table().rows[0].clone();
+    let detail = app.derived.detail.clone().expect("detail");
+    let titles: Vec<&str> = detail.charts.iter().map(|c| c.title.as_str()).collect();
+    assert_eq!(titles.len(), 3, "{titles:?}");
+    assert!(titles[0].starts_with("util "), "{titles:?}");
+    assert_eq!(titles[0], format!("util {}", row.cells[3]));
+    assert!(titles[1].starts_with("memory ") && titles[2].starts_with("power "));
+    assert!(detail.charts.iter().all(|c| c.values.len() == FRAMES));
+}
+
+/// A live table re-sorts as things change; the selection stays on its object.
+#[tokio::test]
+async fn the_selection_follows_its_row_when_the_order_changes() {
+    let (_sim, mut app) = cockpit().await;
+    key(&mut app, "2");
+    for _ in 0..3 {
+        key(&mut app, "j");
+    }
+    let chosen = app.table().rows[3].key.clone();
+    key(&mut app, "s");
+    key(&mut app, "s");
+    key(&mut app, "S");
+    assert_ne!(app.table().rows[3].key, chosen, "the order changed");
+    assert_eq!(app.table().rows[app.selected()].key, chosen);
 }

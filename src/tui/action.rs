@@ -37,6 +37,7 @@ pub enum Action {
     NextTheme,
     DetailUp,
     DetailDown,
+    ToggleDetail,
 }
 
 impl Action {
@@ -69,6 +70,7 @@ impl Action {
         Action::NextTheme,
         Action::DetailUp,
         Action::DetailDown,
+        Action::ToggleDetail,
     ];
 
     /// One line for the help screen when a binding has no `desc` of its own.
@@ -102,6 +104,7 @@ impl Action {
             Action::NextTheme => "Next colour theme",
             Action::DetailUp => "Scroll details up",
             Action::DetailDown => "Scroll details down",
+            Action::ToggleDetail => "Show or hide the detail pane",
         }
     }
 }

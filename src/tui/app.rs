@@ -9,12 +9,14 @@ use chrono::{DateTime, Utc};
 use super::action::Action;
 use super::color_depth::ColorDepth;
 use super::derived::{Derived, derive};
+use super::history::History;
 use super::keymap::{Context, Keymap};
 use super::keys::Key;
 use super::table::{Filter, Sort, Table};
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
 use crate::cluster::Snapshot;
+use crate::domain::pools::pool_of;
 use crate::metrics::MetricsFrame;
 
 /// What the bottom line is doing.
@@ -59,11 +61,17 @@ pub struct App {
     pub metrics: Option<Arc<MetricsFrame>>,
     pub metrics_error: Option<String>,
     pub metrics_source: String,
+    /// The metrics of the last minutes, for sparklines and charts.
+    pub history: History,
     pub now: DateTime<Utc>,
     pub namespace: Option<String>,
     pub filter: Option<(String, Filter)>,
     sorts: [Option<Sort>; View::ALL.len()],
     selected: [usize; View::ALL.len()],
+    /// The detail pane is shown under (or beside) the table.
+    pub show_detail: bool,
+    /// Lines scrolled off the top of the detail pane.
+    pub detail_scroll: usize,
     pub mode: Mode,
     pub keymap: Keymap,
     pub theme: Theme,
@@ -108,11 +116,14 @@ impl App {
             metrics: None,
             metrics_error: None,
             metrics_source: String::new(),
+            history: History::default(),
             now,
             namespace: None,
             filter: None,
             sorts: [None; View::ALL.len()],
             selected: [0; View::ALL.len()],
+            show_detail: true,
+            detail_scroll: 0,
             mode: Mode::Normal,
             keymap,
             theme,
@@ -133,15 +144,38 @@ impl App {
         std::mem::take(&mut self.effects)
     }
 
-    /// Builds what the current view shows from the current data.
+    /// Builds what the current view shows from the current data. The selection follows
+    /// its object when rows move (a live table re-sorts as things change).
     pub fn rebuild(&mut self) {
         let filter = self.filter.as_ref().map(|(_, f)| f.clone());
         let sort = self.sorts[index(self.view)];
+        let was = self.selected_key().map(String::from);
         self.derived = derive(self.view, &self.inputs(), |t| {
             t.arranged(filter.as_ref(), sort)
         });
+        if let Some(at) =
+            was.and_then(|key| self.derived.table.rows.iter().position(|r| r.key == key))
+        {
+            self.selected[index(self.view)] = at;
+        }
+        self.refresh_detail();
         self.last_rebuild = Some(Instant::now());
         self.stale = false;
+    }
+
+    /// The selected row's key, if the table has rows.
+    pub fn selected_key(&self) -> Option<&str> {
+        let rows = &self.derived.table.rows;
+        let at = self.selected().min(rows.len().checked_sub(1)?);
+        Some(rows[at].key.as_str())
+    }
+
+    /// The detail pane of the selected row, built from the current data.
+    fn refresh_detail(&mut self) {
+        self.derived.detail = match (self.show_detail, self.selected_key()) {
+            (true, Some(key)) => self.view.detail(&self.inputs(), key),
+            _ => None,
+        };
     }
 
     fn rebuild_if_due(&mut self) {
@@ -169,6 +203,7 @@ impl App {
             snapshot: &self.snapshot,
             metrics: self.metrics.as_deref(),
             now: self.now,
+            history: &self.history,
             namespace: self.namespace.as_deref(),
         }
     }
@@ -193,6 +228,10 @@ impl App {
                 self.stale = true;
             }
             Msg::Metrics(Ok(frame)) => {
+                let nodes = &self.snapshot.nodes;
+                self.history.record(&frame, |node| {
+                    nodes.get("", node).map(|n| pool_of(n.as_ref()))
+                });
                 self.metrics = Some(frame);
                 self.metrics_error = None;
                 self.stale = true;
@@ -207,9 +246,14 @@ impl App {
             Msg::Key(key) => {
                 self.message = None;
                 let before = self.shown();
+                let selected = self.selected_key().map(String::from);
                 self.key(key);
                 if self.shown() != before {
+                    self.detail_scroll = 0;
                     self.rebuild();
+                } else if self.selected_key() != selected.as_deref() {
+                    self.detail_scroll = 0;
+                    self.refresh_detail();
                 }
             }
         }
@@ -434,7 +478,15 @@ impl App {
             Action::ToggleAllNamespaces => self.namespace = None,
             Action::NextTheme => self.set_theme(self.theme_index + 1),
             Action::ShowYaml | Action::Enter => self.show_yaml(),
-            Action::DetailUp | Action::DetailDown => {}
+            Action::DetailUp => self.detail_scroll = self.detail_scroll.saturating_sub(1),
+            Action::DetailDown => {
+                let lines = self.derived.detail.as_ref().map_or(0, |d| d.lines.len());
+                self.detail_scroll = (self.detail_scroll + 1).min(lines.saturating_sub(1));
+            }
+            Action::ToggleDetail => {
+                self.show_detail = !self.show_detail;
+                self.refresh_detail();
+            }
         }
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::table::Table;
+use super::views::detail::Detail;
 use super::views::{Inputs, View};
 use crate::domain::pools::{PoolSummary, pool_of, summarize};
 use crate::domain::training::{JobState, admission_order, job_state};
@@ -24,6 +25,8 @@ pub struct Overview {
 pub struct Derived {
     pub table: Table,
     pub overview: Overview,
+    /// The selected row's detail pane.
+    pub detail: Option<Detail>,
 }
 
 pub fn derive(view: View, inputs: &Inputs, arrange: impl FnOnce(Table) -> Table) -> Derived {
@@ -31,10 +34,12 @@ pub fn derive(view: View, inputs: &Inputs, arrange: impl FnOnce(Table) -> Table)
         View::Overview => Derived {
             table: Table::default(),
             overview: overview(inputs),
+            detail: None,
         },
         _ => Derived {
             table: arrange(view.table(inputs)),
             overview: Overview::default(),
+            detail: None,
         },
     }
 }

@@ -10,10 +10,10 @@ use ratatui::widgets::{
 };
 
 use super::app::{App, Mode};
-use super::overview;
 use super::table::Table;
 use super::theme::Slot;
 use super::views::View;
+use super::{detail_pane, overview, queue_panel};
 use crate::cluster::{KindName, SourceState};
 
 pub fn render(app: &App, frame: &mut Frame) {
@@ -30,7 +30,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     frame.render_widget(health_line(app), health);
     match app.view {
         View::Overview => overview::render(app, frame, body),
-        _ => table(app, app.table(), frame, body),
+        _ => table_view(app, frame, body),
     }
     frame.render_widget(bottom_line(app), bottom);
     match &app.mode {
@@ -42,6 +42,33 @@ pub fn render(app: &App, frame: &mut Frame) {
         } => yaml(app, title, text.as_deref(), *scroll, frame, body),
         _ => {}
     }
+}
+
+/// A view's table, the Training view's queues above it, the detail pane under it (beside
+/// it on a wide terminal).
+fn table_view(app: &App, frame: &mut Frame, area: Rect) {
+    let area = if app.view == View::Jobs {
+        let [queues, rest] = Layout::vertical([
+            Constraint::Length(queue_panel::height(app)),
+            Constraint::Min(5),
+        ])
+        .areas(area);
+        queue_panel::render(app, frame, queues);
+        rest
+    } else {
+        area
+    };
+    let Some(detail) = app.derived.detail.as_ref().filter(|_| app.show_detail) else {
+        return table(app, app.table(), frame, area);
+    };
+    let [rows, pane] = if area.width >= 160 {
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(area)
+    } else {
+        let height = (area.height * 2 / 5).clamp(6, 16);
+        Layout::vertical([Constraint::Min(5), Constraint::Length(height)]).areas(area)
+    };
+    table(app, app.table(), frame, rows);
+    detail_pane::render(app, detail, frame, pane);
 }
 
 pub fn style(app: &App, slot: Slot) -> Style {

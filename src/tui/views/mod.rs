@@ -1,6 +1,7 @@
 //! The views: each turns the snapshot (and the metrics, when there are some) into a table.
 //! Pure functions of their inputs, so they are tested without a terminal.
 
+pub mod detail;
 mod events;
 pub mod gpus;
 mod jobs;
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use super::table::Table;
 use crate::cluster::Snapshot;
 use crate::metrics::MetricsFrame;
+use crate::tui::history::History;
 
 pub use gpus::gpu_slot;
 
@@ -21,6 +23,8 @@ pub struct Inputs<'a> {
     pub snapshot: &'a Snapshot,
     pub metrics: Option<&'a MetricsFrame>,
     pub now: DateTime<Utc>,
+    /// What the metrics said over the last minutes.
+    pub history: &'a History,
     /// Only this namespace, for namespaced kinds (None: all).
     pub namespace: Option<&'a str>,
 }

@@ -4,7 +4,7 @@ use super::Inputs;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
 
-fn stage_slot(stage: &str) -> Option<Slot> {
+pub(super) fn stage_slot(stage: &str) -> Option<Slot> {
     match stage {
         "Production" => Some(Slot::Stable),
         "Canary" => Some(Slot::Canary),

@@ -3,8 +3,12 @@
 
 use super::Inputs;
 use crate::domain::serving::splits;
+use crate::tui::history::spark;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
+
+/// Samples in the requests/s trend column.
+const TREND: usize = 12;
 
 /// A weight as a bar of `width` cells.
 pub fn bar(share: f64, width: usize) -> String {
@@ -50,6 +54,11 @@ pub fn table(inputs: &Inputs) -> Table {
                 s.map(|s| format!("{:.0}ms", s * 1000.0))
                     .unwrap_or_else(|| "-".into())
             };
+            let trend = inputs
+                .history
+                .traffic(&model, &version)
+                .map(|h| spark(h.rps.values().map(f64::from), TREND, None))
+                .unwrap_or_default();
             rows.push(Row {
                 key: format!("{ns}/{}", split.backend),
                 cells: vec![
@@ -73,6 +82,7 @@ pub fn table(inputs: &Inputs) -> Table {
                     traffic
                         .map(|t| format!("{:.1}", t.rps))
                         .unwrap_or_else(|| "-".into()),
+                    trend,
                     traffic
                         .map(|t| format!("{:.2}%", t.error_ratio * 100.0))
                         .unwrap_or_else(|| "-".into()),
@@ -96,6 +106,7 @@ pub fn table(inputs: &Inputs) -> Table {
             Column::number("READY", 6),
             Column::text("HPA", 11),
             Column::number("RPS", 7),
+            Column::text("RPS TREND", TREND as u16),
             Column::number("ERR", 7),
             Column::number("P50", 6),
             Column::number("P99", 6),

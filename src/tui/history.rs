@@ -1,0 +1,321 @@
+//! What the metrics said over the last minutes, for sparklines and nvtop-like charts: a
+//! fixed number of samples per series, recorded in `update()` as frames arrive. Compact on
+//! purpose (a byte or two a sample): at 40,000 GPUs this is the cockpit's biggest history.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use crate::metrics::MetricsFrame;
+
+/// Samples kept per series: ten minutes at the cockpit's five-second metrics interval.
+pub const KEEP: usize = 120;
+
+/// The last `KEEP` values of one series, oldest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ring<T> {
+    values: VecDeque<T>,
+}
+
+impl<T: Copy> Ring<T> {
+    pub fn push(&mut self, value: T) {
+        if self.values.len() == KEEP {
+            self.values.pop_front();
+        }
+        self.values.push_back(value);
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = T> + ExactSizeIterator + '_ {
+        self.values.iter().copied()
+    }
+
+    pub fn last(&self) -> Option<T> {
+        self.values.back().copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+/// One GPU: utilisation and memory in percent, power in watts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GpuSeries {
+    pub util: Ring<u8>,
+    pub memory: Ring<u8>,
+    pub power: Ring<u16>,
+}
+
+/// One model version's serving: requests/s, errors in percent, p99 in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrafficSeries {
+    pub rps: Ring<f32>,
+    pub errors: Ring<f32>,
+    pub p99_ms: Ring<f32>,
+}
+
+/// One model version's live quality.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QualitySeries {
+    pub accuracy: Ring<f32>,
+    pub drift: Ring<f32>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// By (node, GPU index).
+    pub gpus: HashMap<(String, String), GpuSeries>,
+    /// Mean GPU utilisation per pool, percent.
+    pub pools: BTreeMap<String, Ring<u8>>,
+    /// By (model, version).
+    pub traffic: BTreeMap<(String, String), TrafficSeries>,
+    pub quality: BTreeMap<(String, String), QualitySeries>,
+    last_at: Option<DateTime<Utc>>,
+}
+
+fn percent(x: f64) -> u8 {
+    x.clamp(0.0, 100.0).round() as u8
+}
+
+impl History {
+    /// Adds a frame's values (a frame seen before is not counted twice). Series whose
+    /// object left the frame are dropped, so the history never outgrows the cluster.
+    pub fn record<'a>(
+        &mut self,
+        frame: &MetricsFrame,
+        pool_of_node: impl Fn(&str) -> Option<&'a str>,
+    ) {
+        if self.last_at == Some(frame.at) {
+            return;
+        }
+        self.last_at = Some(frame.at);
+        let mut pools: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+        let mut seen = std::collections::HashSet::with_capacity(frame.gpus.len());
+        for gpu in &frame.gpus {
+            let key = (gpu.node.clone(), gpu.gpu.clone());
+            let series = self.gpus.entry(key.clone()).or_default();
+            series.util.push(percent(gpu.util));
+            let total = gpu.fb_used_mib + gpu.fb_free_mib;
+            let memory = if total > 0.0 {
+                gpu.fb_used_mib / total * 100.0
+            } else {
+                0.0
+            };
+            series.memory.push(percent(memory));
+            series
+                .power
+                .push(gpu.power_watts.clamp(0.0, f64::from(u16::MAX)) as u16);
+            seen.insert(key);
+            if let Some(pool) = pool_of_node(&gpu.node) {
+                let entry = pools.entry(pool).or_default();
+                entry.0 += gpu.util;
+                entry.1 += 1;
+            }
+        }
+        self.gpus.retain(|key, _| seen.contains(key));
+        self.pools
+            .retain(|name, _| pools.contains_key(name.as_str()));
+        for (pool, (sum, count)) in pools {
+            self.pools
+                .entry(pool.to_string())
+                .or_default()
+                .push(percent(sum / count as f64));
+        }
+        let mut live = std::collections::BTreeSet::new();
+        for t in &frame.traffic {
+            let key = (t.model.clone(), t.version.clone());
+            let series = self.traffic.entry(key.clone()).or_default();
+            series.rps.push(t.rps as f32);
+            series.errors.push((t.error_ratio * 100.0) as f32);
+            series
+                .p99_ms
+                .push(t.p99_seconds.map_or(0.0, |s| (s * 1000.0) as f32));
+            live.insert(key);
+        }
+        self.traffic.retain(|key, _| live.contains(key));
+        let mut live = std::collections::BTreeSet::new();
+        for q in &frame.quality {
+            let key = (q.model.clone(), q.version.clone());
+            let series = self.quality.entry(key.clone()).or_default();
+            if let Some(a) = q.accuracy {
+                series.accuracy.push(a as f32);
+            }
+            if let Some(d) = q.drift {
+                series.drift.push(d as f32);
+            }
+            live.insert(key);
+        }
+        self.quality.retain(|key, _| live.contains(key));
+    }
+
+    pub fn gpu(&self, node: &str, gpu: &str) -> Option<&GpuSeries> {
+        self.gpus.get(&(node.to_string(), gpu.to_string()))
+    }
+
+    pub fn traffic(&self, model: &str, version: &str) -> Option<&TrafficSeries> {
+        self.traffic.get(&(model.to_string(), version.to_string()))
+    }
+
+    pub fn quality(&self, model: &str, version: &str) -> Option<&QualitySeries> {
+        self.quality.get(&(model.to_string(), version.to_string()))
+    }
+}
+
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/// The last `width` values as a one-line text sparkline, from zero to `max`, or over the
+/// values' own range when there is no `max`; empty when there is nothing yet.
+pub fn spark(
+    values: impl DoubleEndedIterator<Item = f64>,
+    width: usize,
+    max: Option<f64>,
+) -> String {
+    let mut recent: Vec<f64> = values.rev().take(width).collect();
+    recent.reverse();
+    let (floor, top) = match max {
+        Some(max) => (0.0, max),
+        None => auto_range(&recent),
+    };
+    let steps = (BARS.len() - 1) as f64;
+    recent
+        .iter()
+        .map(|v| {
+            let level = ((v - floor) / (top - floor).max(f64::EPSILON) * steps).round();
+            BARS[level.clamp(0.0, steps) as usize]
+        })
+        .collect()
+}
+
+/// (floor, top) of a series drawn without a fixed scale, as monitoring charts do (a 5 %
+/// swing in requests is invisible from zero): its range with a margin below, so the lowest
+/// sample still shows; a flat series sits at half height.
+pub fn auto_range(values: &[f64]) -> (f64, f64) {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(0.0, f64::max);
+    if !lo.is_finite() || hi <= lo {
+        return (0.0, if hi > 0.0 { hi * 2.0 } else { 1.0 });
+    }
+    ((lo - (hi - lo) / 4.0).max(0.0), hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{GpuSample, VersionTraffic};
+
+    fn gpu(node: &str, index: &str, util: f64) -> GpuSample {
+        GpuSample {
+            node: node.into(),
+            gpu: index.into(),
+            uuid: format!("GPU-{node}-{index}"),
+            model_name: "NVIDIA-L4".into(),
+            util,
+            fb_used_mib: 6_000.0,
+            fb_free_mib: 18_000.0,
+            power_watts: 51.6,
+            pod: None,
+        }
+    }
+
+    fn frame(second: i64, gpus: Vec<GpuSample>, rps: f64) -> MetricsFrame {
+        MetricsFrame {
+            at: DateTime::from_timestamp(1_800_000_000 + second, 0).expect("time"),
+            gpus,
+            traffic: vec![VersionTraffic {
+                model: "fraud".into(),
+                version: "v2".into(),
+                rps,
+                error_ratio: 0.08,
+                p50_seconds: Some(0.1),
+                p99_seconds: Some(0.25),
+            }],
+            quality: Vec::new(),
+        }
+    }
+
+    fn pool(node: &str) -> Option<&'static str> {
+        Some(if node.starts_with('t') {
+            "training"
+        } else {
+            "serving"
+        })
+    }
+
+    #[test]
+    fn records_each_gpu_pool_means_and_traffic_once_per_frame() {
+        let mut history = History::default();
+        let first = frame(
+            0,
+            vec![
+                gpu("t1", "0", 80.0),
+                gpu("t1", "1", 40.0),
+                gpu("s1", "0", 10.0),
+            ],
+            100.0,
+        );
+        history.record(&first, pool);
+        history.record(&first, pool);
+        history.record(
+            &frame(
+                5,
+                vec![
+                    gpu("t1", "0", 100.0),
+                    gpu("t1", "1", 100.0),
+                    gpu("s1", "0", 12.4),
+                ],
+                50.0,
+            ),
+            pool,
+        );
+        let t10 = history.gpu("t1", "0").expect("series");
+        assert_eq!(t10.util.values().collect::<Vec<_>>(), [80, 100]);
+        assert_eq!(t10.memory.last(), Some(25));
+        assert_eq!(t10.power.last(), Some(51));
+        assert_eq!(
+            history.pools["training"].values().collect::<Vec<_>>(),
+            [60, 100]
+        );
+        assert_eq!(
+            history.pools["serving"].values().collect::<Vec<_>>(),
+            [10, 12]
+        );
+        let traffic = history.traffic("fraud", "v2").expect("traffic");
+        assert_eq!(traffic.rps.values().collect::<Vec<_>>(), [100.0, 50.0]);
+        assert_eq!(traffic.errors.last(), Some(8.0));
+        assert_eq!(traffic.p99_ms.last(), Some(250.0));
+    }
+
+    #[test]
+    fn keeps_a_bounded_window_and_forgets_gone_gpus() {
+        let mut history = History::default();
+        for i in 0..(KEEP as i64 + 30) {
+            history.record(
+                &frame(i * 5, vec![gpu("t1", "0", (i % 100) as f64)], 1.0),
+                pool,
+            );
+        }
+        let series = history.gpu("t1", "0").expect("series");
+        assert_eq!(series.util.len(), KEEP);
+        assert_eq!(series.util.values().next(), Some(30));
+        history.record(&frame(100_000, vec![gpu("t2", "0", 5.0)], 1.0), pool);
+        assert!(history.gpu("t1", "0").is_none());
+        assert_eq!(history.gpus.len(), 1);
+    }
+
+    #[test]
+    fn spark_scales_to_the_max_and_shows_the_newest() {
+        let values = [0.0, 50.0, 100.0, 25.0];
+        assert_eq!(spark(values.iter().copied(), 3, Some(100.0)), "▅█▃");
+        // Own range: floor 0 (the margin stops at zero), top 100.
+        assert_eq!(spark(values.iter().copied(), 10, None), "▁▅█▃");
+        // 100..120: floor 95.
+        assert_eq!(spark([100.0, 110.0, 120.0].into_iter(), 3, None), "▂▅█");
+        assert_eq!(spark(std::iter::empty(), 5, None), "");
+        assert_eq!(spark([0.0, 0.0].into_iter(), 5, None), "▁▁");
+        assert_eq!(spark([3.0, 3.0].into_iter(), 5, None), "▅▅");
+    }
+}

@@ -1,0 +1,104 @@
+//! A GPU, nvtop-like: what it is, who holds it, and its utilisation, memory and power over
+//! the last minutes.
+
+use super::{Chart, Detail, Lines, chart, split_key};
+use crate::domain::pools::pool_of;
+use crate::tui::theme::Slot;
+use crate::tui::views::Inputs;
+use crate::tui::views::gpus::IDLE_BELOW;
+
+pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
+    let (node, index) = split_key(key)?;
+    let pool = inputs
+        .snapshot
+        .nodes
+        .get("", node)
+        .map(|n| pool_of(n).to_string());
+    let mut lines = Lines::default();
+    lines.field(
+        "node",
+        format!("{node} (pool {})", pool.as_deref().unwrap_or("?")),
+    );
+    let Some(g) = inputs
+        .metrics
+        .and_then(|m| m.gpus.iter().find(|g| g.node == node && g.gpu == index))
+    else {
+        lines.text(Slot::Muted, "no metrics for this GPU");
+        return lines.done(format!("GPU {index} of {node}"), Vec::new());
+    };
+    lines.field("product", &g.model_name);
+    lines.field("uuid", &g.uuid);
+    let idle = g.pod.is_some() && g.util < IDLE_BELOW;
+    let total = g.fb_used_mib + g.fb_free_mib;
+    lines.field_in(
+        "util",
+        format!("{:.0}%", g.util),
+        if idle { Slot::Alert } else { Slot::gpu(g.util) },
+    );
+    lines.field(
+        "memory",
+        format!(
+            "{:.1} of {:.1} GiB ({:.0}%)",
+            g.fb_used_mib / 1024.0,
+            total / 1024.0,
+            if total > 0.0 {
+                g.fb_used_mib / total * 100.0
+            } else {
+                0.0
+            }
+        ),
+    );
+    lines.field("power", format!("{:.0} W", g.power_watts));
+    match &g.pod {
+        Some(p) => {
+            lines.field(
+                "pod",
+                format!("{}/{} (container {})", p.namespace, p.name, p.container),
+            );
+            if idle {
+                lines.text(
+                    Slot::Alert,
+                    format!(" allocated but idle: under {IDLE_BELOW:.0}% while a pod holds it"),
+                );
+            }
+        }
+        None => lines.field_in("pod", "none (free)", Slot::Muted),
+    }
+    lines.done(
+        format!("GPU {index} of {node}"),
+        charts(inputs, node, index),
+    )
+}
+
+fn charts(inputs: &Inputs, node: &str, index: &str) -> Vec<Chart> {
+    let Some(series) = inputs.history.gpu(node, index) else {
+        return Vec::new();
+    };
+    let last = |v: Option<u8>| v.map_or_else(|| "-".into(), |v| format!("{v}%"));
+    vec![
+        chart(
+            format!("util {}", last(series.util.last())),
+            series.util.values(),
+            Some(100),
+            Slot::gpu(f64::from(series.util.last().unwrap_or(0))),
+        ),
+        chart(
+            format!("memory {}", last(series.memory.last())),
+            series.memory.values(),
+            Some(100),
+            Slot::GpuWarm,
+        ),
+        chart(
+            format!(
+                "power {}",
+                series
+                    .power
+                    .last()
+                    .map_or_else(|| "-".into(), |w| format!("{w} W"))
+            ),
+            series.power.values(),
+            None,
+            Slot::GpuCool,
+        ),
+    ]
+}
