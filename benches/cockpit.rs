@@ -135,45 +135,107 @@ async fn measure(kubeconfig: &std::path::Path) -> anyhow::Result<()> {
             terminal.draw(|f| render::render(&app, f))?;
             frames.push(t.elapsed());
         }
+        // Moving the selection rebuilds the detail pane of the new row.
+        let mut moves = Vec::new();
+        for i in 0..20 {
+            let t = Instant::now();
+            app.update(Msg::Key(key(if i < 10 { "j" } else { "k" })));
+            moves.push(t.elapsed());
+        }
         builds.sort();
         frames.sort();
+        moves.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "{:<18} frame p50 {:>6.2} ms  p99 {:>6.2} ms   table build (on new data, at most 4/s) p50 {:>6.1} ms  p99 {:>6.1} ms",
+            "{:<18} frame p50 {:>6.2} ms  p99 {:>6.2} ms   table build (on new data, at most 4/s) p50 {:>6.1} ms  p99 {:>6.1} ms   selection move (detail) p50 {:>6.1} ms  p99 {:>6.1} ms",
             view.title(),
             ms(percentile(&frames, 0.5)),
             ms(percentile(&frames, 0.99)),
             ms(percentile(&builds, 0.5)),
             ms(percentile(&builds, 0.99)),
+            ms(percentile(&moves, 0.5)),
+            ms(percentile(&moves, 0.99)),
         );
     }
 
+    history(&mut app, &snapshot);
+
     // The cockpit's loop under the cluster's churn: every new snapshot is taken and the
     // current view redrawn (at most ~60 times a second, as the real loop does).
-    app.update(Msg::Key(key("1")));
     app.rebuild_every = Duration::from_millis(250);
     let seconds = 30.0;
-    let (events_before, cpu_before) = (watch.latest().events(), cpu_seconds());
-    let until = Instant::now() + Duration::from_secs_f64(seconds);
-    while Instant::now() < until {
-        if tokio::time::timeout(Duration::from_millis(100), updates.changed())
-            .await
-            .is_ok()
-        {
-            let latest = updates.borrow_and_update().clone();
-            app.update(Msg::Snapshot(Arc::clone(&latest)));
-            app.update(Msg::Tick(chrono::Utc::now()));
-            terminal.draw(|f| render::render(&app, f))?;
-            tokio::time::sleep(Duration::from_millis(16)).await;
+    for view in [View::Overview, View::Nodes, View::Jobs] {
+        let number = View::ALL.iter().position(|v| *v == view).unwrap_or(0) + 1;
+        app.update(Msg::Key(key(&number.to_string())));
+        let (events_before, cpu_before) = (watch.latest().events(), cpu_seconds());
+        let until = Instant::now() + Duration::from_secs_f64(seconds);
+        while Instant::now() < until {
+            if tokio::time::timeout(Duration::from_millis(100), updates.changed())
+                .await
+                .is_ok()
+            {
+                let latest = updates.borrow_and_update().clone();
+                app.update(Msg::Snapshot(Arc::clone(&latest)));
+                app.update(Msg::Tick(chrono::Utc::now()));
+                terminal.draw(|f| render::render(&app, f))?;
+                tokio::time::sleep(Duration::from_millis(16)).await;
+            }
         }
+        let events = watch.latest().events() - events_before;
+        let cpu = cpu_seconds() - cpu_before;
+        println!(
+            "under churn ({seconds:.0} s, {} redrawn per snapshot): {:.0} watch events/s, CPU {:.1} % of one core, RSS {:.0} MiB",
+            view.title(),
+            events as f64 / seconds,
+            cpu / seconds * 100.0,
+            rss_mib()
+        );
     }
-    let events = watch.latest().events() - events_before;
-    let cpu = cpu_seconds() - cpu_before;
+    Ok(())
+}
+
+/// The metrics history at full size: one sample per allocatable GPU of the cluster (there is
+/// no Prometheus in this bench), 120 frames — the whole window the cockpit keeps.
+fn history(app: &mut App, snapshot: &mlxp::cluster::Snapshot) {
+    let gpus: Vec<mlxp::metrics::GpuSample> = snapshot
+        .nodes
+        .values()
+        .flat_map(|n| {
+            (0..n.allocatable.gpus).map(|i| mlxp::metrics::GpuSample {
+                node: n.meta.name.clone(),
+                gpu: i.to_string(),
+                uuid: format!("GPU-{}-{i}", n.meta.name),
+                model_name: "NVIDIA-H100-80GB-HBM3".into(),
+                util: (i * 13 % 100) as f64,
+                fb_used_mib: 40_000.0,
+                fb_free_mib: 41_559.0,
+                power_watts: 500.0,
+                pod: None,
+            })
+        })
+        .collect();
+    let before = rss_mib();
+    let mut times = Vec::new();
+    let start = chrono::Utc::now();
+    for i in 0..mlxp::tui::history::KEEP {
+        let frame = mlxp::metrics::MetricsFrame {
+            at: start + chrono::Duration::seconds(5 * i as i64),
+            gpus: gpus.clone(),
+            traffic: Vec::new(),
+            quality: Vec::new(),
+        };
+        let t = Instant::now();
+        app.update(Msg::Metrics(Ok(Arc::new(frame))));
+        times.push(t.elapsed());
+    }
+    times.sort();
     println!(
-        "under churn ({seconds:.0} s, Overview redrawn per snapshot): {:.0} watch events/s, CPU {:.1} % of one core, RSS {:.0} MiB",
-        events as f64 / seconds,
-        cpu / seconds * 100.0,
+        "metrics history: {} GPUs × {} frames, a frame recorded (and the view rebuilt) p50 {:.1} ms p99 {:.1} ms; RSS {:.0} → {:.0} MiB (the frame itself included)",
+        gpus.len(),
+        mlxp::tui::history::KEEP,
+        percentile(&times, 0.5).as_secs_f64() * 1000.0,
+        percentile(&times, 0.99).as_secs_f64() * 1000.0,
+        before,
         rss_mib()
     );
-    Ok(())
 }

@@ -17,6 +17,17 @@ pub fn state_slot(state: JobState) -> Slot {
     }
 }
 
+/// Where a state's Jobs come in the table.
+fn order_rank(state: JobState) -> u8 {
+    match state {
+        JobState::Queued => 0,
+        JobState::Running => 1,
+        JobState::Pending => 2,
+        JobState::Failed => 3,
+        JobState::Succeeded => 4,
+    }
+}
+
 pub fn table(inputs: &Inputs) -> Table {
     let snapshot = inputs.snapshot;
     // Queue position and pending reason of each queued Job, by its Workload's owner.
@@ -30,14 +41,7 @@ pub fn table(inputs: &Inputs) -> Table {
             );
         }
     }
-    // The last pod of each Job: its final metrics (termination message) or why it is stuck.
-    let mut last_pod: BTreeMap<(&str, &str), &crate::domain::objects::Pod> = BTreeMap::new();
-    for pod in snapshot.pods.values() {
-        if let Some(owner) = pod.meta.controller().filter(|o| o.kind == "Job") {
-            last_pod.insert((pod.meta.namespace.as_str(), owner.name.as_str()), pod);
-        }
-    }
-    let rows = snapshot
+    let mut rows = snapshot
         .jobs
         .values()
         .filter(|j| inputs.in_namespace(&j.meta.namespace))
@@ -45,8 +49,12 @@ pub fn table(inputs: &Inputs) -> Table {
             let key = (job.meta.namespace.as_str(), job.meta.name.as_str());
             let state = job_state(job);
             let gpus = job.pod_requests.gpus * i64::from(job.parallelism);
-            let position = queued.get(&key).map(|(p, _)| format!("#{p}"));
-            let pod = last_pod.get(&key);
+            let queue_position = queued.get(&key).map(|(p, _)| *p);
+            let position = queue_position.map(|p| format!("#{p}"));
+            // Its last pod: the final metrics (termination message) or why it is stuck.
+            let pod = snapshot
+                .pods_of_job(&job.meta.namespace, &job.meta.name)
+                .last();
             let note = match state {
                 JobState::Queued => queued
                     .get(&key)
@@ -72,7 +80,7 @@ pub fn table(inputs: &Inputs) -> Table {
                 }
                 None => "-".into(),
             };
-            Row {
+            let row = Row {
                 key: format!("{}/{}", job.meta.namespace, job.meta.name),
                 cells: vec![
                     job.meta.namespace.clone(),
@@ -96,24 +104,13 @@ pub fn table(inputs: &Inputs) -> Table {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
-            }
+            };
+            (order_rank(state), queue_position.unwrap_or(0), row)
         })
         .collect::<Vec<_>>();
-    let mut rows = rows;
     // Queued first in admission order, then running, pending, then finished ones.
-    rows.sort_by_key(|r| {
-        let state = &r.cells[4];
-        let rank = ["Queued", "Running", "Pending", "Failed", "Succeeded"]
-            .iter()
-            .position(|s| state.starts_with(s))
-            .unwrap_or(5);
-        let position: usize = state
-            .split('#')
-            .nth(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        (rank, position, r.key.clone())
-    });
+    rows.sort_by(|(ra, pa, a), (rb, pb, b)| (ra, pa, &a.key).cmp(&(rb, pb, &b.key)));
+    let rows = rows.into_iter().map(|(_, _, row)| row).collect();
     Table {
         columns: vec![
             Column::text("NAMESPACE", 10),

@@ -96,17 +96,7 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
         );
     }
 
-    let mut pods: Vec<_> = snapshot
-        .pods
-        .values()
-        .filter(|p| {
-            p.meta.namespace == namespace
-                && p.meta
-                    .controller()
-                    .is_some_and(|o| o.kind == "Job" && o.name == name)
-        })
-        .collect();
-    pods.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+    let pods: Vec<_> = snapshot.pods_of_job(namespace, name).collect();
     if let Some(end) = pods.iter().rev().find_map(|p| p.ended.as_ref()) {
         results(&mut lines, &end.message, state);
     }
