@@ -167,6 +167,7 @@ fn queue_lines(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
+/// A line per served version (the model named on its first): weight, requests/s, errors, p99.
 fn serving_lines(app: &App) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for route in app.snapshot.routes.values() {
@@ -175,11 +176,8 @@ fn serving_lines(app: &App) -> Vec<Line<'static>> {
             .label("mlxp.io/model")
             .unwrap_or(&route.meta.name)
             .to_string();
-        let mut spans = vec![Span::styled(
-            format!(" {model:<16}"),
-            style(app, Slot::Text),
-        )];
-        for split in splits(route).into_iter().filter(|s| s.weight > 0) {
+        let live = splits(route).into_iter().filter(|s| s.weight > 0);
+        for (i, split) in live.enumerate() {
             let version = split
                 .backend
                 .trim_start_matches(&format!("{model}-"))
@@ -194,19 +192,28 @@ fn serving_lines(app: &App) -> Vec<Line<'static>> {
             } else {
                 Slot::Stable
             };
-            spans.push(Span::styled(
-                format!(
-                    " {version} {:>3}% {} {}",
-                    split.weight,
-                    bar(split.share, 5),
-                    traffic
-                        .map(|t| format!("{:.0}rps {:.1}%err", t.rps, t.error_ratio * 100.0))
-                        .unwrap_or_default()
+            let name = if i == 0 { model.as_str() } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {name:<16}"), style(app, Slot::Text)),
+                Span::styled(
+                    format!(
+                        " {version:<3} {:>3}% {} {}",
+                        split.weight,
+                        bar(split.share, 5),
+                        traffic
+                            .map(|t| format!(
+                                "{:>4.0}rps {:>4.1}% p99 {}",
+                                t.rps,
+                                t.error_ratio * 100.0,
+                                t.p99_seconds
+                                    .map_or_else(|| "-".into(), |s| format!("{:.0}ms", s * 1000.0))
+                            ))
+                            .unwrap_or_default()
+                    ),
+                    style(app, slot),
                 ),
-                style(app, slot),
-            ));
+            ]));
         }
-        lines.push(Line::from(spans));
     }
     lines
 }
