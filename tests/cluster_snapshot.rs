@@ -338,6 +338,9 @@ async fn a_restarted_cluster_is_shown_lost_then_found_again() {
         nodes,
         "what was last seen is kept while stale"
     );
+    let screen = common::draw_snapshot(lost.clone(), 120, 40);
+    assert!(screen.contains("⚠ stale since"), "{screen}");
+    assert!(screen.contains("reconnecting"), "{screen}");
 
     let again = Sim::start(SimConfig {
         identity: Some(identity),
@@ -356,10 +359,16 @@ async fn a_restarted_cluster_is_shown_lost_then_found_again() {
         .await
         .expect("created");
     let back = snapshot_where(&watch, |s| {
-        s.nodes.status.synced() && s.jobs.get("training", "after-restart").is_some()
+        s.nodes.status.synced()
+            && s.jobs.get("training", "after-restart").is_some()
+            && KindName::ALL
+                .iter()
+                .all(|k| s.status(*k).state != SourceState::Failing)
     })
     .await;
     assert!(back.nodes.status.failing_since.is_none());
+    let screen = common::draw_snapshot(back.clone(), 120, 40);
+    assert!(!screen.contains("stale since"), "{screen}");
     assert!(back.nodes.status.lists >= 2, "relisted after the restart");
 }
 

@@ -52,3 +52,29 @@ pub fn dynamic(
     );
     kube::Api::all_with(client.clone(), &resource)
 }
+
+/// The cockpit (default keymap, dark theme, truecolor) showing `snapshot`, drawn whole at
+/// `width`×`height` as text.
+pub fn draw_snapshot(
+    snapshot: std::sync::Arc<mlxp::cluster::Snapshot>,
+    width: u16,
+    height: u16,
+) -> String {
+    use mlxp::tui::{app, color_depth::ColorDepth, keymap, render, theme};
+    let (keymap, _) = keymap::load("default", None);
+    let (theme, _) = theme::load("dark", None);
+    let mut app = app::App::new(
+        keymap,
+        theme,
+        ColorDepth::TrueColor,
+        "test".into(),
+        chrono::Utc::now(),
+    );
+    app.update(app::Msg::Snapshot(snapshot));
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, height))
+        .expect("terminal");
+    terminal
+        .draw(|frame| render::render(&app, frame))
+        .expect("drawn");
+    terminal.backend().to_string()
+}
