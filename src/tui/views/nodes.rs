@@ -13,6 +13,13 @@ pub fn table(inputs: &Inputs) -> Table {
     for pod in snapshot.pods.values().filter(|p| p.holds_resources()) {
         *allocated.entry(pod.node.as_str()).or_default() += pod.requests.gpus;
     }
+    // Mean utilisation of each node's GPUs, when there are metrics.
+    let mut util: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
+    for gpu in inputs.metrics.iter().flat_map(|m| &m.gpus) {
+        let entry = util.entry(gpu.node.as_str()).or_default();
+        entry.0 += gpu.util;
+        entry.1 += 1;
+    }
     let mut rows: Vec<Row> = snapshot
         .nodes
         .values()
@@ -49,6 +56,10 @@ pub fn table(inputs: &Inputs) -> Table {
                         .unwrap_or("-")
                         .to_string(),
                     gpus,
+                    util.get(name)
+                        .filter(|(_, n)| *n > 0)
+                        .map(|(sum, n)| format!("{:.0}%", sum / *n as f64))
+                        .unwrap_or_else(|| "-".into()),
                     if is_spot(node) { "spot" } else { "on-demand" }.to_string(),
                     taints.join(","),
                     super::age(node.meta.creation_timestamp, inputs.now),
@@ -72,6 +83,7 @@ pub fn table(inputs: &Inputs) -> Table {
             Column::text("STATUS", 12),
             Column::text("GPU", 22),
             Column::number("GPUS", 6),
+            Column::number("UTIL", 5),
             Column::text("CAPACITY", 9),
             Column::text("TAINTS", 24),
             Column::number("AGE", 5),
