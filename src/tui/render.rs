@@ -250,6 +250,9 @@ pub fn table(app: &App, table: &Table, frame: &mut Frame, area: Rect) {
     );
 }
 
+/// What the last column keeps before the others give up cells.
+const LAST_COLUMN_MIN: u16 = 8;
+
 /// Each column as wide as its header and its visible cells need, at most its declared
 /// width; the last column takes what is left.
 fn fit_widths(table: &Table, first: usize, visible: usize, width: u16) -> Vec<u16> {
@@ -268,8 +271,14 @@ fn fit_widths(table: &Table, first: usize, visible: usize, width: u16) -> Vec<u1
             widest.min(column.width)
         })
         .collect();
-    // Too wide: take from the widest columns until it fits (spacing is one cell each).
+    // Too wide: the last column (free text: taints, reasons, messages) gives first, down to
+    // a few cells; then the widest columns, one cell at a time (spacing is one cell each).
     let spacing = count.saturating_sub(1) as u16;
+    let excess = (widths.iter().sum::<u16>() + spacing).saturating_sub(width);
+    if let (Some(last), Some(column)) = (widths.last_mut(), table.columns.last()) {
+        let floor = (column.name.len() as u16).max(LAST_COLUMN_MIN).min(*last);
+        *last = last.saturating_sub(excess).max(floor);
+    }
     while widths.iter().sum::<u16>() + spacing > width {
         let Some(widest) = widths.iter_mut().max() else {
             break;

@@ -61,8 +61,8 @@ pub fn table(inputs: &Inputs) -> Table {
                         .map(|(sum, n)| format!("{:.0}%", sum / *n as f64))
                         .unwrap_or_else(|| "-".into()),
                     if is_spot(node) { "spot" } else { "on-demand" }.to_string(),
-                    taints.join(","),
                     super::age(node.meta.creation_timestamp, inputs.now),
+                    taints.join(","),
                 ],
                 slot: (!node.ready).then_some(Slot::StatusFailed),
                 labels: node
@@ -85,8 +85,8 @@ pub fn table(inputs: &Inputs) -> Table {
             Column::number("GPUS", 6),
             Column::number("UTIL", 5),
             Column::text("CAPACITY", 9),
-            Column::text("TAINTS", 24),
             Column::number("AGE", 5),
+            Column::text("TAINTS", 40),
         ],
         rows,
     }
