@@ -15,6 +15,7 @@ use super::table::{Filter, Sort, Table};
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
 use crate::cluster::Snapshot;
+use crate::domain::cost::PriceTable;
 use crate::metrics::MetricsFrame;
 
 /// What the bottom line is doing.
@@ -73,6 +74,8 @@ pub struct App {
     pub message: Option<String>,
     /// The kube context shown in the header.
     pub context: String,
+    /// What GPUs and nodes cost, for the burn and idle figures.
+    pub prices: PriceTable,
     pub quit: bool,
     /// The current view's table or the Overview's numbers, built in `update()`.
     pub derived: Derived,
@@ -120,6 +123,7 @@ impl App {
             depth,
             message: None,
             context,
+            prices: PriceTable::defaults(),
             quit: false,
             derived: Derived::default(),
             rebuild_every: Duration::ZERO,
@@ -170,6 +174,7 @@ impl App {
             metrics: self.metrics.as_deref(),
             now: self.now,
             namespace: self.namespace.as_deref(),
+            prices: &self.prices,
         }
     }
 

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::table::Table;
 use crate::cluster::Snapshot;
+use crate::domain::cost::PriceTable;
 use crate::metrics::MetricsFrame;
 
 pub use gpus::gpu_slot;
@@ -23,6 +24,8 @@ pub struct Inputs<'a> {
     pub now: DateTime<Utc>,
     /// Only this namespace, for namespaced kinds (None: all).
     pub namespace: Option<&'a str>,
+    /// Dollars per hour of GPUs and nodes.
+    pub prices: &'a PriceTable,
 }
 
 impl Inputs<'_> {
