@@ -15,7 +15,7 @@ pub fn gpu_slot(util: f64) -> Slot {
 }
 
 /// Below this a GPU held by a pod counts as idle: paid for, doing nothing.
-const IDLE_BELOW: f64 = 5.0;
+pub const IDLE_BELOW: f64 = 5.0;
 
 /// Held by a pod and doing (almost) nothing.
 pub fn idle_allocated(gpu: &GpuSample) -> bool {
