@@ -65,9 +65,18 @@ struct ClusterArgs {
 
 type Metrics = Option<std::sync::Arc<dyn mlxp::metrics::MetricsSource>>;
 
+/// What the cluster flags and the config file lead to.
+struct Connected {
+    client: kube::Client,
+    /// The kube context's name.
+    context: String,
+    /// The metrics source, if one is configured.
+    metrics: Metrics,
+    prices: mlxp::domain::cost::PriceTable,
+}
+
 impl ClusterArgs {
-    /// The client, the context's name, and the metrics source if one is configured.
-    async fn connect(&self) -> anyhow::Result<(kube::Client, String, Metrics)> {
+    async fn connect(&self) -> anyhow::Result<Connected> {
         mlxp::install_crypto_provider();
         let kubeconfig = match &self.kubeconfig {
             Some(path) => kube::config::Kubeconfig::read_from(path)?,
@@ -87,7 +96,8 @@ impl ClusterArgs {
         )
         .await?;
         let client = kube::Client::try_from(config)?;
-        let metrics_config = metrics_config(self.config.as_deref(), self.prometheus.as_deref())?;
+        let file = config_file(self.config.as_deref())?;
+        let metrics_config = metrics_config(file.as_ref(), self.prometheus.as_deref())?;
         let metrics: Metrics = if metrics_config.url.is_empty() {
             None
         } else {
@@ -95,32 +105,54 @@ impl ClusterArgs {
                 &metrics_config,
             )?))
         };
-        Ok((client, context, metrics))
+        Ok(Connected {
+            client,
+            context,
+            metrics,
+            prices: prices(file.as_ref())?,
+        })
     }
 }
 
-/// The metrics config: the built-in defaults, the user's file laid over them, then --prometheus.
-fn metrics_config(
-    file: Option<&std::path::Path>,
-    prometheus: Option<&str>,
-) -> anyhow::Result<mlxp::metrics::MetricsConfig> {
+/// The user's mlxp.toml and its text, read once for every section: the --config file, else
+/// `$XDG_CONFIG_HOME/mlxp/mlxp.toml` (`~/.config/mlxp/mlxp.toml`) when it exists.
+fn config_file(file: Option<&std::path::Path>) -> anyhow::Result<Option<(PathBuf, String)>> {
     let default_file = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
         .map(|base| base.join("mlxp").join("mlxp.toml"))
         .filter(|p| p.exists());
-    let mut config = match file.map(PathBuf::from).or(default_file) {
-        Some(path) => {
+    file.map(PathBuf::from)
+        .or(default_file)
+        .map(|path| {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            mlxp::metrics::MetricsConfig::from_toml(&text, &path)?
-        }
+            Ok((path, text))
+        })
+        .transpose()
+}
+
+/// The metrics config: the built-in defaults, the user's file laid over them, then --prometheus.
+fn metrics_config(
+    file: Option<&(PathBuf, String)>,
+    prometheus: Option<&str>,
+) -> anyhow::Result<mlxp::metrics::MetricsConfig> {
+    let mut config = match file {
+        Some((path, text)) => mlxp::metrics::MetricsConfig::from_toml(text, path)?,
         None => mlxp::metrics::MetricsConfig::defaults(),
     };
     if let Some(url) = prometheus {
         config.url = url.to_string();
     }
     Ok(config)
+}
+
+/// The `[cost]` prices: the built-in examples with the user's file laid over them.
+fn prices(file: Option<&(PathBuf, String)>) -> anyhow::Result<mlxp::domain::cost::PriceTable> {
+    Ok(match file {
+        Some((path, text)) => mlxp::domain::cost::PriceTable::from_toml(text, path)?,
+        None => mlxp::domain::cost::PriceTable::defaults(),
+    })
 }
 
 #[derive(clap::Args, Debug)]
@@ -225,11 +257,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     std::process::exit(2);
 }
 
-fn options(look: &LookArgs, context: String) -> mlxp::tui::run::Options {
+fn options(
+    look: &LookArgs,
+    context: String,
+    prices: mlxp::domain::cost::PriceTable,
+) -> mlxp::tui::run::Options {
     mlxp::tui::run::Options {
         keymap: look.keymap.clone(),
         theme: look.theme.clone(),
         context,
+        prices,
         ..Default::default()
     }
 }
@@ -237,6 +274,8 @@ fn options(look: &LookArgs, context: String) -> mlxp::tui::run::Options {
 /// The cockpit on the embedded cluster: it runs in-process on a free port and the cockpit
 /// reaches it as any cluster, through the kube client over HTTPS.
 fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+    // The user's prices apply to the demo's cluster too.
+    let prices = prices(config_file(None)?.as_ref())?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let sim = mlxp::sim::Sim::start(mlxp::sim::SimConfig {
@@ -252,7 +291,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         let metrics: std::sync::Arc<dyn mlxp::metrics::MetricsSource> =
             std::sync::Arc::new(mlxp::metrics::embedded::Embedded::new(sim.state().clone()));
         let context = format!("mlxp-demo ({})", sim.addr());
-        mlxp::tui::run::run(client, Some(metrics), options(&args.look, context)).await
+        mlxp::tui::run::run(client, Some(metrics), options(&args.look, context, prices)).await
     })
 }
 
@@ -260,10 +299,10 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
 fn run_tui(args: TuiArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let (client, context, metrics) = args.cluster.connect().await?;
-        let mut options = options(&args.look, context);
+        let cluster = args.cluster.connect().await?;
+        let mut options = options(&args.look, cluster.context, cluster.prices);
         options.namespace = args.namespace.clone();
-        mlxp::tui::run::run(client, metrics, options).await
+        mlxp::tui::run::run(cluster.client, cluster.metrics, options).await
     })
 }
 
@@ -271,8 +310,15 @@ fn run_get(args: GetArgs) -> anyhow::Result<()> {
     let (what, output) = (args.what, args.output);
     let runtime = tokio::runtime::Runtime::new()?;
     let text = runtime.block_on(async move {
-        let (client, _, metrics) = args.cluster.connect().await?;
-        mlxp::cli::get::get(client, metrics, what, output).await
+        let cluster = args.cluster.connect().await?;
+        mlxp::cli::get::get(
+            cluster.client,
+            cluster.metrics,
+            &cluster.prices,
+            what,
+            output,
+        )
+        .await
     })?;
     print!("{text}");
     Ok(())

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::records;
 use crate::cluster::Snapshot;
+use crate::domain::cost::PriceTable;
 use crate::metrics::{MetricsFrame, MetricsSource};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,6 +36,7 @@ const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
 pub async fn get(
     client: kube::Client,
     metrics: Option<Arc<dyn MetricsSource>>,
+    prices: &PriceTable,
     what: What,
     output: Output,
 ) -> anyhow::Result<String> {
@@ -61,7 +63,7 @@ pub async fn get(
             "mlxp get gpus needs metrics: --prometheus URL, or [prometheus] url in the config"
         );
     }
-    let text = records_of(&snapshot, frame.as_ref(), what)?;
+    let text = records_of(&snapshot, frame.as_ref(), prices, what)?;
     let rows: Vec<Ordered> = serde_json::from_str(&text)?;
     Ok(match output {
         Output::Json => serde_json::to_string_pretty(&rows)? + "\n",
@@ -74,15 +76,20 @@ pub async fn get(
 fn records_of(
     snapshot: &Snapshot,
     frame: Option<&MetricsFrame>,
+    prices: &PriceTable,
     what: What,
 ) -> anyhow::Result<String> {
     fn json<T: Serialize>(records: Vec<T>) -> anyhow::Result<String> {
         Ok(serde_json::to_string(&records)?)
     }
     match what {
-        What::Pools => json(records::pools(snapshot, frame)),
+        What::Pools => json(records::pools(snapshot, frame, prices)),
         What::Nodes => json(records::nodes(snapshot)),
-        What::Gpus => json(frame.map(records::gpus).unwrap_or_default()),
+        What::Gpus => json(
+            frame
+                .map(|f| records::gpus(snapshot, f, prices))
+                .unwrap_or_default(),
+        ),
         What::Jobs => json(records::jobs(snapshot)),
         What::Queues => json(records::queues(snapshot)),
         What::Models => json(records::models(snapshot, frame)),

@@ -4,11 +4,12 @@
 use serde::Serialize;
 
 use crate::cluster::Snapshot;
+use crate::domain::cost::PriceTable;
 use crate::domain::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of, summarize};
 use crate::domain::serving::splits;
 use crate::domain::training::{admission_order, job_state};
 use crate::metrics::MetricsFrame;
-use crate::tui::views::gpus::IDLE_BELOW;
+use crate::tui::views::gpus::{hourly_price, idle_allocated};
 
 #[derive(Debug, Serialize)]
 pub struct Pool {
@@ -22,9 +23,16 @@ pub struct Pool {
     pub gpus_allocated: i64,
     /// Mean utilisation of the pool's GPUs (%), when there are metrics.
     pub gpu_util: Option<f64>,
+    /// Dollars per hour of the pool's nodes.
+    pub cost_per_hour: f64,
 }
 
-pub fn pools(snapshot: &Snapshot, metrics: Option<&MetricsFrame>) -> Vec<Pool> {
+pub fn pools(
+    snapshot: &Snapshot,
+    metrics: Option<&MetricsFrame>,
+    prices: &PriceTable,
+) -> Vec<Pool> {
+    let burn = prices.burn_by_pool(snapshot.nodes.values().map(|n| n.as_ref()));
     summarize(
         snapshot.nodes.values().map(|n| n.as_ref()),
         snapshot.pods.values().map(|p| p.as_ref()),
@@ -44,6 +52,7 @@ pub fn pools(snapshot: &Snapshot, metrics: Option<&MetricsFrame>) -> Vec<Pool> {
             .collect();
         Pool {
             gpu_util: (!utils.is_empty()).then(|| utils.iter().sum::<f64>() / utils.len() as f64),
+            cost_per_hour: burn.get(&p.name).copied().unwrap_or(0.0),
             name: p.name,
             role: p.role,
             nodes: p.nodes,
@@ -112,9 +121,11 @@ pub struct Gpu {
     pub pod: Option<String>,
     /// Allocated to a pod but doing (almost) nothing.
     pub idle_allocated: bool,
+    /// Dollars per hour of this GPU.
+    pub cost_per_hour: f64,
 }
 
-pub fn gpus(metrics: &MetricsFrame) -> Vec<Gpu> {
+pub fn gpus(snapshot: &Snapshot, metrics: &MetricsFrame, prices: &PriceTable) -> Vec<Gpu> {
     metrics
         .gpus
         .iter()
@@ -131,7 +142,8 @@ pub fn gpus(metrics: &MetricsFrame) -> Vec<Gpu> {
                 .pod
                 .as_ref()
                 .map(|p| format!("{}/{}", p.namespace, p.name)),
-            idle_allocated: g.pod.is_some() && g.util < IDLE_BELOW,
+            idle_allocated: idle_allocated(g),
+            cost_per_hour: hourly_price(prices, snapshot, g),
         })
         .collect()
 }

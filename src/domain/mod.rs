@@ -1,5 +1,6 @@
 //! Plain types and pure logic: no I/O, no terminal, no Kubernetes client.
 
+pub mod cost;
 pub mod names;
 pub mod objects;
 pub mod pools;

@@ -16,6 +16,7 @@ use super::table::{Filter, Sort, Table};
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
 use crate::cluster::Snapshot;
+use crate::domain::cost::PriceTable;
 use crate::domain::pools::pool_of;
 use crate::metrics::MetricsFrame;
 
@@ -81,6 +82,8 @@ pub struct App {
     pub message: Option<String>,
     /// The kube context shown in the header.
     pub context: String,
+    /// What GPUs and nodes cost, for the burn and idle figures.
+    pub prices: PriceTable,
     pub quit: bool,
     /// The current view's table or the Overview's numbers, built in `update()`.
     pub derived: Derived,
@@ -131,6 +134,7 @@ impl App {
             depth,
             message: None,
             context,
+            prices: PriceTable::defaults(),
             quit: false,
             derived: Derived::default(),
             rebuild_every: Duration::ZERO,
@@ -205,6 +209,7 @@ impl App {
             now: self.now,
             history: &self.history,
             namespace: self.namespace.as_deref(),
+            prices: &self.prices,
         }
     }
 

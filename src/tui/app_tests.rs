@@ -1,9 +1,17 @@
+use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+
+use serde_json::json;
 
 use super::app::*;
 use super::keys::Key;
 use super::views::View;
 use super::{color_depth::ColorDepth, keymap, theme};
+use crate::cluster::Snapshot;
+use crate::domain::cost::PriceTable;
+use crate::domain::objects::Node;
+use crate::metrics::{GpuSample, MetricsFrame, PodRef};
 
 fn app() -> App {
     let (keymap, _) = keymap::load("default", None);
@@ -123,4 +131,129 @@ fn help_opens_and_closes_and_themes_cycle() {
     assert_eq!(app.mode, Mode::Normal);
     press(&mut app, "t");
     assert_eq!(app.message.as_deref(), Some("theme: light"));
+}
+
+fn gpu_node(name: &str, pool: &str, gpus: i64, spot: bool) -> Node {
+    let labels = json!({
+        "mlxp.io/pool": pool,
+        "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3",
+        "cloud.google.com/gke-spot": spot.to_string(),
+    });
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": labels},
+        "status": {"allocatable": {"nvidia.com/gpu": gpus.to_string()}},
+    }))
+    .expect("node")
+}
+
+fn sample(node: &str, gpu: &str, util: f64, pod: Option<&str>) -> GpuSample {
+    GpuSample {
+        node: node.into(),
+        gpu: gpu.into(),
+        uuid: format!("GPU-{node}-{gpu}"),
+        model_name: "NVIDIA H100 80GB HBM3".into(),
+        util,
+        fb_used_mib: 1024.0,
+        fb_free_mib: 80_000.0,
+        power_watts: 100.0,
+        pod: pod.map(|name| PodRef {
+            namespace: "training".into(),
+            name: name.into(),
+            container: "main".into(),
+        }),
+    }
+}
+
+/// Two H100 nodes, spot and on-demand, priced by a user's file; two GPUs held but idle,
+/// one busy, one free.
+fn priced_app() -> App {
+    let mut app = app();
+    app.prices = PriceTable::from_toml(
+        "[cost.gpus]\n\"NVIDIA-H100-80GB-HBM3\" = { on_demand = 10.0, spot = 3.0 }\n",
+        Path::new("mlxp.toml"),
+    )
+    .expect("prices");
+    let mut snapshot = Snapshot::default();
+    for node in [
+        gpu_node("spot-a", "training", 2, true),
+        gpu_node("od-b", "training-ondemand", 2, false),
+    ] {
+        let key = (String::new(), node.meta.name.clone());
+        snapshot.nodes.items.insert(key, Arc::new(node));
+    }
+    app.update(Msg::Snapshot(Arc::new(snapshot)));
+    app.update(Msg::Metrics(Ok(Arc::new(MetricsFrame {
+        at: app.now,
+        gpus: vec![
+            sample("spot-a", "0", 1.0, Some("notebook")),
+            sample("spot-a", "1", 0.0, None),
+            sample("od-b", "0", 90.0, Some("train")),
+            sample("od-b", "1", 2.0, Some("stuck")),
+        ],
+        traffic: Vec::new(),
+        quality: Vec::new(),
+    }))));
+    app
+}
+
+#[test]
+fn the_overview_carries_each_pools_burn_and_what_idle_gpus_cost() {
+    let app = priced_app();
+    let overview = &app.derived.overview;
+    let burn: Vec<(&str, f64)> = overview
+        .pools
+        .iter()
+        .map(|line| (line.pool.name.as_str(), line.cost_per_hour))
+        .collect();
+    assert_eq!(burn, [("training", 6.0), ("training-ondemand", 20.0)]);
+    assert_eq!(overview.burn_per_hour, 26.0);
+    assert_eq!(overview.idle_per_hour, 3.0 + 10.0);
+}
+
+#[test]
+fn idle_gpus_show_their_cost_and_a_reversed_sort_puts_the_costliest_first() {
+    let mut app = priced_app();
+    press(&mut app, "3");
+    let column = |app: &App, name: &str| {
+        app.table()
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .expect("column")
+    };
+    let idle = column(&app, "IDLE $/H");
+    for _ in 0..=idle {
+        press(&mut app, "s");
+    }
+    press(&mut app, "S");
+    assert_eq!(
+        app.sort().map(|s| (s.column, s.reverse)),
+        Some((idle, true))
+    );
+    let (price, state) = (column(&app, "$/H"), column(&app, "STATE"));
+    let rows: Vec<(&str, &str, &str, &str)> = app
+        .table()
+        .rows
+        .iter()
+        .map(|r| {
+            let cell = |i: usize| r.cells[i].as_str();
+            (r.key.as_str(), cell(price), cell(idle), cell(state))
+        })
+        .collect();
+    assert_eq!(
+        rows[..2],
+        [
+            ("od-b/1", "10.00", "10.00", "IDLE $10.00/h"),
+            ("spot-a/0", "3.00", "3.00", "IDLE $3.00/h"),
+        ]
+    );
+    let mut rest = rows[2..].to_vec();
+    rest.sort();
+    assert_eq!(
+        rest,
+        [
+            ("od-b/0", "10.00", "-", "busy"),
+            ("spot-a/1", "3.00", "-", "free"),
+        ]
+    );
 }

@@ -6,15 +6,29 @@ use std::collections::BTreeMap;
 
 use super::table::Table;
 use super::views::detail::Detail;
+use super::views::gpus::{hourly_price, idle_allocated};
 use super::views::{Inputs, View};
 use crate::domain::pools::{PoolSummary, pool_of, summarize};
 use crate::domain::training::{JobState, admission_order, job_state};
 
+/// One line of the Overview's pools panel.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PoolLine {
+    pub pool: PoolSummary,
+    /// Its GPUs' mean utilisation (when there are metrics).
+    pub util: Option<f64>,
+    /// Dollars per hour of its nodes.
+    pub cost_per_hour: f64,
+}
+
 /// The Overview's numbers.
 #[derive(Debug, Clone, Default)]
 pub struct Overview {
-    /// Each pool with its GPUs' mean utilisation (when there are metrics).
-    pub pools: Vec<(PoolSummary, Option<f64>)>,
+    pub pools: Vec<PoolLine>,
+    /// Dollars per hour of every node.
+    pub burn_per_hour: f64,
+    /// Dollars per hour of the GPUs allocated to pods but idle.
+    pub idle_per_hour: f64,
     /// The first queued Workloads: (Job or Workload name, GPUs).
     pub queue_head: Vec<(String, i64)>,
     pub failed_jobs: usize,
@@ -59,19 +73,30 @@ fn overview(inputs: &Inputs) -> Overview {
             entry.1 += 1;
         }
     }
+    let burn = inputs
+        .prices
+        .burn_by_pool(snapshot.nodes.values().map(|n| n.as_ref()));
     let pools = summarize(
         snapshot.nodes.values().map(|n| n.as_ref()),
         snapshot.pods.values().map(|p| p.as_ref()),
     )
     .into_iter()
-    .map(|pool| {
-        let mean = util
+    .map(|pool| PoolLine {
+        util: util
             .get(pool.name.as_str())
             .filter(|(_, n)| *n > 0)
-            .map(|(sum, n)| sum / *n as f64);
-        (pool, mean)
+            .map(|(sum, n)| sum / *n as f64),
+        cost_per_hour: burn.get(&pool.name).copied().unwrap_or(0.0),
+        pool,
     })
     .collect();
+    let idle_per_hour = inputs
+        .metrics
+        .iter()
+        .flat_map(|m| &m.gpus)
+        .filter(|g| idle_allocated(g))
+        .map(|g| hourly_price(inputs.prices, snapshot, g))
+        .sum();
     let queue_head = admission_order(snapshot.workloads.values().map(|w| w.as_ref()))
         .iter()
         .take(3)
@@ -85,6 +110,8 @@ fn overview(inputs: &Inputs) -> Overview {
         })
         .collect();
     Overview {
+        burn_per_hour: burn.values().sum(),
+        idle_per_hour,
         pools,
         queue_head,
         failed_jobs: snapshot

@@ -8,8 +8,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::app::App;
 use super::render::style;
 use super::theme::Slot;
-use super::views::gpus::IDLE_BELOW;
+use super::views::gpus::idle_allocated;
 use super::views::serving::bar;
+use crate::domain::cost::dollars;
 use crate::domain::serving::splits;
 
 fn panel<'a>(app: &App, title: &str, lines: Vec<Line<'a>>) -> Paragraph<'a> {
@@ -29,7 +30,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Length(6),
     ])
     .areas(area);
-    frame.render_widget(panel(app, "Pools", pool_lines), top);
+    let burn = dollars(app.derived.overview.burn_per_hour);
+    frame.render_widget(panel(app, &format!("Pools · {burn}/h"), pool_lines), top);
     let [heat, queue] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
     frame.render_widget(
@@ -54,12 +56,13 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 fn pools(app: &App) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(
         format!(
-            " {:<18} {:<10} {:>9} {:>11} {:>6}  {:<9} {}",
-            "POOL", "ROLE", "NODES", "GPUS", "UTIL", "CAPACITY", "GPU"
+            " {:<18} {:<10} {:>9} {:>11} {:>6} {:>8} {:<9} {}",
+            "POOL", "ROLE", "NODES", "GPUS", "UTIL", "$/H", "CAPACITY", "GPU"
         ),
         style(app, Slot::Header),
     )];
-    for (pool, mean) in &app.derived.overview.pools {
+    for line in &app.derived.overview.pools {
+        let (pool, mean) = (&line.pool, line.util);
         let slot = mean.map(Slot::gpu).unwrap_or(Slot::Text);
         lines.push(Line::from(vec![
             Span::styled(
@@ -85,8 +88,12 @@ fn pools(app: &App) -> Vec<Line<'static>> {
                 style(app, slot),
             ),
             Span::styled(
+                format!(" {:>8}", dollars(line.cost_per_hour)),
+                style(app, Slot::Text),
+            ),
+            Span::styled(
                 format!(
-                    "  {:<9} {}",
+                    " {:<9} {}",
                     if pool.spot { "spot" } else { "on-demand" },
                     pool.gpu_product.clone().unwrap_or_default()
                 ),
@@ -116,7 +123,7 @@ fn heat_strip(app: &App, width: u16, height: u16) -> Vec<Line<'static>> {
             chunk
                 .iter()
                 .map(|g| {
-                    let idle = g.pod.is_some() && g.util < IDLE_BELOW;
+                    let idle = idle_allocated(g);
                     let slot = if idle { Slot::Alert } else { Slot::gpu(g.util) };
                     Span::styled(if idle { "▒" } else { "█" }, style(app, slot))
                 })
@@ -222,11 +229,7 @@ fn alerts(app: &App) -> Vec<Line<'static>> {
     let snapshot = &app.snapshot;
     let mut alerts = Vec::new();
     if let Some(metrics) = &app.metrics {
-        let idle: Vec<_> = metrics
-            .gpus
-            .iter()
-            .filter(|g| g.pod.is_some() && g.util < IDLE_BELOW)
-            .collect();
+        let idle: Vec<_> = metrics.gpus.iter().filter(|g| idle_allocated(g)).collect();
         if !idle.is_empty() {
             let pods: Vec<String> = idle
                 .iter()
@@ -240,8 +243,9 @@ fn alerts(app: &App) -> Vec<Line<'static>> {
             alerts.push((
                 Slot::Alert,
                 format!(
-                    "{} GPU(s) allocated but idle: {}",
+                    "{} GPU(s) allocated but idle ({}/h wasted): {}",
                     idle.len(),
+                    dollars(app.derived.overview.idle_per_hour),
                     pods.join(", ")
                 ),
             ));

@@ -13,6 +13,7 @@ use super::app::{App, Effect, Msg};
 use super::color_depth::ColorDepth;
 use super::keys::Key;
 use super::{keymap, render, theme};
+use crate::domain::cost::PriceTable;
 use crate::metrics::MetricsSource;
 
 pub struct Options {
@@ -23,6 +24,8 @@ pub struct Options {
     /// The namespace to start in (None: all).
     pub namespace: Option<String>,
     pub metrics_every: Duration,
+    /// From `[cost]` of the user's mlxp.toml.
+    pub prices: PriceTable,
 }
 
 impl Default for Options {
@@ -33,6 +36,7 @@ impl Default for Options {
             context: String::new(),
             namespace: None,
             metrics_every: Duration::from_secs(5),
+            prices: PriceTable::defaults(),
         }
     }
 }
@@ -61,6 +65,7 @@ pub fn app(options: &Options) -> App {
     );
     app.message = errors.first().map(|e| format!("{e} (built-in used)"));
     app.namespace = options.namespace.clone();
+    app.prices = options.prices.clone();
     app
 }
 

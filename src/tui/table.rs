@@ -99,18 +99,24 @@ impl Table {
         }
         if let Some(sort) = sort.filter(|s| s.column < self.columns.len()) {
             let numeric = self.columns[sort.column].numeric;
+            let direct = |order: Ordering| if sort.reverse { order.reverse() } else { order };
             self.rows.sort_by(|a, b| {
                 let (x, y) = (&a.cells[sort.column], &b.cells[sort.column]);
-                let order = if numeric { by_number(x, y) } else { x.cmp(y) };
-                if sort.reverse { order.reverse() } else { order }
+                if numeric {
+                    by_number(x, y, direct)
+                } else {
+                    direct(x.cmp(y))
+                }
             });
         }
         self
     }
 }
 
-/// Numbers first by value (a leading number: "12/16", "83%", "1.5h"), then as text.
-fn by_number(a: &str, b: &str) -> Ordering {
+/// Numbers by value (a leading number: "12/16", "83%", "1.5h") in the chosen direction,
+/// then cells without one ("-", "?") as text: those stay last either way, so a reversed
+/// sort shows the largest values first.
+fn by_number(a: &str, b: &str, direct: impl Fn(Ordering) -> Ordering) -> Ordering {
     let lead = |s: &str| -> Option<f64> {
         let end = s
             .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
@@ -118,10 +124,10 @@ fn by_number(a: &str, b: &str) -> Ordering {
         s[..end].parse().ok()
     };
     match (lead(a), lead(b)) {
-        (Some(x), Some(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        (Some(x), Some(y)) => direct(x.partial_cmp(&y).unwrap_or(Ordering::Equal)),
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
-        (None, None) => a.cmp(b),
+        (None, None) => direct(a.cmp(b)),
     }
 }
 
@@ -168,6 +174,21 @@ mod tests {
             }),
         );
         assert_eq!(names(&by_name_desc), ["c-node", "b-node", "a-node"]);
+    }
+
+    #[test]
+    fn cells_without_a_number_stay_last_whichever_the_direction() {
+        let mut t = table();
+        t.rows[0].cells[1] = "-".into();
+        let sorted = |reverse| {
+            let sort = Sort { column: 1, reverse };
+            names(&t.clone().arranged(None, Some(sort)))
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sorted(false), ["c-node", "a-node", "b-node"]);
+        assert_eq!(sorted(true), ["a-node", "c-node", "b-node"]);
     }
 
     #[test]

@@ -1,7 +1,11 @@
-//! GPUs: one row per GPU with utilisation, memory, power and the pod holding it; from the
-//! metrics when there are some, otherwise from the nodes' allocatable counts.
+//! GPUs: one row per GPU with utilisation, memory, power, what it costs and the pod holding
+//! it; from the metrics when there are some, otherwise from the nodes' allocatable counts.
 
 use super::Inputs;
+use crate::cluster::Snapshot;
+use crate::domain::cost::{PriceTable, dollars};
+use crate::domain::pools::{GPU_PRODUCT_LABEL, is_spot};
+use crate::metrics::GpuSample;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
 
@@ -13,6 +17,30 @@ pub fn gpu_slot(util: f64) -> Slot {
 /// Below this a GPU held by a pod counts as idle: paid for, doing nothing.
 pub const IDLE_BELOW: f64 = 5.0;
 
+/// Held by a pod and doing (almost) nothing.
+pub fn idle_allocated(gpu: &GpuSample) -> bool {
+    gpu.pod.is_some() && gpu.util < IDLE_BELOW
+}
+
+/// Dollars per hour of one GPU: by its node's product label and capacity type; by the
+/// exporter's model name, on-demand, when the node is not (yet) in the snapshot.
+pub fn hourly_price(prices: &PriceTable, snapshot: &Snapshot, gpu: &GpuSample) -> f64 {
+    match snapshot.nodes.get("", &gpu.node) {
+        Some(node) => prices.gpu_hourly(
+            node.meta
+                .label(GPU_PRODUCT_LABEL)
+                .or(Some(gpu.model_name.as_str())),
+            is_spot(node),
+        ),
+        None => prices.gpu_hourly(Some(&gpu.model_name), false),
+    }
+}
+
+/// A price as a sortable cell: the header says it is dollars per hour.
+fn per_hour(amount: f64) -> String {
+    format!("{amount:.2}")
+}
+
 pub fn table(inputs: &Inputs) -> Table {
     let rows = match inputs.metrics {
         Some(metrics) => metrics
@@ -23,7 +51,8 @@ pub fn table(inputs: &Inputs) -> Table {
                     .pod
                     .as_ref()
                     .map(|p| format!("{}/{}", p.namespace, p.name));
-                let idle = pod.is_some() && g.util < IDLE_BELOW;
+                let idle = idle_allocated(g);
+                let price = hourly_price(inputs.prices, inputs.snapshot, g);
                 let total = g.fb_used_mib + g.fb_free_mib;
                 Row {
                     key: format!("{}/{}", g.node, g.gpu),
@@ -34,15 +63,16 @@ pub fn table(inputs: &Inputs) -> Table {
                         format!("{:.0}%", g.util),
                         format!("{:.0}/{:.0}G", g.fb_used_mib / 1024.0, total / 1024.0),
                         format!("{:.0}W", g.power_watts),
+                        per_hour(price),
+                        if idle { per_hour(price) } else { "-".into() },
                         pod.clone().unwrap_or_else(|| "-".into()),
                         if idle {
-                            "IDLE (allocated)"
+                            format!("IDLE {}/h", dollars(price))
                         } else if pod.is_some() {
-                            "busy"
+                            "busy".into()
                         } else {
-                            "free"
-                        }
-                        .to_string(),
+                            "free".into()
+                        },
                     ],
                     slot: Some(if idle { Slot::Alert } else { gpu_slot(g.util) }),
                     labels: Vec::new(),
@@ -54,17 +84,18 @@ pub fn table(inputs: &Inputs) -> Table {
             .nodes
             .values()
             .flat_map(|n| {
+                let product = n.meta.label(GPU_PRODUCT_LABEL);
+                let price = inputs.prices.gpu_hourly(product, is_spot(n));
                 (0..n.allocatable.gpus).map(move |i| Row {
                     key: format!("{}/{i}", n.meta.name),
                     cells: vec![
                         n.meta.name.clone(),
                         i.to_string(),
-                        n.meta
-                            .label(crate::domain::pools::GPU_PRODUCT_LABEL)
-                            .unwrap_or("-")
-                            .to_string(),
+                        product.unwrap_or("-").to_string(),
                         "?".into(),
                         "?".into(),
+                        "?".into(),
+                        per_hour(price),
                         "?".into(),
                         "-".into(),
                         "no metrics".into(),
@@ -83,6 +114,9 @@ pub fn table(inputs: &Inputs) -> Table {
             Column::number("UTIL", 5),
             Column::number("MEM", 9),
             Column::number("POWER", 6),
+            Column::number("$/H", 6),
+            // What the idle-allocated GPUs waste; `S` on it puts the costliest first.
+            Column::number("IDLE $/H", 8),
             Column::text("POD", 36),
             Column::text("STATE", 16),
         ],

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::table::Table;
 use crate::cluster::Snapshot;
+use crate::domain::cost::PriceTable;
 use crate::metrics::MetricsFrame;
 use crate::tui::history::History;
 
@@ -27,6 +28,8 @@ pub struct Inputs<'a> {
     pub history: &'a History,
     /// Only this namespace, for namespaced kinds (None: all).
     pub namespace: Option<&'a str>,
+    /// Dollars per hour of GPUs and nodes.
+    pub prices: &'a PriceTable,
 }
 
 impl Inputs<'_> {
