@@ -40,6 +40,10 @@ struct TuiArgs {
     /// Start in this namespace (default: all).
     #[arg(short = 'n', long)]
     namespace: Option<String>,
+    /// Read-only: no action that changes the cluster is offered (none is built yet; the
+    /// header says "read-only" and the flag is kept for them).
+    #[arg(long)]
+    readonly: bool,
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]
@@ -65,9 +69,18 @@ struct ClusterArgs {
 
 type Metrics = Option<std::sync::Arc<dyn mlxp::metrics::MetricsSource>>;
 
+/// What ClusterArgs lead to.
+struct Connected {
+    client: kube::Client,
+    /// The context connected to.
+    context: String,
+    metrics: Metrics,
+    /// Every context of the kubeconfig, for `:ctx`.
+    contexts: mlxp::cluster::Contexts,
+}
+
 impl ClusterArgs {
-    /// The client, the context's name, and the metrics source if one is configured.
-    async fn connect(&self) -> anyhow::Result<(kube::Client, String, Metrics)> {
+    async fn connect(&self) -> anyhow::Result<Connected> {
         mlxp::install_crypto_provider();
         let kubeconfig = match &self.kubeconfig {
             Some(path) => kube::config::Kubeconfig::read_from(path)?,
@@ -77,16 +90,11 @@ impl ClusterArgs {
             .context
             .clone()
             .or_else(|| kubeconfig.current_context.clone())
-            .unwrap_or_default();
-        let config = kube::Config::from_custom_kubeconfig(
-            kubeconfig,
-            &kube::config::KubeConfigOptions {
-                context: self.context.clone(),
-                ..Default::default()
-            },
-        )
-        .await?;
-        let client = kube::Client::try_from(config)?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("the kubeconfig has no current context: use --context")
+            })?;
+        let contexts = mlxp::cluster::Contexts::from_kubeconfig(kubeconfig);
+        let client = contexts.connect(&context).await?;
         let metrics_config = metrics_config(self.config.as_deref(), self.prometheus.as_deref())?;
         let metrics: Metrics = if metrics_config.url.is_empty() {
             None
@@ -95,7 +103,12 @@ impl ClusterArgs {
                 &metrics_config,
             )?))
         };
-        Ok((client, context, metrics))
+        Ok(Connected {
+            client,
+            context,
+            metrics,
+            contexts,
+        })
     }
 }
 
@@ -152,7 +165,8 @@ struct DemoArgs {
     /// Same seed, same cluster.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Use the read-only token: the cockpit can look but not change anything.
+    /// Start on the read-only context (mlxp-demo-readonly): the cockpit can look but not
+    /// change anything. `:ctx mlxp-demo` and `:ctx mlxp-demo-readonly` switch.
     #[arg(long)]
     readonly: bool,
     #[command(flatten)]
@@ -248,11 +262,19 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
             ..Default::default()
         })
         .await?;
-        let client = sim.client(args.readonly).await?;
+        let contexts = sim.demo_contexts()?;
+        let context = if args.readonly {
+            mlxp::sim::DEMO_READONLY_CONTEXT
+        } else {
+            mlxp::sim::DEMO_CONTEXT
+        };
+        let client = contexts.connect(context).await?;
         let metrics: std::sync::Arc<dyn mlxp::metrics::MetricsSource> =
             std::sync::Arc::new(mlxp::metrics::embedded::Embedded::new(sim.state().clone()));
-        let context = format!("mlxp-demo ({})", sim.addr());
-        mlxp::tui::run::run(client, Some(metrics), options(&args.look, context)).await
+        let mut options = options(&args.look, context.to_string());
+        options.contexts = contexts;
+        options.readonly = args.readonly;
+        mlxp::tui::run::run(client, Some(metrics), options).await
     })
 }
 
@@ -260,10 +282,12 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
 fn run_tui(args: TuiArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let (client, context, metrics) = args.cluster.connect().await?;
-        let mut options = options(&args.look, context);
+        let connected = args.cluster.connect().await?;
+        let mut options = options(&args.look, connected.context);
         options.namespace = args.namespace.clone();
-        mlxp::tui::run::run(client, metrics, options).await
+        options.contexts = connected.contexts;
+        options.readonly = args.readonly;
+        mlxp::tui::run::run(connected.client, connected.metrics, options).await
     })
 }
 
@@ -271,8 +295,8 @@ fn run_get(args: GetArgs) -> anyhow::Result<()> {
     let (what, output) = (args.what, args.output);
     let runtime = tokio::runtime::Runtime::new()?;
     let text = runtime.block_on(async move {
-        let (client, _, metrics) = args.cluster.connect().await?;
-        mlxp::cli::get::get(client, metrics, what, output).await
+        let connected = args.cluster.connect().await?;
+        mlxp::cli::get::get(connected.client, connected.metrics, what, output).await
     })?;
     print!("{text}");
     Ok(())
