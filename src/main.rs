@@ -40,6 +40,10 @@ struct TuiArgs {
     /// Start in this namespace (default: all).
     #[arg(short = 'n', long)]
     namespace: Option<String>,
+    /// Read-only: no action that changes the cluster is offered (none is built yet; the
+    /// header says "read-only" and the flag is kept for them).
+    #[arg(long)]
+    readonly: bool,
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]
@@ -68,11 +72,13 @@ type Metrics = Option<std::sync::Arc<dyn mlxp::metrics::MetricsSource>>;
 /// What the cluster flags and the config file lead to.
 struct Connected {
     client: kube::Client,
-    /// The kube context's name.
+    /// The context connected to.
     context: String,
     /// The metrics source, if one is configured.
     metrics: Metrics,
     prices: mlxp::domain::cost::PriceTable,
+    /// Every context of the kubeconfig, for `:ctx`.
+    contexts: mlxp::cluster::Contexts,
 }
 
 impl ClusterArgs {
@@ -86,16 +92,11 @@ impl ClusterArgs {
             .context
             .clone()
             .or_else(|| kubeconfig.current_context.clone())
-            .unwrap_or_default();
-        let config = kube::Config::from_custom_kubeconfig(
-            kubeconfig,
-            &kube::config::KubeConfigOptions {
-                context: self.context.clone(),
-                ..Default::default()
-            },
-        )
-        .await?;
-        let client = kube::Client::try_from(config)?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("the kubeconfig has no current context: use --context")
+            })?;
+        let contexts = mlxp::cluster::Contexts::from_kubeconfig(kubeconfig);
+        let client = contexts.connect(&context).await?;
         let file = config_file(self.config.as_deref())?;
         let metrics_config = metrics_config(file.as_ref(), self.prometheus.as_deref())?;
         let metrics: Metrics = if metrics_config.url.is_empty() {
@@ -110,6 +111,7 @@ impl ClusterArgs {
             context,
             metrics,
             prices: prices(file.as_ref())?,
+            contexts,
         })
     }
 }
@@ -184,7 +186,8 @@ struct DemoArgs {
     /// Same seed, same cluster.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Use the read-only token: the cockpit can look but not change anything.
+    /// Start on the read-only context (mlxp-demo-readonly): the cockpit can look but not
+    /// change anything. `:ctx mlxp-demo` and `:ctx mlxp-demo-readonly` switch.
     #[arg(long)]
     readonly: bool,
     #[command(flatten)]
@@ -287,11 +290,19 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
             ..Default::default()
         })
         .await?;
-        let client = sim.client(args.readonly).await?;
+        let contexts = sim.demo_contexts()?;
+        let context = if args.readonly {
+            mlxp::sim::DEMO_READONLY_CONTEXT
+        } else {
+            mlxp::sim::DEMO_CONTEXT
+        };
+        let client = contexts.connect(context).await?;
         let metrics: std::sync::Arc<dyn mlxp::metrics::MetricsSource> =
             std::sync::Arc::new(mlxp::metrics::embedded::Embedded::new(sim.state().clone()));
-        let context = format!("mlxp-demo ({})", sim.addr());
-        mlxp::tui::run::run(client, Some(metrics), options(&args.look, context, prices)).await
+        let mut options = options(&args.look, context.to_string(), prices);
+        options.contexts = contexts;
+        options.readonly = args.readonly;
+        mlxp::tui::run::run(client, Some(metrics), options).await
     })
 }
 
@@ -299,10 +310,12 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
 fn run_tui(args: TuiArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let cluster = args.cluster.connect().await?;
-        let mut options = options(&args.look, cluster.context, cluster.prices);
+        let connected = args.cluster.connect().await?;
+        let mut options = options(&args.look, connected.context, connected.prices);
         options.namespace = args.namespace.clone();
-        mlxp::tui::run::run(cluster.client, cluster.metrics, options).await
+        options.contexts = connected.contexts;
+        options.readonly = args.readonly;
+        mlxp::tui::run::run(connected.client, connected.metrics, options).await
     })
 }
 
@@ -310,11 +323,11 @@ fn run_get(args: GetArgs) -> anyhow::Result<()> {
     let (what, output) = (args.what, args.output);
     let runtime = tokio::runtime::Runtime::new()?;
     let text = runtime.block_on(async move {
-        let cluster = args.cluster.connect().await?;
+        let connected = args.cluster.connect().await?;
         mlxp::cli::get::get(
-            cluster.client,
-            cluster.metrics,
-            &cluster.prices,
+            connected.client,
+            connected.metrics,
+            &connected.prices,
             what,
             output,
         )

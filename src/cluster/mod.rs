@@ -5,12 +5,14 @@
 //! wrong; it reconnects with backoff forever, and a kind that is not installed or not
 //! allowed is shown as such while everything else keeps working.
 
+mod contexts;
 mod kinds;
 mod snapshot;
 mod source;
 mod watch;
 mod yaml;
 
+pub use contexts::{ConnectError, Contexts};
 pub use kinds::KindName;
 pub use snapshot::{Kind, ObjectKey, Snapshot};
 pub use source::{SourceState, SourceStatus};

@@ -26,6 +26,9 @@ use std::sync::{Arc, Mutex};
 
 use api::ApiState;
 
+pub const DEMO_CONTEXT: &str = "mlxp-demo";
+pub const DEMO_READONLY_CONTEXT: &str = "mlxp-demo-readonly";
+
 /// What the embedded cluster starts with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
@@ -244,6 +247,18 @@ impl Sim {
             ..Default::default()
         };
         Ok(kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?)
+    }
+
+    /// The contexts `mlxp demo` offers: `mlxp-demo` (admin) and `mlxp-demo-readonly`.
+    pub fn demo_contexts(&self) -> anyhow::Result<crate::cluster::Contexts> {
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml())?;
+        Ok(crate::cluster::Contexts::renamed(
+            kubeconfig,
+            &[
+                (DEMO_CONTEXT, kubeconfig::CONTEXT),
+                (DEMO_READONLY_CONTEXT, kubeconfig::READONLY_CONTEXT),
+            ],
+        ))
     }
 
     /// A kube client for one of the two contexts.

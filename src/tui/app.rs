@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::Action;
 use super::color_depth::ColorDepth;
+use super::complete::complete;
 use super::derived::{Derived, derive};
 use super::history::History;
 use super::keymap::{Context, Keymap};
@@ -44,6 +45,8 @@ pub enum Mode {
 pub enum Effect {
     /// GET this API path and show the object as YAML.
     FetchYaml { path: String },
+    /// Connect to this kube context and watch it instead of the current one.
+    SwitchContext { name: String },
 }
 
 pub enum Msg {
@@ -53,6 +56,11 @@ pub enum Msg {
     Tick(DateTime<Utc>),
     /// The YAML asked for by `Effect::FetchYaml`, or why it could not be had.
     Yaml(Result<String, String>),
+    /// The loop now watches this context (`Effect::SwitchContext`), or why it could not.
+    ContextSwitched {
+        name: String,
+        result: Result<(), String>,
+    },
 }
 
 pub struct App {
@@ -84,6 +92,10 @@ pub struct App {
     pub context: String,
     /// What GPUs and nodes cost, for the burn and idle figures.
     pub prices: PriceTable,
+    /// The contexts `:ctx NAME` can switch to.
+    pub contexts: Vec<String>,
+    /// Asked for with `--readonly`: no action that changes the cluster is to be offered.
+    pub readonly: bool,
     pub quit: bool,
     /// The current view's table or the Overview's numbers, built in `update()`.
     pub derived: Derived,
@@ -135,6 +147,8 @@ impl App {
             message: None,
             context,
             prices: PriceTable::defaults(),
+            contexts: Vec::new(),
+            readonly: false,
             quit: false,
             derived: Derived::default(),
             rebuild_every: Duration::ZERO,
@@ -248,6 +262,7 @@ impl App {
                     *text = Some(result.unwrap_or_else(|e| format!("# could not read it: {e}")));
                 }
             }
+            Msg::ContextSwitched { name, result } => self.context_switched(name, result),
             Msg::Key(key) => {
                 self.message = None;
                 let before = self.shown();
@@ -353,7 +368,7 @@ impl App {
                 self.mode = set(text);
             }
             KeyCode::Tab if !filter => {
-                if let Some(done) = complete(&text) {
+                if let Some(done) = self.complete(&text) {
                     text = done;
                 }
                 self.mode = set(text);
@@ -399,11 +414,18 @@ impl App {
                     self.message = Some(format!("no theme {name}: {}", theme::BUILTINS.join(", ")))
                 }
             },
-            ("ctx", _) => {
-                self.message = Some(
-                    "switching contexts from the cockpit is not built yet: restart with --context"
-                        .into(),
-                )
+            ("ctx", None) => self.message = Some(self.known_contexts()),
+            ("ctx", Some(name)) if name == self.context => {
+                self.message = Some(format!("already on {name}"))
+            }
+            ("ctx", Some(name)) if self.contexts.iter().any(|c| c == name) => {
+                self.message = Some(format!("switching to {name}…"));
+                self.effects.push(Effect::SwitchContext {
+                    name: name.to_string(),
+                });
+            }
+            ("ctx", Some(name)) => {
+                self.message = Some(format!("no context {name} · {}", self.known_contexts()))
             }
             _ => self.message = Some(format!("unknown command: {text}")),
         }
@@ -497,6 +519,59 @@ impl App {
 }
 
 impl App {
+    fn known_contexts(&self) -> String {
+        if self.contexts.is_empty() {
+            return format!("no other contexts known (on {})", self.context);
+        }
+        format!(
+            "contexts: {} (on {})",
+            self.contexts.join(", "),
+            self.context
+        )
+    }
+
+    /// A new context is being watched: what was shown of the old one goes, and the health
+    /// line says "syncing" until the new watchers have listed.
+    fn context_switched(&mut self, name: String, result: Result<(), String>) {
+        if let Err(e) = result {
+            self.message = Some(format!("could not switch to {name}: {e}"));
+            return;
+        }
+        self.snapshot = Arc::new(Snapshot::default());
+        self.selected = [0; View::ALL.len()];
+        if matches!(self.mode, Mode::Yaml { .. }) {
+            self.mode = Mode::Normal;
+        }
+        self.message = Some(format!("context: {name}"));
+        self.context = name;
+        self.rebuild();
+    }
+
+    /// Completes the command line: commands, then contexts, namespaces or themes.
+    fn complete(&self, text: &str) -> Option<String> {
+        let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        complete(text, |command| match command {
+            None => View::ALL
+                .iter()
+                .map(|v| v.command().to_string())
+                .chain(COMMANDS.iter().map(|c| c.to_string()))
+                .collect(),
+            Some("ctx") => self.contexts.clone(),
+            Some("ns") => self.namespaces(),
+            Some("theme") => owned(theme::BUILTINS),
+            Some(_) => Vec::new(),
+        })
+    }
+
+    /// The namespaces of the pods and jobs in the snapshot, each once.
+    fn namespaces(&self) -> Vec<String> {
+        let pods = self.snapshot.pods.items.keys();
+        let jobs = self.snapshot.jobs.items.keys();
+        let names: std::collections::BTreeSet<&str> =
+            pods.chain(jobs).map(|(ns, _)| ns.as_str()).collect();
+        names.into_iter().map(str::to_string).collect()
+    }
+
     /// Opens the YAML of the selected row's object and asks the loop to fetch it.
     fn show_yaml(&mut self) {
         let Some(row) = self.derived.table.rows.get(self.selected()) else {
@@ -544,22 +619,6 @@ fn view_named(name: &str) -> Option<View> {
         "models" | "model" | "mv" | "modelversions" => Some(View::Models),
         "serving" | "canary" | "canaries" => Some(View::Serving),
         "events" | "ev" => Some(View::Events),
-        _ => None,
-    }
-}
-
-/// Completes a command's first word when one command starts with what was typed.
-fn complete(text: &str) -> Option<String> {
-    if text.contains(' ') {
-        return None;
-    }
-    let names = View::ALL
-        .iter()
-        .map(|v| v.command())
-        .chain(COMMANDS.iter().copied());
-    let matches: Vec<&str> = names.filter(|n| n.starts_with(text)).collect();
-    match matches.as_slice() {
-        [one] => Some(one.to_string()),
         _ => None,
     }
 }

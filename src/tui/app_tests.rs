@@ -257,3 +257,108 @@ fn idle_gpus_show_their_cost_and_a_reversed_sort_puts_the_costliest_first() {
         ]
     );
 }
+
+fn command(app: &mut App, text: &str) {
+    press(app, ":");
+    type_text(app, text);
+    press(app, "enter");
+}
+
+fn message(app: &App) -> &str {
+    app.message.as_deref().unwrap_or_default()
+}
+
+#[test]
+fn ctx_lists_the_contexts_refuses_unknown_ones_and_asks_to_switch_to_a_known_one() {
+    let mut app = app();
+    app.contexts = vec!["test".into(), "prod-eu".into()];
+    command(&mut app, "ctx");
+    assert_eq!(message(&app), "contexts: test, prod-eu (on test)");
+    command(&mut app, "ctx prod-us");
+    assert_eq!(
+        message(&app),
+        "no context prod-us · contexts: test, prod-eu (on test)"
+    );
+    assert!(app.take_effects().is_empty());
+    command(&mut app, "ctx prod-eu");
+    assert_eq!(message(&app), "switching to prod-eu…");
+    assert_eq!(
+        app.take_effects(),
+        [Effect::SwitchContext {
+            name: "prod-eu".into()
+        }]
+    );
+    assert_eq!(
+        app.context, "test",
+        "unchanged until the loop says it switched"
+    );
+}
+
+#[test]
+fn a_switched_context_starts_from_an_empty_snapshot_and_a_failed_one_changes_nothing() {
+    let mut app = app();
+    let mut snapshot = snapshot_with_pods(&[("training", "a")]);
+    for name in ["node-a", "node-b"] {
+        let node = serde_json::from_str("{}").expect("an empty node");
+        let key = (String::new(), name.to_string());
+        snapshot.nodes.items.insert(key, Arc::new(node));
+    }
+    snapshot.generation = 7;
+    app.update(Msg::Snapshot(Arc::new(snapshot)));
+    app.update(Msg::ContextSwitched {
+        name: "prod-eu".into(),
+        result: Err("connection refused".into()),
+    });
+    assert_eq!(
+        message(&app),
+        "could not switch to prod-eu: connection refused"
+    );
+    assert_eq!((app.context.as_str(), app.snapshot.generation), ("test", 7));
+    press(&mut app, "2 j");
+    assert_eq!(app.selected(), 1);
+    app.update(Msg::ContextSwitched {
+        name: "prod-eu".into(),
+        result: Ok(()),
+    });
+    assert_eq!(message(&app), "context: prod-eu");
+    assert_eq!(
+        (app.context.as_str(), app.snapshot.generation),
+        ("prod-eu", 0)
+    );
+    assert_eq!(app.selected(), 0);
+}
+
+#[test]
+fn tab_completes_contexts_and_the_namespaces_in_the_snapshot() {
+    let mut app = app();
+    app.contexts = vec!["prod-eu".into(), "prod-us".into(), "staging".into()];
+    app.update(Msg::Snapshot(Arc::new(snapshot_with_pods(&[
+        ("training", "a"),
+        ("training", "b"),
+        ("serving", "c"),
+    ]))));
+    press(&mut app, ":");
+    type_text(&mut app, "ctx p");
+    press(&mut app, "tab");
+    assert_eq!(app.mode, Mode::Command("ctx prod-".into()));
+    type_text(&mut app, "u");
+    press(&mut app, "tab");
+    assert_eq!(app.mode, Mode::Command("ctx prod-us".into()));
+    press(&mut app, "esc :");
+    type_text(&mut app, "ns t");
+    press(&mut app, "tab");
+    assert_eq!(app.mode, Mode::Command("ns training".into()));
+}
+
+/// A snapshot holding empty pods under these (namespace, name) keys.
+fn snapshot_with_pods(keys: &[(&str, &str)]) -> Snapshot {
+    let mut snapshot = Snapshot::default();
+    for (ns, name) in keys {
+        let pod = serde_json::from_str("{}").expect("an empty pod");
+        snapshot
+            .pods
+            .items
+            .insert((ns.to_string(), name.to_string()), Arc::new(pod));
+    }
+    snapshot
+}

@@ -83,6 +83,10 @@ fn header_line(app: &App) -> Paragraph<'static> {
             format!("ns:{} ", app.namespace.as_deref().unwrap_or("all")),
             style(app, Slot::Muted),
         ),
+        Span::styled(
+            if app.readonly { "read-only " } else { "" },
+            style(app, Slot::Warning),
+        ),
     ];
     for (i, view) in View::ALL.iter().enumerate() {
         let slot = if *view == app.view {

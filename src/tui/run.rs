@@ -1,18 +1,19 @@
 //! The cockpit's loop: keys, snapshots, metrics and the clock become messages to `update()`;
 //! the frame is redrawn after them (at most ~60 times a second). Network work runs in tasks,
-//! so a slow or lost cluster never freezes the screen.
+//! so a slow or lost cluster never freezes the screen; so does connecting to another context.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyEventKind};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use super::app::{App, Effect, Msg};
 use super::color_depth::ColorDepth;
 use super::keys::Key;
 use super::{keymap, render, theme};
+use crate::cluster::{ClusterWatch, Contexts, Snapshot};
 use crate::domain::cost::PriceTable;
 use crate::metrics::MetricsSource;
 
@@ -26,6 +27,10 @@ pub struct Options {
     pub metrics_every: Duration,
     /// From `[cost]` of the user's mlxp.toml.
     pub prices: PriceTable,
+    /// The contexts `:ctx NAME` can switch to.
+    pub contexts: Contexts,
+    /// `--readonly`: shown in the header, kept for the actions that will change the cluster.
+    pub readonly: bool,
 }
 
 impl Default for Options {
@@ -37,6 +42,8 @@ impl Default for Options {
             namespace: None,
             metrics_every: Duration::from_secs(5),
             prices: PriceTable::defaults(),
+            contexts: Contexts::default(),
+            readonly: false,
         }
     }
 }
@@ -66,7 +73,118 @@ pub fn app(options: &Options) -> App {
     app.message = errors.first().map(|e| format!("{e} (built-in used)"));
     app.namespace = options.namespace.clone();
     app.prices = options.prices.clone();
+    app.contexts = options.contexts.names();
+    app.readonly = options.readonly;
     app
+}
+
+/// A context's client once connected, or why it could not be.
+type Connected = (String, Result<kube::Client, String>);
+
+/// The cockpit without its terminal: the app, the cluster it watches, and what feeds it
+/// messages. `run` draws it between steps; tests drive it with keys.
+pub struct Cockpit {
+    pub app: App,
+    client: kube::Client,
+    /// The current context's watchers; replacing it stops the old ones.
+    watch: ClusterWatch,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    contexts: Contexts,
+    messages: mpsc::Sender<Msg>,
+    inbox: mpsc::Receiver<Msg>,
+    connected_tx: mpsc::Sender<Connected>,
+    connected: mpsc::Receiver<Connected>,
+    ticks: tokio::time::Interval,
+}
+
+impl Cockpit {
+    /// Starts watching the client's cluster (and polling metrics); needs a tokio runtime.
+    pub fn new(
+        client: kube::Client,
+        metrics: Option<Arc<dyn MetricsSource>>,
+        options: Options,
+    ) -> Cockpit {
+        let watch = crate::cluster::start(client.clone());
+        let snapshots = watch.subscribe();
+        let mut app = app(&options);
+        app.metrics_source = metrics.as_ref().map(|m| m.describe()).unwrap_or_default();
+        // A busy cluster sends snapshots many times a second; tables follow at most 4 times.
+        app.rebuild_every = Duration::from_millis(250);
+        let (messages, inbox) = mpsc::channel::<Msg>(256);
+        if let Some(source) = metrics {
+            spawn_metrics(source, options.metrics_every, messages.clone());
+        }
+        let (connected_tx, connected) = mpsc::channel(4);
+        Cockpit {
+            app,
+            client,
+            watch,
+            snapshots,
+            contexts: options.contexts,
+            messages,
+            inbox,
+            connected_tx,
+            connected,
+            ticks: tokio::time::interval(Duration::from_millis(250)),
+        }
+    }
+
+    /// Where keys (and other messages for the app) are sent.
+    pub fn messages(&self) -> mpsc::Sender<Msg> {
+        self.messages.clone()
+    }
+
+    /// Waits for the next message, gives it and whatever else is waiting to the app, then
+    /// starts the work the app asked for.
+    pub async fn step(&mut self) {
+        tokio::select! {
+            Some(msg) = self.inbox.recv() => self.app.update(msg),
+            Ok(()) = self.snapshots.changed() => {
+                let latest = self.snapshots.borrow_and_update().clone();
+                self.app.update(Msg::Snapshot(latest));
+            }
+            Some((name, result)) = self.connected.recv() => self.switch(name, result),
+            _ = self.ticks.tick() => self.app.update(Msg::Tick(chrono::Utc::now())),
+        }
+        while let Ok(msg) = self.inbox.try_recv() {
+            self.app.update(msg);
+        }
+        for effect in self.app.take_effects() {
+            self.spawn_effect(effect);
+        }
+    }
+
+    /// Watches the newly connected context instead of the current one; a failed
+    /// connection leaves everything as it was.
+    fn switch(&mut self, name: String, result: Result<kube::Client, String>) {
+        let result = result.map(|client| {
+            self.watch = crate::cluster::start(client.clone());
+            self.snapshots = self.watch.subscribe();
+            self.client = client;
+        });
+        self.app.update(Msg::ContextSwitched { name, result });
+    }
+
+    /// Runs what `update()` asked for in a task; the result comes back as a message.
+    fn spawn_effect(&self, effect: Effect) {
+        match effect {
+            Effect::FetchYaml { path } => {
+                let (client, messages) = (self.client.clone(), self.messages.clone());
+                tokio::spawn(async move {
+                    let yaml = crate::cluster::fetch_yaml(&client, &path).await;
+                    let _ = messages.send(Msg::Yaml(yaml)).await;
+                });
+            }
+            Effect::SwitchContext { name } => {
+                let (connect, connected) =
+                    (self.contexts.connect(&name), self.connected_tx.clone());
+                tokio::spawn(async move {
+                    let result = connect.await.map_err(|e| e.to_string());
+                    let _ = connected.send((name, result)).await;
+                });
+            }
+        }
+    }
 }
 
 pub async fn run(
@@ -74,57 +192,21 @@ pub async fn run(
     metrics: Option<Arc<dyn MetricsSource>>,
     options: Options,
 ) -> anyhow::Result<()> {
-    let watch = crate::cluster::start(client.clone());
-    let mut snapshots = watch.subscribe();
-    let mut app = app(&options);
-    app.metrics_source = metrics.as_ref().map(|m| m.describe()).unwrap_or_default();
-    // A busy cluster sends snapshots many times a second; tables follow at most 4 times.
-    app.rebuild_every = Duration::from_millis(250);
-    let (messages, mut inbox) = mpsc::channel::<Msg>(256);
-    spawn_keys(messages.clone());
-    if let Some(source) = metrics {
-        spawn_metrics(source, options.metrics_every, messages.clone());
-    }
+    let mut cockpit = Cockpit::new(client, metrics, options);
+    spawn_keys(cockpit.messages());
     let mut terminal = ratatui::try_init()?;
-    let mut ticks = tokio::time::interval(Duration::from_millis(250));
     let result = loop {
-        if let Err(e) = terminal.draw(|frame| render::render(&app, frame)) {
+        if let Err(e) = terminal.draw(|frame| render::render(&cockpit.app, frame)) {
             break Err(e.into());
         }
-        tokio::select! {
-            Some(msg) = inbox.recv() => app.update(msg),
-            Ok(()) = snapshots.changed() => {
-                let latest = snapshots.borrow_and_update().clone();
-                app.update(Msg::Snapshot(latest));
-            }
-            _ = ticks.tick() => app.update(Msg::Tick(chrono::Utc::now())),
-        }
-        // Take whatever else is waiting before drawing again.
-        while let Ok(msg) = inbox.try_recv() {
-            app.update(msg);
-        }
-        for effect in app.take_effects() {
-            spawn_effect(effect, client.clone(), messages.clone());
-        }
-        if app.quit {
+        cockpit.step().await;
+        if cockpit.app.quit {
             break Ok(());
         }
         tokio::time::sleep(Duration::from_millis(16)).await;
     };
     ratatui::restore();
     result
-}
-
-/// Runs what `update()` asked for; the result comes back as a message.
-fn spawn_effect(effect: Effect, client: kube::Client, messages: mpsc::Sender<Msg>) {
-    tokio::spawn(async move {
-        let msg = match effect {
-            Effect::FetchYaml { path } => {
-                Msg::Yaml(crate::cluster::fetch_yaml(&client, &path).await)
-            }
-        };
-        let _ = messages.send(msg).await;
-    });
 }
 
 /// Keys are read on their own thread: crossterm's read blocks.

@@ -4,6 +4,8 @@
 
 use std::cmp::Ordering;
 
+use regex::{Regex, RegexBuilder};
+
 use super::theme::Slot;
 use crate::domain::selector::LabelSelector;
 
@@ -51,11 +53,12 @@ pub struct Table {
     pub rows: Vec<Row>,
 }
 
-/// What the user typed after `/`: a substring, `-l selector`, or a regex-like `~pattern`
-/// (matched as a case-insensitive substring of each cell; kept simple on purpose).
-#[derive(Debug, Clone, PartialEq)]
+/// What the user typed after `/`: `-l selector`, or a case-insensitive regex that any cell
+/// may match. Text that is not a valid regex is a literal substring, as in k9s: typing
+/// `train(` filters on "train(" rather than failing.
+#[derive(Debug, Clone)]
 pub enum Filter {
-    Text(String),
+    Text(Regex),
     Labels(LabelSelector),
 }
 
@@ -66,15 +69,23 @@ impl Filter {
             Some(selector) => LabelSelector::parse(selector.trim())
                 .map(Filter::Labels)
                 .map_err(|e| e.to_string()),
-            None => Ok(Filter::Text(input.to_lowercase())),
+            None => {
+                let regex = |pattern: &str| {
+                    RegexBuilder::new(pattern)
+                        .case_insensitive(true)
+                        .build()
+                        .map_err(|e| e.to_string())
+                };
+                regex(input)
+                    .or_else(|_| regex(&regex::escape(input)))
+                    .map(Filter::Text)
+            }
         }
     }
 
     fn keeps(&self, row: &Row) -> bool {
         match self {
-            Filter::Text(text) => {
-                text.is_empty() || row.cells.iter().any(|c| c.to_lowercase().contains(text))
-            }
+            Filter::Text(regex) => row.cells.iter().any(|c| regex.is_match(c)),
             Filter::Labels(selector) => selector.matches(|key| {
                 row.labels
                     .iter()
@@ -195,11 +206,26 @@ mod tests {
     fn filters_by_substring_or_label_selector() {
         let text = Filter::parse("A-NO").expect("filter");
         assert_eq!(names(&table().arranged(Some(&text), None)), ["a-node"]);
+        let gpus = Filter::parse("^1?2/").expect("filter");
+        assert_eq!(
+            names(&table().arranged(Some(&gpus), None)),
+            ["a-node", "c-node"]
+        );
         let labels = Filter::parse("-l mlxp.io/pool=training").expect("selector");
         assert_eq!(
             names(&table().arranged(Some(&labels), None)),
             ["b-node", "c-node"]
         );
         assert!(Filter::parse("-l in (").is_err());
+    }
+
+    #[test]
+    fn text_that_is_not_a_regex_is_a_literal_substring() {
+        let mut t = table();
+        t.rows[1].cells[0] = "train(a)".into();
+        let open = Filter::parse("TRAIN(").expect("a literal, not an error");
+        assert_eq!(names(&t.arranged(Some(&open), None)), ["a-node"]);
+        let star = Filter::parse("*node").expect("a literal, not an error");
+        assert!(table().arranged(Some(&star), None).rows.is_empty());
     }
 }
