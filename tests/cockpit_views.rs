@@ -250,3 +250,17 @@ async fn the_selection_follows_its_row_when_the_order_changes() {
     assert_ne!(app.table().rows[3].key, chosen, "the order changed");
     assert_eq!(app.table().rows[app.selected()].key, chosen);
 }
+
+/// Each GPU pool's line on the Overview carries its utilisation trend, one bar per frame.
+#[tokio::test]
+async fn the_overview_shows_each_gpu_pools_trend() {
+    let (_sim, app) = cockpit().await;
+    for line in &app.derived.overview.pools {
+        let bars = line.trend.chars().count();
+        if line.pool.gpus > 0 {
+            assert_eq!(bars, mlxp::tui::derived::POOL_TREND, "{}", line.pool.name);
+        } else {
+            assert_eq!(bars, 0, "{} has no GPUs", line.pool.name);
+        }
+    }
+}

@@ -4,12 +4,16 @@
 
 use std::collections::BTreeMap;
 
+use super::history::spark;
 use super::table::Table;
 use super::views::detail::Detail;
 use super::views::gpus::{hourly_price, idle_allocated};
 use super::views::{Inputs, View};
 use crate::domain::pools::{PoolSummary, pool_of, summarize};
 use crate::domain::training::{JobState, admission_order, job_state};
+
+/// Samples in a pool's utilisation trend.
+pub const POOL_TREND: usize = 10;
 
 /// One line of the Overview's pools panel.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,6 +23,8 @@ pub struct PoolLine {
     pub util: Option<f64>,
     /// Dollars per hour of its nodes.
     pub cost_per_hour: f64,
+    /// Its mean utilisation over the last minutes, as a text sparkline.
+    pub trend: String,
 }
 
 /// The Overview's numbers.
@@ -87,6 +93,12 @@ fn overview(inputs: &Inputs) -> Overview {
             .filter(|(_, n)| *n > 0)
             .map(|(sum, n)| sum / *n as f64),
         cost_per_hour: burn.get(&pool.name).copied().unwrap_or(0.0),
+        trend: inputs
+            .history
+            .pools
+            .get(&pool.name)
+            .map(|h| spark(h.values().map(f64::from), POOL_TREND, Some(100.0)))
+            .unwrap_or_default(),
         pool,
     })
     .collect();

@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::app::App;
+use super::derived::POOL_TREND;
 use super::render::style;
 use super::theme::Slot;
 use super::views::gpus::idle_allocated;
@@ -56,41 +57,45 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 fn pools(app: &App) -> Vec<Line<'static>> {
     let mut lines = vec![Line::styled(
         format!(
-            " {:<18} {:<10} {:>9} {:>11} {:>6} {:>8} {:<9} {}",
-            "POOL", "ROLE", "NODES", "GPUS", "UTIL", "$/H", "CAPACITY", "GPU"
+            " {:<18} {:<10} {:>5} {:>7} {:>5} {:>8} {:<trend$} {:<9} {}",
+            "POOL",
+            "ROLE",
+            "NODES",
+            "GPUS",
+            "UTIL",
+            "$/H",
+            "TREND",
+            "CAPACITY",
+            "GPU",
+            trend = POOL_TREND
         ),
         style(app, Slot::Header),
     )];
     for line in &app.derived.overview.pools {
         let (pool, mean) = (&line.pool, line.util);
         let slot = mean.map(Slot::gpu).unwrap_or(Slot::Text);
+        let gpus = if pool.gpus > 0 {
+            format!("{}/{}", pool.gpus_allocated, pool.gpus)
+        } else {
+            "-".into()
+        };
+        let util = mean.map_or_else(|| "-".into(), |m| format!("{m:.0}%"));
         lines.push(Line::from(vec![
             Span::styled(
                 format!(
-                    " {:<18} {:<10} {:>9} {:>11} ",
+                    " {:<18} {:<10} {:>5} {gpus:>7} ",
                     pool.name,
                     pool.role,
                     format!("{}/{}", pool.ready, pool.nodes),
-                    if pool.gpus > 0 {
-                        format!("{}/{}", pool.gpus_allocated, pool.gpus)
-                    } else {
-                        "-".into()
-                    },
                 ),
                 style(app, Slot::Text),
             ),
+            Span::styled(format!("{util:>5}"), style(app, slot)),
             Span::styled(
-                format!(
-                    "{:>6}",
-                    mean.map(|m| format!("{m:.0}%"))
-                        .unwrap_or_else(|| "-".into())
-                ),
-                style(app, slot),
-            ),
-            Span::styled(
-                format!(" {:>8}", dollars(line.cost_per_hour)),
+                format!(" {:>8} ", dollars(line.cost_per_hour)),
                 style(app, Slot::Text),
             ),
+            Span::styled(format!("{:<POOL_TREND$}", line.trend), style(app, slot)),
             Span::styled(
                 format!(
                     " {:<9} {}",
