@@ -108,19 +108,5 @@ fn check_url(url: &str) -> Result<(), String> {
 }
 
 fn located(text: &str, path: &Path, span: Option<Range<usize>>, message: &str) -> MetricsError {
-    let message = message.trim_end();
-    MetricsError::Config(match span {
-        Some(span) => format!(
-            "{}:{}: {message}",
-            path.display(),
-            line_of(text, span.start)
-        ),
-        None => format!("{}: {message}", path.display()),
-    })
-}
-
-/// 1-based line of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    let before = &text.as_bytes()[..offset.min(text.len())];
-    before.iter().filter(|&&byte| byte == b'\n').count() + 1
+    MetricsError::Config(crate::domain::located::located(text, path, span, message))
 }

@@ -48,10 +48,9 @@ impl<'a> ConfigFile<'a> {
 
     /// An error at the line containing the start of `span`.
     pub fn error_at(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
-        let before = &self.text[..span.start.min(self.text.len())];
         ConfigError::At {
             path: self.path.clone(),
-            line: before.matches('\n').count() + 1,
+            line: crate::domain::located::line_of(self.text, span.start),
             message: message.into(),
         }
     }

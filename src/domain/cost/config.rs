@@ -118,16 +118,5 @@ fn dollars(value: Option<Spanned<f64>>, error: &Located) -> Result<Option<f64>, 
 }
 
 fn located(text: &str, path: &Path, span: Option<Range<usize>>, message: &str) -> CostConfigError {
-    let message = message.trim_end();
-    CostConfigError(match span {
-        Some(span) => {
-            let line = text.as_bytes()[..span.start.min(text.len())]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count()
-                + 1;
-            format!("{}:{line}: {message}", path.display())
-        }
-        None => format!("{}: {message}", path.display()),
-    })
+    CostConfigError(crate::domain::located::located(text, path, span, message))
 }
