@@ -247,10 +247,13 @@ impl App {
                 self.stale = true;
             }
             Msg::Metrics(Ok(frame)) => {
-                let nodes = &self.snapshot.nodes;
-                self.history.record(&frame, |node| {
-                    nodes.get("", node).map(|n| pool_of(n.as_ref()))
-                });
+                let pools: std::collections::HashMap<&str, &str> = self
+                    .snapshot
+                    .nodes
+                    .values()
+                    .map(|n| (n.meta.name.as_str(), pool_of(n)))
+                    .collect();
+                self.history.record(&frame, |node| pools.get(node).copied());
                 self.metrics = Some(frame);
                 self.metrics_error = None;
                 self.stale = true;

@@ -38,6 +38,16 @@ pub struct Overview {
     /// The first queued Workloads: (Job or Workload name, GPUs).
     pub queue_head: Vec<(String, i64)>,
     pub failed_jobs: usize,
+    /// Every GPU of the metrics in (node, index) order, for the heat strip: sorted here, not
+    /// in each frame (40,000 GPUs at xlarge).
+    pub heat: Vec<HeatCell>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeatCell {
+    pub util: f64,
+    /// Held by a pod and doing nothing.
+    pub idle: bool,
 }
 
 /// The current view's table (filtered, sorted) or the Overview's numbers.
@@ -121,7 +131,17 @@ fn overview(inputs: &Inputs) -> Overview {
             (name, wl.requests.gpus)
         })
         .collect();
+    let mut gpus: Vec<_> = inputs.metrics.iter().flat_map(|m| &m.gpus).collect();
+    gpus.sort_by(|a, b| (&a.node, &a.gpu).cmp(&(&b.node, &b.gpu)));
+    let heat = gpus
+        .into_iter()
+        .map(|g| HeatCell {
+            util: g.util,
+            idle: idle_allocated(g),
+        })
+        .collect();
     Overview {
+        heat,
         burn_per_hour: burn.values().sum(),
         idle_per_hour,
         pools,

@@ -19,6 +19,9 @@ pub struct Ring<T> {
 
 impl<T: Copy> Ring<T> {
     pub fn push(&mut self, value: T) {
+        if self.values.capacity() == 0 {
+            self.values.reserve_exact(KEEP);
+        }
         if self.values.len() == KEEP {
             self.values.pop_front();
         }
@@ -42,12 +45,19 @@ impl<T: Copy> Ring<T> {
     }
 }
 
-/// One GPU: utilisation and memory in percent, power in watts.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct GpuSeries {
-    pub util: Ring<u8>,
-    pub memory: Ring<u8>,
-    pub power: Ring<u16>,
+/// One GPU at one instant: utilisation and memory in percent, power in watts.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GpuPoint {
+    pub util: u8,
+    pub memory: u8,
+    pub power: u16,
+}
+
+/// A GPU's samples, and the frame it was last seen in (to forget GPUs that are gone).
+#[derive(Debug, Clone, Default)]
+struct GpuTrack {
+    seen: u64,
+    points: Ring<GpuPoint>,
 }
 
 /// One model version's serving: requests/s, errors in percent, p99 in milliseconds.
@@ -67,8 +77,11 @@ pub struct QualitySeries {
 
 #[derive(Debug, Clone, Default)]
 pub struct History {
-    /// By (node, GPU index).
-    pub gpus: HashMap<(String, String), GpuSeries>,
+    /// By node, then GPU index: looked up by `&str`, so a frame of 40,000 GPUs allocates
+    /// nothing for the GPUs already known.
+    gpus: HashMap<String, HashMap<String, GpuTrack>>,
+    /// Frames recorded.
+    frames: u64,
     /// Mean GPU utilisation per pool, percent.
     pub pools: BTreeMap<String, Ring<u8>>,
     /// By (model, version).
@@ -93,30 +106,40 @@ impl History {
             return;
         }
         self.last_at = Some(frame.at);
+        self.frames += 1;
         let mut pools: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
-        let mut seen = std::collections::HashSet::with_capacity(frame.gpus.len());
         for gpu in &frame.gpus {
-            let key = (gpu.node.clone(), gpu.gpu.clone());
-            let series = self.gpus.entry(key.clone()).or_default();
-            series.util.push(percent(gpu.util));
+            let node = match self.gpus.get_mut(gpu.node.as_str()) {
+                Some(node) => node,
+                None => self.gpus.entry(gpu.node.clone()).or_default(),
+            };
+            let track = match node.get_mut(gpu.gpu.as_str()) {
+                Some(track) => track,
+                None => node.entry(gpu.gpu.clone()).or_default(),
+            };
             let total = gpu.fb_used_mib + gpu.fb_free_mib;
             let memory = if total > 0.0 {
                 gpu.fb_used_mib / total * 100.0
             } else {
                 0.0
             };
-            series.memory.push(percent(memory));
-            series
-                .power
-                .push(gpu.power_watts.clamp(0.0, f64::from(u16::MAX)) as u16);
-            seen.insert(key);
+            track.seen = self.frames;
+            track.points.push(GpuPoint {
+                util: percent(gpu.util),
+                memory: percent(memory),
+                power: gpu.power_watts.clamp(0.0, f64::from(u16::MAX)) as u16,
+            });
             if let Some(pool) = pool_of_node(&gpu.node) {
                 let entry = pools.entry(pool).or_default();
                 entry.0 += gpu.util;
                 entry.1 += 1;
             }
         }
-        self.gpus.retain(|key, _| seen.contains(key));
+        let frames = self.frames;
+        self.gpus.retain(|_, node| {
+            node.retain(|_, track| track.seen == frames);
+            !node.is_empty()
+        });
         self.pools
             .retain(|name, _| pools.contains_key(name.as_str()));
         for (pool, (sum, count)) in pools {
@@ -152,8 +175,14 @@ impl History {
         self.quality.retain(|key, _| live.contains(key));
     }
 
-    pub fn gpu(&self, node: &str, gpu: &str) -> Option<&GpuSeries> {
-        self.gpus.get(&(node.to_string(), gpu.to_string()))
+    /// A GPU's samples, oldest first.
+    pub fn gpu(&self, node: &str, gpu: &str) -> Option<&Ring<GpuPoint>> {
+        Some(&self.gpus.get(node)?.get(gpu)?.points)
+    }
+
+    /// GPUs with a history.
+    pub fn gpu_count(&self) -> usize {
+        self.gpus.values().map(HashMap::len).sum()
     }
 
     pub fn traffic(&self, model: &str, version: &str) -> Option<&TrafficSeries> {
@@ -272,9 +301,15 @@ mod tests {
             pool,
         );
         let t10 = history.gpu("t1", "0").expect("series");
-        assert_eq!(t10.util.values().collect::<Vec<_>>(), [80, 100]);
-        assert_eq!(t10.memory.last(), Some(25));
-        assert_eq!(t10.power.last(), Some(51));
+        assert_eq!(t10.values().map(|p| p.util).collect::<Vec<_>>(), [80, 100]);
+        assert_eq!(
+            t10.last(),
+            Some(GpuPoint {
+                util: 100,
+                memory: 25,
+                power: 51
+            })
+        );
         assert_eq!(
             history.pools["training"].values().collect::<Vec<_>>(),
             [60, 100]
@@ -299,11 +334,11 @@ mod tests {
             );
         }
         let series = history.gpu("t1", "0").expect("series");
-        assert_eq!(series.util.len(), KEEP);
-        assert_eq!(series.util.values().next(), Some(30));
+        assert_eq!(series.len(), KEEP);
+        assert_eq!(series.values().next().map(|p| p.util), Some(30));
         history.record(&frame(100_000, vec![gpu("t2", "0", 5.0)], 1.0), pool);
         assert!(history.gpu("t1", "0").is_none());
-        assert_eq!(history.gpus.len(), 1);
+        assert_eq!(history.gpu_count(), 1);
     }
 
     #[test]

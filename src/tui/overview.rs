@@ -111,12 +111,11 @@ fn pools(app: &App) -> Vec<Line<'static>> {
 
 /// One cell per GPU, coloured by utilisation, pools in order; idle-but-allocated GPUs stand out.
 fn heat_strip(app: &App, width: u16, height: u16) -> Vec<Line<'static>> {
-    let Some(metrics) = &app.metrics else {
+    if app.metrics.is_none() {
         return vec![Line::styled(" no GPU metrics", style(app, Slot::Muted))];
-    };
+    }
     let cells = (width as usize) * (height as usize);
-    let mut gpus: Vec<_> = metrics.gpus.iter().collect();
-    gpus.sort_by(|a, b| (&a.node, &a.gpu).cmp(&(&b.node, &b.gpu)));
+    let gpus = &app.derived.overview.heat;
     let mut lines = Vec::new();
     let shown = gpus.len().min(cells.saturating_sub(if gpus.len() > cells {
         width as usize
@@ -128,9 +127,12 @@ fn heat_strip(app: &App, width: u16, height: u16) -> Vec<Line<'static>> {
             chunk
                 .iter()
                 .map(|g| {
-                    let idle = idle_allocated(g);
-                    let slot = if idle { Slot::Alert } else { Slot::gpu(g.util) };
-                    Span::styled(if idle { "▒" } else { "█" }, style(app, slot))
+                    let slot = if g.idle {
+                        Slot::Alert
+                    } else {
+                        Slot::gpu(g.util)
+                    };
+                    Span::styled(if g.idle { "▒" } else { "█" }, style(app, slot))
                 })
                 .collect::<Vec<_>>(),
         ));

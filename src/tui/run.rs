@@ -209,16 +209,19 @@ pub async fn run(
     result
 }
 
-/// Keys are read on their own thread: crossterm's read blocks.
+/// Keys are read on their own thread: crossterm's read blocks. A resize is passed on as a
+/// tick, so the loop redraws at the new size at once (the draw itself fits the frame).
 fn spawn_keys(messages: mpsc::Sender<Msg>) {
     std::thread::spawn(move || {
         while let Ok(event) = crossterm::event::read() {
-            if let Event::Key(key) = event
-                && key.kind != KeyEventKind::Release
-                && messages
-                    .blocking_send(Msg::Key(Key::from_event(&key)))
-                    .is_err()
-            {
+            let msg = match event {
+                Event::Key(key) if key.kind != KeyEventKind::Release => {
+                    Msg::Key(Key::from_event(&key))
+                }
+                Event::Resize(..) => Msg::Tick(chrono::Utc::now()),
+                _ => continue,
+            };
+            if messages.blocking_send(msg).is_err() {
                 return;
             }
         }

@@ -74,29 +74,23 @@ fn charts(inputs: &Inputs, node: &str, index: &str) -> Vec<Chart> {
     let Some(series) = inputs.history.gpu(node, index) else {
         return Vec::new();
     };
-    let last = |v: Option<u8>| v.map_or_else(|| "-".into(), |v| format!("{v}%"));
+    let last = series.last().unwrap_or_default();
     vec![
         chart(
-            format!("util {}", last(series.util.last())),
-            series.util.values(),
+            format!("util {}%", last.util),
+            series.values().map(|p| p.util),
             Some(100),
-            Slot::gpu(f64::from(series.util.last().unwrap_or(0))),
+            Slot::gpu(f64::from(last.util)),
         ),
         chart(
-            format!("memory {}", last(series.memory.last())),
-            series.memory.values(),
+            format!("memory {}%", last.memory),
+            series.values().map(|p| p.memory),
             Some(100),
             Slot::GpuWarm,
         ),
         chart(
-            format!(
-                "power {}",
-                series
-                    .power
-                    .last()
-                    .map_or_else(|| "-".into(), |w| format!("{w} W"))
-            ),
-            series.power.values(),
+            format!("power {} W", last.power),
+            series.values().map(|p| p.power),
             None,
             Slot::GpuCool,
         ),

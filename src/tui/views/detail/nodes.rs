@@ -150,7 +150,7 @@ fn mean_util_chart(inputs: &Inputs, node: &str, count: usize) -> Vec<Chart> {
     let series: Vec<_> = (0..count)
         .filter_map(|i| inputs.history.gpu(node, &i.to_string()))
         .collect();
-    let Some(len) = series.iter().map(|s| s.util.len()).min().filter(|l| *l > 0) else {
+    let Some(len) = series.iter().map(|s| s.len()).min().filter(|l| *l > 0) else {
         return Vec::new();
     };
     // Aligned on the newest sample: every GPU of a node arrives in the same frame.
@@ -158,7 +158,7 @@ fn mean_util_chart(inputs: &Inputs, node: &str, count: usize) -> Vec<Chart> {
         .map(|i| {
             let sum: f64 = series
                 .iter()
-                .map(|s| f64::from(s.util.values().rev().nth(len - 1 - i).unwrap_or(0)))
+                .map(|s| f64::from(s.values().rev().nth(len - 1 - i).map_or(0, |p| p.util)))
                 .sum();
             sum / series.len() as f64
         })
