@@ -65,7 +65,8 @@ pub fn render(app: &App, detail: &Detail, frame: &mut Frame, area: Rect) {
 
 /// The charts one above the other, each a title line and a sparkline.
 fn charts(app: &App, charts: &[Chart], frame: &mut Frame, area: Rect) {
-    let each = (area.height / charts.len().max(1) as u16).max(2);
+    // A title line and at most four rows of bars each: taller, a flat series is a slab.
+    let each = (area.height / charts.len().max(1) as u16).clamp(2, 5);
     for (i, chart) in charts.iter().enumerate() {
         let y = area.y + i as u16 * each;
         if y + 1 >= area.y + area.height {

@@ -26,7 +26,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Constraint::Length(1),
     ])
     .areas(area);
-    frame.render_widget(header_line(app), header);
+    frame.render_widget(header_line(app, header.width), header);
     frame.render_widget(health_line(app), health);
     match app.view {
         View::Overview => overview::render(app, frame, body),
@@ -64,8 +64,14 @@ fn table_view(app: &App, frame: &mut Frame, area: Rect) {
     let [rows, pane] = if area.width >= 160 {
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(area)
     } else {
-        let height = (area.height * 2 / 5).clamp(6, 16);
-        Layout::vertical([Constraint::Min(5), Constraint::Length(height)]).areas(area)
+        // The table as tall as its rows need (header and borders: 3), up to what leaves the
+        // pane its share; the pane takes the rest.
+        let pane = (area.height * 2 / 5).clamp(6, 16);
+        let needed = u16::try_from(app.table().rows.len())
+            .unwrap_or(u16::MAX)
+            .saturating_add(3);
+        let table = needed.clamp(5, area.height.saturating_sub(pane).max(5));
+        Layout::vertical([Constraint::Length(table), Constraint::Min(0)]).areas(area)
     };
     table(app, app.table(), frame, rows);
     detail_pane::render(app, detail, frame, pane);
@@ -75,7 +81,7 @@ pub fn style(app: &App, slot: Slot) -> Style {
     app.theme.style(slot, app.depth)
 }
 
-fn header_line(app: &App) -> Paragraph<'static> {
+fn header_line(app: &App, width: u16) -> Paragraph<'static> {
     let mut spans = vec![
         Span::styled(" mlxp ", style(app, Slot::Title)),
         Span::styled(format!("ctx:{} ", app.context), style(app, Slot::Muted)),
@@ -88,16 +94,38 @@ fn header_line(app: &App) -> Paragraph<'static> {
             style(app, Slot::Warning),
         ),
     ];
-    for (i, view) in View::ALL.iter().enumerate() {
-        let slot = if *view == app.view {
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let current = app.view;
+    let tabs = |name: fn(View) -> &'static str, others: bool| -> Vec<(View, String)> {
+        View::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, view)| match *view == current || others {
+                true => (*view, format!(" {}:{} ", i + 1, name(*view))),
+                false => (*view, format!(" {} ", i + 1)),
+            })
+            .collect()
+    };
+    // The views' titles when they fit, else their short command names, else numbers with
+    // the current view's title.
+    let fits = |tabs: &[(View, String)]| {
+        used + tabs.iter().map(|(_, t)| t.chars().count()).sum::<usize>() <= width as usize
+    };
+    let names = [
+        tabs(View::title, true),
+        tabs(View::command, true),
+        tabs(View::title, false),
+    ]
+    .into_iter()
+    .find(|t| fits(t))
+    .unwrap_or_else(|| tabs(View::command, false));
+    for (view, name) in names {
+        let slot = if view == app.view {
             Slot::Selection
         } else {
             Slot::Text
         };
-        spans.push(Span::styled(
-            format!(" {}:{} ", i + 1, view.title()),
-            style(app, slot),
-        ));
+        spans.push(Span::styled(name, style(app, slot)));
     }
     Paragraph::new(Line::from(spans))
 }
