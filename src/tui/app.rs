@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 
 use super::action::Action;
 use super::color_depth::ColorDepth;
-use super::complete::complete;
 use super::derived::{Derived, derive};
 use super::history::History;
 use super::keymap::{Context, Keymap};
@@ -20,6 +19,9 @@ use crate::cluster::Snapshot;
 use crate::domain::cost::PriceTable;
 use crate::domain::pools::pool_of;
 use crate::metrics::MetricsFrame;
+
+#[path = "command_line.rs"]
+mod command_line;
 
 /// What the bottom line is doing.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,10 +111,7 @@ pub struct App {
     effects: Vec<Effect>,
 }
 
-/// The `:` commands besides the view names, for completion.
-const COMMANDS: &[&str] = &["ns", "theme", "ctx", "quit", "q", "help"];
-
-fn index(view: View) -> usize {
+pub(super) fn index(view: View) -> usize {
     View::ALL.iter().position(|v| *v == view).unwrap_or(0)
 }
 
@@ -346,94 +345,6 @@ impl App {
         }
     }
 
-    /// Typing in the filter or command line.
-    fn edit(&mut self, key: Key, mut text: String, filter: bool) {
-        use crossterm::event::KeyCode;
-        let set = |text: String| {
-            if filter {
-                Mode::Filter(text)
-            } else {
-                Mode::Command(text)
-            }
-        };
-        match key.code() {
-            KeyCode::Esc => self.mode = Mode::Normal,
-            KeyCode::Enter => {
-                self.mode = Mode::Normal;
-                if filter {
-                    self.apply_filter(&text);
-                } else {
-                    self.command(&text);
-                }
-            }
-            KeyCode::Backspace => {
-                text.pop();
-                self.mode = set(text);
-            }
-            KeyCode::Tab if !filter => {
-                if let Some(done) = self.complete(&text) {
-                    text = done;
-                }
-                self.mode = set(text);
-            }
-            KeyCode::Char(c) => {
-                text.push(c);
-                self.mode = set(text);
-            }
-            _ => {}
-        }
-    }
-
-    fn apply_filter(&mut self, text: &str) {
-        if text.trim().is_empty() {
-            self.filter = None;
-            return;
-        }
-        match Filter::parse(text) {
-            Ok(filter) => {
-                self.filter = Some((text.to_string(), filter));
-                self.selected[index(self.view)] = 0;
-            }
-            Err(e) => self.message = Some(format!("filter: {e}")),
-        }
-    }
-
-    fn command(&mut self, text: &str) {
-        let mut words = text.split_whitespace();
-        let Some(first) = words.next() else { return };
-        let arg = words.next();
-        if let Some(view) = view_named(first) {
-            self.go(view);
-            return;
-        }
-        match (first, arg) {
-            ("q" | "quit", _) => self.quit = true,
-            ("help", _) => self.mode = Mode::Help { scroll: 0 },
-            ("ns", None | Some("all" | "-")) => self.namespace = None,
-            ("ns", Some(ns)) => self.namespace = Some(ns.to_string()),
-            ("theme", Some(name)) => match theme::BUILTINS.iter().position(|t| *t == name) {
-                Some(i) => self.set_theme(i),
-                None => {
-                    self.message = Some(format!("no theme {name}: {}", theme::BUILTINS.join(", ")))
-                }
-            },
-            ("ctx", None) => self.message = Some(self.known_contexts()),
-            ("ctx", Some(name)) if name == self.context => {
-                self.message = Some(format!("already on {name}"))
-            }
-            ("ctx", Some(name)) if self.contexts.iter().any(|c| c == name) => {
-                self.message = Some(format!("switching to {name}…"));
-                self.effects.push(Effect::SwitchContext {
-                    name: name.to_string(),
-                });
-            }
-            ("ctx", Some(name)) => {
-                self.message = Some(format!("no context {name} · {}", self.known_contexts()))
-            }
-            _ => self.message = Some(format!("unknown command: {text}")),
-        }
-    }
-
     fn set_theme(&mut self, i: usize) {
         self.theme_index = i % theme::BUILTINS.len();
         let (theme, _) = theme::load(theme::BUILTINS[self.theme_index], None);
@@ -522,17 +433,6 @@ impl App {
 }
 
 impl App {
-    fn known_contexts(&self) -> String {
-        if self.contexts.is_empty() {
-            return format!("no other contexts known (on {})", self.context);
-        }
-        format!(
-            "contexts: {} (on {})",
-            self.contexts.join(", "),
-            self.context
-        )
-    }
-
     /// A new context is being watched: what was shown of the old one goes, and the health
     /// line says "syncing" until the new watchers have listed.
     fn context_switched(&mut self, name: String, result: Result<(), String>) {
@@ -548,31 +448,6 @@ impl App {
         self.message = Some(format!("context: {name}"));
         self.context = name;
         self.rebuild();
-    }
-
-    /// Completes the command line: commands, then contexts, namespaces or themes.
-    fn complete(&self, text: &str) -> Option<String> {
-        let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
-        complete(text, |command| match command {
-            None => View::ALL
-                .iter()
-                .map(|v| v.command().to_string())
-                .chain(COMMANDS.iter().map(|c| c.to_string()))
-                .collect(),
-            Some("ctx") => self.contexts.clone(),
-            Some("ns") => self.namespaces(),
-            Some("theme") => owned(theme::BUILTINS),
-            Some(_) => Vec::new(),
-        })
-    }
-
-    /// The namespaces of the pods and jobs in the snapshot, each once.
-    fn namespaces(&self) -> Vec<String> {
-        let pods = self.snapshot.pods.items.keys();
-        let jobs = self.snapshot.jobs.items.keys();
-        let names: std::collections::BTreeSet<&str> =
-            pods.chain(jobs).map(|(ns, _)| ns.as_str()).collect();
-        names.into_iter().map(str::to_string).collect()
     }
 
     /// Opens the YAML of the selected row's object and asks the loop to fetch it.
@@ -610,18 +485,5 @@ fn object_path(view: View, key: &str) -> Option<String> {
         View::Serving => namespaced("/apis/apps/v1", "deployments"),
         View::Events => namespaced("/api/v1", "events"),
         View::Overview => None,
-    }
-}
-
-fn view_named(name: &str) -> Option<View> {
-    match name {
-        "overview" | "o" => Some(View::Overview),
-        "nodes" | "no" | "pools" => Some(View::Nodes),
-        "gpus" | "gpu" => Some(View::Gpus),
-        "jobs" | "job" | "queues" | "queue" | "training" => Some(View::Jobs),
-        "models" | "model" | "mv" | "modelversions" => Some(View::Models),
-        "serving" | "canary" | "canaries" => Some(View::Serving),
-        "events" | "ev" => Some(View::Events),
-        _ => None,
     }
 }
