@@ -232,6 +232,23 @@ async fn a_gpu_detail_charts_its_history() {
     assert!(titles[0].starts_with("util "), "{titles:?}");
     assert_eq!(titles[0], format!("util {}", row.cells[3]));
     assert!(titles[1].starts_with("memory ") && titles[2].starts_with("power "));
+    // Its price, as the table's $/H column has it.
+    let price = app
+        .table()
+        .columns
+        .iter()
+        .position(|c| c.name == "$/H")
+        .expect("a $/H column");
+    let text: Vec<String> = detail
+        .lines
+        .iter()
+        .map(|l| l.iter().map(|(_, t)| t.as_str()).collect())
+        .collect();
+    let line = text
+        .iter()
+        .find(|l| l.starts_with("price"))
+        .expect("a price line");
+    assert!(line.contains(&format!("${}/h", row.cells[price])), "{line}");
     assert!(detail.charts.iter().all(|c| c.values.len() == FRAMES));
 }
 

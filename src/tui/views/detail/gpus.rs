@@ -2,10 +2,11 @@
 //! the last minutes.
 
 use super::{Chart, Detail, Lines, chart, split_key};
+use crate::domain::cost::dollars;
 use crate::domain::pools::pool_of;
 use crate::tui::theme::Slot;
 use crate::tui::views::Inputs;
-use crate::tui::views::gpus::IDLE_BELOW;
+use crate::tui::views::gpus::{IDLE_BELOW, hourly_price, idle_allocated};
 
 pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
     let (node, index) = split_key(key)?;
@@ -28,7 +29,7 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
     };
     lines.field("product", &g.model_name);
     lines.field("uuid", &g.uuid);
-    let idle = g.pod.is_some() && g.util < IDLE_BELOW;
+    let idle = idle_allocated(g);
     let total = g.fb_used_mib + g.fb_free_mib;
     lines.field_in(
         "util",
@@ -49,6 +50,16 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
         ),
     );
     lines.field("power", format!("{:.0} W", g.power_watts));
+    let price = hourly_price(inputs.prices, inputs.snapshot, g);
+    lines.field_in(
+        "price",
+        format!(
+            "{}/h{}",
+            dollars(price),
+            if idle { " (paid for, idle)" } else { "" }
+        ),
+        if idle { Slot::Alert } else { Slot::Text },
+    );
     match &g.pod {
         Some(p) => {
             lines.field(

@@ -5,7 +5,7 @@ use super::{Chart, Detail, Lines, chart};
 use crate::domain::pools::{GPU_PRODUCT_LABEL, ROLE_LABEL, is_spot, pool_of};
 use crate::domain::quantity::format_bytes;
 use crate::tui::theme::Slot;
-use crate::tui::views::gpus::IDLE_BELOW;
+use crate::tui::views::gpus::idle_allocated;
 use crate::tui::views::serving::bar;
 use crate::tui::views::{Inputs, age};
 
@@ -61,6 +61,13 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
             taints.join(", ")
         },
     );
+    lines.field(
+        "price",
+        format!(
+            "{}/h",
+            crate::domain::cost::dollars(inputs.prices.node_hourly(node))
+        ),
+    );
     lines.field("age", age(node.meta.creation_timestamp, inputs.now));
 
     let mut gpus: Vec<_> = inputs
@@ -73,7 +80,7 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
     if !gpus.is_empty() {
         lines.heading(format!("GPUs ({})", gpus.len()));
         for g in &gpus {
-            let idle = g.pod.is_some() && g.util < IDLE_BELOW;
+            let idle = idle_allocated(g);
             let total = g.fb_used_mib + g.fb_free_mib;
             lines.line(vec![
                 (Slot::Muted, format!(" {:>2} ", g.gpu)),
