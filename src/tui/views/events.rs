@@ -4,12 +4,32 @@ use super::Inputs;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
 
+/// The kinds of object whose events the view shows: what mlxp watches, and the
+/// controllers between them (a Deployment's ReplicaSets, a CronJob's Jobs). A cluster's
+/// other chatter (Leases, ConfigMaps, Services …) stays in `kubectl get events`.
+const KNOWN_KINDS: &[&str] = &[
+    "Node",
+    "Pod",
+    "Job",
+    "CronJob",
+    "Workload",
+    "ClusterQueue",
+    "LocalQueue",
+    "Deployment",
+    "ReplicaSet",
+    "HorizontalPodAutoscaler",
+    "HTTPRoute",
+    "Model",
+    "ModelVersion",
+];
+
 pub fn table(inputs: &Inputs) -> Table {
     let mut events: Vec<_> = inputs
         .snapshot
         .events
         .values()
         .filter(|e| inputs.in_namespace(&e.meta.namespace))
+        .filter(|e| KNOWN_KINDS.contains(&e.object_kind.as_str()))
         .collect();
     events.sort_by(|a, b| {
         (b.kind == "Warning", b.last_seen).cmp(&(a.kind == "Warning", a.last_seen))
@@ -42,5 +62,46 @@ pub fn table(inputs: &Inputs) -> Table {
             Column::text("MESSAGE", 60),
         ],
         rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cluster::Snapshot;
+    use crate::tui::history::History;
+
+    #[test]
+    fn shows_the_events_of_known_kinds_warnings_first() {
+        let mut snapshot = Snapshot::default();
+        for (name, kind, kind_of_event, at) in [
+            ("a", "Pod", "Normal", "2026-12-04T08:00:03Z"),
+            ("b", "ConfigMap", "Warning", "2026-12-04T08:00:02Z"),
+            ("c", "Node", "Warning", "2026-12-04T08:00:01Z"),
+            ("d", "Lease", "Normal", "2026-12-04T08:00:04Z"),
+        ] {
+            let event = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "training"},
+                "involvedObject": {"kind": kind, "name": format!("{name}-object")},
+                "type": kind_of_event, "reason": "Something", "lastTimestamp": at,
+            }))
+            .expect("an event");
+            let key = ("training".to_string(), name.to_string());
+            snapshot.events.items.insert(key, Arc::new(event));
+        }
+        let history = History::default();
+        let prices = crate::domain::cost::PriceTable::defaults();
+        let inputs = Inputs {
+            snapshot: &snapshot,
+            metrics: None,
+            now: chrono::Utc::now(),
+            history: &history,
+            prices: &prices,
+            namespace: None,
+        };
+        let keys: Vec<String> = table(&inputs).rows.into_iter().map(|r| r.key).collect();
+        assert_eq!(keys, ["training/c", "training/a"]);
     }
 }
