@@ -281,3 +281,56 @@ async fn the_overview_shows_each_gpu_pools_trend() {
         }
     }
 }
+
+/// A finished training Job's detail shows the metrics its pod handed back as JSON in the
+/// termination message, one per line.
+#[tokio::test]
+async fn a_finished_jobs_detail_shows_its_final_metrics() {
+    let (_sim, mut app) = cockpit().await;
+    key(&mut app, "4");
+    let at = app
+        .table()
+        .rows
+        .iter()
+        .position(|r| r.cells[4] == "Succeeded" && r.cells[9].starts_with('{'))
+        .expect("a succeeded job with results");
+    for _ in 0..at {
+        key(&mut app, "j");
+    }
+    let (ns, name) = app.table().rows[at]
+        .key
+        .split_once('/')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .expect("namespace/name");
+    let message = app
+        .snapshot
+        .pods_of_job(&ns, &name)
+        .filter_map(|p| p.ended.as_ref().map(|e| e.message.clone()))
+        .last()
+        .expect("a termination message");
+    let reported: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&message).expect("JSON metrics");
+    let detail = app.derived.detail.clone().expect("detail");
+    let text: Vec<String> = detail
+        .lines
+        .iter()
+        .map(|l| l.iter().map(|(_, t)| t.as_str()).collect())
+        .collect();
+    assert!(
+        text.iter().any(|l| l == "Results (termination message)"),
+        "{text:#?}"
+    );
+    for (metric, value) in reported {
+        let value = value.as_f64().expect("a number");
+        let line = text
+            .iter()
+            .find(|l| l.trim_start().starts_with(&metric))
+            .unwrap_or_else(|| panic!("{metric} in {text:#?}"));
+        let shown: f64 = line
+            .split_whitespace()
+            .last()
+            .and_then(|v| v.parse().ok())
+            .expect("a value");
+        assert!((shown - value).abs() < 1e-4, "{metric}: {shown} vs {value}");
+    }
+}
