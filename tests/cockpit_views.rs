@@ -334,3 +334,34 @@ async fn a_finished_jobs_detail_shows_its_final_metrics() {
         assert!((shown - value).abs() < 1e-4, "{metric}: {shown} vs {value}");
     }
 }
+
+/// From a terminal of one cell to a narrow one, every view (with its detail pane, the
+/// help and the YAML over it) is drawn without panicking.
+#[tokio::test]
+async fn every_view_draws_at_any_size() {
+    let (_sim, mut app) = cockpit().await;
+    for i in 1..=View::ALL.len() {
+        key(&mut app, &i.to_string());
+        for (width, height) in [
+            (1, 1),
+            (2, 3),
+            (10, 4),
+            (20, 6),
+            (33, 9),
+            (60, 12),
+            (79, 23),
+        ] {
+            draw(&app, width, height);
+            key(&mut app, "?");
+            draw(&app, width, height);
+            key(&mut app, "esc");
+            app.mode = mlxp::tui::app::Mode::Yaml {
+                title: "a/b".into(),
+                text: Some("kind: Job\nmetadata:\n  name: b\n".repeat(20)),
+                scroll: 3,
+            };
+            draw(&app, width, height);
+            app.mode = mlxp::tui::app::Mode::Normal;
+        }
+    }
+}
