@@ -17,5 +17,6 @@ mod queue_panel;
 pub mod render;
 pub mod run;
 pub mod table;
+mod table_widget;
 pub mod theme;
 pub mod views;

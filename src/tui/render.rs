@@ -5,15 +5,12 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{
-    Block, Borders, Cell, Clear, Paragraph, Row as TableRow, Table as TableWidget,
-};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::app::{App, Mode};
-use super::table::Table;
 use super::theme::Slot;
 use super::views::View;
-use super::{detail_pane, overview, queue_panel};
+use super::{detail_pane, overview, queue_panel, table_widget};
 use crate::cluster::{KindName, SourceState};
 
 pub fn render(app: &App, frame: &mut Frame) {
@@ -59,7 +56,7 @@ fn table_view(app: &App, frame: &mut Frame, area: Rect) {
         area
     };
     let Some(detail) = app.derived.detail.as_ref().filter(|_| app.show_detail) else {
-        return table(app, app.table(), frame, area);
+        return table_widget::render(app, app.table(), frame, area);
     };
     let [rows, pane] = if area.width >= 160 {
         Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(area)
@@ -73,7 +70,7 @@ fn table_view(app: &App, frame: &mut Frame, area: Rect) {
         let table = needed.clamp(5, area.height.saturating_sub(pane).max(5));
         Layout::vertical([Constraint::Length(table), Constraint::Min(0)]).areas(area)
     };
-    table(app, app.table(), frame, rows);
+    table_widget::render(app, app.table(), frame, rows);
     detail_pane::render(app, detail, frame, pane);
 }
 
@@ -210,117 +207,6 @@ fn bottom_line(app: &App) -> Paragraph<'static> {
         },
     };
     Paragraph::new(Span::styled(text, style(app, slot)))
-}
-
-/// A table with its header; only the rows that fit are built, around the selection.
-pub fn table(app: &App, table: &Table, frame: &mut Frame, area: Rect) {
-    let title = format!(
-        " {} ({}){} ",
-        app.view.title(),
-        table.rows.len(),
-        app.sort()
-            .and_then(|s| table.columns.get(s.column).map(|c| (c, s.reverse)))
-            .map(|(c, r)| format!(" sorted by {}{}", c.name, if r { " ↓" } else { " ↑" }))
-            .unwrap_or_default()
-    );
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(style(app, Slot::Border))
-        .title(Span::styled(title, style(app, Slot::Title)));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let visible = inner.height.saturating_sub(1) as usize;
-    let selected = app.selected().min(table.rows.len().saturating_sub(1));
-    let first = selected.saturating_sub(visible.saturating_sub(1));
-    let fitted = fit_widths(table, first, visible, inner.width);
-    let rows = table
-        .rows
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(visible)
-        .map(|(i, row)| {
-            let slot = if i == selected {
-                Some(Slot::Selection)
-            } else {
-                row.slot
-            };
-            let columns = table.columns.iter().zip(&fitted);
-            let cells = row
-                .cells
-                .iter()
-                .zip(columns)
-                .map(|(text, (column, width))| {
-                    let text = if column.numeric {
-                        format!("{text:>width$}", width = *width as usize)
-                    } else {
-                        text.clone()
-                    };
-                    Cell::from(text)
-                });
-            TableRow::new(cells).style(slot.map(|s| style(app, s)).unwrap_or_default())
-        });
-    let count = fitted.len();
-    let widths: Vec<Constraint> = fitted
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            if i + 1 == count {
-                Constraint::Min(*w)
-            } else {
-                Constraint::Length(*w)
-            }
-        })
-        .collect();
-    let header = TableRow::new(table.columns.iter().map(|c| Cell::from(c.name)))
-        .style(style(app, Slot::Header));
-    frame.render_widget(
-        TableWidget::new(rows, widths)
-            .header(header)
-            .column_spacing(1),
-        inner,
-    );
-}
-
-/// What the last column keeps before the others give up cells.
-const LAST_COLUMN_MIN: u16 = 8;
-
-/// Each column as wide as its header and its visible cells need, at most its declared
-/// width; the last column takes what is left.
-fn fit_widths(table: &Table, first: usize, visible: usize, width: u16) -> Vec<u16> {
-    let count = table.columns.len();
-    let mut widths: Vec<u16> = table
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, column)| {
-            let cells = table.rows.iter().skip(first).take(visible);
-            let widest = cells
-                .map(|r| r.cells.get(i).map_or(0, |c| c.chars().count()))
-                .max()
-                .unwrap_or(0)
-                .max(column.name.len()) as u16;
-            widest.min(column.width)
-        })
-        .collect();
-    // Too wide: the last column (free text: taints, reasons, messages) gives first, down to
-    // a few cells; then the widest columns, one cell at a time (spacing is one cell each).
-    let spacing = count.saturating_sub(1) as u16;
-    let excess = (widths.iter().sum::<u16>() + spacing).saturating_sub(width);
-    if let (Some(last), Some(column)) = (widths.last_mut(), table.columns.last()) {
-        let floor = (column.name.len() as u16).max(LAST_COLUMN_MIN).min(*last);
-        *last = last.saturating_sub(excess).max(floor);
-    }
-    while widths.iter().sum::<u16>() + spacing > width {
-        let Some(widest) = widths.iter_mut().max() else {
-            break;
-        };
-        if *widest <= 4 {
-            break;
-        }
-        *widest -= 1;
-    }
-    widths
 }
 
 /// An object's YAML over the view, scrollable.

@@ -16,6 +16,9 @@ pub struct Column {
     pub width: u16,
     /// Sorts as a number (right-aligned), not as text.
     pub numeric: bool,
+    /// On a narrow terminal, columns with a rank are hidden, highest first, rather than
+    /// every column cut down; 0: always shown.
+    pub drop_rank: u8,
 }
 
 impl Column {
@@ -24,6 +27,7 @@ impl Column {
             name,
             width,
             numeric: false,
+            drop_rank: 0,
         }
     }
 
@@ -32,7 +36,14 @@ impl Column {
             name,
             width,
             numeric: true,
+            drop_rank: 0,
         }
+    }
+
+    /// Hidden on a narrow terminal, before columns of a lower rank.
+    pub const fn drops(mut self, rank: u8) -> Self {
+        self.drop_rank = rank;
+        self
     }
 }
 

@@ -54,11 +54,11 @@ pub fn table(inputs: &Inputs) -> Table {
     Table {
         columns: vec![
             Column::number("LAST", 5),
-            Column::text("TYPE", 8),
+            Column::text("TYPE", 8).drops(1),
             Column::text("REASON", 17),
             Column::text("OBJECT", 36),
-            Column::number("COUNT", 5),
-            Column::text("FROM", 18),
+            Column::number("COUNT", 5).drops(2),
+            Column::text("FROM", 18).drops(3),
             Column::text("MESSAGE", 60),
         ],
         rows,

@@ -110,13 +110,13 @@ pub fn table(inputs: &Inputs) -> Table {
         columns: vec![
             Column::text("NODE", 34),
             Column::number("GPU", 4),
-            Column::text("PRODUCT", 22),
+            Column::text("PRODUCT", 22).drops(4),
             Column::number("UTIL", 5),
-            Column::number("MEM", 9),
-            Column::number("POWER", 6),
+            Column::number("MEM", 9).drops(1),
+            Column::number("POWER", 6).drops(2),
             Column::number("$/H", 6),
             // What the idle-allocated GPUs waste; `S` on it puts the costliest first.
-            Column::number("IDLE $/H", 8),
+            Column::number("IDLE $/H", 8).drops(3),
             Column::text("POD", 36),
             Column::text("STATE", 16),
         ],

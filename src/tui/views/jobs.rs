@@ -113,13 +113,13 @@ pub fn table(inputs: &Inputs) -> Table {
     let rows = rows.into_iter().map(|(_, _, row)| row).collect();
     Table {
         columns: vec![
-            Column::text("NAMESPACE", 10),
+            Column::text("NAMESPACE", 10).drops(4),
             Column::text("JOB", 30),
-            Column::text("MODEL", 16),
-            Column::text("QUEUE", 9),
+            Column::text("MODEL", 16).drops(1),
+            Column::text("QUEUE", 9).drops(3),
             Column::text("STATE", 13),
             Column::number("GPUS", 5),
-            Column::text("POOL", 17),
+            Column::text("POOL", 17).drops(2),
             Column::number("WAITED", 7),
             Column::number("RAN", 5),
             Column::text("RESULT / REASON", 40),
