@@ -76,6 +76,30 @@ fn key(app: &mut App, key: &str) {
     app.update(Msg::Key(mlxp::tui::keys::Key::from_str(key).expect("key")));
 }
 
+/// Moves the selection down to the first row `wanted` keeps; its index.
+fn select_where(app: &mut App, wanted: impl Fn(&mlxp::tui::table::Row) -> bool) -> usize {
+    let at = app
+        .table()
+        .rows
+        .iter()
+        .position(wanted)
+        .expect("a row to select");
+    for _ in 0..at {
+        key(app, "j");
+    }
+    at
+}
+
+/// The detail pane's lines as plain text.
+fn detail_text(app: &App) -> Vec<String> {
+    let detail = app.derived.detail.as_ref().expect("a detail pane");
+    detail
+        .lines
+        .iter()
+        .map(|l| l.iter().map(|(_, t)| t.as_str()).collect())
+        .collect()
+}
+
 #[tokio::test]
 async fn every_view_at_120x40_and_80x24() {
     let (_sim, mut app) = cockpit().await;
@@ -172,22 +196,12 @@ async fn the_detail_pane_follows_the_selection() {
 async fn a_node_detail_lists_its_gpus_and_pods() {
     let (_sim, mut app) = cockpit().await;
     key(&mut app, "2");
-    let at = app
-        .table()
-        .rows
-        .iter()
-        .position(|r| r.cells[0] == "training" && r.cells[4] == "8/8")
-        .expect("a full training node");
-    for _ in 0..at {
-        key(&mut app, "j");
-    }
+    let at = select_where(&mut app, |r| {
+        r.cells[0] == "training" && r.cells[4] == "8/8"
+    });
     let node = app.table().rows[at].key.clone();
     let detail = app.derived.detail.clone().expect("detail");
-    let text: Vec<String> = detail
-        .lines
-        .iter()
-        .map(|l| l.iter().map(|(_, t)| t.as_str()).collect())
-        .collect();
+    let text = detail_text(&app);
     let pods: Vec<String> = app
         .snapshot
         .pods
@@ -239,11 +253,7 @@ async fn a_gpu_detail_charts_its_history() {
         .iter()
         .position(|c| c.name == "$/H")
         .expect("a $/H column");
-    let text: Vec<String> = detail
-        .lines
-        .iter()
-        .map(|l| l.iter().map(|(_, t)| t.as_str()).collect())
-        .collect();
+    let text = detail_text(&app);
     let line = text
         .iter()
         .find(|l| l.starts_with("price"))
@@ -288,15 +298,9 @@ async fn the_overview_shows_each_gpu_pools_trend() {
 async fn a_finished_jobs_detail_shows_its_final_metrics() {
     let (_sim, mut app) = cockpit().await;
     key(&mut app, "4");
-    let at = app
-        .table()
-        .rows
-        .iter()
-        .position(|r| r.cells[4] == "Succeeded" && r.cells[9].starts_with('{'))
-        .expect("a succeeded job with results");
-    for _ in 0..at {
-        key(&mut app, "j");
-    }
+    let at = select_where(&mut app, |r| {
+        r.cells[4] == "Succeeded" && r.cells[9].starts_with('{')
+    });
     let (ns, name) = app.table().rows[at]
         .key
         .split_once('/')
@@ -310,12 +314,7 @@ async fn a_finished_jobs_detail_shows_its_final_metrics() {
         .expect("a termination message");
     let reported: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&message).expect("JSON metrics");
-    let detail = app.derived.detail.clone().expect("detail");
-    let text: Vec<String> = detail
-        .lines
-        .iter()
-        .map(|l| l.iter().map(|(_, t)| t.as_str()).collect())
-        .collect();
+    let text = detail_text(&app);
     assert!(
         text.iter().any(|l| l == "Results (termination message)"),
         "{text:#?}"
