@@ -3,7 +3,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::app::App;
 use super::derived::POOL_TREND;
@@ -49,9 +49,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     );
     let [queue, serving] =
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(queue);
-    frame.render_widget(panel(app, "Queue", queue_lines(app)), queue);
+    // Queue and alert lines are sentences: they wrap rather than lose their ends.
+    let wrap = Wrap { trim: false };
+    frame.render_widget(panel(app, "Queue", queue_lines(app)).wrap(wrap), queue);
     frame.render_widget(panel(app, "Serving", serving_lines(app)), serving);
-    frame.render_widget(panel(app, "Alerts", alerts(app)), bottom);
+    frame.render_widget(panel(app, "Alerts", alerts(app)).wrap(wrap), bottom);
 }
 
 fn pools(app: &App) -> Vec<Line<'static>> {
