@@ -94,6 +94,8 @@ impl PriceTable {
 
 /// "$0.71", "$11.06", "$352.0", "$1770": about four significant figures.
 pub fn dollars(amount: f64) -> String {
+    // An empty sum of floats is -0.0, which would print as "$-0.00".
+    let amount = amount + 0.0;
     match amount.abs() {
         a if a < 100.0 => format!("${amount:.2}"),
         a if a < 1000.0 => format!("${amount:.1}"),

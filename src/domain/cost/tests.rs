@@ -142,4 +142,6 @@ fn dollars_keep_about_four_figures() {
     assert_eq!(dollars(11.06), "$11.06");
     assert_eq!(dollars(352.04), "$352.0");
     assert_eq!(dollars(1770.4), "$1770");
+    // The burn of no pools at all (an empty sum of floats is -0.0).
+    assert_eq!(dollars(std::iter::empty::<f64>().sum()), "$0.00");
 }
