@@ -364,3 +364,24 @@ async fn every_view_draws_at_any_size() {
         }
     }
 }
+
+/// Each view keeps its own selection: a ModelVersion and its Deployment share a name, and
+/// selecting one on Models does not move the selection on Serving & Canary.
+#[tokio::test]
+async fn each_view_keeps_its_own_selection() {
+    let (_sim, mut app) = cockpit().await;
+    key(&mut app, "5");
+    let at = select_where(&mut app, |r| r.key.ends_with("/fraud-detector-v2"));
+    assert!(at > 0);
+    key(&mut app, "6");
+    assert!(
+        app.table()
+            .rows
+            .iter()
+            .any(|r| r.key.ends_with("/fraud-detector-v2")),
+        "the same name on Serving"
+    );
+    assert_eq!(app.selected(), 0);
+    key(&mut app, "5");
+    assert_eq!(app.selected(), at);
+}

@@ -166,7 +166,12 @@ impl App {
     pub fn rebuild(&mut self) {
         let filter = self.filter.as_ref().map(|(_, f)| f.clone());
         let sort = self.sorts[index(self.view)];
-        let was = self.selected_key().map(String::from);
+        // Only within a view: another view's keys may look alike (a ModelVersion and its
+        // Deployment share a name).
+        let was = self
+            .selected_key()
+            .filter(|_| self.derived.view == Some(self.view))
+            .map(String::from);
         self.derived = derive(self.view, &self.inputs(), |t| {
             t.arranged(filter.as_ref(), sort)
         });

@@ -53,6 +53,8 @@ pub struct HeatCell {
 /// The current view's table (filtered, sorted) or the Overview's numbers.
 #[derive(Debug, Clone, Default)]
 pub struct Derived {
+    /// The view it was built for (None before the first build).
+    pub view: Option<View>,
     pub table: Table,
     pub overview: Overview,
     /// The selected row's detail pane.
@@ -62,11 +64,13 @@ pub struct Derived {
 pub fn derive(view: View, inputs: &Inputs, arrange: impl FnOnce(Table) -> Table) -> Derived {
     match view {
         View::Overview => Derived {
+            view: Some(view),
             table: Table::default(),
             overview: overview(inputs),
             detail: None,
         },
         _ => Derived {
+            view: Some(view),
             table: arrange(view.table(inputs)),
             overview: Overview::default(),
             detail: None,
