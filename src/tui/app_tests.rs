@@ -196,6 +196,41 @@ fn priced_app() -> App {
     app
 }
 
+/// Without metrics the heat strip still shows where GPUs are used: each node's GPUs held by
+/// running pods, then its free ones; finished pods hold nothing.
+#[test]
+fn without_metrics_the_heat_strip_shows_allocated_and_free_gpus() {
+    use super::derived::HeatCell::{Allocated, Free};
+    let mut app = app();
+    let mut snapshot = Snapshot::default();
+    for node in [
+        gpu_node("a-node", "training", 4, true),
+        gpu_node("b-node", "training", 2, true),
+    ] {
+        let key = (String::new(), node.meta.name.clone());
+        snapshot.nodes.items.insert(key, Arc::new(node));
+    }
+    for (name, node, gpus, phase) in [
+        ("p1", "a-node", 3, "Running"),
+        ("p2", "b-node", 2, "Succeeded"),
+    ] {
+        let pod = serde_json::from_value(json!({
+            "metadata": {"name": name, "namespace": "training"},
+            "spec": {"nodeName": node, "containers": [
+                {"name": "t", "resources": {"limits": {"nvidia.com/gpu": gpus.to_string()}}}]},
+            "status": {"phase": phase},
+        }))
+        .expect("pod");
+        let key = ("training".to_string(), name.to_string());
+        snapshot.pods.items.insert(key, Arc::new(pod));
+    }
+    app.update(Msg::Snapshot(Arc::new(snapshot)));
+    assert_eq!(
+        app.derived.overview.heat,
+        [Allocated, Allocated, Allocated, Free, Free, Free]
+    );
+}
+
 #[test]
 fn the_overview_carries_each_pools_burn_and_what_idle_gpus_cost() {
     let app = priced_app();

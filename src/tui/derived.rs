@@ -38,16 +38,22 @@ pub struct Overview {
     /// The first queued Workloads: (Job or Workload name, GPUs).
     pub queue_head: Vec<(String, i64)>,
     pub failed_jobs: usize,
-    /// Every GPU of the metrics in (node, index) order, for the heat strip: sorted here, not
-    /// in each frame (40,000 GPUs at xlarge).
+    /// Every GPU in (node, index) order, for the heat strip: sorted here, not in each frame
+    /// (40,000 GPUs at xlarge).
     pub heat: Vec<HeatCell>,
 }
 
+/// One GPU of the heat strip: by its utilisation when there are metrics, else by whether
+/// pods hold it, so a cluster without DCGM still shows where its GPUs are used.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct HeatCell {
-    pub util: f64,
-    /// Held by a pod and doing nothing.
-    pub idle: bool,
+pub enum HeatCell {
+    Util {
+        util: f64,
+        /// Held by a pod and doing nothing.
+        idle: bool,
+    },
+    Allocated,
+    Free,
 }
 
 /// The current view's table (filtered, sorted) or the Overview's numbers.
@@ -135,15 +141,19 @@ fn overview(inputs: &Inputs) -> Overview {
             (name, wl.requests.gpus)
         })
         .collect();
-    let mut gpus: Vec<_> = inputs.metrics.iter().flat_map(|m| &m.gpus).collect();
-    gpus.sort_by(|a, b| (&a.node, &a.gpu).cmp(&(&b.node, &b.gpu)));
-    let heat = gpus
-        .into_iter()
-        .map(|g| HeatCell {
-            util: g.util,
-            idle: idle_allocated(g),
-        })
-        .collect();
+    let heat = match inputs.metrics {
+        Some(metrics) => {
+            let mut gpus: Vec<_> = metrics.gpus.iter().collect();
+            gpus.sort_by(|a, b| (&a.node, &a.gpu).cmp(&(&b.node, &b.gpu)));
+            gpus.into_iter()
+                .map(|g| HeatCell::Util {
+                    util: g.util,
+                    idle: idle_allocated(g),
+                })
+                .collect()
+        }
+        None => allocation_heat(inputs),
+    };
     Overview {
         heat,
         burn_per_hour: burn.values().sum(),
@@ -156,4 +166,33 @@ fn overview(inputs: &Inputs) -> Overview {
             .filter(|j| job_state(j) == JobState::Failed)
             .count(),
     }
+}
+
+/// Without metrics: each GPU node's GPUs, the ones its running pods hold first.
+fn allocation_heat(inputs: &Inputs) -> Vec<HeatCell> {
+    let snapshot = inputs.snapshot;
+    let mut held: BTreeMap<&str, i64> = BTreeMap::new();
+    for pod in snapshot.pods.values().filter(|p| p.holds_resources()) {
+        *held.entry(pod.node.as_str()).or_default() += pod.requests.gpus;
+    }
+    snapshot
+        .nodes
+        .values()
+        .filter(|n| n.allocatable.gpus > 0)
+        .flat_map(|n| {
+            let gpus = n.allocatable.gpus;
+            let used = held
+                .get(n.meta.name.as_str())
+                .copied()
+                .unwrap_or(0)
+                .clamp(0, gpus);
+            (0..gpus).map(move |i| {
+                if i < used {
+                    HeatCell::Allocated
+                } else {
+                    HeatCell::Free
+                }
+            })
+        })
+        .collect()
 }

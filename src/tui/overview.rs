@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::app::App;
-use super::derived::POOL_TREND;
+use super::derived::{HeatCell, POOL_TREND};
 use super::render::style;
 use super::theme::Slot;
 use super::views::gpus::idle_allocated;
@@ -35,10 +35,15 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(panel(app, &format!("Pools · {burn}/h"), pool_lines), top);
     let [heat, queue] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
+    let title = if app.metrics.is_some() {
+        "GPU heat (one cell per GPU)"
+    } else {
+        "GPUs allocated ▓ / free ░ (no metrics)"
+    };
     frame.render_widget(
         panel(
             app,
-            "GPU heat (one cell per GPU)",
+            title,
             heat_strip(
                 app,
                 heat.width.saturating_sub(2),
@@ -111,10 +116,11 @@ fn pools(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
-/// One cell per GPU, coloured by utilisation, pools in order; idle-but-allocated GPUs stand out.
+/// One cell per GPU, nodes in order: coloured by utilisation, idle-but-allocated GPUs
+/// standing out; without metrics, allocated or free.
 fn heat_strip(app: &App, width: u16, height: u16) -> Vec<Line<'static>> {
-    if app.metrics.is_none() {
-        return vec![Line::styled(" no GPU metrics", style(app, Slot::Muted))];
+    if app.derived.overview.heat.is_empty() {
+        return vec![Line::styled(" no GPUs", style(app, Slot::Muted))];
     }
     let cells = (width as usize) * (height as usize);
     let gpus = &app.derived.overview.heat;
@@ -128,13 +134,14 @@ fn heat_strip(app: &App, width: u16, height: u16) -> Vec<Line<'static>> {
         lines.push(Line::from(
             chunk
                 .iter()
-                .map(|g| {
-                    let slot = if g.idle {
-                        Slot::Alert
-                    } else {
-                        Slot::gpu(g.util)
+                .map(|cell| {
+                    let (text, slot) = match *cell {
+                        HeatCell::Util { idle: true, .. } => ("▒", Slot::Alert),
+                        HeatCell::Util { util, .. } => ("█", Slot::gpu(util)),
+                        HeatCell::Allocated => ("▓", Slot::GpuWarm),
+                        HeatCell::Free => ("░", Slot::GpuIdle),
                     };
-                    Span::styled(if g.idle { "▒" } else { "█" }, style(app, slot))
+                    Span::styled(text, style(app, slot))
                 })
                 .collect::<Vec<_>>(),
         ));
