@@ -160,7 +160,7 @@ async fn prometheus_sees_the_canary_split_of_requests() {
         .create(&PostParams::default(), &route)
         .await
         .expect("created");
-    let (_dir, mut server, prometheus, _) = start_prometheus(binary, &sim).await;
+    let (_dir, mut server, prometheus, url) = start_prometheus(binary, &sim).await;
 
     // rate(...[1m]) divides by the whole minute: wait until a minute of samples is in.
     let history = "min(count_over_time(mlxp_requests_total{model=\"fraud-detector\"}[1m]))";
@@ -198,6 +198,34 @@ async fn prometheus_sees_the_canary_split_of_requests() {
         (scraped - served).abs() / served < 0.2,
         "Prometheus {scraped:.1} req/s vs the sim's {served:.1}"
     );
+
+    // The cockpit's opening history comes from range queries of the same numbers.
+    let source = mlxp::metrics::Prometheus::new(&mlxp::metrics::MetricsConfig {
+        url,
+        ..mlxp::metrics::MetricsConfig::defaults()
+    })
+    .expect("a source");
+    use mlxp::metrics::MetricsSource;
+    let frames = source
+        .recent(Duration::from_secs(120), Duration::from_secs(5))
+        .await
+        .expect("recent frames");
+    let last = frames.last().expect("at least one frame");
+    let rps = |version: &str| {
+        last.traffic
+            .iter()
+            .find(|t| t.model == "fraud-detector" && t.version == version)
+            .map(|t| t.rps)
+    };
+    let (Some(v1), Some(v2)) = (rps("v1"), rps("v2")) else {
+        panic!("both versions in the last recent frame: {:?}", last.traffic);
+    };
+    eprintln!(
+        "recent: {} frames; the last at {} has fraud-detector v1 {v1:.1} / v2 {v2:.1} req/s",
+        frames.len(),
+        last.at
+    );
+    assert!((3.5..4.5).contains(&(v1 / v2)), "80/20 in the history too");
     let _ = server.kill().await;
 }
 

@@ -2,7 +2,7 @@
 //! query per metric returns every GPU or model version at once, and the
 //! series are joined here by their identifying labels.
 
-use super::{GpuSample, ModelQuality, PodRef, VersionTraffic};
+use super::{GpuSample, MetricsFrame, ModelQuality, PodRef, Series, VersionTraffic};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
@@ -155,6 +155,56 @@ fn pod_ref(labels: &HashMap<String, String>) -> Option<PodRef> {
             container: get("container"),
         })
     })
+}
+
+/// The [queries] names whose history opens the charts (`MetricsSource::recent`).
+pub(super) const RECENT_QUERIES: [&str; 6] = ["rps", "errors", "p50", "p99", "accuracy", "drift"];
+
+/// One frame per point of the requests/s series, the other queries' points matched to the
+/// nearest of them: each range query sets its own end, so their points may be a second or
+/// so apart.
+pub(super) fn frames_of(
+    series: Vec<(&'static str, Vec<Series>)>,
+    step: std::time::Duration,
+) -> Vec<MetricsFrame> {
+    let step = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
+    let rps_points = series
+        .iter()
+        .filter(|(name, _)| *name == "rps")
+        .flat_map(|(_, s)| s.iter().flat_map(|s| &s.points));
+    let Some(offset) = rps_points
+        .clone()
+        .map(|(at, _)| at.timestamp_millis())
+        .min()
+    else {
+        return Vec::new();
+    };
+    let slot = |ms: i64| (ms - offset + step / 2).div_euclid(step);
+    let mut slots: BTreeMap<i64, (chrono::DateTime<chrono::Utc>, Readings)> = rps_points
+        .map(|(at, _)| (slot(at.timestamp_millis()), (*at, Readings::new())))
+        .collect();
+    for (name, series) in series {
+        for one in series {
+            let labels: HashMap<String, String> = one.labels.into_iter().collect();
+            for (at, value) in one.points {
+                if let Some((_, readings)) = slots.get_mut(&slot(at.timestamp_millis())) {
+                    readings.entry(name).or_default().push(Reading {
+                        labels: labels.clone(),
+                        value,
+                    });
+                }
+            }
+        }
+    }
+    slots
+        .into_values()
+        .map(|(at, readings)| MetricsFrame {
+            at,
+            gpus: Vec::new(),
+            traffic: traffic(&readings),
+            quality: quality(&readings),
+        })
+        .collect()
 }
 
 /// histogram_quantile gives NaN when a histogram has no observations: that is

@@ -105,4 +105,31 @@ pub trait MetricsSource: Send + Sync {
     ) -> BoxFuture<'_, Result<Vec<Series>, MetricsError>>;
     /// Where the numbers come from, for the health line ("prometheus http://…", "embedded").
     fn describe(&self) -> String;
+
+    /// The serving and model-quality numbers of the last `range`, one frame per `step`,
+    /// oldest first, from `history` — so the charts open with the minutes before the
+    /// cockpit started. GPUs are left out: at 40,000 GPUs their range queries would return
+    /// millions of points. Fails when the requests/s query does.
+    fn recent(
+        &self,
+        range: Duration,
+        step: Duration,
+    ) -> BoxFuture<'_, Result<Vec<MetricsFrame>, MetricsError>> {
+        Box::pin(async move {
+            let results = futures::future::join_all(
+                assemble::RECENT_QUERIES.map(|name| self.history(name, range, step)),
+            )
+            .await;
+            let mut found = Vec::new();
+            for (name, result) in assemble::RECENT_QUERIES.into_iter().zip(results) {
+                match result {
+                    Ok(series) => found.push((name, series)),
+                    Err(e) if name == "rps" => return Err(e),
+                    // A missing latency or quality series leaves its charts empty.
+                    Err(_) => {}
+                }
+            }
+            Ok(assemble::frames_of(found, step))
+        })
+    }
 }

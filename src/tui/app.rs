@@ -58,6 +58,9 @@ pub enum Msg {
     Tick(DateTime<Utc>),
     /// The YAML asked for by `Effect::FetchYaml`, or why it could not be had.
     Yaml(Result<String, String>),
+    /// A frame of the minutes before the cockpit started, oldest first: it goes into the
+    /// history only (live frames come as `Metrics`).
+    Recent(Arc<MetricsFrame>),
     /// The loop now watches this context (`Effect::SwitchContext`), or why it could not.
     ContextSwitched {
         name: String,
@@ -260,6 +263,11 @@ impl App {
                 self.history.record(&frame, |node| pools.get(node).copied());
                 self.metrics = Some(frame);
                 self.metrics_error = None;
+                self.stale = true;
+            }
+            Msg::Recent(frame) => {
+                // Serving and quality only: no GPU, so no pool, is in these frames.
+                self.history.record(&frame, |_| None);
                 self.stale = true;
             }
             Msg::Metrics(Err(e)) => self.metrics_error = Some(e),

@@ -196,6 +196,43 @@ fn priced_app() -> App {
     app
 }
 
+/// Frames of the minutes before the start go into the history only; the live frame that
+/// follows is what the views show, and the charts continue from the past ones.
+#[test]
+fn recent_frames_open_the_history_and_live_frames_follow() {
+    use crate::metrics::VersionTraffic;
+    let frame = |second: i64, rps: f64| MetricsFrame {
+        at: chrono::DateTime::from_timestamp(1_800_000_000 + second, 0).expect("time"),
+        gpus: Vec::new(),
+        traffic: vec![VersionTraffic {
+            model: "fraud".into(),
+            version: "v2".into(),
+            rps,
+            error_ratio: 0.0,
+            p50_seconds: None,
+            p99_seconds: None,
+        }],
+        quality: Vec::new(),
+    };
+    let mut app = app();
+    app.update(Msg::Recent(Arc::new(frame(0, 10.0))));
+    app.update(Msg::Recent(Arc::new(frame(5, 20.0))));
+    assert!(
+        app.metrics.is_none(),
+        "a past frame is not what the views show"
+    );
+    app.update(Msg::Metrics(Ok(Arc::new(frame(10, 30.0)))));
+    let rps: Vec<f32> = app
+        .history
+        .traffic("fraud", "v2")
+        .expect("a history")
+        .rps
+        .values()
+        .collect();
+    assert_eq!(rps, [10.0, 20.0, 30.0]);
+    assert_eq!(app.metrics.as_ref().map(|m| m.traffic[0].rps), Some(30.0));
+}
+
 /// Without metrics the heat strip still shows where GPUs are used: each node's GPUs held by
 /// running pods, then its free ones; finished pods hold nothing.
 #[test]

@@ -230,6 +230,16 @@ fn spawn_keys(messages: mpsc::Sender<Msg>) {
 
 fn spawn_metrics(source: Arc<dyn MetricsSource>, every: Duration, messages: mpsc::Sender<Msg>) {
     tokio::spawn(async move {
+        // The minutes before the start first, so the charts open with a history; a source
+        // without one (the embedded cluster) just starts with the live frames.
+        let window = every * u32::try_from(crate::tui::history::KEEP).unwrap_or(u32::MAX);
+        if let Ok(frames) = source.recent(window, every).await {
+            for frame in frames {
+                if messages.send(Msg::Recent(Arc::new(frame))).await.is_err() {
+                    return;
+                }
+            }
+        }
         let mut ticks = tokio::time::interval(every);
         loop {
             ticks.tick().await;
