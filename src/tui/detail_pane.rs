@@ -11,7 +11,7 @@ use super::app::App;
 use super::keymap::Context;
 use super::render::style;
 use super::theme::Slot;
-use super::views::detail::{Chart, Detail};
+use super::views::detail::{CHART_TOP, Chart, Detail};
 
 /// Charts are drawn beside the text when the pane is at least this wide.
 const CHARTS_FROM_WIDTH: u16 = 56;
@@ -101,7 +101,7 @@ fn charts(app: &App, charts: &[Chart], frame: &mut Frame, area: Rect) {
         frame.render_widget(
             Sparkline::default()
                 .data(newest)
-                .max(chart.max)
+                .max(CHART_TOP)
                 .direction(RenderDirection::RightToLeft)
                 .style(style(app, chart.slot)),
             plot,

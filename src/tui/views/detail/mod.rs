@@ -17,13 +17,15 @@ use crate::tui::theme::Slot;
 /// One line: pieces of text, each with its colour.
 pub type DetailLine = Vec<(Slot, String)>;
 
-/// A short history drawn as a sparkline: values scaled to `max`.
+/// A chart's values run from 0 to this (sparklines hold whole numbers).
+pub const CHART_TOP: u64 = 1000;
+
+/// A short history drawn as a sparkline, its values scaled to 0..=`CHART_TOP`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chart {
     /// What it shows and its current value ("util 83%").
     pub title: String,
     pub values: Vec<u64>,
-    pub max: u64,
     pub slot: Slot,
 }
 
@@ -122,15 +124,13 @@ fn chart<T: Copy + Into<f64>>(
         Some(max) => (0.0, max as f64),
         None => auto_range(&values),
     };
-    // Sparklines hold whole numbers: the range is spread over 0..=1000.
-    let scale = 1000.0 / (top - floor).max(f64::EPSILON);
+    let scale = CHART_TOP as f64 / (top - floor).max(f64::EPSILON);
     Chart {
         title,
         values: values
             .iter()
             .map(|v| ((v - floor).max(0.0) * scale).round() as u64)
             .collect(),
-        max: 1000,
         slot,
     }
 }
