@@ -12,6 +12,9 @@ use super::views::{Inputs, View};
 use crate::domain::pools::{PoolSummary, pool_of, summarize};
 use crate::domain::training::{JobState, admission_order, job_state};
 
+/// Pods the idle-GPU alert names.
+const IDLE_PODS_NAMED: usize = 3;
+
 /// Samples in a pool's utilisation trend.
 pub const POOL_TREND: usize = 10;
 
@@ -35,6 +38,9 @@ pub struct Overview {
     pub burn_per_hour: f64,
     /// Dollars per hour of the GPUs allocated to pods but idle.
     pub idle_per_hour: f64,
+    /// How many GPUs are allocated but idle, and the first few pods holding them.
+    pub idle_gpus: usize,
+    pub idle_pods: Vec<String>,
     /// The first queued Workloads: (Job or Workload name, GPUs).
     pub queue_head: Vec<(String, i64)>,
     pub failed_jobs: usize,
@@ -122,13 +128,22 @@ fn overview(inputs: &Inputs) -> Overview {
         pool,
     })
     .collect();
-    let idle_per_hour = inputs
+    let idle: Vec<_> = inputs
         .metrics
         .iter()
         .flat_map(|m| &m.gpus)
         .filter(|g| idle_allocated(g))
+        .collect();
+    let idle_per_hour = idle
+        .iter()
         .map(|g| hourly_price(inputs.prices, snapshot, g))
         .sum();
+    let idle_pods = idle
+        .iter()
+        .filter_map(|g| g.pod.as_ref())
+        .map(|p| format!("{}/{}", p.namespace, p.name))
+        .take(IDLE_PODS_NAMED)
+        .collect();
     let queue_head = admission_order(snapshot.workloads.values().map(|w| w.as_ref()))
         .iter()
         .take(3)
@@ -158,6 +173,8 @@ fn overview(inputs: &Inputs) -> Overview {
         heat,
         burn_per_hour: burn.values().sum(),
         idle_per_hour,
+        idle_gpus: idle.len(),
+        idle_pods,
         pools,
         queue_head,
         failed_jobs: snapshot

@@ -19,7 +19,11 @@ const CHARTS_FROM_WIDTH: u16 = 56;
 pub fn render(app: &App, detail: &Detail, frame: &mut Frame, area: Rect) {
     let hint = [Action::DetailDown, Action::ToggleDetail]
         .iter()
-        .filter_map(|a| keys_of(app, *a).map(|k| format!("{k}: {}", short(*a))))
+        .filter_map(|a| {
+            app.keymap
+                .keys_of(Context::Table, *a)
+                .map(|k| format!("{k}: {}", short(*a)))
+        })
         .collect::<Vec<_>>()
         .join(" · ");
     let block = Block::default()
@@ -107,15 +111,6 @@ fn charts(app: &App, charts: &[Chart], frame: &mut Frame, area: Rect) {
             plot,
         );
     }
-}
-
-/// The keys bound to an action in tables, as the help shows them.
-fn keys_of(app: &App, action: Action) -> Option<String> {
-    app.keymap
-        .help()
-        .into_iter()
-        .find(|h| h.action == action && matches!(h.context, Context::Table | Context::Global))
-        .map(|h| h.keys)
 }
 
 fn short(action: Action) -> &'static str {

@@ -97,17 +97,20 @@ impl Keymap {
         find(context).or_else(|| find(Context::Global))
     }
 
+    /// The keys bound to `action` in `context`, else globally, as the help spells them.
+    pub fn keys_of(&self, context: Context, action: Action) -> Option<String> {
+        [context, Context::Global].iter().find_map(|c| {
+            let binding = self.contexts.get(c)?.iter().find(|b| b.action == action)?;
+            Some(spelled(&binding.keys))
+        })
+    }
+
     /// Every binding, grouped by context in a stable order.
     pub fn help(&self) -> Vec<HelpLine> {
         let lines = self.contexts.iter().flat_map(|(&context, bindings)| {
             bindings.iter().map(move |binding| HelpLine {
                 context,
-                keys: binding
-                    .keys
-                    .iter()
-                    .map(Key::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                keys: spelled(&binding.keys),
                 action: binding.action,
                 desc: binding
                     .desc
@@ -117,6 +120,14 @@ impl Keymap {
         });
         lines.collect()
     }
+}
+
+/// Keys in their canonical spelling, e.g. "j, down".
+fn spelled(keys: &[Key]) -> String {
+    keys.iter()
+        .map(Key::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Layered for Keymap {

@@ -215,3 +215,19 @@ fn unreadable_user_file_and_unknown_builtin_fall_back_to_default() {
             .starts_with(&missing.display().to_string())
     );
 }
+
+#[test]
+fn keys_of_an_action_come_from_its_context_then_the_global_bindings() {
+    let (keymap, _) = load("default", None);
+    assert_eq!(
+        keymap
+            .keys_of(Context::Table, Action::DetailDown)
+            .as_deref(),
+        Some("J, shift-down")
+    );
+    assert_eq!(
+        keymap.keys_of(Context::Table, Action::Quit).as_deref(),
+        Some("q, ctrl-c")
+    );
+    assert_eq!(keymap.keys_of(Context::Yaml, Action::ToggleDetail), None);
+}

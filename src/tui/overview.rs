@@ -9,7 +9,6 @@ use super::app::App;
 use super::derived::{HeatCell, POOL_TREND};
 use super::render::style;
 use super::theme::Slot;
-use super::views::gpus::idle_allocated;
 use super::views::serving::bar;
 use crate::domain::cost::dollars;
 use crate::domain::serving::splits;
@@ -245,24 +244,15 @@ fn alerts(app: &App) -> Vec<Line<'static>> {
     let snapshot = &app.snapshot;
     let mut alerts = Vec::new();
     if let Some(metrics) = &app.metrics {
-        let idle: Vec<_> = metrics.gpus.iter().filter(|g| idle_allocated(g)).collect();
-        if !idle.is_empty() {
-            let pods: Vec<String> = idle
-                .iter()
-                .filter_map(|g| {
-                    g.pod
-                        .as_ref()
-                        .map(|p| format!("{}/{}", p.namespace, p.name))
-                })
-                .take(3)
-                .collect();
+        let overview = &app.derived.overview;
+        if overview.idle_gpus > 0 {
             alerts.push((
                 Slot::Alert,
                 format!(
                     "{} GPU(s) allocated but idle ({}/h wasted): {}",
-                    idle.len(),
-                    dollars(app.derived.overview.idle_per_hour),
-                    pods.join(", ")
+                    overview.idle_gpus,
+                    dollars(overview.idle_per_hour),
+                    overview.idle_pods.join(", ")
                 ),
             ));
         }
