@@ -5,6 +5,11 @@ use super::{Chart, Detail, Lines, chart, or_dash, split_key};
 use crate::tui::theme::Slot;
 use crate::tui::views::{Inputs, age};
 
+/// A score (accuracy, loss, drift) to three decimals, "-" when unknown.
+fn score(value: Option<f64>) -> String {
+    or_dash(value.map(|v| format!("{v:.3}")))
+}
+
 pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
     let (namespace, name) = split_key(key)?;
     let snapshot = inputs.snapshot;
@@ -17,8 +22,8 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
         "registered",
         format!(
             "accuracy {} · loss {} · {} ago",
-            or_dash(version.accuracy.map(|a| format!("{a:.3}"))),
-            or_dash(version.loss.map(|l| format!("{l:.3}"))),
+            score(version.accuracy),
+            score(version.loss),
             age(version.meta.creation_timestamp, inputs.now)
         ),
     );
@@ -35,8 +40,8 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
             "live",
             format!(
                 "accuracy {} · drift {}{}",
-                or_dash(q.accuracy.map(|a| format!("{a:.3}"))),
-                or_dash(q.drift.map(|d| format!("{d:.3}"))),
+                score(q.accuracy),
+                score(q.drift),
                 if drifting { " (above threshold)" } else { "" }
             ),
             if drifting { Slot::Warning } else { Slot::Text },
@@ -94,7 +99,7 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
                 Slot::Muted,
                 format!(
                     "acc {}  {}",
-                    or_dash(v.accuracy.map(|a| format!("{a:.3}"))),
+                    score(v.accuracy),
                     age(v.meta.creation_timestamp, inputs.now)
                 ),
             ),
