@@ -5,6 +5,7 @@
 //! wrong; it reconnects with backoff forever, and a kind that is not installed or not
 //! allowed is shown as such while everything else keeps working.
 
+mod cause;
 mod contexts;
 mod kinds;
 mod snapshot;
@@ -12,6 +13,7 @@ mod source;
 mod watch;
 mod yaml;
 
+pub use cause::Cause;
 pub use contexts::{ConnectError, Contexts};
 pub use kinds::KindName;
 pub use snapshot::{Kind, ObjectKey, Snapshot};
