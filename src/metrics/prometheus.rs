@@ -230,7 +230,8 @@ fn classify(name: &str, failure: ClientFailure) -> MetricsError {
             return MetricsError::Timeout;
         }
         if source.is_connect() {
-            return MetricsError::Unreachable(chain(source));
+            // The cause alone: the request's URL would push it off the health line.
+            return MetricsError::Unreachable(crate::cluster::Cause::of_chain(source).to_string());
         }
     }
     MetricsError::Query {

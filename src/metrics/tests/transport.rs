@@ -75,8 +75,11 @@ async fn unreachable_server_fails_fast() {
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(source.last_errors(), vec![result.unwrap_err().to_string()]);
+    let error = result.unwrap_err().to_string();
+    assert_eq!(source.last_errors(), vec![error.clone()]);
     assert_eq!(source.describe(), format!("prometheus {url}"));
+    // The health line is one line: the cause first and whole, not a query URL cut short.
+    assert_eq!(error, "metrics server unreachable: connection refused");
 }
 
 #[tokio::test]
