@@ -9,6 +9,8 @@ mod complete;
 pub mod config_file;
 pub mod derived;
 mod detail_pane;
+#[cfg(test)]
+mod health_tests;
 pub mod history;
 pub mod keymap;
 pub mod keys;

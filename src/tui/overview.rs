@@ -30,7 +30,12 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         Constraint::Length(6),
     ])
     .areas(area);
-    let burn = dollars(app.derived.overview.burn_per_hour);
+    // A burn summed over nodes the cockpit cannot see is no figure at all.
+    let burn = if cost_blind(app) {
+        "$?".to_string()
+    } else {
+        dollars(app.derived.overview.burn_per_hour)
+    };
     frame.render_widget(panel(app, &format!("Pools · {burn}/h"), pool_lines), top);
     let [heat, queue] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(middle);
@@ -240,8 +245,43 @@ fn serving_lines(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
+/// The kinds the pools' costs are summed from are not current.
+fn cost_blind(app: &App) -> bool {
+    use crate::cluster::KindName::{Nodes, Pods};
+    app.snapshot
+        .blind_spots()
+        .iter()
+        .any(|k| matches!(k, Nodes | Pods))
+}
+
+/// Why the alerts cannot be complete: the kinds they read are not current, or the metrics
+/// behind the idle, drift and error alerts are missing.
+fn alert_blind_spots(app: &App) -> Vec<String> {
+    use crate::cluster::KindName::{Jobs, Models, Nodes, Pods};
+    let mut unknown = Vec::new();
+    let blind: Vec<&str> = app
+        .snapshot
+        .blind_spots()
+        .into_iter()
+        .filter(|k| matches!(k, Nodes | Pods | Jobs | Models))
+        .map(|k| k.label())
+        .collect();
+    if app.snapshot.api.silent() {
+        unknown.push("the API server cannot be read".to_string());
+    } else if !blind.is_empty() {
+        unknown.push(format!("{} not synced", blind.join(", ")));
+    }
+    match (&app.metrics, &app.metrics_error) {
+        (_, Some(_)) => unknown.push("metrics failing: idle GPUs, drift and errors".into()),
+        (None, None) => unknown.push("no metrics: idle GPUs, drift and errors".into()),
+        (Some(_), None) => {}
+    }
+    unknown
+}
+
 fn alerts(app: &App) -> Vec<Line<'static>> {
     let snapshot = &app.snapshot;
+    let unknown = alert_blind_spots(app);
     let mut alerts = Vec::new();
     if let Some(metrics) = &app.metrics {
         let overview = &app.derived.overview;
@@ -301,11 +341,22 @@ fn alerts(app: &App) -> Vec<Line<'static>> {
             format!("{failed} training job(s) failed (:jobs)"),
         ));
     }
-    if alerts.is_empty() {
+    // "all clear" only when nothing is unknown; otherwise say what is.
+    if alerts.is_empty() && unknown.is_empty() {
         return vec![Line::styled(" all clear", style(app, Slot::StatusOk))];
     }
-    alerts
+    let none_seen = alerts.is_empty();
+    let mut lines: Vec<Line<'static>> = unknown
         .into_iter()
+        .map(|why| (Slot::Warning, format!("unknown: {why}")))
+        .chain(alerts)
         .map(|(slot, text)| Line::styled(format!(" ● {text}"), style(app, slot)))
-        .collect()
+        .collect();
+    if none_seen {
+        lines.push(Line::styled(
+            " no alert among what can be seen",
+            style(app, Slot::Muted),
+        ));
+    }
+    lines
 }

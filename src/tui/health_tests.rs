@@ -1,0 +1,143 @@
+//! The cockpit never looks healthy while it is blind: what it cannot see is said to be
+//! unknown, and every read that fails to reach the server shows in the health line.
+
+use std::sync::Arc;
+
+use super::app::{App, Msg};
+use super::{color_depth::ColorDepth, keymap, render, theme};
+use crate::cluster::{Cause, KindName, Reachability, Snapshot, SourceState};
+use crate::metrics::MetricsFrame;
+
+fn app() -> App {
+    let (keymap, _) = keymap::load("default", None);
+    let (theme, _) = theme::load("dark", None);
+    App::new(
+        keymap,
+        theme,
+        ColorDepth::TrueColor,
+        "test".into(),
+        chrono::Utc::now(),
+    )
+}
+
+fn draw(app: &App) -> String {
+    let backend = ratatui::backend::TestBackend::new(120, 40);
+    let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
+    terminal
+        .draw(|frame| render::render(app, frame))
+        .expect("drawn");
+    terminal.backend().to_string()
+}
+
+/// Every kind in `state`, the server answering or not.
+fn snapshot(state: SourceState, answering: bool) -> Arc<Snapshot> {
+    let mut snapshot = Snapshot::default();
+    for kind in KindName::ALL {
+        let status = match kind {
+            KindName::Nodes => &mut snapshot.nodes.status,
+            KindName::Pods => &mut snapshot.pods.status,
+            KindName::Jobs => &mut snapshot.jobs.status,
+            KindName::Workloads => &mut snapshot.workloads.status,
+            KindName::ClusterQueues => &mut snapshot.cluster_queues.status,
+            KindName::LocalQueues => &mut snapshot.local_queues.status,
+            KindName::Deployments => &mut snapshot.deployments.status,
+            KindName::Hpas => &mut snapshot.hpas.status,
+            KindName::HttpRoutes => &mut snapshot.routes.status,
+            KindName::Models => &mut snapshot.models.status,
+            KindName::ModelVersions => &mut snapshot.model_versions.status,
+            KindName::Events => &mut snapshot.events.status,
+        };
+        status.state = state.clone();
+        status.error = Some("connection refused".into());
+    }
+    snapshot.api.reachability = if answering {
+        Reachability::Answering
+    } else {
+        Reachability::Silent
+    };
+    Arc::new(snapshot)
+}
+
+fn metrics(app: &mut App) {
+    app.update(Msg::Metrics(Ok(Arc::new(MetricsFrame {
+        at: app.now,
+        gpus: Vec::new(),
+        traffic: Vec::new(),
+        quality: Vec::new(),
+    }))));
+}
+
+#[test]
+fn nothing_reached_is_unknown_not_all_clear_nor_zero() {
+    for (state, answering) in [
+        (SourceState::Syncing, true),
+        (SourceState::Failing, true),
+        (SourceState::Synced, false),
+    ] {
+        let mut app = app();
+        metrics(&mut app);
+        app.update(Msg::Snapshot(snapshot(state.clone(), answering)));
+        let screen = draw(&app);
+        assert!(!screen.contains("all clear"), "{state:?}:\n{screen}");
+        assert!(!screen.contains("$0.00/h"), "{state:?}:\n{screen}");
+        assert!(screen.contains("Pools · $?/h"), "{state:?}:\n{screen}");
+        assert!(screen.contains("● unknown: "), "{state:?}:\n{screen}");
+    }
+}
+
+#[test]
+fn without_metrics_the_alerts_they_decide_are_unknown() {
+    let mut app = app();
+    app.update(Msg::Snapshot(snapshot(SourceState::Synced, true)));
+    let screen = draw(&app);
+    assert!(!screen.contains("all clear"), "{screen}");
+    assert!(
+        screen.contains("unknown: no metrics: idle GPUs, drift and errors"),
+        "{screen}"
+    );
+    app.update(Msg::Metrics(Err(
+        "metrics server unreachable: connection refused".into(),
+    )));
+    let screen = draw(&app);
+    assert!(
+        screen.contains("unknown: metrics failing: idle GPUs, drift and errors"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn all_clear_only_when_everything_is_seen() {
+    let mut app = app();
+    metrics(&mut app);
+    app.update(Msg::Snapshot(snapshot(SourceState::Synced, true)));
+    let screen = draw(&app);
+    assert!(screen.contains("all clear"), "{screen}");
+    assert!(screen.contains("Pools · $0.00/h"), "{screen}");
+}
+
+#[test]
+fn a_read_that_does_not_reach_the_server_shows_in_the_health_line() {
+    let mut app = app();
+    app.update(Msg::Snapshot(snapshot(SourceState::Synced, true)));
+    let health = |app: &App| draw(app).lines().nth(1).unwrap_or_default().to_string();
+    assert!(health(&app).contains("● live"), "{}", health(&app));
+
+    // The server's own answer (the object is gone) says nothing about its health.
+    app.update(Msg::Yaml(Err(Cause::Api {
+        code: 404,
+        message: "not found".into(),
+    })));
+    assert!(health(&app).contains("● live"), "{}", health(&app));
+
+    app.update(Msg::Yaml(Err(Cause::Refused)));
+    let line = health(&app);
+    assert!(!line.contains("● live"), "{line}");
+    assert!(
+        line.contains("⚠ a read did not reach the API server")
+            && line.contains("connection refused"),
+        "{line}"
+    );
+
+    app.update(Msg::Yaml(Ok("kind: Node".into())));
+    assert!(health(&app).contains("● live"), "{}", health(&app));
+}
