@@ -84,18 +84,14 @@ struct Connected {
 impl ClusterArgs {
     async fn connect(&self) -> anyhow::Result<Connected> {
         mlxp::install_crypto_provider();
-        let kubeconfig = match &self.kubeconfig {
-            Some(path) => kube::config::Kubeconfig::read_from(path)?,
-            None => kube::config::Kubeconfig::read()?,
-        };
+        let contexts = mlxp::cluster::Contexts::read(self.kubeconfig.clone())?;
         let context = self
             .context
             .clone()
-            .or_else(|| kubeconfig.current_context.clone())
+            .or_else(|| contexts.current())
             .ok_or_else(|| {
                 anyhow::anyhow!("the kubeconfig has no current context: use --context")
             })?;
-        let contexts = mlxp::cluster::Contexts::from_kubeconfig(kubeconfig);
         let client = contexts.connect(&context).await?;
         let file = config_file(self.config.as_deref())?;
         let metrics_config = metrics_config(file.as_ref(), self.prometheus.as_deref())?;

@@ -142,3 +142,43 @@ fn the_header_says_read_only_when_asked() {
     );
     assert!(!header(false).contains("read-only"), "{}", header(false));
 }
+
+/// The first line of the cockpit as drawn now.
+fn header_of(app: &App) -> String {
+    let backend = ratatui::backend::TestBackend::new(120, 24);
+    let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
+    terminal
+        .draw(|frame| mlxp::tui::render::render(app, frame))
+        .expect("drawn");
+    let screen = terminal.backend().to_string();
+    screen.lines().next().unwrap_or_default().to_string()
+}
+
+/// Without `--readonly`, the header still says read-only when the credentials in use may
+/// not change anything (asked of the server on connect and on each context switch).
+#[tokio::test]
+async fn the_header_says_read_only_when_the_credentials_are() {
+    let sim = Sim::start(mlxp::sim::SimConfig {
+        manual_clock: true,
+        ..Default::default()
+    })
+    .await
+    .expect("sim starts");
+    let demo = sim.demo_contexts().expect("contexts");
+    let readonly = demo.connect(DEMO_READONLY_CONTEXT).await.expect("client");
+    let options = Options {
+        context: DEMO_READONLY_CONTEXT.into(),
+        contexts: demo,
+        ..Default::default()
+    };
+    let mut cockpit = Cockpit::new(readonly, None, options);
+    step_until(&mut cockpit, "read-only in the header", |app| {
+        header_of(app).contains("read-only")
+    })
+    .await;
+    type_command(&cockpit, "ctx mlxp-demo").await;
+    step_until(&mut cockpit, "the admin context, writable", |app| {
+        app.context == DEMO_CONTEXT && app.access_checked() && !header_of(app).contains("read-only")
+    })
+    .await;
+}

@@ -61,7 +61,9 @@ impl Cause {
         let lower = text.to_ascii_lowercase();
         if lower.contains("connection refused") {
             Cause::Refused
-        } else if lower.contains("certificate") || lower.contains("unknownissuer") {
+        } else if lower.contains("unknownissuer") || lower.contains("badsignature") {
+            Cause::Tls(UNKNOWN_AUTHORITY.into())
+        } else if lower.contains("certificate") {
             Cause::Tls(format!(
                 "x509: {}",
                 messages.last().cloned().unwrap_or_default()
@@ -80,12 +82,15 @@ impl Cause {
     }
 }
 
+const UNKNOWN_AUTHORITY: &str = "x509: certificate signed by unknown authority";
+
 /// rustls's words for a certificate problem, in the x509 terms kubectl users know.
 fn x509(error: &rustls::Error) -> String {
     use rustls::CertificateError as C;
     match error {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer) => {
-            "x509: certificate signed by unknown authority".into()
+        // A new CA with the old one's name fails on the signature: Go says the same then.
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
+            UNKNOWN_AUTHORITY.into()
         }
         rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
             "x509: certificate has expired or is not yet valid".into()

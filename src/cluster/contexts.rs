@@ -1,6 +1,8 @@
 //! The kube contexts the cockpit can switch between (`:ctx NAME`), and connecting to one.
 
 use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
@@ -20,9 +22,46 @@ pub struct Contexts {
     kubeconfig: Kubeconfig,
     /// (the name shown and typed, the context's name in the kubeconfig)
     names: Vec<(String, String)>,
+    /// Where it was read from, to read it again when credentials stop working: a file, or
+    /// `$KUBECONFIG` / `~/.kube/config` (Some(None)); None when it was given in memory.
+    origin: Option<Option<PathBuf>>,
 }
 
 impl Contexts {
+    /// The kubeconfig at `path`, or kubectl's default ($KUBECONFIG, then ~/.kube/config).
+    pub fn read(path: Option<PathBuf>) -> Result<Self, KubeconfigError> {
+        let kubeconfig = match &path {
+            Some(path) => Kubeconfig::read_from(path)?,
+            None => Kubeconfig::read()?,
+        };
+        Ok(Contexts {
+            origin: Some(path),
+            ..Contexts::from_kubeconfig(kubeconfig)
+        })
+    }
+
+    /// The same kubeconfig read again (a rotated token, a new CA), as kubectl reads it on
+    /// each run; what was given in memory stays as it is.
+    pub fn reread(&self) -> Result<Self, KubeconfigError> {
+        match &self.origin {
+            Some(path) => Contexts::read(path.clone()),
+            None => Ok(self.clone()),
+        }
+    }
+
+    /// Connects to `name` with the kubeconfig as it is at each call: what the watchers ask
+    /// for after a TLS or 401 error.
+    pub fn reconnect(&self, name: &str) -> crate::cluster::Reconnect {
+        let (contexts, name) = (self.clone(), name.to_string());
+        Arc::new(move || {
+            let connect = contexts
+                .reread()
+                .map(|fresh| fresh.connect(&name))
+                .map_err(|e| e.to_string());
+            Box::pin(async move { connect?.await.map_err(|e| e.to_string()) })
+        })
+    }
+
     /// Every context of the kubeconfig, under its own name.
     pub fn from_kubeconfig(kubeconfig: Kubeconfig) -> Self {
         let names = kubeconfig
@@ -30,7 +69,11 @@ impl Contexts {
             .iter()
             .map(|c| (c.name.clone(), c.name.clone()))
             .collect();
-        Contexts { kubeconfig, names }
+        Contexts {
+            kubeconfig,
+            names,
+            origin: None,
+        }
     }
 
     /// Some of the kubeconfig's contexts, under other names: (shown, in the kubeconfig).
@@ -39,7 +82,16 @@ impl Contexts {
             .iter()
             .map(|(shown, inner)| (shown.to_string(), inner.to_string()))
             .collect();
-        Contexts { kubeconfig, names }
+        Contexts {
+            kubeconfig,
+            names,
+            origin: None,
+        }
+    }
+
+    /// The kubeconfig's current context.
+    pub fn current(&self) -> Option<String> {
+        self.kubeconfig.current_context.clone()
     }
 
     pub fn names(&self) -> Vec<String> {
@@ -51,7 +103,7 @@ impl Contexts {
     pub fn connect(
         &self,
         name: &str,
-    ) -> impl Future<Output = Result<kube::Client, ConnectError>> + Send + 'static {
+    ) -> impl Future<Output = Result<kube::Client, ConnectError>> + Send + 'static + use<> {
         let inner = self
             .names
             .iter()

@@ -5,6 +5,7 @@
 //! wrong; it reconnects with backoff forever, and a kind that is not installed or not
 //! allowed is shown as such while everything else keeps working.
 
+mod access;
 mod cause;
 mod contexts;
 mod kinds;
@@ -13,10 +14,11 @@ mod source;
 mod watch;
 mod yaml;
 
+pub use access::read_only;
 pub use cause::Cause;
 pub use contexts::{ConnectError, Contexts};
 pub use kinds::KindName;
 pub use snapshot::{Kind, ObjectKey, Snapshot};
-pub use source::{SourceState, SourceStatus};
-pub use watch::{ClusterWatch, start};
+pub use source::{ApiStatus, Reachability, SourceState, SourceStatus};
+pub use watch::{ClusterWatch, Reconnect, start, start_with};
 pub use yaml::fetch_yaml;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use imbl::OrdMap;
 
 use super::kinds::KindName;
-use super::source::SourceStatus;
+use super::source::{ApiStatus, SourceStatus};
 use crate::domain::objects::{
     ClusterQueue, Deployment, Event, Hpa, HttpRoute, Job, LocalQueue, Model, ModelVersion, Node,
     Pod, Workload,
@@ -62,6 +62,8 @@ pub struct Snapshot {
     pub models: Kind<Model>,
     pub model_versions: Kind<ModelVersion>,
     pub events: Kind<Event>,
+    /// Whether the API server answers at all (the liveness probe).
+    pub api: ApiStatus,
     /// Bumped at every change, so readers can tell snapshots apart cheaply.
     pub generation: u64,
 }
@@ -104,6 +106,17 @@ impl Snapshot {
                     .controller()
                     .is_some_and(|o| o.kind == "Job" && o.name == job)
             })
+    }
+
+    /// The kinds whose objects cannot be trusted to be current: not listed yet, failing,
+    /// or every kind while the API server does not answer. Whatever is computed from them
+    /// (an alert, a total, a cost) is unknown, not zero or "all clear".
+    pub fn blind_spots(&self) -> Vec<KindName> {
+        use super::source::SourceState::*;
+        KindName::ALL
+            .into_iter()
+            .filter(|k| self.api.silent() || matches!(self.status(*k).state, Syncing | Failing))
+            .collect()
     }
 
     /// Watch events received by every source so far.

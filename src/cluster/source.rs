@@ -37,3 +37,35 @@ impl SourceStatus {
         self.state == SourceState::Synced
     }
 }
+
+/// Whether the API server answers at all, by a liveness probe apart from the watches: a
+/// hung server (a frozen proxy, a dead node behind a load balancer) keeps a watch open and
+/// silent, so a watch alone cannot tell "nothing changed" from "nobody is there".
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Reachability {
+    /// Not probed yet.
+    #[default]
+    Unknown,
+    Answering,
+    /// The probe failed or timed out: everything shown is what was last seen.
+    Silent,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApiStatus {
+    pub reachability: Reachability,
+    /// When it stopped answering.
+    pub silent_since: Option<DateTime<Utc>>,
+    /// Why, named as kubectl would (`x509: …`, `Unauthorized`, `connection refused`).
+    pub cause: Option<String>,
+    /// The last time it answered the probe.
+    pub last_answer: Option<DateTime<Utc>>,
+    /// Times the credentials were read again from the kubeconfig after a TLS or 401 error.
+    pub credential_reloads: u32,
+}
+
+impl ApiStatus {
+    pub fn silent(&self) -> bool {
+        self.reachability == Reachability::Silent
+    }
+}

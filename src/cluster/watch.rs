@@ -4,6 +4,11 @@
 //! bookmarks. A watch that times out is resumed where it was; a 410 Gone, or any lost
 //! connection, relists (after a server restart resourceVersions mean nothing any more).
 //! Failures back off 0.5 s → 30 s and never give up.
+//!
+//! A probe beside them asks the server's `/version` every 2 s with a 3 s deadline: a hung
+//! server keeps watches open and silent, and only the probe tells that apart from a quiet
+//! cluster. When the server answers again, or fresh credentials were read after a TLS or
+//! 401 error, every source drops what it had in flight and relists on the current client.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +22,10 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::cause::Cause;
 use super::kinds::{KindName, Watched};
 use super::snapshot::Snapshot;
-use super::source::SourceState;
+use super::source::{Reachability, SourceState};
 use crate::domain::objects::{
     ClusterQueue, Deployment, Event, Hpa, HttpRoute, Job, LocalQueue, Model, ModelVersion, Node,
     Pod, Workload,
@@ -35,6 +41,57 @@ const WATCH_SECONDS: u32 = 290;
 const COALESCE: Duration = Duration::from_millis(50);
 const BACKOFF_FIRST: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+const PROBE_EVERY: Duration = Duration::from_secs(2);
+const PROBE_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Builds a client from the kubeconfig as it is now: after a TLS or 401 error the CA or the
+/// token may have been rotated (a restarted `mlxp sim`, a refreshed cloud token).
+pub type Reconnect = Arc<
+    dyn Fn() -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<kube::Client, String>> + Send>,
+        > + Send
+        + Sync,
+>;
+
+/// What every source takes its client from, and what tells it to start over.
+#[derive(Clone)]
+struct Link {
+    client: watch::Receiver<kube::Client>,
+    /// Sent when the server answers again after a silence or the client was replaced:
+    /// whatever a source had in flight may be dead, so it drops it and relists.
+    restart: watch::Receiver<Restart>,
+}
+
+/// When a source last heard from the server. A lock, not a Cell: the source's future
+/// holds it across awaits and must be Send; only that one task ever takes it.
+struct Heard(std::sync::Mutex<tokio::time::Instant>);
+
+impl Default for Heard {
+    fn default() -> Self {
+        Heard(std::sync::Mutex::new(tokio::time::Instant::now()))
+    }
+}
+
+impl Heard {
+    fn now(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = tokio::time::Instant::now();
+    }
+
+    fn get(&self) -> tokio::time::Instant {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Why the sources may have to start over.
+#[derive(Clone, Copy)]
+struct Restart {
+    /// The silence began then: a source that heard from the server since (an event, a
+    /// bookmark, a page) is alive and goes on; a slow answer to the probe under load must
+    /// not make every source relist.
+    silent_since: tokio::time::Instant,
+    /// The client was replaced (new credentials): every source starts over.
+    new_client: bool,
+}
 
 /// The running watchers and the snapshots they publish; dropping it stops them.
 pub struct ClusterWatch {
@@ -61,49 +118,145 @@ impl Drop for ClusterWatch {
     }
 }
 
-/// Starts watching every kind the cockpit shows, cluster-wide.
+/// Starts watching every kind the cockpit shows, cluster-wide, on this client for good.
 pub fn start(client: kube::Client) -> ClusterWatch {
+    start_with(client, None)
+}
+
+/// Starts watching every kind the cockpit shows, cluster-wide; after a TLS or 401 error,
+/// `reconnect` (when given) is asked for a client with fresh credentials.
+pub fn start_with(client: kube::Client, reconnect: Option<Reconnect>) -> ClusterWatch {
     let (changes, received) = mpsc::channel::<Mutation>(4096);
     let (publish, snapshots) = watch::channel(Arc::new(Snapshot::default()));
-    let mut tasks = vec![tokio::spawn(fold(received, publish))];
+    let (clients, client_rx) = watch::channel(client);
+    let (restarts, restart_rx) = watch::channel(Restart {
+        silent_since: tokio::time::Instant::now(),
+        new_client: false,
+    });
+    let link = Link {
+        client: client_rx,
+        restart: restart_rx,
+    };
+    let mut tasks = vec![
+        tokio::spawn(fold(received, publish)),
+        tokio::spawn(probe(clients, restarts, reconnect, changes.clone())),
+    ];
     let mut spawn = |task: JoinHandle<()>| tasks.push(task);
-    spawn(tokio::spawn(source::<Node>(
-        client.clone(),
-        changes.clone(),
-    )));
-    spawn(tokio::spawn(source::<Pod>(client.clone(), changes.clone())));
-    spawn(tokio::spawn(source::<Job>(client.clone(), changes.clone())));
+    spawn(tokio::spawn(source::<Node>(link.clone(), changes.clone())));
+    spawn(tokio::spawn(source::<Pod>(link.clone(), changes.clone())));
+    spawn(tokio::spawn(source::<Job>(link.clone(), changes.clone())));
     spawn(tokio::spawn(source::<Workload>(
-        client.clone(),
+        link.clone(),
         changes.clone(),
     )));
     spawn(tokio::spawn(source::<ClusterQueue>(
-        client.clone(),
+        link.clone(),
         changes.clone(),
     )));
     spawn(tokio::spawn(source::<LocalQueue>(
-        client.clone(),
+        link.clone(),
         changes.clone(),
     )));
     spawn(tokio::spawn(source::<Deployment>(
-        client.clone(),
+        link.clone(),
         changes.clone(),
     )));
-    spawn(tokio::spawn(source::<Hpa>(client.clone(), changes.clone())));
+    spawn(tokio::spawn(source::<Hpa>(link.clone(), changes.clone())));
     spawn(tokio::spawn(source::<HttpRoute>(
-        client.clone(),
+        link.clone(),
         changes.clone(),
     )));
-    spawn(tokio::spawn(source::<Model>(
-        client.clone(),
-        changes.clone(),
-    )));
+    spawn(tokio::spawn(source::<Model>(link.clone(), changes.clone())));
     spawn(tokio::spawn(source::<ModelVersion>(
-        client.clone(),
+        link.clone(),
         changes.clone(),
     )));
-    spawn(tokio::spawn(source::<Event>(client, changes)));
+    spawn(tokio::spawn(source::<Event>(link, changes)));
     ClusterWatch { snapshots, tasks }
+}
+
+/// Asks the server whether it answers, and says so in the snapshot when that changes. On
+/// a TLS or 401 error it reads the credentials again; when the server answers after a
+/// silence, or the client changed, the sources start over.
+async fn probe(
+    clients: watch::Sender<kube::Client>,
+    restarts: watch::Sender<Restart>,
+    reconnect: Option<Reconnect>,
+    changes: mpsc::Sender<Mutation>,
+) {
+    let mut ticks = tokio::time::interval(PROBE_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // What was last published: None before the first probe, then the cause or None.
+    let mut published: Option<Option<String>> = None;
+    let mut replaced = false;
+    let mut silent_since = None;
+    loop {
+        let tick = ticks.tick().await;
+        let client = clients.borrow().clone();
+        let cause = match tokio::time::timeout(PROBE_DEADLINE, client.apiserver_version()).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(Cause::of(&e)),
+            Err(_) => Some(Cause::TimedOut),
+        };
+        let mut reloaded = false;
+        if let (Some(cause), Some(reconnect)) = (&cause, &reconnect)
+            && cause.wants_fresh_credentials()
+            && let Ok(fresh) = reconnect().await
+        {
+            clients.send_replace(fresh);
+            reloaded = true;
+            replaced = true;
+        }
+        let text = cause.map(|c| c.to_string());
+        if text.is_some() {
+            silent_since.get_or_insert(tick);
+        } else if let Some(since) = silent_since.take() {
+            restarts.send_replace(Restart {
+                silent_since: since,
+                new_client: replaced,
+            });
+            replaced = false;
+        }
+        if published.as_ref() == Some(&text) && !reloaded {
+            continue;
+        }
+        published = Some(text.clone());
+        let report: Mutation = Box::new(move |s: &mut Snapshot| {
+            let api = &mut s.api;
+            let now = Utc::now();
+            api.credential_reloads += u32::from(reloaded);
+            match text {
+                None => {
+                    api.reachability = Reachability::Answering;
+                    api.silent_since = None;
+                    api.cause = None;
+                    api.last_answer = Some(now);
+                }
+                Some(cause) => {
+                    api.reachability = Reachability::Silent;
+                    api.silent_since.get_or_insert(now);
+                    api.cause = Some(cause);
+                }
+            }
+        });
+        if !send(&changes, report).await {
+            return;
+        }
+    }
+}
+
+/// Resolves when this source is to start over: the client was replaced, or it has not
+/// heard from the server since the silence began (never, once nobody can tell it).
+async fn restarted(restart: &mut watch::Receiver<Restart>, heard: &Heard) {
+    loop {
+        if restart.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        let why = *restart.borrow_and_update();
+        if why.new_client || heard.get() < why.silent_since {
+            return;
+        }
+    }
 }
 
 /// Applies the sources' changes to the working snapshot and publishes a copy after each
@@ -159,11 +312,10 @@ impl From<kube::Error> for Failure {
             kube::Error::Api(status) if status.code == 403 => SourceState::Forbidden,
             _ => SourceState::Failing,
         };
-        let message = match &e {
-            kube::Error::Api(status) => status.message.clone(),
-            other => other.to_string(),
-        };
-        Failure { state, message }
+        Failure {
+            state,
+            message: Cause::of(&e).to_string(),
+        }
     }
 }
 
@@ -172,33 +324,55 @@ async fn send(changes: &mpsc::Sender<Mutation>, change: Mutation) -> bool {
 }
 
 /// List-then-watch for one kind, forever (until the fold task is gone).
-async fn source<T: Watched + Clone>(client: kube::Client, changes: mpsc::Sender<Mutation>) {
+async fn source<T: Watched + Clone>(mut link: Link, changes: mpsc::Sender<Mutation>) {
     let kind = T::KIND;
     let mut backoff = BACKOFF_FIRST;
     let mut version: Option<String> = None;
+    let heard = Heard::default();
     loop {
-        let stop = match &version {
-            None => match list::<T>(&client, kind).await {
-                Ok((items, listed_at)) => {
-                    backoff = BACKOFF_FIRST;
-                    version = Some(listed_at);
-                    let reset: Mutation = Box::new(move |s: &mut Snapshot| {
-                        let slot = T::slot(s);
-                        slot.items = items;
-                        slot.status.state = SourceState::Synced;
-                        slot.status.lists += 1;
-                        slot.status.last_event = Some(Utc::now());
-                        slot.status.failing_since = None;
-                        slot.status.error = None;
-                    });
-                    if !send(&changes, reset).await {
-                        return;
-                    }
-                    continue;
+        link.restart.borrow_and_update();
+        let client = link.client.borrow().clone();
+        let step = async {
+            match &version {
+                None => match list::<T>(&client, kind, &heard).await {
+                    Ok(listed) => Ok(listed),
+                    Err(failure) => Err(Stop::Failed(failure)),
+                },
+                Some(at) => {
+                    Err(
+                        watch_from::<T>(&client, kind, at.clone(), &changes, &mut version, &heard)
+                            .await,
+                    )
                 }
-                Err(failure) => Stop::Failed(failure),
-            },
-            Some(at) => watch_from::<T>(&client, kind, at.clone(), &changes, &mut version).await,
+            }
+        };
+        let stop = tokio::select! {
+            step = step => step,
+            () = restarted(&mut link.restart, &heard) => {
+                version = None;
+                backoff = BACKOFF_FIRST;
+                continue;
+            }
+        };
+        let stop = match stop {
+            Ok((items, listed_at)) => {
+                backoff = BACKOFF_FIRST;
+                version = Some(listed_at);
+                let reset: Mutation = Box::new(move |s: &mut Snapshot| {
+                    let slot = T::slot(s);
+                    slot.items = items;
+                    slot.status.state = SourceState::Synced;
+                    slot.status.lists += 1;
+                    slot.status.last_event = Some(Utc::now());
+                    slot.status.failing_since = None;
+                    slot.status.error = None;
+                });
+                if !send(&changes, reset).await {
+                    return;
+                }
+                continue;
+            }
+            Err(stop) => stop,
         };
         match stop {
             Stop::TimedOut => {}
@@ -220,7 +394,11 @@ async fn source<T: Watched + Clone>(client: kube::Client, changes: mpsc::Sender<
                 if !send(&changes, report).await {
                     return;
                 }
-                tokio::time::sleep(wait).await;
+                // The server answering again (or new credentials) ends the wait at once.
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = restarted(&mut link.restart, &heard) => backoff = BACKOFF_FIRST,
+                }
             }
         }
     }
@@ -230,6 +408,7 @@ async fn source<T: Watched + Clone>(client: kube::Client, changes: mpsc::Sender<
 async fn list<T: Watched + Clone>(
     client: &kube::Client,
     kind: KindName,
+    heard: &Heard,
 ) -> Result<(OrdMap<(String, String), Arc<T>>, String), Failure> {
     let request = Request::new(kind.path());
     let mut items = OrdMap::new();
@@ -244,6 +423,7 @@ async fn list<T: Watched + Clone>(
             message: e.to_string(),
         })?;
         let page: Page<T> = client.request(http).await?;
+        heard.now();
         for item in page.items {
             let meta = item.meta();
             items.insert((meta.namespace.clone(), meta.name.clone()), Arc::new(item));
@@ -262,6 +442,7 @@ async fn watch_from<T: Watched + Clone>(
     from: String,
     changes: &mpsc::Sender<Mutation>,
     version: &mut Option<String>,
+    heard: &Heard,
 ) -> Stop {
     let params = WatchParams::default().timeout(WATCH_SECONDS);
     let http = match Request::new(kind.path()).watch(&params, &from) {
@@ -280,7 +461,10 @@ async fn watch_from<T: Watched + Clone>(
     futures::pin_mut!(events);
     loop {
         let event = match events.try_next().await {
-            Ok(Some(event)) => event,
+            Ok(Some(event)) => {
+                heard.now();
+                event
+            }
             Ok(None) => return Stop::TimedOut,
             Err(e) => return Stop::Failed(e.into()),
         };

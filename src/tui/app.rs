@@ -15,7 +15,7 @@ use super::keys::Key;
 use super::table::{Filter, Sort, Table};
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
-use crate::cluster::Snapshot;
+use crate::cluster::{Cause, Snapshot};
 use crate::domain::cost::PriceTable;
 use crate::domain::pools::pool_of;
 use crate::metrics::MetricsFrame;
@@ -57,10 +57,16 @@ pub enum Msg {
     Metrics(Result<Arc<MetricsFrame>, String>),
     Tick(DateTime<Utc>),
     /// The YAML asked for by `Effect::FetchYaml`, or why it could not be had.
-    Yaml(Result<String, String>),
+    Yaml(Result<String, Cause>),
     /// A frame of the minutes before the cockpit started, oldest first: it goes into the
     /// history only (live frames come as `Metrics`).
     Recent(Arc<MetricsFrame>),
+    /// Whether the credentials of `context` may make none of mlxp's writes (asked of the
+    /// server on connect and on each switch), or why that could not be asked.
+    Access {
+        context: String,
+        result: Result<bool, String>,
+    },
     /// The loop now watches this context (`Effect::SwitchContext`), or why it could not.
     ContextSwitched {
         name: String,
@@ -75,6 +81,9 @@ pub struct App {
     pub metrics: Option<Arc<MetricsFrame>>,
     pub metrics_error: Option<String>,
     pub metrics_source: String,
+    /// A read of the cockpit's own (a YAML) that did not reach the server: when, and why.
+    /// It stands in the health line until the server answers again.
+    pub read_failure: Option<(DateTime<Utc>, String)>,
     /// The metrics of the last minutes, for sparklines and charts.
     pub history: History,
     pub now: DateTime<Utc>,
@@ -101,6 +110,9 @@ pub struct App {
     pub contexts: Vec<String>,
     /// Asked for with `--readonly`: no action that changes the cluster is to be offered.
     pub readonly: bool,
+    /// The server's answer for the current context's credentials: may they change nothing?
+    /// None until it has answered.
+    pub credentials_read_only: Option<bool>,
     pub quit: bool,
     /// The current view's table or the Overview's numbers, built in `update()`.
     pub derived: Derived,
@@ -133,6 +145,7 @@ impl App {
             metrics: None,
             metrics_error: None,
             metrics_source: String::new(),
+            read_failure: None,
             history: History::default(),
             now,
             namespace: None,
@@ -151,6 +164,7 @@ impl App {
             prices: PriceTable::defaults(),
             contexts: Vec::new(),
             readonly: false,
+            credentials_read_only: None,
             quit: false,
             derived: Derived::default(),
             rebuild_every: Duration::ZERO,
@@ -158,6 +172,17 @@ impl App {
             stale: false,
             effects: Vec::new(),
         }
+    }
+
+    /// Nothing that changes the cluster is to be offered: asked for, or all the credentials
+    /// allow.
+    pub fn read_only(&self) -> bool {
+        self.readonly || self.credentials_read_only == Some(true)
+    }
+
+    /// The server has said what the current context's credentials may change.
+    pub fn access_checked(&self) -> bool {
+        self.credentials_read_only.is_some()
     }
 
     pub fn take_effects(&mut self) -> Vec<Effect> {
@@ -250,6 +275,12 @@ impl App {
     pub fn update(&mut self, msg: Msg) {
         match msg {
             Msg::Snapshot(snapshot) => {
+                let answered = snapshot.api.last_answer;
+                if let Some((at, _)) = self.read_failure
+                    && answered.is_some_and(|answered| answered > at)
+                {
+                    self.read_failure = None;
+                }
                 self.snapshot = snapshot;
                 self.stale = true;
             }
@@ -273,11 +304,29 @@ impl App {
             Msg::Metrics(Err(e)) => self.metrics_error = Some(e),
             Msg::Tick(now) => self.now = now,
             Msg::Yaml(result) => {
+                match &result {
+                    Ok(_) => self.read_failure = None,
+                    // The server's own answer (a 404 …) says it is there; anything else
+                    // means it was not reached, and the health line must say so.
+                    Err(Cause::Api { .. }) => {}
+                    Err(cause) => self.read_failure = Some((self.now, cause.to_string())),
+                }
                 if let Mode::Yaml { text, .. } = &mut self.mode {
                     *text = Some(result.unwrap_or_else(|e| format!("# could not read it: {e}")));
                 }
             }
             Msg::ContextSwitched { name, result } => self.context_switched(name, result),
+            Msg::Access { context, result } => {
+                if context == self.context {
+                    match result {
+                        Ok(read_only) => self.credentials_read_only = Some(read_only),
+                        Err(e) => {
+                            self.message =
+                                Some(format!("could not ask what {context} may change: {e}"))
+                        }
+                    }
+                }
+            }
             Msg::Key(key) => {
                 self.message = None;
                 let before = self.shown();
@@ -454,6 +503,8 @@ impl App {
             return;
         }
         self.snapshot = Arc::new(Snapshot::default());
+        self.credentials_read_only = None;
+        self.read_failure = None;
         self.selected = [0; View::ALL.len()];
         if matches!(self.mode, Mode::Yaml { .. }) {
             self.mode = Mode::Normal;

@@ -87,7 +87,7 @@ fn header_line(app: &App, width: u16) -> Paragraph<'static> {
             style(app, Slot::Muted),
         ),
         Span::styled(
-            if app.readonly { "read-only " } else { "" },
+            if app.read_only() { "read-only " } else { "" },
             style(app, Slot::Warning),
         ),
     ];
@@ -127,27 +127,13 @@ fn header_line(app: &App, width: u16) -> Paragraph<'static> {
     Paragraph::new(Line::from(spans))
 }
 
-/// Connection health: a "stale since" banner when a source is failing, else what is synced.
+/// Connection health: a "stale since" banner when the server is silent, a source is
+/// failing or a read did not reach the server; else what is synced.
 fn health_line(app: &App) -> Paragraph<'static> {
-    let snapshot = &app.snapshot;
-    let failing: Vec<_> = KindName::ALL
-        .iter()
-        .filter(|k| snapshot.status(**k).state == SourceState::Failing)
-        .collect();
-    if let Some(kind) = failing.first() {
-        let status = snapshot.status(**kind);
-        let since = status
-            .failing_since
-            .map(|t| t.format("%H:%M:%S").to_string())
-            .unwrap_or_default();
-        let text = format!(
-            " ⚠ stale since {since}: {} source(s) lost ({}: {}), reconnecting…",
-            failing.len(),
-            kind.label(),
-            status.error.clone().unwrap_or_default()
-        );
+    if let Some(text) = stale_banner(app) {
         return Paragraph::new(Span::styled(text, style(app, Slot::StaleBanner)));
     }
+    let snapshot = &app.snapshot;
     let syncing = KindName::ALL
         .iter()
         .filter(|k| snapshot.status(**k).state == SourceState::Syncing)
@@ -207,6 +193,43 @@ fn bottom_line(app: &App) -> Paragraph<'static> {
         },
     };
     Paragraph::new(Span::styled(text, style(app, slot)))
+}
+
+/// What the cockpit cannot see right now, most fundamental first: the server itself, then
+/// a kind's source, then one of its own reads.
+fn stale_banner(app: &App) -> Option<String> {
+    let snapshot = &app.snapshot;
+    let clock = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.format("%H:%M:%S").to_string())
+            .unwrap_or_default()
+    };
+    if snapshot.api.silent() {
+        return Some(format!(
+            " ⚠ stale since {}: cannot read the API server ({}); showing what was last seen, reconnecting…",
+            clock(snapshot.api.silent_since),
+            snapshot.api.cause.clone().unwrap_or_default()
+        ));
+    }
+    let failing: Vec<_> = KindName::ALL
+        .iter()
+        .filter(|k| snapshot.status(**k).state == SourceState::Failing)
+        .collect();
+    if let Some(kind) = failing.first() {
+        let status = snapshot.status(**kind);
+        return Some(format!(
+            " ⚠ stale since {}: {} source(s) lost ({}: {}), reconnecting…",
+            clock(status.failing_since),
+            failing.len(),
+            kind.label(),
+            status.error.clone().unwrap_or_default()
+        ));
+    }
+    app.read_failure.as_ref().map(|(at, cause)| {
+        format!(
+            " ⚠ a read did not reach the API server at {}: {cause}",
+            clock(Some(*at))
+        )
+    })
 }
 
 /// An object's YAML over the view, scrollable.

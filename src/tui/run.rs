@@ -104,7 +104,8 @@ impl Cockpit {
         metrics: Option<Arc<dyn MetricsSource>>,
         options: Options,
     ) -> Cockpit {
-        let watch = crate::cluster::start(client.clone());
+        let reconnect = options.contexts.reconnect(&options.context);
+        let watch = crate::cluster::start_with(client.clone(), Some(reconnect));
         let snapshots = watch.subscribe();
         let mut app = app(&options);
         app.metrics_source = metrics.as_ref().map(|m| m.describe()).unwrap_or_default();
@@ -115,6 +116,7 @@ impl Cockpit {
             spawn_metrics(source, options.metrics_every, messages.clone());
         }
         let (connected_tx, connected) = mpsc::channel(4);
+        check_access(&client, options.context.clone(), messages.clone());
         Cockpit {
             app,
             client,
@@ -158,8 +160,10 @@ impl Cockpit {
     /// connection leaves everything as it was.
     fn switch(&mut self, name: String, result: Result<kube::Client, String>) {
         let result = result.map(|client| {
-            self.watch = crate::cluster::start(client.clone());
+            let reconnect = self.contexts.reconnect(&name);
+            self.watch = crate::cluster::start_with(client.clone(), Some(reconnect));
             self.snapshots = self.watch.subscribe();
+            check_access(&client, name.clone(), self.messages.clone());
             self.client = client;
         });
         self.app.update(Msg::ContextSwitched { name, result });
@@ -225,6 +229,18 @@ fn spawn_keys(messages: mpsc::Sender<Msg>) {
                 return;
             }
         }
+    });
+}
+
+/// Asks the server what the context's credentials may change; the answer comes back as
+/// `Msg::Access`.
+fn check_access(client: &kube::Client, context: String, messages: mpsc::Sender<Msg>) {
+    let client = client.clone();
+    tokio::spawn(async move {
+        let result = crate::cluster::read_only(&client)
+            .await
+            .map_err(|e| e.to_string());
+        let _ = messages.send(Msg::Access { context, result }).await;
     });
 }
 

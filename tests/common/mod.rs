@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests (each test binary uses its own subset).
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use mlxp::sim::Sim;
 
 /// The sim's `/metrics` exposition, read with the read-only token as a scraper would.

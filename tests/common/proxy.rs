@@ -1,0 +1,104 @@
+//! A TCP proxy between a client and the embedded cluster that a test can freeze (the
+//! connections stay open and nothing passes: a hung server, a dead node behind a load
+//! balancer), resume, or cut (every connection closed).
+
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+pub struct FaultProxy {
+    addr: SocketAddr,
+    frozen: watch::Sender<bool>,
+    cuts: watch::Sender<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    pub async fn start(upstream: SocketAddr) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (frozen, _) = watch::channel(false);
+        let (cuts, _) = watch::channel(0u64);
+        let (frozen_rx, cuts_rx) = (frozen.subscribe(), cuts.subscribe());
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (frozen, cuts) = (frozen_rx.clone(), cuts_rx.clone());
+                tokio::spawn(async move {
+                    if let Ok(server) = TcpStream::connect(upstream).await {
+                        relay(client, server, frozen, cuts).await;
+                    }
+                });
+            }
+        });
+        FaultProxy {
+            addr,
+            frozen,
+            cuts,
+            task,
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Nothing passes either way until `resume`; connections stay open.
+    pub fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
+    pub fn resume(&self) {
+        self.frozen.send_replace(false);
+    }
+
+    /// Closes every connection open now.
+    pub fn cut(&self) {
+        self.cuts.send_modify(|n| *n += 1);
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn relay(
+    client: TcpStream,
+    server: TcpStream,
+    frozen: watch::Receiver<bool>,
+    mut cuts: watch::Receiver<u64>,
+) {
+    cuts.borrow_and_update();
+    let (client_read, client_write) = client.into_split();
+    let (server_read, server_write) = server.into_split();
+    let up = pump(client_read, server_write, frozen.clone());
+    let down = pump(server_read, client_write, frozen);
+    tokio::select! {
+        _ = async { tokio::join!(up, down) } => {}
+        _ = cuts.changed() => {}
+    }
+}
+
+/// Copies one direction, holding each chunk while the proxy is frozen.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: watch::Receiver<bool>,
+) {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        if frozen.wait_for(|f| !*f).await.is_err() {
+            return;
+        }
+        let n = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if frozen.wait_for(|f| !*f).await.is_err() || to.write_all(&buffer[..n]).await.is_err() {
+            return;
+        }
+    }
+}
