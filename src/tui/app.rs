@@ -13,6 +13,7 @@ use super::history::History;
 use super::keymap::{Context, Keymap};
 use super::keys::Key;
 use super::table::{Filter, Sort, Table};
+use super::table_widget;
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
 use crate::cluster::Snapshot;
@@ -66,6 +67,10 @@ pub enum Msg {
         name: String,
         result: Result<(), String>,
     },
+    /// The terminal is this many columns wide (at the start and on every resize).
+    Resized {
+        width: u16,
+    },
 }
 
 pub struct App {
@@ -102,6 +107,8 @@ pub struct App {
     /// Asked for with `--readonly`: no action that changes the cluster is to be offered.
     pub readonly: bool,
     pub quit: bool,
+    /// Columns of the terminal, once known: which of a table's columns are shown.
+    pub width: Option<u16>,
     /// The current view's table or the Overview's numbers, built in `update()`.
     pub derived: Derived,
     /// Rebuild `derived` on new data at most this often (zero: at every message); keys
@@ -152,6 +159,7 @@ impl App {
             contexts: Vec::new(),
             readonly: false,
             quit: false,
+            width: None,
             derived: Derived::default(),
             rebuild_every: Duration::ZERO,
             last_rebuild: None,
@@ -278,6 +286,7 @@ impl App {
                 }
             }
             Msg::ContextSwitched { name, result } => self.context_switched(name, result),
+            Msg::Resized { width } => self.width = Some(width),
             Msg::Key(key) => {
                 self.message = None;
                 let before = self.shown();
@@ -412,15 +421,9 @@ impl App {
             Action::ViewServing => self.go(View::Serving),
             Action::ViewEvents => self.go(View::Events),
             Action::SortNext => {
-                let columns = self.derived.table.columns.len().max(1);
-                let next = match self.sorts[i] {
-                    None => 0,
-                    Some(s) => (s.column + 1) % columns,
-                };
-                self.sorts[i] = Some(Sort {
-                    column: next,
-                    reverse: false,
-                });
+                let pane = self.derived.detail.is_some();
+                let shown = table_widget::columns_shown(&self.derived.table, self.width, pane);
+                self.sorts[i] = Some(Sort::next(self.sorts[i], &shown));
             }
             Action::SortReverse => {
                 let s = self.sorts[i].unwrap_or_default();
