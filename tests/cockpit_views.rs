@@ -299,7 +299,7 @@ async fn a_finished_jobs_detail_shows_its_final_metrics() {
     let (_sim, mut app) = cockpit().await;
     key(&mut app, "4");
     let at = select_where(&mut app, |r| {
-        r.cells[4] == "Succeeded" && r.cells[9].starts_with('{')
+        r.cells[4] == "Succeeded" && r.cells[10].starts_with('{')
     });
     let (ns, name) = app.table().rows[at]
         .key
@@ -384,4 +384,286 @@ async fn each_view_keeps_its_own_selection() {
     assert_eq!(app.selected(), 0);
     key(&mut app, "5");
     assert_eq!(app.selected(), at);
+}
+
+/// The row whose key ends with `suffix`.
+fn row_ending(app: &App, suffix: &str) -> mlxp::tui::table::Row {
+    app.table()
+        .rows
+        .iter()
+        .find(|r| r.key.ends_with(suffix))
+        .cloned()
+        .unwrap_or_else(|| panic!("a row {suffix}"))
+}
+
+fn column(app: &App, name: &str) -> usize {
+    app.table()
+        .columns
+        .iter()
+        .position(|c| c.name == name)
+        .unwrap_or_else(|| panic!("a {name} column"))
+}
+
+/// Issue 9 #11: the failing canary (8 % errors, p99 907 ms against 1 % and 500 ms) says so in
+/// words, in its STATUS column drawn in the failure style, readable without colour; its
+/// detail pane and the Overview's alert say the same.
+#[tokio::test]
+async fn a_failing_canary_says_so_in_words() {
+    let (_sim, mut app) = cockpit().await;
+    key(&mut app, "6");
+    let status = column(&app, "STATUS");
+    let failing = "failing: errors 8.0% > 1.0%, p99 907ms > 500ms";
+    let canary = row_ending(&app, "/fraud-detector-v2");
+    assert_eq!(canary.cells[status], failing);
+    assert_eq!(canary.slot, Some(mlxp::tui::theme::Slot::StatusFailed));
+    assert_eq!(
+        row_ending(&app, "/fraud-detector-v1").cells[status],
+        "healthy"
+    );
+    app.depth = ColorDepth::NoColor;
+    assert!(draw(&app, 120, 40).contains(failing));
+    select_where(&mut app, |r| r.key.ends_with("/fraud-detector-v2"));
+    let text = detail_text(&app);
+    assert!(
+        text.iter().any(|l| l == &format!("status      {failing}")),
+        "{text:#?}"
+    );
+    key(&mut app, "1");
+    let screen = draw(&app, 120, 40);
+    assert!(
+        screen.contains(&format!("fraud-detector v2 {failing}")),
+        "{screen}"
+    );
+}
+
+/// Issue 9 #12: free GPUs on nodes that are up and billed (a whole free spot node, 7 free
+/// on-demand H100s) are shown beside the allocated-but-idle ones, each labelled.
+#[tokio::test]
+async fn idle_spend_shows_free_gpus_on_billed_nodes_too() {
+    let (_sim, app) = cockpit().await;
+    let screen = draw(&app, 120, 40);
+    assert!(
+        screen.contains("idle allocated: 1 GPUs $11.06/h"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("free on billed nodes: 15 GPUs $105.4/h"),
+        "{screen}"
+    );
+}
+
+/// Issue 9 #13: events newest first, warnings marked and kept by `/Warning`; the Jobs and
+/// Nodes views say when each object last changed (a failed Job: when it failed).
+#[tokio::test]
+async fn what_changed_recently() {
+    let (_sim, mut app) = cockpit().await;
+    key(&mut app, "7");
+    let seen: Vec<_> = app
+        .table()
+        .rows
+        .iter()
+        .map(|r| {
+            let (ns, name) = r.key.split_once('/').expect("namespace/name");
+            app.snapshot
+                .events
+                .get(ns, name)
+                .expect("an event")
+                .last_seen
+        })
+        .collect();
+    assert!(seen.windows(2).all(|w| w[0] >= w[1]), "{seen:?}");
+    key(&mut app, "/");
+    for c in "Warning".chars() {
+        key(&mut app, &c.to_string());
+    }
+    key(&mut app, "enter");
+    let rows = &app.table().rows;
+    assert!(!rows.is_empty() && rows.iter().all(|r| r.cells[1] == "Warning"));
+    key(&mut app, "esc");
+    key(&mut app, "4");
+    let changed = column(&app, "CHANGED");
+    let failed = app
+        .table()
+        .rows
+        .iter()
+        .find(|r| r.cells[4] == "Failed")
+        .cloned()
+        .expect("a failed Job");
+    let (ns, name) = failed.key.split_once('/').expect("namespace/name");
+    let job = app.snapshot.jobs.get(ns, name).expect("the Job");
+    let failed_at = job
+        .conditions
+        .iter()
+        .find(|c| c.kind == "Failed")
+        .and_then(|c| c.last_transition_time);
+    assert!(failed_at.is_some());
+    assert_eq!(
+        failed.cells[changed],
+        mlxp::tui::views::age(failed_at, app.now)
+    );
+    key(&mut app, "2");
+    let changed = column(&app, "CHANGED");
+    assert!(app.table().rows.iter().all(|r| r.cells[changed] != "-"));
+}
+
+/// Issue 9 #14: at 120 columns names and statuses keep their width: every Job's name whole
+/// (two were both `train-fraud-detector-r`), pods whole, taints whole, more of a reason than
+/// `couldn't assign`.
+#[tokio::test]
+async fn names_keep_their_width_at_120_columns() {
+    let (_sim, mut app) = cockpit().await;
+    key(&mut app, "4");
+    let screen = draw(&app, 120, 40);
+    for job in app.snapshot.jobs.values() {
+        assert!(
+            screen.contains(&job.meta.name),
+            "{} in {screen}",
+            job.meta.name
+        );
+    }
+    assert!(screen.contains("couldn't assign flavors"), "{screen}");
+    key(&mut app, "3");
+    let screen = draw(&app, 120, 40);
+    let pod = column(&app, "POD");
+    for row in app.table().rows.iter().take(10) {
+        assert!(
+            screen.contains(&row.cells[pod]),
+            "{} in {screen}",
+            row.cells[pod]
+        );
+    }
+    key(&mut app, "2");
+    let screen = draw(&app, 120, 40);
+    let taints = column(&app, "TAINTS");
+    for row in app
+        .table()
+        .rows
+        .iter()
+        .filter(|r| !r.cells[taints].is_empty())
+    {
+        assert!(
+            screen.contains(&row.cells[taints]),
+            "{} in {screen}",
+            row.cells[taints]
+        );
+    }
+}
+
+/// Issue 9 #17: `s` goes through the columns shown at the width; a sort keeps the columns'
+/// widths; a filter that keeps nothing says so.
+#[tokio::test]
+async fn sorting_and_filtering_at_a_width() {
+    let (_sim, mut app) = cockpit().await;
+    app.update(Msg::Resized { width: 80 });
+    key(&mut app, "2");
+    let screen = draw(&app, 80, 24);
+    let header = screen.lines().nth(3).expect("the header row").to_string();
+    for _ in 0..app.table().columns.len() {
+        key(&mut app, "s");
+        let sorted = app.sort().expect("sorted").column;
+        let name = app.table().columns[sorted].name;
+        assert!(header.contains(name), "{name} is not shown: {header}");
+    }
+    app.update(Msg::Resized { width: 120 });
+    key(&mut app, "3");
+    let header = |app: &App| {
+        draw(app, 120, 40)
+            .lines()
+            .nth(3)
+            .expect("header")
+            .to_string()
+    };
+    let before = header(&app);
+    key(&mut app, "s");
+    key(&mut app, "S");
+    assert_eq!(header(&app), before);
+    key(&mut app, "/");
+    for c in "nothing-matches-this".chars() {
+        key(&mut app, &c.to_string());
+    }
+    key(&mut app, "enter");
+    assert!(draw(&app, 120, 40).contains("no match"));
+}
+
+/// Issue 9 #26: the Overview's pool columns stay in line with xlarge values.
+#[test]
+fn pool_columns_stay_in_line_with_wide_values() {
+    use mlxp::domain::pools::PoolSummary;
+    use mlxp::tui::derived::PoolLine;
+    let (keymap, _) = keymap::load("default", None);
+    let (theme, _) = theme::load("dark", None);
+    let mut app = App::new(
+        keymap,
+        theme,
+        ColorDepth::NoColor,
+        "x".into(),
+        chrono::Utc::now(),
+    );
+    let pool = |name: &str, nodes: usize, gpus: i64, allocated: i64, cost: f64| PoolLine {
+        pool: PoolSummary {
+            name: name.into(),
+            role: "training".into(),
+            nodes,
+            ready: nodes,
+            gpus,
+            gpus_allocated: allocated,
+            ..PoolSummary::default()
+        },
+        util: Some(83.0),
+        cost_per_hour: cost,
+        trend: String::new(),
+    };
+    app.derived.overview.pools = vec![
+        pool("serving-gpu", 3, 6, 6, 4.26),
+        pool("training", 3995, 31960, 29984, 111860.0),
+    ];
+    let screen = draw(&app, 120, 40);
+    // Where `needle` ends on the line, in cells.
+    let end = |line: &str, needle: &str| {
+        line.find(needle)
+            .map(|at| line[..at].chars().count() + needle.chars().count())
+    };
+    let lines: Vec<&str> = screen.lines().skip(3).take(3).collect();
+    let [header, small, large] = lines.as_slice() else {
+        panic!("{screen}");
+    };
+    assert_eq!(end(small, "6/6"), end(header, "GPUS"), "{screen}");
+    assert_eq!(end(large, "29984/31960"), end(header, "GPUS"), "{screen}");
+    assert_eq!(end(large, "3995/3995"), end(header, "NODES"), "{screen}");
+    assert_eq!(end(small, "83%"), end(header, "UTIL"), "{screen}");
+    assert_eq!(end(large, "83%"), end(header, "UTIL"), "{screen}");
+}
+
+/// Issue 9 #22: wrapped detail lines keep their indent; a version's source Job that is gone
+/// says so; at 80×24 the Overview's Serving box shows the failing canary first.
+#[tokio::test]
+async fn detail_and_overview_when_space_is_short() {
+    let (_sim, mut app) = cockpit().await;
+    key(&mut app, "4");
+    let screen = draw(&app, 120, 40);
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("│queue       training"))
+        .expect("the queue line");
+    let next = lines[at + 1].trim_start_matches('"');
+    assert!(
+        next.starts_with("│            ") && !next.starts_with("│             "),
+        "{screen}"
+    );
+    key(&mut app, "5");
+    let text = detail_text(&app);
+    assert!(
+        text.iter()
+            .any(|l| l == "source job  train-churn-predictor-v2 (gone)"),
+        "{text:#?}"
+    );
+    key(&mut app, "1");
+    let screen = draw(&app, 80, 24);
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("fraud-detector") && l.contains(" v2 ")),
+        "{screen}"
+    );
 }

@@ -5,10 +5,25 @@ mod config;
 
 use std::collections::BTreeMap;
 
-use super::objects::Node;
+use super::objects::{Node, Pod};
 use super::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of};
 
 pub use config::CostConfigError;
+
+/// Below this a GPU held by a pod counts as idle: paid for, doing nothing.
+pub const IDLE_BELOW: f64 = 5.0;
+
+/// Held by a pod and doing (almost) nothing.
+pub fn idle_allocated(held_by_pod: bool, util: f64) -> bool {
+    held_by_pod && util < IDLE_BELOW
+}
+
+/// Some GPUs and what they cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GpuSpend {
+    pub gpus: i64,
+    pub per_hour: f64,
+}
 
 /// Dollars per hour, on-demand and spot.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,6 +91,28 @@ impl PriceTable {
         } else {
             self.cpu_node.hourly(spot)
         }
+    }
+
+    /// The GPUs no pod holds on nodes that are up (Ready) and so billed: headroom paid for
+    /// by the hour, which the idle-allocated count does not see.
+    pub fn free_on_billed_nodes<'a>(
+        &self,
+        nodes: impl IntoIterator<Item = &'a Node>,
+        pods: impl IntoIterator<Item = &'a Pod>,
+    ) -> GpuSpend {
+        let mut held: BTreeMap<&str, i64> = BTreeMap::new();
+        for pod in pods.into_iter().filter(|p| p.holds_resources()) {
+            *held.entry(pod.node.as_str()).or_default() += pod.requests.gpus;
+        }
+        let mut free = GpuSpend::default();
+        for node in nodes.into_iter().filter(|n| n.ready) {
+            let held = held.get(node.meta.name.as_str()).copied().unwrap_or(0);
+            let gpus = (node.allocatable.gpus - held).max(0);
+            free.gpus += gpus;
+            free.per_hour +=
+                gpus as f64 * self.gpu_hourly(node.meta.label(GPU_PRODUCT_LABEL), is_spot(node));
+        }
+        free
     }
 
     /// Dollars per hour of each pool's nodes, by pool name. Every node counts, ready or not:

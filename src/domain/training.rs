@@ -2,7 +2,9 @@
 
 use std::cmp::Reverse;
 
-use super::objects::{Job, Workload};
+use chrono::{DateTime, Utc};
+
+use super::objects::{Job, Workload, last_transition};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum JobState {
@@ -39,6 +41,21 @@ pub fn job_state(job: &Job) -> JobState {
     } else {
         JobState::Pending
     }
+}
+
+/// When the Job last changed, as the cluster records it: the newest of its conditions'
+/// transitions (Complete, Failed, Suspended …), its completion and its start; else its
+/// creation.
+pub fn last_change(job: &Job) -> Option<DateTime<Utc>> {
+    [
+        last_transition(&job.conditions),
+        job.completion_time,
+        job.start_time,
+        job.meta.creation_timestamp,
+    ]
+    .into_iter()
+    .flatten()
+    .max()
 }
 
 /// The Workloads waiting in a queue, in the order Kueue tries them: higher priority first,

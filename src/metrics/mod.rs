@@ -14,6 +14,8 @@ pub use prometheus::Prometheus;
 
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
+
+use crate::domain::serving::Served;
 use std::time::Duration;
 
 /// One GPU as its exporter reports it at one instant.
@@ -51,6 +53,17 @@ pub struct VersionTraffic {
     /// None when the latency histogram is missing or has no samples.
     pub p50_seconds: Option<f64>,
     pub p99_seconds: Option<f64>,
+}
+
+impl VersionTraffic {
+    /// What the version serves, as the domain judges it.
+    pub fn served(&self) -> Served {
+        Served {
+            rps: self.rps,
+            error_ratio: self.error_ratio,
+            p99_seconds: self.p99_seconds,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

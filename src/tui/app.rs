@@ -13,6 +13,7 @@ use super::history::History;
 use super::keymap::{Context, Keymap};
 use super::keys::Key;
 use super::table::{Filter, Sort, Table};
+use super::table_widget;
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
 use crate::cluster::{Cause, Snapshot};
@@ -72,6 +73,10 @@ pub enum Msg {
         name: String,
         result: Result<(), String>,
     },
+    /// The terminal is this many columns wide (at the start and on every resize).
+    Resized {
+        width: u16,
+    },
 }
 
 pub struct App {
@@ -114,6 +119,8 @@ pub struct App {
     /// None until it has answered.
     pub credentials_read_only: Option<bool>,
     pub quit: bool,
+    /// Columns of the terminal, once known: which of a table's columns are shown.
+    pub width: Option<u16>,
     /// The current view's table or the Overview's numbers, built in `update()`.
     pub derived: Derived,
     /// Rebuild `derived` on new data at most this often (zero: at every message); keys
@@ -166,6 +173,7 @@ impl App {
             readonly: false,
             credentials_read_only: None,
             quit: false,
+            width: None,
             derived: Derived::default(),
             rebuild_every: Duration::ZERO,
             last_rebuild: None,
@@ -327,6 +335,7 @@ impl App {
                     }
                 }
             }
+            Msg::Resized { width } => self.width = Some(width),
             Msg::Key(key) => {
                 self.message = None;
                 let before = self.shown();
@@ -461,15 +470,9 @@ impl App {
             Action::ViewServing => self.go(View::Serving),
             Action::ViewEvents => self.go(View::Events),
             Action::SortNext => {
-                let columns = self.derived.table.columns.len().max(1);
-                let next = match self.sorts[i] {
-                    None => 0,
-                    Some(s) => (s.column + 1) % columns,
-                };
-                self.sorts[i] = Some(Sort {
-                    column: next,
-                    reverse: false,
-                });
+                let pane = self.derived.detail.is_some();
+                let shown = table_widget::columns_shown(&self.derived.table, self.width, pane);
+                self.sorts[i] = Some(Sort::next(self.sorts[i], &shown));
             }
             Action::SortReverse => {
                 let s = self.sorts[i].unwrap_or_default();

@@ -8,9 +8,14 @@ use super::history::spark;
 use super::table::Table;
 use super::views::detail::Detail;
 use super::views::gpus::{hourly_price, idle_allocated};
+use super::views::serving::{version_health, version_of};
 use super::views::{Inputs, View};
+use crate::cluster::KindName;
+use crate::domain::cost::GpuSpend;
 use crate::domain::pools::{PoolSummary, pool_of, summarize};
+use crate::domain::serving::{Health, splits};
 use crate::domain::training::{JobState, admission_order, job_state};
+use crate::metrics::VersionTraffic;
 
 /// Pods the idle-GPU alert names.
 const IDLE_PODS_NAMED: usize = 3;
@@ -30,6 +35,18 @@ pub struct PoolLine {
     pub trend: String,
 }
 
+/// A version that takes traffic, on the Overview's Serving panel and in its alerts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedLine {
+    pub model: String,
+    pub version: String,
+    pub weight: i32,
+    pub share: f64,
+    pub traffic: Option<VersionTraffic>,
+    /// Against its Model's limits (None without metrics).
+    pub health: Option<Health>,
+}
+
 /// The Overview's numbers.
 #[derive(Debug, Clone, Default)]
 pub struct Overview {
@@ -41,6 +58,10 @@ pub struct Overview {
     /// How many GPUs are allocated but idle, and the first few pods holding them.
     pub idle_gpus: usize,
     pub idle_pods: Vec<String>,
+    /// GPUs no pod holds on nodes that are up (None until nodes and pods have listed).
+    pub free_billed: Option<GpuSpend>,
+    /// Every version with a weight, route by route.
+    pub serving: Vec<ServedLine>,
     /// The first queued Workloads: (Job or Workload name, GPUs).
     pub queue_head: Vec<(String, i64)>,
     pub failed_jobs: usize,
@@ -169,8 +190,19 @@ fn overview(inputs: &Inputs) -> Overview {
         }
         None => allocation_heat(inputs),
     };
+    let listed = [KindName::Nodes, KindName::Pods]
+        .iter()
+        .all(|k| snapshot.status(*k).synced());
+    let free_billed = listed.then(|| {
+        inputs.prices.free_on_billed_nodes(
+            snapshot.nodes.values().map(|n| n.as_ref()),
+            snapshot.pods.values().map(|p| p.as_ref()),
+        )
+    });
     Overview {
         heat,
+        free_billed,
+        serving: served_lines(inputs),
         burn_per_hour: burn.values().sum(),
         idle_per_hour,
         idle_gpus: idle.len(),
@@ -183,6 +215,35 @@ fn overview(inputs: &Inputs) -> Overview {
             .filter(|j| job_state(j) == JobState::Failed)
             .count(),
     }
+}
+
+fn served_lines(inputs: &Inputs) -> Vec<ServedLine> {
+    let mut lines = Vec::new();
+    for route in inputs.snapshot.routes.values() {
+        let ns = route.meta.namespace.as_str();
+        let model = route
+            .meta
+            .label("mlxp.io/model")
+            .unwrap_or(&route.meta.name);
+        for split in splits(route).into_iter().filter(|s| s.weight > 0) {
+            let version = version_of(inputs, ns, model, &split.backend);
+            let traffic = inputs.metrics.and_then(|m| {
+                m.traffic
+                    .iter()
+                    .find(|t| t.model == model && t.version == version)
+                    .cloned()
+            });
+            lines.push(ServedLine {
+                health: version_health(inputs, ns, model, &version),
+                model: model.to_string(),
+                version,
+                weight: split.weight,
+                share: split.share,
+                traffic,
+            });
+        }
+    }
+    lines
 }
 
 /// Without metrics: each GPU node's GPUs, the ones its running pods hold first.

@@ -4,14 +4,14 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, RenderDirection, Sparkline, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, RenderDirection, Sparkline};
 
 use super::action::Action;
 use super::app::App;
 use super::keymap::Context;
 use super::render::style;
 use super::theme::Slot;
-use super::views::detail::{CHART_TOP, Chart, Detail};
+use super::views::detail::{CHART_TOP, Chart, Detail, DetailLine};
 
 /// Charts are drawn beside the text when the pane is at least this wide.
 const CHARTS_FROM_WIDTH: u16 = 56;
@@ -47,23 +47,68 @@ pub fn render(app: &App, detail: &Detail, frame: &mut Frame, area: Rect) {
     let lines: Vec<Line> = detail
         .lines
         .iter()
+        .flat_map(|line| wrap(line, usize::from(text_area.width)))
         .map(|line| {
             Line::from(
-                line.iter()
-                    .map(|(slot, text)| Span::styled(text.clone(), style(app, *slot)))
+                line.into_iter()
+                    .map(|(slot, text)| Span::styled(text, style(app, slot)))
                     .collect::<Vec<_>>(),
             )
         })
         .collect();
     let scroll = u16::try_from(app.detail_scroll).unwrap_or(u16::MAX);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0)),
-        text_area,
-    );
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), text_area);
     if let Some(area) = charts_area {
         charts(app, &detail.charts, frame, area);
+    }
+}
+
+/// A line cut at spaces to `width` cells, its continuation lines indented under its value
+/// (past a field's name, a list item's marker) rather than back at the edge; a word longer
+/// than a line is cut where the line ends.
+fn wrap(line: &DetailLine, width: usize) -> Vec<DetailLine> {
+    let indent = match line.as_slice() {
+        [(_, first), _, ..] => first.chars().count(),
+        [(_, only)] => only.chars().take_while(|c| *c == ' ').count(),
+        [] => 0,
+    }
+    .min(width / 2);
+    let mut rows: Vec<DetailLine> = vec![Vec::new()];
+    let mut used = 0;
+    for (slot, text) in line {
+        for word in text.split_inclusive(' ') {
+            let mut word = word.to_string();
+            let len = |w: &str| w.chars().count();
+            if used > indent && used + len(word.trim_end()) > width {
+                rows.push(vec![(Slot::Text, " ".repeat(indent))]);
+                used = indent;
+                if word.trim().is_empty() {
+                    continue;
+                }
+            }
+            while len(word.trim_end()) > width.saturating_sub(used) {
+                let head: String = word
+                    .chars()
+                    .take(width.saturating_sub(used).max(1))
+                    .collect();
+                word = word.chars().skip(len(&head)).collect();
+                push(rows.last_mut(), *slot, head);
+                rows.push(vec![(Slot::Text, " ".repeat(indent))]);
+                used = indent;
+            }
+            used += len(&word);
+            push(rows.last_mut(), *slot, word);
+        }
+    }
+    rows
+}
+
+/// `text` at the end of `row`, in the last piece when it has the same colour.
+fn push(row: Option<&mut DetailLine>, slot: Slot, text: String) {
+    let Some(row) = row else { return };
+    match row.last_mut() {
+        Some((last, piece)) if *last == slot => piece.push_str(&text),
+        _ => row.push((slot, text)),
     }
 }
 

@@ -6,12 +6,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::app::App;
-use super::derived::{HeatCell, POOL_TREND};
+use super::derived::{HeatCell, POOL_TREND, ServedLine};
 use super::render::style;
 use super::theme::Slot;
 use super::views::serving::bar;
 use crate::domain::cost::dollars;
-use crate::domain::serving::splits;
+use crate::domain::serving::Health;
 
 fn panel<'a>(app: &App, title: &str, lines: Vec<Line<'a>>) -> Paragraph<'a> {
     Paragraph::new(lines).block(
@@ -61,60 +61,68 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     // Queue and alert lines are sentences: they wrap rather than lose their ends.
     let wrap = Wrap { trim: false };
     frame.render_widget(panel(app, "Queue", queue_lines(app)).wrap(wrap), queue);
-    frame.render_widget(panel(app, "Serving", serving_lines(app)), serving);
+    let lines = serving_lines(app, serving.height.saturating_sub(2));
+    frame.render_widget(panel(app, "Serving", lines), serving);
     frame.render_widget(panel(app, "Alerts", alerts(app)).wrap(wrap), bottom);
 }
 
+/// The pools as a table whose columns are as wide as their values (an xlarge pool's
+/// `29984/31960` GPUs included), so that every line stays in line with the header.
 fn pools(app: &App) -> Vec<Line<'static>> {
-    let mut lines = vec![Line::styled(
-        format!(
-            " {:<18} {:<10} {:>5} {:>7} {:>5} {:>8} {:<trend$} {:<9} {}",
-            "POOL",
-            "ROLE",
-            "NODES",
-            "GPUS",
-            "UTIL",
-            "$/H",
-            "TREND",
-            "CAPACITY",
-            "GPU",
-            trend = POOL_TREND
-        ),
-        style(app, Slot::Header),
-    )];
-    for line in &app.derived.overview.pools {
-        let (pool, mean) = (&line.pool, line.util);
-        let slot = mean.map(Slot::gpu).unwrap_or(Slot::Text);
-        let gpus = if pool.gpus > 0 {
-            format!("{}/{}", pool.gpus_allocated, pool.gpus)
-        } else {
-            "-".into()
-        };
-        let util = mean.map_or_else(|| "-".into(), |m| format!("{m:.0}%"));
+    const HEADER: [&str; 9] = [
+        "POOL", "ROLE", "NODES", "GPUS", "UTIL", "$/H", "TREND", "CAPACITY", "GPU",
+    ];
+    // Right-aligned: the numbers.
+    const NUMERIC: [bool; 9] = [false, false, true, true, true, true, false, false, false];
+    let rows: Vec<([String; 9], Slot)> = app
+        .derived
+        .overview
+        .pools
+        .iter()
+        .map(|line| {
+            let pool = &line.pool;
+            let gpus = if pool.gpus > 0 {
+                format!("{}/{}", pool.gpus_allocated, pool.gpus)
+            } else {
+                "-".into()
+            };
+            let cells = [
+                pool.name.clone(),
+                pool.role.clone(),
+                format!("{}/{}", pool.ready, pool.nodes),
+                gpus,
+                line.util.map_or_else(|| "-".into(), |m| format!("{m:.0}%")),
+                dollars(line.cost_per_hour),
+                line.trend.clone(),
+                if pool.spot { "spot" } else { "on-demand" }.into(),
+                pool.gpu_product.clone().unwrap_or_default(),
+            ];
+            (cells, line.util.map(Slot::gpu).unwrap_or(Slot::Text))
+        })
+        .collect();
+    let mut widths = HEADER.map(|h| h.chars().count());
+    widths[6] = widths[6].max(POOL_TREND);
+    for (cells, _) in &rows {
+        for (width, cell) in widths.iter_mut().zip(cells) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let cell = |i: usize, text: &str| match NUMERIC[i] {
+        true => format!(" {text:>width$}", width = widths[i]),
+        false => format!(" {text:<width$}", width = widths[i]),
+    };
+    let join = |range: std::ops::Range<usize>, cells: &[String]| {
+        range.map(|i| cell(i, &cells[i])).collect::<String>()
+    };
+    let header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
+    let mut lines = vec![Line::styled(join(0..9, &header), style(app, Slot::Header))];
+    for (cells, slot) in rows {
         lines.push(Line::from(vec![
-            Span::styled(
-                format!(
-                    " {:<18} {:<10} {:>5} {gpus:>7} ",
-                    pool.name,
-                    pool.role,
-                    format!("{}/{}", pool.ready, pool.nodes),
-                ),
-                style(app, Slot::Text),
-            ),
-            Span::styled(format!("{util:>5}"), style(app, slot)),
-            Span::styled(
-                format!(" {:>8} ", dollars(line.cost_per_hour)),
-                style(app, Slot::Text),
-            ),
-            Span::styled(format!("{:<POOL_TREND$}", line.trend), style(app, slot)),
-            Span::styled(
-                format!(
-                    " {:<9} {}",
-                    if pool.spot { "spot" } else { "on-demand" },
-                    pool.gpu_product.clone().unwrap_or_default()
-                ),
-                style(app, Slot::Muted),
-            ),
+            Span::styled(join(0..4, &cells), style(app, Slot::Text)),
+            Span::styled(cell(4, &cells[4]), style(app, slot)),
+            Span::styled(cell(5, &cells[5]), style(app, Slot::Text)),
+            Span::styled(cell(6, &cells[6]), style(app, slot)),
+            Span::styled(join(7..9, &cells), style(app, Slot::Muted)),
         ]));
     }
     lines
@@ -194,53 +202,52 @@ fn queue_lines(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
-/// A line per served version (the model named on its first): weight, requests/s, errors, p99.
-fn serving_lines(app: &App) -> Vec<Line<'static>> {
+/// A line per served version (the model named on its first): weight, requests/s, errors,
+/// p99, failing ones in the failure style. When the panel cannot show them all, the failing
+/// ones come first.
+fn serving_lines(app: &App, height: u16) -> Vec<Line<'static>> {
+    let mut served: Vec<&ServedLine> = app.derived.overview.serving.iter().collect();
+    if served.len() > usize::from(height) {
+        served.sort_by_key(|s| !s.health.as_ref().is_some_and(Health::failing));
+    }
     let mut lines = Vec::new();
-    for route in app.snapshot.routes.values() {
-        let model = route
-            .meta
-            .label("mlxp.io/model")
-            .unwrap_or(&route.meta.name)
-            .to_string();
-        let live = splits(route).into_iter().filter(|s| s.weight > 0);
-        for (i, split) in live.enumerate() {
-            let version = split
-                .backend
-                .trim_start_matches(&format!("{model}-"))
-                .to_string();
-            let traffic = app
-                .metrics
-                .iter()
-                .flat_map(|m| &m.traffic)
-                .find(|t| t.model == model && t.version == version);
-            let slot = if split.share < 0.5 {
-                Slot::Canary
-            } else {
-                Slot::Stable
-            };
-            let name = if i == 0 { model.as_str() } else { "" };
-            lines.push(Line::from(vec![
-                Span::styled(format!(" {name:<16}"), style(app, Slot::Text)),
-                Span::styled(
-                    format!(
-                        " {version:<3} {:>3}% {} {}",
-                        split.weight,
-                        bar(split.share, 5),
-                        traffic
-                            .map(|t| format!(
-                                "{:>4.0}rps {:>4.1}% p99 {}",
-                                t.rps,
-                                t.error_ratio * 100.0,
-                                t.p99_seconds
-                                    .map_or_else(|| "-".into(), |s| format!("{:.0}ms", s * 1000.0))
-                            ))
-                            .unwrap_or_default()
-                    ),
-                    style(app, slot),
+    let mut previous: Option<&str> = None;
+    for line in served {
+        let name = if previous == Some(line.model.as_str()) {
+            ""
+        } else {
+            line.model.as_str()
+        };
+        previous = Some(&line.model);
+        let slot = if line.health.as_ref().is_some_and(Health::failing) {
+            Slot::StatusFailed
+        } else if line.share < 0.5 {
+            Slot::Canary
+        } else {
+            Slot::Stable
+        };
+        let traffic = line.traffic.as_ref().map(|t| {
+            format!(
+                "{:>4.0}rps {:>4.1}% p99 {}",
+                t.rps,
+                t.error_ratio * 100.0,
+                t.p99_seconds
+                    .map_or_else(|| "-".into(), |s| format!("{:.0}ms", s * 1000.0))
+            )
+        });
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {name:<16}"), style(app, Slot::Text)),
+            Span::styled(
+                format!(
+                    " {:<3} {:>3}% {} {}",
+                    line.version,
+                    line.weight,
+                    bar(line.share, 5),
+                    traffic.unwrap_or_default()
                 ),
-            ]));
-        }
+                style(app, slot),
+            ),
+        ]));
     }
     lines
 }
@@ -289,7 +296,7 @@ fn alerts(app: &App) -> Vec<Line<'static>> {
             alerts.push((
                 Slot::Alert,
                 format!(
-                    "{} GPU(s) allocated but idle ({}/h wasted): {}",
+                    "idle allocated: {} GPUs {}/h ({})",
                     overview.idle_gpus,
                     dollars(overview.idle_per_hour),
                     overview.idle_pods.join(", ")
@@ -311,28 +318,25 @@ fn alerts(app: &App) -> Vec<Line<'static>> {
                     ));
                 }
             }
-            for t in metrics
-                .traffic
-                .iter()
-                .filter(|t| t.model == model.meta.name)
-            {
-                if let Some(limit) = model
-                    .max_error_rate
-                    .filter(|l| t.rps > 0.0 && t.error_ratio > *l)
-                {
-                    alerts.push((
-                        Slot::Alert,
-                        format!(
-                            "{} {} failing: {:.1}% errors > {:.1}%",
-                            t.model,
-                            t.version,
-                            t.error_ratio * 100.0,
-                            limit * 100.0
-                        ),
-                    ));
-                }
+        }
+        for line in &overview.serving {
+            if let Some(health) = line.health.as_ref().filter(|h| h.failing()) {
+                alerts.push((
+                    Slot::Alert,
+                    format!("{} {} {health}", line.model, line.version),
+                ));
             }
         }
+    }
+    if let Some(free) = app.derived.overview.free_billed.filter(|f| f.gpus > 0) {
+        alerts.push((
+            Slot::Warning,
+            format!(
+                "free on billed nodes: {} GPUs {}/h",
+                free.gpus,
+                dollars(free.per_hour)
+            ),
+        ));
     }
     let failed = app.derived.overview.failed_jobs;
     if failed > 0 {
@@ -346,10 +350,14 @@ fn alerts(app: &App) -> Vec<Line<'static>> {
         return vec![Line::styled(" all clear", style(app, Slot::StatusOk))];
     }
     let none_seen = alerts.is_empty();
-    let mut lines: Vec<Line<'static>> = unknown
+    // What is seen first (the panel is four lines high), then what cannot be.
+    let mut lines: Vec<Line<'static>> = alerts
         .into_iter()
-        .map(|why| (Slot::Warning, format!("unknown: {why}")))
-        .chain(alerts)
+        .chain(
+            unknown
+                .into_iter()
+                .map(|why| (Slot::Warning, format!("unknown: {why}"))),
+        )
         .map(|(slot, text)| Line::styled(format!(" ● {text}"), style(app, slot)))
         .collect();
     if none_seen {

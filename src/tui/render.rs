@@ -58,8 +58,8 @@ fn table_view(app: &App, frame: &mut Frame, area: Rect) {
     let Some(detail) = app.derived.detail.as_ref().filter(|_| app.show_detail) else {
         return table_widget::render(app, app.table(), frame, area);
     };
-    let [rows, pane] = if area.width >= 160 {
-        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(area)
+    let [rows, pane] = if area.width >= PANE_BESIDE_FROM {
+        beside(area)
     } else {
         // The table as tall as its rows need (header and borders: 3), up to what leaves the
         // pane its share; the pane takes the rest.
@@ -72,6 +72,24 @@ fn table_view(app: &App, frame: &mut Frame, area: Rect) {
     };
     table_widget::render(app, app.table(), frame, rows);
     detail_pane::render(app, detail, frame, pane);
+}
+
+/// From this many columns the detail pane is beside the table rather than under it.
+const PANE_BESIDE_FROM: u16 = 160;
+
+/// The table's and the detail pane's areas side by side.
+fn beside(area: Rect) -> [Rect; 2] {
+    Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(area)
+}
+
+/// Cells inside a view's table borders on a terminal `width` columns wide.
+pub fn table_inner_width(width: u16, with_pane: bool) -> u16 {
+    let outer = if with_pane && width >= PANE_BESIDE_FROM {
+        beside(Rect::new(0, 0, width, 1))[0].width
+    } else {
+        width
+    };
+    outer.saturating_sub(2)
 }
 
 pub fn style(app: &App, slot: Slot) -> Style {

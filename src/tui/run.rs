@@ -199,6 +199,9 @@ pub async fn run(
     let mut cockpit = Cockpit::new(client, metrics, options);
     spawn_keys(cockpit.messages());
     let mut terminal = ratatui::try_init()?;
+    if let Ok(size) = terminal.size() {
+        cockpit.app.update(Msg::Resized { width: size.width });
+    }
     let result = loop {
         if let Err(e) = terminal.draw(|frame| render::render(&cockpit.app, frame)) {
             break Err(e.into());
@@ -213,8 +216,9 @@ pub async fn run(
     result
 }
 
-/// Keys are read on their own thread: crossterm's read blocks. A resize is passed on as a
-/// tick, so the loop redraws at the new size at once (the draw itself fits the frame).
+/// Keys are read on their own thread: crossterm's read blocks. A resize is passed on with
+/// the new width (what `s` sorts by depends on it), so the loop redraws at the new size at
+/// once (the draw itself fits the frame).
 fn spawn_keys(messages: mpsc::Sender<Msg>) {
     std::thread::spawn(move || {
         while let Ok(event) = crossterm::event::read() {
@@ -222,7 +226,7 @@ fn spawn_keys(messages: mpsc::Sender<Msg>) {
                 Event::Key(key) if key.kind != KeyEventKind::Release => {
                     Msg::Key(Key::from_event(&key))
                 }
-                Event::Resize(..) => Msg::Tick(chrono::Utc::now()),
+                Event::Resize(width, _) => Msg::Resized { width },
                 _ => continue,
             };
             if messages.blocking_send(msg).is_err() {

@@ -1,6 +1,7 @@
 //! A view's table as data: columns, rows of text with a style slot, then the filter and the
-//! sort the user chose. Views build it from the snapshot; rendering shows only the rows that
-//! fit, so a 150,000-row table costs what its visible rows cost.
+//! sort the user chose, and how wide each column's cells are. Views build it from the
+//! snapshot and it is measured in `update()`; rendering shows only the rows that fit, so a
+//! 150,000-row table costs what its visible rows cost.
 
 use std::cmp::Ordering;
 
@@ -12,37 +13,43 @@ use crate::domain::selector::LabelSelector;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
     pub name: &'static str,
-    /// Width in cells; the last column takes what is left.
-    pub width: u16,
     /// Sorts as a number (right-aligned), not as text.
     pub numeric: bool,
     /// On a narrow terminal, columns with a rank are hidden, highest first, rather than
     /// every column cut down; 0: always shown.
     pub drop_rank: u8,
+    /// A name or a status: cut only when nothing else is left to cut.
+    pub keeps_width: bool,
 }
 
 impl Column {
-    pub const fn text(name: &'static str, width: u16) -> Self {
+    pub const fn text(name: &'static str) -> Self {
         Column {
             name,
-            width,
             numeric: false,
             drop_rank: 0,
+            keeps_width: false,
         }
     }
 
-    pub const fn number(name: &'static str, width: u16) -> Self {
+    pub const fn number(name: &'static str) -> Self {
         Column {
             name,
-            width,
             numeric: true,
             drop_rank: 0,
+            keeps_width: false,
         }
     }
 
     /// Hidden on a narrow terminal, before columns of a lower rank.
     pub const fn drops(mut self, rank: u8) -> Self {
         self.drop_rank = rank;
+        self
+    }
+
+    /// A name or a status: what tells rows apart keeps its width first.
+    pub const fn keeps(mut self) -> Self {
+        self.keeps_width = true;
         self
     }
 }
@@ -62,6 +69,9 @@ pub struct Row {
 pub struct Table {
     pub columns: Vec<Column>,
     pub rows: Vec<Row>,
+    /// The widest cell of each column over the rows kept (0: empty on every row), measured
+    /// once when arranged so that a sort, a scroll or a frame does not change a width.
+    pub cell_widths: Vec<u16>,
 }
 
 /// What the user typed after `/`: `-l selector`, or a case-insensitive regex that any cell
@@ -113,12 +123,47 @@ pub struct Sort {
     pub reverse: bool,
 }
 
+impl Sort {
+    /// `s`: by the next of the `shown` columns (indices, in order) after the current one,
+    /// from the first again after the last.
+    pub fn next(current: Option<Sort>, shown: &[usize]) -> Sort {
+        let column = current
+            .and_then(|s| shown.iter().find(|&&c| c > s.column))
+            .or(shown.first())
+            .copied()
+            .unwrap_or(0);
+        Sort {
+            column,
+            reverse: false,
+        }
+    }
+}
+
 impl Table {
-    /// The rows the filter keeps, in the chosen order.
+    pub fn new(columns: Vec<Column>, rows: Vec<Row>) -> Table {
+        Table {
+            columns,
+            rows,
+            cell_widths: Vec::new(),
+        }
+    }
+
+    /// The rows the filter keeps, in the chosen order, measured.
     pub fn arranged(mut self, filter: Option<&Filter>, sort: Option<Sort>) -> Table {
         if let Some(filter) = filter {
             self.rows.retain(|r| filter.keeps(r));
         }
+        self.cell_widths = (0..self.columns.len())
+            .map(|i| {
+                let widest = self
+                    .rows
+                    .iter()
+                    .filter_map(|r| r.cells.get(i))
+                    .map(|c| c.chars().count())
+                    .max();
+                u16::try_from(widest.unwrap_or(0)).unwrap_or(u16::MAX)
+            })
+            .collect();
         if let Some(sort) = sort.filter(|s| s.column < self.columns.len()) {
             let numeric = self.columns[sort.column].numeric;
             let direct = |order: Ordering| if sort.reverse { order.reverse() } else { order };
@@ -164,14 +209,14 @@ mod tests {
             slot: None,
             labels: vec![("mlxp.io/pool".into(), pool.into())],
         };
-        Table {
-            columns: vec![Column::text("NAME", 20), Column::number("GPUS", 6)],
-            rows: vec![
+        Table::new(
+            vec![Column::text("NAME"), Column::number("GPUS")],
+            vec![
                 row("b-node", "8/8", "training"),
                 row("a-node", "12/16", "serving"),
                 row("c-node", "2/8", "training"),
             ],
-        }
+        )
     }
 
     fn names(t: &Table) -> Vec<&str> {
@@ -238,5 +283,40 @@ mod tests {
         assert_eq!(names(&t.arranged(Some(&open), None)), ["a-node"]);
         let star = Filter::parse("*node").expect("a literal, not an error");
         assert!(table().arranged(Some(&star), None).rows.is_empty());
+    }
+
+    #[test]
+    fn widths_come_from_the_rows_kept_whatever_the_order() {
+        let mut t = table();
+        t.rows[1].cells[1] = String::new();
+        let sort = |reverse| Some(Sort { column: 0, reverse });
+        let widths = t.clone().arranged(None, sort(false)).cell_widths;
+        assert_eq!(widths, [6, 3]);
+        assert_eq!(t.arranged(None, sort(true)).cell_widths, widths);
+    }
+
+    #[test]
+    fn s_goes_through_the_shown_columns_only() {
+        let shown = [0, 2, 5];
+        let mut sort = None;
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let next = Sort::next(sort, &shown);
+            seen.push(next.column);
+            sort = Some(next);
+        }
+        assert_eq!(seen, [0, 2, 5, 0]);
+        // A sort on a column since hidden goes on from the next shown one.
+        assert_eq!(
+            Sort::next(
+                Some(Sort {
+                    column: 3,
+                    reverse: true
+                }),
+                &shown
+            )
+            .column,
+            5
+        );
     }
 }

@@ -1,21 +1,24 @@
 //! Drawing a view's `Table`: only the rows that fit, around the selection; columns as wide
-//! as what is shown needs; on a narrow terminal the least needed columns hidden before the
-//! others are cut so far that names no longer read.
+//! as the data needs (measured when the table was built, so a sort or a scroll moves no
+//! column); on a narrow terminal what matters least gives way first, names and statuses last.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, Cell, Row as TableRow, Table as TableWidget};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table as TableWidget};
 
 use super::app::App;
-use super::render::style;
+use super::render::{style, table_inner_width};
 use super::table::Table;
 use super::theme::Slot;
 
-/// What the last column keeps before the others give up cells.
-const LAST_COLUMN_MIN: u16 = 8;
-/// An always-shown column cut below this share of what it needs hides a droppable one.
-const KEEP_SHARE: f64 = 0.8;
+/// What a free-text last column (reasons, taints, messages) keeps before droppable columns
+/// are hidden for it.
+const FREE_TEXT_KEEPS: u16 = 30;
+/// What it keeps before other columns are cut.
+const FREE_TEXT_MIN: u16 = 8;
+/// No column is cut below this.
+const CUT_FLOOR: u16 = 4;
 
 pub fn render(app: &App, table: &Table, frame: &mut Frame, area: Rect) {
     let title = format!(
@@ -36,9 +39,8 @@ pub fn render(app: &App, table: &Table, frame: &mut Frame, area: Rect) {
     let visible = inner.height.saturating_sub(1) as usize;
     let selected = app.selected().min(table.rows.len().saturating_sub(1));
     let first = selected.saturating_sub(visible.saturating_sub(1));
-    let fitted = fit_widths(table, first, visible, inner.width);
     // (column index, width) of the columns shown.
-    let shown: Vec<(usize, u16)> = fitted
+    let shown: Vec<(usize, u16)> = fit_widths(table, inner.width)
         .iter()
         .enumerate()
         .filter_map(|(i, w)| w.map(|w| (i, w)))
@@ -88,77 +90,103 @@ pub fn render(app: &App, table: &Table, frame: &mut Frame, area: Rect) {
             .column_spacing(1),
         inner,
     );
+    if table.rows.is_empty() && app.filter.is_some() && inner.height > 1 {
+        let under_header = Rect {
+            y: inner.y + 1,
+            height: 1,
+            ..inner
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled("no match", style(app, Slot::Muted))),
+            under_header,
+        );
+    }
 }
 
-/// Each column's width, None for a hidden one. A column is as wide as its header and its
-/// visible cells need, at most its declared width. Too wide for the terminal: droppable
-/// columns go, highest rank first, while an always-shown column (but the last, free text)
-/// would be cut below `KEEP_SHARE` of its need; then the rest are cut.
-fn fit_widths(table: &Table, first: usize, visible: usize, width: u16) -> Vec<Option<u16>> {
-    let needs: Vec<u16> = table
-        .columns
+/// The columns drawn on a terminal `width` columns wide (every column while the width is
+/// not known), in order: those `s` sorts by.
+pub fn columns_shown(table: &Table, width: Option<u16>, with_pane: bool) -> Vec<usize> {
+    match width {
+        Some(width) => shown_columns(table, table_inner_width(width, with_pane)),
+        None => (0..table.columns.len()).collect(),
+    }
+}
+
+/// The columns drawn in `width` cells, in order.
+fn shown_columns(table: &Table, width: u16) -> Vec<usize> {
+    fit_widths(table, width)
         .iter()
         .enumerate()
-        .map(|(i, column)| {
-            let cells = table.rows.iter().skip(first).take(visible);
-            let widest = cells
-                .map(|r| r.cells.get(i).map_or(0, |c| c.chars().count()))
-                .max()
-                .unwrap_or(0)
-                .max(column.name.len()) as u16;
-            widest.min(column.width)
-        })
-        .collect();
-    let mut shown: Vec<bool> = vec![true; needs.len()];
-    loop {
-        let widths = cut_to(table, &needs, &shown, width);
-        // The last shown column is free text, there to be cut.
-        let last = widths.iter().rposition(Option::is_some);
-        let starved = widths.iter().enumerate().any(|(i, w)| {
-            w.is_some_and(|w| {
-                Some(i) != last
-                    && table.columns[i].drop_rank == 0
-                    && f64::from(w) < f64::from(needs[i]) * KEEP_SHARE
-            })
-        });
-        let next = (0..needs.len())
-            .filter(|&i| shown[i] && table.columns[i].drop_rank > 0)
-            .max_by_key(|&i| (table.columns[i].drop_rank, i));
-        match next {
-            Some(i) if starved => shown[i] = false,
-            _ => return widths,
-        }
-    }
+        .filter_map(|(i, w)| w.map(|_| i))
+        .collect()
 }
 
-/// The shown columns cut to `width`: the last shown column (free text: taints, reasons,
-/// messages) gives first, down to a few cells; then the widest, a cell at a time
-/// (spacing is one cell each).
-fn cut_to(table: &Table, needs: &[u16], shown: &[bool], width: u16) -> Vec<Option<u16>> {
-    let mut widths: Vec<Option<u16>> = needs
+/// Each column's width, None for a hidden one: as wide as its header and its widest cell.
+/// Too wide for `width`, in this order until it fits: a column empty on every row gives way;
+/// the last column, when it is free text, gives down to `FREE_TEXT_KEEPS`; droppable columns
+/// go, highest rank first; the free text gives down to `FREE_TEXT_MIN`; the other text
+/// columns are cut, widest first, then names and statuses, then numbers.
+fn fit_widths(table: &Table, width: u16) -> Vec<Option<u16>> {
+    let columns = &table.columns;
+    let cells = |i: usize| table.cell_widths.get(i).copied().unwrap_or(0);
+    let mut widths: Vec<Option<u16>> = columns
         .iter()
-        .zip(shown)
-        .map(|(n, s)| s.then_some(*n))
+        .enumerate()
+        .map(|(i, c)| Some(cells(i).max(c.name.chars().count() as u16)))
         .collect();
-    let count = widths.iter().flatten().count();
-    let spacing = count.saturating_sub(1) as u16;
-    let total = |widths: &[Option<u16>]| widths.iter().flatten().sum::<u16>() + spacing;
-    let excess = total(&widths).saturating_sub(width);
-    if let Some(last) = widths.iter().rposition(Option::is_some)
-        && let Some(w) = widths[last].as_mut()
-    {
-        let name = table.columns[last].name.len() as u16;
-        let floor = name.max(LAST_COLUMN_MIN).min(*w);
-        *w = w.saturating_sub(excess).max(floor);
-    }
-    while total(&widths) > width {
-        let Some(widest) = widths.iter_mut().flatten().max() else {
-            break;
-        };
-        if *widest <= 4 {
-            break;
+    let total = |widths: &[Option<u16>]| {
+        let shown = widths.iter().flatten();
+        let spacing = shown.clone().count().saturating_sub(1);
+        shown.map(|w| usize::from(*w)).sum::<usize>() + spacing
+    };
+    let fits = |widths: &[Option<u16>]| total(widths) <= usize::from(width);
+    for i in (0..columns.len()).rev() {
+        if !fits(&widths) && cells(i) == 0 {
+            widths[i] = None;
         }
-        *widest -= 1;
+    }
+    let free_text = widths
+        .iter()
+        .rposition(Option::is_some)
+        .filter(|&i| !columns[i].keeps_width);
+    let give = |widths: &mut [Option<u16>], i: usize, floor: u16| {
+        let excess = total(widths).saturating_sub(usize::from(width));
+        if let Some(w) = widths[i].as_mut() {
+            let floor = floor.min(*w);
+            *w = (usize::from(*w).saturating_sub(excess) as u16).max(floor);
+        }
+    };
+    if let Some(i) = free_text {
+        give(&mut widths, i, FREE_TEXT_KEEPS);
+    }
+    while !fits(&widths) {
+        let droppable = (0..columns.len())
+            .filter(|&i| widths[i].is_some() && columns[i].drop_rank > 0)
+            .max_by_key(|&i| (columns[i].drop_rank, i));
+        match droppable {
+            Some(i) => widths[i] = None,
+            None => break,
+        }
+    }
+    if let Some(i) = free_text.filter(|&i| widths[i].is_some()) {
+        let header = columns[i].name.chars().count() as u16;
+        give(&mut widths, i, header.max(FREE_TEXT_MIN));
+    }
+    // A number cut short reads as another number: numbers are cut last of all.
+    let other_text = |i: usize| !columns[i].keeps_width && !columns[i].numeric;
+    let names = |i: usize| columns[i].keeps_width && !columns[i].numeric;
+    let any = |_: usize| true;
+    for cuttable in [&other_text as &dyn Fn(usize) -> bool, &names, &any] {
+        while !fits(&widths) {
+            let widest = (0..columns.len())
+                .filter(|&i| cuttable(i))
+                .filter(|&i| widths[i].is_some_and(|w| w > CUT_FLOOR))
+                .max_by_key(|&i| widths[i]);
+            match widest {
+                Some(i) => widths[i] = widths[i].map(|w| w - 1),
+                None => break,
+            }
+        }
     }
     widths
 }
@@ -168,51 +196,73 @@ mod tests {
     use super::*;
     use crate::tui::table::{Column, Row};
 
-    fn table() -> Table {
-        Table {
-            columns: vec![
-                Column::text("NODE", 34),
-                Column::text("PRODUCT", 22).drops(2),
-                Column::number("POWER", 6).drops(1),
-                Column::text("POD", 30),
-                Column::text("STATE", 16),
-            ],
-            rows: vec![Row {
-                key: "n/0".into(),
-                cells: vec![
-                    "gke-mlxp-training-3a004-1".into(),
-                    "NVIDIA-H100-80GB-HBM3".into(),
-                    "684W".into(),
-                    "training/finetune-llm-r2-7qdvc".into(),
-                    "IDLE $11.06/h".into(),
-                ],
-                slot: None,
-                labels: Vec::new(),
-            }],
+    fn row(cells: &[&str]) -> Row {
+        Row {
+            key: cells[0].into(),
+            cells: cells.iter().map(|c| c.to_string()).collect(),
+            slot: None,
+            labels: Vec::new(),
         }
+    }
+
+    fn table() -> Table {
+        Table::new(
+            vec![
+                Column::text("NODE").keeps(),
+                Column::text("PRODUCT").drops(2),
+                Column::number("POWER").drops(1),
+                Column::text("POD").keeps(),
+                Column::text("STATE"),
+            ],
+            vec![row(&[
+                "gke-mlxp-training-3a004-1",
+                "NVIDIA-H100-80GB-HBM3",
+                "684W",
+                "training/finetune-llm-r2-7qdvc",
+                "IDLE $11.06/h",
+            ])],
+        )
+        .arranged(None, None)
     }
 
     #[test]
     fn wide_enough_shows_every_column_as_wide_as_it_needs() {
-        let widths = fit_widths(&table(), 0, 10, 120);
+        let widths = fit_widths(&table(), 120);
         assert_eq!(widths, [Some(25), Some(21), Some(5), Some(30), Some(13)]);
     }
 
     #[test]
-    fn narrow_hides_droppable_columns_highest_rank_first_before_starving_names() {
-        // 25 + 21 + 5 + 30 + 13 + 4 = 98: the last, free-text column gives 5, nothing hidden.
-        let widths = fit_widths(&table(), 0, 10, 93);
-        assert_eq!(widths, [Some(25), Some(21), Some(5), Some(30), Some(8)]);
-        let widths = fit_widths(&table(), 0, 10, 80);
-        assert_eq!(widths[1], None, "PRODUCT goes first");
-        assert_eq!(widths[2], Some(5), "POWER stays while there is room");
-        assert_eq!(
-            (widths[0], widths[3]),
-            (Some(25), Some(30)),
-            "names stay whole"
-        );
-        let widths = fit_widths(&table(), 0, 10, 60);
-        assert_eq!(widths[1..3], [None, None]);
-        assert!(widths[0].is_some() && widths[3].is_some() && widths[4].is_some());
+    fn narrow_hides_droppable_columns_highest_rank_first_before_cutting_names() {
+        // 25 + 21 + 5 + 30 + 13 + 4 = 98: PRODUCT goes, the short free text stays whole.
+        let widths = fit_widths(&table(), 93);
+        assert_eq!(widths, [Some(25), None, Some(5), Some(30), Some(13)]);
+        assert_eq!(fit_widths(&table(), 80), widths);
+        // 25 + 30 + 13 + 2 = 70: both droppable go, the free text gives, then names.
+        let widths = fit_widths(&table(), 60);
+        assert_eq!(widths, [Some(25), None, None, Some(29), Some(4)]);
+        assert_eq!(shown_columns(&table(), 60), [0, 3, 4]);
+    }
+
+    /// Issue 9 #14: a status keeps its width (no `Ready,Schedu`), and a column empty on
+    /// every row gives way before anything is cut.
+    #[test]
+    fn statuses_keep_their_width_and_an_empty_column_gives_way() {
+        let table = Table::new(
+            vec![
+                Column::text("NODE").keeps(),
+                Column::text("STATUS").keeps(),
+                Column::text("NOTE"),
+                Column::text("TAINTS"),
+            ],
+            vec![row(&[
+                "gke-mlxp-training-3a004-1",
+                "Ready,SchedulingDisabled",
+                "",
+                "nvidia.com/gpu:NoSchedule",
+            ])],
+        )
+        .arranged(None, None);
+        let widths = fit_widths(&table, 80);
+        assert_eq!(widths, [Some(25), Some(24), None, Some(25)]);
     }
 }

@@ -145,3 +145,46 @@ fn dollars_keep_about_four_figures() {
     // The burn of no pools at all (an empty sum of floats is -0.0).
     assert_eq!(dollars(std::iter::empty::<f64>().sum()), "$0.00");
 }
+
+fn ready(mut node: Node, name: &str) -> Node {
+    node.ready = true;
+    node.meta.name = name.into();
+    node
+}
+
+fn pod_on(node: &str, gpus: i64, phase: &str) -> Pod {
+    serde_json::from_value(json!({
+        "metadata": {"name": format!("{node}-{gpus}"), "namespace": "training"},
+        "spec": {"nodeName": node, "containers": [
+            {"resources": {"limits": {"nvidia.com/gpu": gpus.to_string()}}}]},
+        "status": {"phase": phase},
+    }))
+    .expect("pod")
+}
+
+/// Issue 9 #12: a whole free spot node and 7 free GPUs of an on-demand one are paid for;
+/// GPUs of a node that is not up, and those pods hold, are not counted.
+#[test]
+fn free_gpus_on_nodes_that_are_up_are_counted_with_their_price() {
+    let prices = PriceTable::defaults();
+    let spot = ready(node("training", 8, Some(H100), true), "spot-free");
+    let on_demand = ready(node("training-ondemand", 8, Some(H100), false), "od");
+    let mut down = node("training", 8, Some(H100), true);
+    down.meta.name = "down".into();
+    let pods = [
+        pod_on("od", 1, "Running"),
+        pod_on("od", 8, "Succeeded"),
+        pod_on("down", 2, "Running"),
+    ];
+    let free = prices.free_on_billed_nodes([&spot, &on_demand, &down], &pods);
+    assert_eq!(free.gpus, 15);
+    let expected = 8.0 * prices.gpu_hourly(Some(H100), true) + 7.0 * 11.06;
+    assert!((free.per_hour - expected).abs() < 1e-9, "{free:?}");
+}
+
+#[test]
+fn a_gpu_is_idle_allocated_when_a_pod_holds_it_under_five_percent() {
+    assert!(idle_allocated(true, 0.0));
+    assert!(!idle_allocated(true, IDLE_BELOW));
+    assert!(!idle_allocated(false, 0.0), "free, not idle-allocated");
+}

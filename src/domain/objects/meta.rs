@@ -73,6 +73,15 @@ pub fn is_true(conditions: &[Condition], kind: &str) -> bool {
         .any(|c| c.kind == kind && c.status == "True")
 }
 
+/// When the object last changed, as far as its conditions record it: the newest
+/// `lastTransitionTime` among them.
+pub fn last_transition(conditions: &[Condition]) -> Option<DateTime<Utc>> {
+    conditions
+        .iter()
+        .filter_map(|c| c.last_transition_time)
+        .max()
+}
+
 /// The condition of that type.
 pub fn find<'a>(conditions: &'a [Condition], kind: &str) -> Option<&'a Condition> {
     conditions.iter().find(|c| c.kind == kind)

@@ -11,7 +11,7 @@ mod serving;
 mod workload;
 
 pub use kueue::{ClusterQueue, FlavorQuota, LocalQueue};
-pub use meta::{Condition, Meta, Owner};
+pub use meta::{Condition, Meta, Owner, last_transition};
 pub use models::{Model, ModelVersion};
 pub use node::{Node, Taint};
 pub use pod::{ContainerEnd, Pod};

@@ -1,8 +1,9 @@
 //! Nodes: pool, GPUs, taints, readiness.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::meta::{Condition, Meta, is_true};
+use super::meta::{Condition, Meta, is_true, last_transition};
 use super::{Resources, null_default, resources};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -14,6 +15,8 @@ pub struct Node {
     pub taints: Vec<Taint>,
     pub unschedulable: bool,
     pub ready: bool,
+    /// The last transition of any of its conditions (Ready, pressure …).
+    pub last_change: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -58,6 +61,7 @@ impl From<RawNode> for Node {
     fn from(raw: RawNode) -> Self {
         Node {
             ready: is_true(&raw.status.conditions, "Ready"),
+            last_change: last_transition(&raw.status.conditions),
             meta: raw.metadata,
             allocatable: raw.status.allocatable,
             capacity: raw.status.capacity,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::meta::Meta;
+use super::meta::{Condition, Meta, last_transition};
 use super::null_default;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -15,6 +15,8 @@ pub struct Deployment {
     pub ready: i32,
     pub updated: i32,
     pub available: i32,
+    /// The last transition of its conditions (Available, Progressing).
+    pub last_change: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +44,8 @@ struct RawDeploymentStatus {
     updated_replicas: Option<i32>,
     #[serde(default)]
     available_replicas: Option<i32>,
+    #[serde(default, deserialize_with = "null_default")]
+    conditions: Vec<Condition>,
 }
 
 impl From<RawDeployment> for Deployment {
@@ -51,6 +55,7 @@ impl From<RawDeployment> for Deployment {
             ready: raw.status.ready_replicas.unwrap_or(0),
             updated: raw.status.updated_replicas.unwrap_or(0),
             available: raw.status.available_replicas.unwrap_or(0),
+            last_change: last_transition(&raw.status.conditions),
             meta: raw.metadata,
         }
     }
@@ -108,6 +113,8 @@ impl From<RawHpa> for Hpa {
 pub struct HttpRoute {
     pub meta: Meta,
     pub backends: Vec<Backend>,
+    /// The last transition of the conditions its gateways report (Accepted, ResolvedRefs).
+    pub last_change: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -129,6 +136,20 @@ struct RawRoute {
     metadata: Meta,
     #[serde(default)]
     spec: RawRouteSpec,
+    #[serde(default)]
+    status: RawRouteStatus,
+}
+
+#[derive(Default, Deserialize)]
+struct RawRouteStatus {
+    #[serde(default, deserialize_with = "null_default")]
+    parents: Vec<RawRouteParent>,
+}
+
+#[derive(Deserialize)]
+struct RawRouteParent {
+    #[serde(default, deserialize_with = "null_default")]
+    conditions: Vec<Condition>,
 }
 
 #[derive(Default, Deserialize)]
@@ -153,6 +174,12 @@ impl From<RawRoute> for HttpRoute {
                 .into_iter()
                 .flat_map(|r| r.backend_refs)
                 .collect(),
+            last_change: raw
+                .status
+                .parents
+                .iter()
+                .filter_map(|p| last_transition(&p.conditions))
+                .max(),
             meta: raw.metadata,
         }
     }

@@ -1,4 +1,5 @@
-//! Events: warnings first, then the newest.
+//! Events: newest first, what changed recently at the top; warnings marked by their TYPE
+//! (and colour), so `/Warning` keeps only them.
 
 use super::Inputs;
 use crate::tui::table::{Column, Row, Table};
@@ -32,7 +33,11 @@ pub fn table(inputs: &Inputs) -> Table {
         .filter(|e| KNOWN_KINDS.contains(&e.object_kind.as_str()))
         .collect();
     events.sort_by(|a, b| {
-        (b.kind == "Warning", b.last_seen).cmp(&(a.kind == "Warning", a.last_seen))
+        (b.last_seen, &a.meta.namespace, &a.meta.name).cmp(&(
+            a.last_seen,
+            &b.meta.namespace,
+            &b.meta.name,
+        ))
     });
     let rows = events
         .into_iter()
@@ -51,18 +56,18 @@ pub fn table(inputs: &Inputs) -> Table {
             labels: Vec::new(),
         })
         .collect();
-    Table {
-        columns: vec![
-            Column::number("LAST", 5),
-            Column::text("TYPE", 8).drops(1),
-            Column::text("REASON", 17),
-            Column::text("OBJECT", 36),
-            Column::number("COUNT", 5).drops(2),
-            Column::text("FROM", 18).drops(3),
-            Column::text("MESSAGE", 60),
+    Table::new(
+        vec![
+            Column::number("LAST"),
+            Column::text("TYPE").keeps(),
+            Column::text("REASON").keeps(),
+            Column::text("OBJECT").keeps(),
+            Column::number("COUNT").drops(1),
+            Column::text("FROM").drops(2),
+            Column::text("MESSAGE"),
         ],
         rows,
-    }
+    )
 }
 
 #[cfg(test)]
@@ -74,7 +79,7 @@ mod tests {
     use crate::tui::history::History;
 
     #[test]
-    fn shows_the_events_of_known_kinds_warnings_first() {
+    fn shows_the_events_of_known_kinds_newest_first() {
         let mut snapshot = Snapshot::default();
         for (name, kind, kind_of_event, at) in [
             ("a", "Pod", "Normal", "2026-12-04T08:00:03Z"),
@@ -102,6 +107,6 @@ mod tests {
             namespace: None,
         };
         let keys: Vec<String> = table(&inputs).rows.into_iter().map(|r| r.key).collect();
-        assert_eq!(keys, ["training/c", "training/a"]);
+        assert_eq!(keys, ["training/a", "training/c"]);
     }
 }

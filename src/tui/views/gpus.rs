@@ -3,7 +3,7 @@
 
 use super::Inputs;
 use crate::cluster::Snapshot;
-use crate::domain::cost::{PriceTable, dollars};
+use crate::domain::cost::{self, PriceTable, dollars};
 use crate::domain::pools::{GPU_PRODUCT_LABEL, is_spot};
 use crate::metrics::GpuSample;
 use crate::tui::table::{Column, Row, Table};
@@ -14,12 +14,9 @@ pub fn gpu_slot(util: f64) -> Slot {
     Slot::gpu(util)
 }
 
-/// Below this a GPU held by a pod counts as idle: paid for, doing nothing.
-pub const IDLE_BELOW: f64 = 5.0;
-
-/// Held by a pod and doing (almost) nothing.
+/// Held by a pod and doing (almost) nothing, by the domain's rule.
 pub fn idle_allocated(gpu: &GpuSample) -> bool {
-    gpu.pod.is_some() && gpu.util < IDLE_BELOW
+    cost::idle_allocated(gpu.pod.is_some(), gpu.util)
 }
 
 /// Dollars per hour of one GPU: by its node's product label and capacity type; by the
@@ -106,20 +103,20 @@ pub fn table(inputs: &Inputs) -> Table {
             })
             .collect(),
     };
-    Table {
-        columns: vec![
-            Column::text("NODE", 34),
-            Column::number("GPU", 4),
-            Column::text("PRODUCT", 22).drops(4),
-            Column::number("UTIL", 5),
-            Column::number("MEM", 9).drops(1),
-            Column::number("POWER", 6).drops(2),
-            Column::number("$/H", 6),
+    Table::new(
+        vec![
+            Column::text("NODE").keeps(),
+            Column::number("GPU"),
+            Column::text("PRODUCT").drops(4),
+            Column::number("UTIL"),
+            Column::number("MEM").drops(1),
+            Column::number("POWER").drops(2),
+            Column::number("$/H"),
             // What the idle-allocated GPUs waste; `S` on it puts the costliest first.
-            Column::number("IDLE $/H", 8).drops(3),
-            Column::text("POD", 36),
-            Column::text("STATE", 16),
+            Column::number("IDLE $/H").drops(3),
+            Column::text("POD").keeps(),
+            Column::text("STATE").keeps(),
         ],
         rows,
-    }
+    )
 }

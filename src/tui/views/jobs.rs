@@ -1,10 +1,11 @@
 //! Training & Queue: Jobs with their model, queue, state, GPUs, how long they waited and ran,
-//! and the metrics their pod reported; queued ones in Kueue's admission order first.
+//! when they last changed, and the metrics their pod reported; queued ones in Kueue's
+//! admission order first.
 
 use std::collections::BTreeMap;
 
 use super::Inputs;
-use crate::domain::training::{JobState, admission_order, job_state};
+use crate::domain::training::{JobState, admission_order, job_state, last_change};
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
 
@@ -95,6 +96,7 @@ pub fn table(inputs: &Inputs) -> Table {
                     job.pool.clone().unwrap_or_else(|| "-".into()),
                     waited,
                     ran,
+                    super::age(last_change(job), inputs.now),
                     note,
                 ],
                 slot: Some(state_slot(state)),
@@ -111,19 +113,20 @@ pub fn table(inputs: &Inputs) -> Table {
     // Queued first in admission order, then running, pending, then finished ones.
     rows.sort_by(|(ra, pa, a), (rb, pb, b)| (ra, pa, &a.key).cmp(&(rb, pb, &b.key)));
     let rows = rows.into_iter().map(|(_, _, row)| row).collect();
-    Table {
-        columns: vec![
-            Column::text("NAMESPACE", 10).drops(4),
-            Column::text("JOB", 30),
-            Column::text("MODEL", 16).drops(1),
-            Column::text("QUEUE", 9).drops(3),
-            Column::text("STATE", 13),
-            Column::number("GPUS", 5),
-            Column::text("POOL", 17).drops(2),
-            Column::number("WAITED", 7),
-            Column::number("RAN", 5),
-            Column::text("RESULT / REASON", 40),
+    Table::new(
+        vec![
+            Column::text("NAMESPACE").drops(4),
+            Column::text("JOB").keeps(),
+            Column::text("MODEL").drops(1),
+            Column::text("QUEUE").drops(3),
+            Column::text("STATE").keeps(),
+            Column::number("GPUS"),
+            Column::text("POOL").drops(2),
+            Column::number("WAITED"),
+            Column::number("RAN"),
+            Column::number("CHANGED"),
+            Column::text("RESULT / REASON"),
         ],
         rows,
-    }
+    )
 }

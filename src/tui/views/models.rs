@@ -1,6 +1,8 @@
 //! Models: each ModelVersion with its model, stage, metrics, source Job and age.
 
 use super::Inputs;
+use crate::cluster::KindName;
+use crate::domain::objects::ModelVersion;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
 
@@ -11,6 +13,23 @@ pub(super) fn stage_slot(stage: &str) -> Option<Slot> {
         "Rejected" => Some(Slot::StatusFailed),
         "Archived" => Some(Slot::Muted),
         _ => None,
+    }
+}
+
+/// The version's training Job, "(gone)" when the cluster no longer has it (its TTL after
+/// finishing ran out, or it was deleted); the Job is looked for in every namespace, training
+/// runs in its own.
+pub(super) fn source_job(inputs: &Inputs, version: &ModelVersion) -> String {
+    let snapshot = inputs.snapshot;
+    let gone = snapshot.status(KindName::Jobs).synced()
+        && !snapshot
+            .jobs
+            .values()
+            .any(|j| j.meta.name == version.source_job);
+    if gone && !version.source_job.is_empty() {
+        format!("{} (gone)", version.source_job)
+    } else {
+        version.source_job.clone()
     }
 }
 
@@ -40,7 +59,7 @@ pub fn table(inputs: &Inputs) -> Table {
                     number(v.accuracy),
                     number(live.and_then(|q| q.accuracy)),
                     number(live.and_then(|q| q.drift)),
-                    v.source_job.clone(),
+                    source_job(inputs, v),
                     super::age(v.meta.creation_timestamp, inputs.now),
                 ],
                 slot: stage_slot(&v.stage),
@@ -54,17 +73,17 @@ pub fn table(inputs: &Inputs) -> Table {
         })
         .collect();
     rows.sort_by(|a, b| (&a.cells[0], &a.cells[1]).cmp(&(&b.cells[0], &b.cells[1])));
-    Table {
-        columns: vec![
-            Column::text("MODEL", 18),
-            Column::text("VERSION", 8),
-            Column::text("STAGE", 11),
-            Column::number("ACC(REG)", 9).drops(1),
-            Column::number("ACC(LIVE)", 10),
-            Column::number("DRIFT", 6),
-            Column::text("SOURCE JOB", 28).drops(2),
-            Column::number("AGE", 5).drops(3),
+    Table::new(
+        vec![
+            Column::text("MODEL").keeps(),
+            Column::text("VERSION").keeps(),
+            Column::text("STAGE").keeps(),
+            Column::number("ACC(REG)").drops(1),
+            Column::number("ACC(LIVE)"),
+            Column::number("DRIFT"),
+            Column::text("SOURCE JOB").drops(2),
+            Column::number("AGE").drops(3),
         ],
         rows,
-    }
+    )
 }

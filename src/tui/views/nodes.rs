@@ -1,4 +1,5 @@
-//! Pools & Nodes: nodes grouped by pool, GPUs allocated of allocatable, taints, readiness.
+//! Pools & Nodes: nodes grouped by pool, GPUs allocated of allocatable, taints, readiness,
+//! and when each last changed (its conditions' last transition).
 
 use std::collections::BTreeMap;
 
@@ -61,7 +62,7 @@ pub fn table(inputs: &Inputs) -> Table {
                         .map(|(sum, n)| format!("{:.0}%", sum / *n as f64))
                         .unwrap_or_else(|| "-".into()),
                     if is_spot(node) { "spot" } else { "on-demand" }.to_string(),
-                    super::age(node.meta.creation_timestamp, inputs.now),
+                    super::age(node.last_change, inputs.now),
                     taints.join(","),
                 ],
                 slot: (!node.ready).then_some(Slot::StatusFailed),
@@ -76,18 +77,18 @@ pub fn table(inputs: &Inputs) -> Table {
         .collect();
     // Grouped by pool, then by name.
     rows.sort_by(|a, b| (&a.cells[0], &a.cells[1]).cmp(&(&b.cells[0], &b.cells[1])));
-    Table {
-        columns: vec![
-            Column::text("POOL", 18),
-            Column::text("NODE", 34),
-            Column::text("STATUS", 12),
-            Column::text("GPU", 22).drops(1),
-            Column::number("GPUS", 6),
-            Column::number("UTIL", 5),
-            Column::text("CAPACITY", 9).drops(2),
-            Column::number("AGE", 5).drops(3),
-            Column::text("TAINTS", 40),
+    Table::new(
+        vec![
+            Column::text("POOL").keeps(),
+            Column::text("NODE").keeps(),
+            Column::text("STATUS").keeps(),
+            Column::text("GPU").drops(1),
+            Column::number("GPUS"),
+            Column::number("UTIL"),
+            Column::text("CAPACITY").drops(2),
+            Column::number("CHANGED").drops(3),
+            Column::text("TAINTS"),
         ],
         rows,
-    }
+    )
 }

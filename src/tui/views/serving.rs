@@ -1,11 +1,15 @@
-//! Serving & Canary: per model, each version's traffic weight, replicas, autoscaler, and what
-//! it serves (requests/s, errors, latency).
+//! Serving & Canary: per model, each version's traffic weight, replicas, autoscaler, what
+//! it serves (requests/s, errors, latency), whether that holds to its Model's limits, and
+//! when its Deployment or route last changed.
 
 use super::Inputs;
-use crate::domain::serving::splits;
+use crate::domain::serving::{Health, Limits, health, splits};
 use crate::tui::history::spark;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
+
+/// Cells of the weight bar in the table.
+const WEIGHT_BAR: usize = 8;
 
 /// Samples in the requests/s trend column.
 const TREND: usize = 12;
@@ -14,6 +18,40 @@ const TREND: usize = 12;
 pub fn bar(share: f64, width: usize) -> String {
     let filled = (share.clamp(0.0, 1.0) * width as f64).round() as usize;
     format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+/// A served version against its Model's limits; None without metrics (nothing measured,
+/// which is not "no traffic").
+pub fn version_health(
+    inputs: &Inputs,
+    namespace: &str,
+    model: &str,
+    version: &str,
+) -> Option<Health> {
+    let metrics = inputs.metrics?;
+    let served = metrics
+        .traffic
+        .iter()
+        .find(|t| t.model == model && t.version == version)
+        .map(|t| t.served());
+    let limits = inputs
+        .snapshot
+        .models
+        .get(namespace, model)
+        .map(|m| Limits::of(m))
+        .unwrap_or_default();
+    Some(health(served.as_ref(), limits))
+}
+
+/// The version a route's backend serves: its Deployment's `mlxp.io/version` label, else the
+/// backend's name without the model's.
+pub fn version_of(inputs: &Inputs, namespace: &str, model: &str, backend: &str) -> String {
+    inputs
+        .snapshot
+        .deployments
+        .get(namespace, backend)
+        .and_then(|d| d.meta.label("mlxp.io/version").map(String::from))
+        .unwrap_or_else(|| backend.trim_start_matches(&format!("{model}-")).to_string())
 }
 
 pub fn table(inputs: &Inputs) -> Table {
@@ -33,14 +71,7 @@ pub fn table(inputs: &Inputs) -> Table {
         let canary = route.backends.iter().filter(|b| b.weight > 0).count() > 1;
         for split in splits(route) {
             let deployment = snapshot.deployments.get(ns, &split.backend);
-            let version = deployment
-                .and_then(|d| d.meta.label("mlxp.io/version").map(String::from))
-                .unwrap_or_else(|| {
-                    split
-                        .backend
-                        .trim_start_matches(&format!("{model}-"))
-                        .to_string()
-                });
+            let version = version_of(inputs, ns, &model, &split.backend);
             let hpa = snapshot
                 .hpas
                 .values()
@@ -54,6 +85,10 @@ pub fn table(inputs: &Inputs) -> Table {
                 s.map(|s| format!("{:.0}ms", s * 1000.0))
                     .unwrap_or_else(|| "-".into())
             };
+            let health = version_health(inputs, ns, &model, &version);
+            let changed = deployment
+                .and_then(|d| d.last_change)
+                .max(route.last_change);
             let trend = inputs
                 .history
                 .traffic(&model, &version)
@@ -64,7 +99,7 @@ pub fn table(inputs: &Inputs) -> Table {
                 cells: vec![
                     model.clone(),
                     version,
-                    format!("{:>3}% {}", split.weight, bar(split.share, 10)),
+                    format!("{:>3}% {}", split.weight, bar(split.share, WEIGHT_BAR)),
                     deployment
                         .map(|d| format!("{}/{}", d.ready, d.replicas))
                         .unwrap_or_else(|| "-".into()),
@@ -88,8 +123,14 @@ pub fn table(inputs: &Inputs) -> Table {
                         .unwrap_or_else(|| "-".into()),
                     ms(traffic.and_then(|t| t.p50_seconds)),
                     ms(traffic.and_then(|t| t.p99_seconds)),
+                    super::age(changed, inputs.now),
+                    health
+                        .as_ref()
+                        .map_or_else(|| "-".into(), Health::to_string),
                 ],
-                slot: Some(if canary && split.share < 0.5 {
+                slot: Some(if health.as_ref().is_some_and(Health::failing) {
+                    Slot::StatusFailed
+                } else if canary && split.share < 0.5 {
                     Slot::Canary
                 } else {
                     Slot::Stable
@@ -98,19 +139,21 @@ pub fn table(inputs: &Inputs) -> Table {
             });
         }
     }
-    Table {
-        columns: vec![
-            Column::text("MODEL", 18),
-            Column::text("VERSION", 8),
-            Column::text("WEIGHT", 16),
-            Column::number("READY", 6),
-            Column::text("HPA", 11).drops(3),
-            Column::number("RPS", 7),
-            Column::text("RPS TREND", TREND as u16).drops(1),
-            Column::number("ERR", 7),
-            Column::number("P50", 6).drops(2),
-            Column::number("P99", 6),
+    Table::new(
+        vec![
+            Column::text("MODEL").keeps(),
+            Column::text("VERSION").keeps(),
+            Column::text("WEIGHT"),
+            Column::number("READY"),
+            Column::text("HPA").drops(4),
+            Column::number("RPS"),
+            Column::text("RPS TREND").drops(2),
+            Column::number("ERR"),
+            Column::number("P50").drops(3),
+            Column::number("P99"),
+            Column::number("CHANGED").drops(1),
+            Column::text("STATUS").keeps(),
         ],
         rows,
-    }
+    )
 }

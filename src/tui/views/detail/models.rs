@@ -17,7 +17,10 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
     let mut lines = Lines::default();
     lines.field("stage", &version.stage);
     lines.field("artifact", &version.artifact);
-    lines.field("source job", &version.source_job);
+    lines.field(
+        "source job",
+        super::super::models::source_job(inputs, version),
+    );
     lines.field(
         "registered",
         format!(

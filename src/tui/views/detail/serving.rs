@@ -2,10 +2,10 @@
 //! serves against its model's limits, and requests, errors and p99 over the last minutes.
 
 use super::{Chart, Detail, Lines, chart, or_dash, split_key};
-use crate::domain::serving::splits;
+use crate::domain::serving::{Breach, Health, splits};
 use crate::tui::theme::Slot;
 use crate::tui::views::Inputs;
-use crate::tui::views::serving::bar;
+use crate::tui::views::serving::{bar, version_health, version_of};
 
 pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
     let (namespace, backend) = split_key(key)?;
@@ -20,9 +20,7 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
         .unwrap_or(&route.meta.name)
         .to_string();
     let deployment = snapshot.deployments.get(namespace, backend);
-    let version = deployment
-        .and_then(|d| d.meta.label("mlxp.io/version").map(String::from))
-        .unwrap_or_else(|| backend.trim_start_matches(&format!("{model}-")).to_string());
+    let version = version_of(inputs, namespace, &model, backend);
     let mut lines = Lines::default();
     lines.heading(format!("Route {}/{}", namespace, route.meta.name));
     for split in splits(route) {
@@ -80,10 +78,30 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
             .iter()
             .find(|t| t.model == model && t.version == version)
     });
+    let health = version_health(inputs, namespace, &model, &version);
+    if let Some(health) = &health {
+        let slot = match health {
+            Health::Healthy => Slot::StatusOk,
+            Health::Failing(_) => Slot::StatusFailed,
+            Health::NoTraffic => Slot::Muted,
+        };
+        lines.field_in("status", health.to_string(), slot);
+    }
+    // Which limits it is over, to mark their lines.
+    let breaches = match &health {
+        Some(Health::Failing(breaches)) => breaches.as_slice(),
+        _ => &[],
+    };
+    let over = |wanted: fn(&Breach) -> bool| {
+        if breaches.iter().any(wanted) {
+            Slot::Alert
+        } else {
+            Slot::StatusOk
+        }
+    };
     if let Some(t) = traffic {
         let max_errors = limits.and_then(|m| m.max_error_rate);
         let max_p99 = limits.and_then(|m| m.max_p99_seconds);
-        let failing = max_errors.is_some_and(|l| t.rps > 0.0 && t.error_ratio > l);
         lines.field("traffic", format!("{:.1} requests/s", t.rps));
         lines.field_in(
             "errors",
@@ -92,9 +110,8 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
                 t.error_ratio * 100.0,
                 or_dash(max_errors.map(|l| format!("{:.1}%", l * 100.0)))
             ),
-            if failing { Slot::Alert } else { Slot::StatusOk },
+            over(|b| matches!(b, Breach::Errors { .. })),
         );
-        let slow = matches!((t.p99_seconds, max_p99), (Some(p), Some(l)) if p > l);
         lines.field_in(
             "latency",
             format!(
@@ -103,7 +120,7 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
                 or_dash(t.p99_seconds.map(|s| format!("{:.0}ms", s * 1000.0))),
                 or_dash(max_p99.map(|s| format!("{:.0}ms", s * 1000.0)))
             ),
-            if slow { Slot::Alert } else { Slot::StatusOk },
+            over(|b| matches!(b, Breach::P99 { .. })),
         );
     } else {
         lines.text(Slot::Muted, "no traffic metrics");
