@@ -87,7 +87,7 @@ impl Action {
             Action::PageDown => "Page down",
             Action::Top => "Go to top",
             Action::Bottom => "Go to bottom",
-            Action::Enter => "Open details",
+            Action::Enter => "Open the selected row's YAML",
             Action::NextView => "Next view",
             Action::PrevView => "Previous view",
             Action::ViewOverview => "Overview",

@@ -231,3 +231,16 @@ fn keys_of_an_action_come_from_its_context_then_the_global_bindings() {
     );
     assert_eq!(keymap.keys_of(Context::Yaml, Action::ToggleDetail), None);
 }
+
+/// Enter opens the selected row's YAML: the help says so (issue 9, item 22).
+#[test]
+fn the_help_says_enter_shows_the_yaml() {
+    for name in BUILTINS {
+        let help = builtin(name).help();
+        let enter = help
+            .iter()
+            .find(|l| l.context == Context::Table && l.keys.split(", ").any(|k| k == "enter"))
+            .expect("enter is bound");
+        assert!(enter.desc.contains("YAML"), "{name}: {}", enter.desc);
+    }
+}
