@@ -79,6 +79,8 @@ pub struct App {
     pub history: History,
     pub now: DateTime<Utc>,
     pub namespace: Option<String>,
+    /// The namespace `0` goes back to from all namespaces: the last one chosen.
+    last_namespace: Option<String>,
     pub filter: Option<(String, Filter)>,
     sorts: [Option<Sort>; View::ALL.len()],
     selected: [usize; View::ALL.len()],
@@ -136,6 +138,7 @@ impl App {
             history: History::default(),
             now,
             namespace: None,
+            last_namespace: None,
             filter: None,
             sorts: [None; View::ALL.len()],
             selected: [0; View::ALL.len()],
@@ -423,13 +426,16 @@ impl App {
                 });
             }
             Action::SortReverse => {
-                let s = self.sorts[i].unwrap_or_default();
+                let s = self.sorts[i].unwrap_or_else(|| Sort {
+                    column: self.reverse_sort_column(),
+                    reverse: false,
+                });
                 self.sorts[i] = Some(Sort {
                     column: s.column,
                     reverse: !s.reverse,
                 });
             }
-            Action::ToggleAllNamespaces => self.namespace = None,
+            Action::ToggleAllNamespaces => self.toggle_all_namespaces(),
             Action::NextTheme => self.set_theme(self.theme_index + 1),
             Action::ShowYaml | Action::Enter => self.show_yaml(),
             Action::DetailUp => self.detail_scroll = self.detail_scroll.saturating_sub(1),
@@ -446,6 +452,32 @@ impl App {
 }
 
 impl App {
+    /// Shows one namespace, remembered for `0` to come back to; None: all of them.
+    fn choose_namespace(&mut self, namespace: Option<String>) {
+        if namespace.is_some() {
+            self.last_namespace.clone_from(&namespace);
+        }
+        self.namespace = namespace;
+    }
+
+    /// `0`: all namespaces, or back to the last one chosen.
+    fn toggle_all_namespaces(&mut self) {
+        match self.namespace.take() {
+            Some(current) => self.last_namespace = Some(current),
+            None if self.last_namespace.is_some() => self.namespace = self.last_namespace.clone(),
+            None => self.message = Some("all namespaces; :ns NAME chooses one".into()),
+        }
+    }
+
+    /// The column of the current view that `S` reverses when no sort is chosen yet.
+    fn reverse_sort_column(&self) -> usize {
+        let columns = &self.derived.table.columns;
+        let wanted = self.view.reverse_sort_column();
+        wanted
+            .and_then(|name| columns.iter().position(|c| c.name == name))
+            .unwrap_or(0)
+    }
+
     /// A new context is being watched: what was shown of the old one goes, and the health
     /// line says "syncing" until the new watchers have listed.
     fn context_switched(&mut self, name: String, result: Result<(), String>) {

@@ -434,3 +434,27 @@ fn snapshot_with_pods(keys: &[(&str, &str)]) -> Snapshot {
     }
     snapshot
 }
+
+#[test]
+fn zero_toggles_between_all_namespaces_and_the_last_one_chosen() {
+    let mut app = app();
+    app.update(Msg::Snapshot(Arc::new(snapshot_with_pods(&[(
+        "training", "a",
+    )]))));
+    command(&mut app, "ns training");
+    press(&mut app, "0");
+    assert_eq!(app.namespace, None);
+    press(&mut app, "0");
+    assert_eq!(app.namespace.as_deref(), Some("training"));
+}
+
+fn keys_of_rows(app: &App) -> Vec<&str> {
+    app.table().rows.iter().map(|r| r.key.as_str()).collect()
+}
+
+#[test]
+fn shift_s_on_the_gpus_view_puts_the_costliest_idle_gpus_first() {
+    let mut app = priced_app();
+    press(&mut app, "3 S");
+    assert_eq!(keys_of_rows(&app)[..2], ["od-b/1", "spot-a/0"]);
+}

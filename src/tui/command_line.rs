@@ -75,8 +75,8 @@ impl App {
         match (first, arg) {
             ("q" | "quit", _) => self.quit = true,
             ("help", _) => self.mode = Mode::Help { scroll: 0 },
-            ("ns", None | Some("all" | "-")) => self.namespace = None,
-            ("ns", Some(ns)) => self.namespace = Some(ns.to_string()),
+            ("ns", None | Some("all" | "-")) => self.choose_namespace(None),
+            ("ns", Some(ns)) => self.choose_namespace(Some(ns.to_string())),
             ("theme", Some(name)) => match theme::BUILTINS.iter().position(|t| *t == name) {
                 Some(i) => self.set_theme(i),
                 None => {
