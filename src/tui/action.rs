@@ -38,6 +38,18 @@ pub enum Action {
     DetailUp,
     DetailDown,
     ToggleDetail,
+    // Editing the line being typed (filter, command, search).
+    Submit,
+    Complete,
+    CursorLeft,
+    CursorRight,
+    LineStart,
+    LineEnd,
+    DeleteBack,
+    DeleteForward,
+    DeleteToStart,
+    DeleteWordBack,
+    DeleteToEnd,
 }
 
 impl Action {
@@ -71,6 +83,17 @@ impl Action {
         Action::DetailUp,
         Action::DetailDown,
         Action::ToggleDetail,
+        Action::Submit,
+        Action::Complete,
+        Action::CursorLeft,
+        Action::CursorRight,
+        Action::LineStart,
+        Action::LineEnd,
+        Action::DeleteBack,
+        Action::DeleteForward,
+        Action::DeleteToStart,
+        Action::DeleteWordBack,
+        Action::DeleteToEnd,
     ];
 
     /// One line for the help screen when a binding has no `desc` of its own.
@@ -105,6 +128,17 @@ impl Action {
             Action::DetailUp => "Scroll details up",
             Action::DetailDown => "Scroll details down",
             Action::ToggleDetail => "Show or hide the detail pane",
+            Action::Submit => "Run the command / apply the filter",
+            Action::Complete => "Complete the command or its argument",
+            Action::CursorLeft => "Cursor left",
+            Action::CursorRight => "Cursor right",
+            Action::LineStart => "Cursor to the start",
+            Action::LineEnd => "Cursor to the end",
+            Action::DeleteBack => "Delete the character before the cursor",
+            Action::DeleteForward => "Delete the character under the cursor",
+            Action::DeleteToStart => "Delete to the start of the line",
+            Action::DeleteWordBack => "Delete the word before the cursor",
+            Action::DeleteToEnd => "Delete to the end of the line",
         }
     }
 }

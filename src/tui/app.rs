@@ -12,6 +12,7 @@ use super::derived::{Derived, derive};
 use super::history::History;
 use super::keymap::{Context, Keymap};
 use super::keys::Key;
+use super::line_edit::LineEdit;
 use super::table::{Filter, Sort, Table};
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
@@ -27,10 +28,13 @@ mod command_line;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
-    /// Typing a filter after `/`.
-    Filter(String),
+    /// Typing a filter after `/`: it applies as it is typed; esc puts back the one before.
+    Filter {
+        line: LineEdit,
+        before: Option<String>,
+    },
     /// Typing a command after `:`.
-    Command(String),
+    Command(LineEdit),
     Help {
         scroll: usize,
     },
@@ -81,7 +85,8 @@ pub struct App {
     pub namespace: Option<String>,
     /// The namespace `0` goes back to from all namespaces: the last one chosen.
     last_namespace: Option<String>,
-    pub filter: Option<(String, Filter)>,
+    /// Each view's filter, as typed and as parsed: a view keeps its own.
+    filters: [Option<(String, Filter)>; View::ALL.len()],
     sorts: [Option<Sort>; View::ALL.len()],
     selected: [usize; View::ALL.len()],
     /// The detail pane is shown under (or beside) the table.
@@ -139,7 +144,7 @@ impl App {
             now,
             namespace: None,
             last_namespace: None,
-            filter: None,
+            filters: Default::default(),
             sorts: [None; View::ALL.len()],
             selected: [0; View::ALL.len()],
             show_detail: true,
@@ -170,7 +175,9 @@ impl App {
     /// Builds what the current view shows from the current data. The selection follows
     /// its object when rows move (a live table re-sorts as things change).
     pub fn rebuild(&mut self) {
-        let filter = self.filter.as_ref().map(|(_, f)| f.clone());
+        let filter = self.filters[index(self.view)]
+            .as_ref()
+            .map(|(_, f)| f.clone());
         let sort = self.sorts[index(self.view)];
         // Only within a view: another view's keys may look alike (a ModelVersion and its
         // Deployment share a name).
@@ -219,7 +226,7 @@ impl App {
     fn shown(&self) -> (View, Option<String>, Option<Sort>, Option<String>, usize) {
         (
             self.view,
-            self.filter.as_ref().map(|(t, _)| t.clone()),
+            self.filter().map(String::from),
             self.sort(),
             self.namespace.clone(),
             self.theme_index,
@@ -244,6 +251,12 @@ impl App {
 
     pub fn selected(&self) -> usize {
         self.selected[index(self.view)]
+    }
+
+    /// The current view's filter as typed.
+    pub fn filter(&self) -> Option<&str> {
+        let filter = self.filters[index(self.view)].as_ref();
+        filter.map(|(text, _)| text.as_str())
     }
 
     pub fn sort(&self) -> Option<Sort> {
@@ -300,8 +313,7 @@ impl App {
 
     fn key(&mut self, key: Key) {
         match self.mode.clone() {
-            Mode::Filter(text) => self.edit(key, text, true),
-            Mode::Command(text) => self.edit(key, text, false),
+            Mode::Filter { .. } | Mode::Command(_) => self.line_key(key),
             Mode::Yaml {
                 title,
                 text,
@@ -372,7 +384,6 @@ impl App {
         if view != self.view {
             self.back.push(self.view);
             self.view = view;
-            self.filter = None;
         }
     }
 
@@ -383,21 +394,18 @@ impl App {
         match action {
             Action::Quit => self.quit = true,
             Action::Back => {
-                if self.filter.is_some() {
-                    self.filter = None;
+                if self.filters[i].is_some() {
+                    self.filters[i] = None;
                 } else if let Some(view) = self.back.pop() {
                     self.view = view;
                 }
             }
             Action::Help => self.mode = Mode::Help { scroll: 0 },
-            Action::CommandLine => self.mode = Mode::Command(String::new()),
+            Action::CommandLine => self.mode = Mode::Command(LineEdit::default()),
             Action::Filter => {
-                let current = self
-                    .filter
-                    .as_ref()
-                    .map(|(t, _)| t.clone())
-                    .unwrap_or_default();
-                self.mode = Mode::Filter(current);
+                let before = self.filter().map(String::from);
+                let line = LineEdit::selected(before.as_deref().unwrap_or_default());
+                self.mode = Mode::Filter { line, before };
             }
             Action::Down => select(self, self.selected[i] + 1),
             Action::Up => select(self, self.selected[i].saturating_sub(1)),
@@ -447,6 +455,18 @@ impl App {
                 self.show_detail = !self.show_detail;
                 self.refresh_detail();
             }
+            // Edit a line being typed; bound only in `[line]`.
+            Action::Submit
+            | Action::Complete
+            | Action::CursorLeft
+            | Action::CursorRight
+            | Action::LineStart
+            | Action::LineEnd
+            | Action::DeleteBack
+            | Action::DeleteForward
+            | Action::DeleteToStart
+            | Action::DeleteWordBack
+            | Action::DeleteToEnd => {}
         }
     }
 }

@@ -61,7 +61,7 @@ fn the_command_line_opens_views_with_completion_and_sets_the_namespace() {
     press(&mut app, ":");
     type_text(&mut app, "gp");
     press(&mut app, "tab");
-    assert_eq!(app.mode, Mode::Command("gpus".into()));
+    assert_eq!(command_text(&app), "gpus");
     press(&mut app, "enter");
     assert_eq!(app.view, View::Gpus);
     press(&mut app, ":");
@@ -88,18 +88,15 @@ fn filter_is_typed_applied_and_cleared_by_esc() {
     press(&mut app, "2 /");
     type_text(&mut app, "-l mlxp.io/pool=training");
     press(&mut app, "enter");
-    assert_eq!(
-        app.filter.as_ref().map(|(t, _)| t.as_str()),
-        Some("-l mlxp.io/pool=training")
-    );
+    assert_eq!(app.filter(), Some("-l mlxp.io/pool=training"));
     press(&mut app, "/");
     press(&mut app, "esc");
     assert!(
-        app.filter.is_some(),
+        app.filter().is_some(),
         "esc in the filter line cancels the edit only"
     );
     press(&mut app, "esc");
-    assert!(app.filter.is_none(), "esc in the table clears the filter");
+    assert!(app.filter().is_none(), "esc in the table clears the filter");
     assert_eq!(app.view, View::Nodes);
     press(&mut app, "/");
     type_text(&mut app, "-l in (");
@@ -412,14 +409,14 @@ fn tab_completes_contexts_and_the_namespaces_in_the_snapshot() {
     press(&mut app, ":");
     type_text(&mut app, "ctx p");
     press(&mut app, "tab");
-    assert_eq!(app.mode, Mode::Command("ctx prod-".into()));
+    assert_eq!(command_text(&app), "ctx prod-");
     type_text(&mut app, "u");
     press(&mut app, "tab");
-    assert_eq!(app.mode, Mode::Command("ctx prod-us".into()));
+    assert_eq!(command_text(&app), "ctx prod-us");
     press(&mut app, "esc :");
     type_text(&mut app, "ns t");
     press(&mut app, "tab");
-    assert_eq!(app.mode, Mode::Command("ns training".into()));
+    assert_eq!(command_text(&app), "ns training");
 }
 
 /// A snapshot holding empty pods under these (namespace, name) keys.
@@ -457,4 +454,96 @@ fn shift_s_on_the_gpus_view_puts_the_costliest_idle_gpus_first() {
     let mut app = priced_app();
     press(&mut app, "3 S");
     assert_eq!(keys_of_rows(&app)[..2], ["od-b/1", "spot-a/0"]);
+}
+
+#[test]
+fn the_command_line_edits_as_a_shell_does() {
+    let mut app = app();
+    press(&mut app, ":");
+    type_text(&mut app, "ns training");
+    press(&mut app, "ctrl-w");
+    assert_eq!(command_text(&app), "ns ");
+    press(&mut app, "ctrl-u");
+    assert_eq!(command_text(&app), "");
+    type_text(&mut app, "pus");
+    press(&mut app, "ctrl-a");
+    type_text(&mut app, "g");
+    press(&mut app, "ctrl-e");
+    type_text(&mut app, "!");
+    assert_eq!(command_text(&app), "gpus!");
+    press(&mut app, "left delete enter");
+    assert_eq!(app.view, View::Gpus);
+}
+
+#[test]
+fn the_filter_line_edits_the_same_way() {
+    let mut app = priced_app();
+    press(&mut app, "3 /");
+    type_text(&mut app, "od-b stuck");
+    press(&mut app, "ctrl-w");
+    assert_eq!(filter_text(&app), "od-b ");
+    press(&mut app, "ctrl-a");
+    type_text(&mut app, "^");
+    press(&mut app, "ctrl-e backspace");
+    assert_eq!(filter_text(&app), "^od-b");
+}
+
+#[test]
+fn the_filter_narrows_the_table_as_it_is_typed_and_esc_restores_it() {
+    let mut app = priced_app();
+    press(&mut app, "3 /");
+    type_text(&mut app, "od-");
+    assert_eq!(app.table().rows.len(), 2, "{:?}", keys_of_rows(&app));
+    press(&mut app, "ctrl-u");
+    type_text(&mut app, "stuck");
+    assert_eq!(keys_of_rows(&app), ["od-b/1"]);
+    press(&mut app, "esc");
+    assert_eq!(app.table().rows.len(), 4);
+}
+
+#[test]
+fn a_reopened_filter_is_selected_typing_replaces_it_and_an_edit_key_keeps_it() {
+    let mut app = priced_app();
+    press(&mut app, "3 /");
+    type_text(&mut app, "od-b");
+    press(&mut app, "enter /");
+    type_text(&mut app, "spot");
+    assert_eq!(
+        filter_text(&app),
+        "spot",
+        "typing replaces the selected filter"
+    );
+    press(&mut app, "enter /");
+    press(&mut app, "backspace");
+    assert_eq!(filter_text(&app), "spo", "an edit key edits it");
+    press(&mut app, "esc /");
+    press(&mut app, "left");
+    type_text(&mut app, "-");
+    assert_eq!(filter_text(&app), "spo-t");
+}
+
+#[test]
+fn each_view_keeps_its_own_filter() {
+    let mut app = priced_app();
+    press(&mut app, "3 /");
+    type_text(&mut app, "od-b");
+    press(&mut app, "enter 2");
+    assert_eq!(app.table().rows.len(), 2, "the nodes view is not filtered");
+    press(&mut app, "3");
+    assert_eq!(keys_of_rows(&app).len(), 2, "the GPUs view still is");
+    assert!(keys_of_rows(&app).iter().all(|k| k.starts_with("od-b")));
+}
+
+fn command_text(app: &App) -> String {
+    match &app.mode {
+        Mode::Command(line) => line.text().to_string(),
+        other => panic!("not the command line: {other:?}"),
+    }
+}
+
+fn filter_text(app: &App) -> String {
+    match &app.mode {
+        Mode::Filter { line, .. } => line.text().to_string(),
+        other => panic!("not the filter line: {other:?}"),
+    }
 }

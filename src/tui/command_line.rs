@@ -2,7 +2,9 @@
 //! `ns`, `ctx`, `theme`, `q`, `help`, with tab completion).
 
 use super::{App, Effect, Mode, index};
+use crate::tui::action::Action;
 use crate::tui::complete::complete;
+use crate::tui::keymap::Context;
 use crate::tui::keys::Key;
 use crate::tui::table::Filter;
 use crate::tui::theme;
@@ -12,56 +14,77 @@ use crate::tui::views::View;
 const COMMANDS: &[&str] = &["ns", "theme", "ctx", "quit", "q", "help"];
 
 impl App {
-    /// Typing in the filter or command line.
-    pub(super) fn edit(&mut self, key: Key, mut text: String, filter: bool) {
-        use crossterm::event::KeyCode;
-        let set = |text: String| {
-            if filter {
-                Mode::Filter(text)
-            } else {
-                Mode::Command(text)
-            }
-        };
-        match key.code() {
-            KeyCode::Esc => self.mode = Mode::Normal,
-            KeyCode::Enter => {
-                self.mode = Mode::Normal;
-                if filter {
-                    self.apply_filter(&text);
-                } else {
-                    self.command(&text);
-                }
-            }
-            KeyCode::Backspace => {
-                text.pop();
-                self.mode = set(text);
-            }
-            KeyCode::Tab if !filter => {
-                if let Some(done) = self.complete(&text) {
-                    text = done;
-                }
-                self.mode = set(text);
-            }
-            KeyCode::Char(c) => {
-                text.push(c);
-                self.mode = set(text);
-            }
+    /// A key while a line is being typed: an editing action from `[line]`, else the
+    /// character it types. The filter applies at each key.
+    pub(super) fn line_key(&mut self, key: Key) {
+        let action = self.keymap.lookup(Context::Line, &key);
+        match action {
+            Some(Action::Submit) => return self.submit_line(),
+            Some(Action::Back) => return self.cancel_line(),
+            Some(Action::Complete) => return self.complete_line(),
             _ => {}
+        }
+        let (Mode::Filter { line, .. } | Mode::Command(line)) = &mut self.mode else {
+            return;
+        };
+        match (action, key.typed_char()) {
+            (Some(action), _) => line.apply(action),
+            (None, Some(c)) => line.insert(c),
+            (None, None) => {}
+        }
+        if let Mode::Filter { line, .. } = &self.mode {
+            let text = line.text().to_string();
+            // A selector half typed is not one yet: the table stays as it was until it is.
+            let _ = self.set_filter(&text);
         }
     }
 
-    fn apply_filter(&mut self, text: &str) {
-        if text.trim().is_empty() {
-            self.filter = None;
+    /// Esc: the command is dropped, the filter goes back to what it was.
+    fn cancel_line(&mut self) {
+        if let Mode::Filter { before, .. } = std::mem::replace(&mut self.mode, Mode::Normal) {
+            // It was valid when it was set.
+            let _ = self.set_filter(before.as_deref().unwrap_or_default());
+        }
+    }
+
+    /// Tab on the command line.
+    fn complete_line(&mut self) {
+        let Mode::Command(line) = &self.mode else {
             return;
+        };
+        if let Some(done) = self.complete_command(line.text())
+            && let Mode::Command(line) = &mut self.mode
+        {
+            line.set(done);
         }
-        match Filter::parse(text) {
-            Ok(filter) => {
-                self.filter = Some((text.to_string(), filter));
-                self.selected[index(self.view)] = 0;
+    }
+
+    /// Enter: the command runs, the filter stays (or, when it is not valid, the one before).
+    fn submit_line(&mut self) {
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Command(line) => self.command(line.text()),
+            Mode::Filter { line, before } => {
+                if let Err(e) = self.set_filter(line.text()) {
+                    let _ = self.set_filter(before.as_deref().unwrap_or_default());
+                    self.message = Some(format!("filter: {e}"));
+                }
             }
-            Err(e) => self.message = Some(format!("filter: {e}")),
+            other => self.mode = other,
         }
+    }
+
+    /// Filters the current view by `text` (empty: no filter).
+    fn set_filter(&mut self, text: &str) -> Result<(), String> {
+        let i = index(self.view);
+        let filter = match text.trim() {
+            "" => None,
+            _ => Some((text.to_string(), Filter::parse(text)?)),
+        };
+        if self.filter() != filter.as_ref().map(|(t, _)| t.as_str()) {
+            self.filters[i] = filter;
+            self.selected[i] = 0;
+        }
+        Ok(())
     }
 
     fn command(&mut self, text: &str) {
@@ -112,7 +135,7 @@ impl App {
     }
 
     /// Completes the command line: commands, then contexts, namespaces or themes.
-    fn complete(&self, text: &str) -> Option<String> {
+    fn complete_command(&self, text: &str) -> Option<String> {
         let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
         complete(text, |command| match command {
             None => View::ALL

@@ -12,6 +12,7 @@ mod detail_pane;
 pub mod history;
 pub mod keymap;
 pub mod keys;
+pub mod line_edit;
 mod overview;
 mod queue_panel;
 pub mod render;

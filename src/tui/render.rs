@@ -3,11 +3,12 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::app::{App, Mode};
+use super::line_edit::LineEdit;
 use super::theme::Slot;
 use super::views::View;
 use super::{detail_pane, overview, queue_panel, table_widget};
@@ -188,25 +189,50 @@ fn health_line(app: &App) -> Paragraph<'static> {
 }
 
 fn bottom_line(app: &App) -> Paragraph<'static> {
-    let (text, slot) = match &app.mode {
-        Mode::Filter(text) => (format!("/{text}█"), Slot::Filter),
-        Mode::Command(text) => (format!(":{text}█"), Slot::CommandLine),
-        _ => match &app.message {
-            Some(message) => (format!(" {message}"), Slot::Warning),
-            None => {
-                let filter = app
-                    .filter
-                    .as_ref()
-                    .map(|(t, _)| format!(" filter: {t} (esc clears) ·"))
-                    .unwrap_or_default();
-                (
-                    format!("{filter} ?:help  /:filter  ::command  s:sort  tab:next view  q:quit"),
-                    Slot::Muted,
-                )
-            }
-        },
+    let typing = match &app.mode {
+        Mode::Filter { line, .. } => Some(('/', line, Slot::Filter)),
+        Mode::Command(line) => Some((':', line, Slot::CommandLine)),
+        _ => None,
+    };
+    if let Some((prompt, line, slot)) = typing {
+        return Paragraph::new(Line::from(typed_line(app, prompt, line, slot)));
+    }
+    let (text, slot) = match &app.message {
+        Some(message) => (format!(" {message}"), Slot::Warning),
+        None => {
+            let filter = app
+                .filter()
+                .map(|t| format!(" filter: {t} (esc clears) ·"))
+                .unwrap_or_default();
+            (
+                format!("{filter} ?:help  /:filter  ::command  s:sort  tab:next view  q:quit"),
+                Slot::Muted,
+            )
+        }
     };
     Paragraph::new(Span::styled(text, style(app, slot)))
+}
+
+/// A line being typed after its prompt: the cursor a reversed cell (a block past the end),
+/// a text selected whole in the selection's colours.
+fn typed_line(app: &App, prompt: char, line: &LineEdit, slot: Slot) -> Vec<Span<'static>> {
+    let plain = style(app, slot);
+    let (head, tail) = line.text().split_at(line.cursor());
+    let mut tail = tail.chars();
+    let cursor = match tail.next() {
+        Some(c) => Span::styled(c.to_string(), plain.add_modifier(Modifier::REVERSED)),
+        None => Span::styled("█", plain),
+    };
+    let head_style = match line.is_selected() {
+        true => style(app, Slot::Selection),
+        false => plain,
+    };
+    vec![
+        Span::styled(prompt.to_string(), plain),
+        Span::styled(head.to_string(), head_style),
+        cursor,
+        Span::styled(tail.collect::<String>(), plain),
+    ]
 }
 
 /// An object's YAML over the view, scrollable.
