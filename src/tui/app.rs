@@ -23,6 +23,13 @@ use crate::metrics::MetricsFrame;
 
 #[path = "command_line.rs"]
 mod command_line;
+#[path = "overlay.rs"]
+mod overlay;
+
+pub use overlay::YamlOverlay;
+
+/// Lines or rows a page key moves.
+const PAGE: usize = 20;
 
 /// What the bottom line is doing.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,12 +45,19 @@ pub enum Mode {
     Help {
         scroll: usize,
     },
-    /// The read-only YAML of an object: its title, the text once fetched, the scroll.
-    Yaml {
-        title: String,
-        text: Option<String>,
-        scroll: usize,
-    },
+    /// The read-only YAML of an object.
+    Yaml(YamlOverlay),
+}
+
+impl Mode {
+    /// The line being typed, if one is.
+    fn line_mut(&mut self) -> Option<&mut LineEdit> {
+        match self {
+            Mode::Filter { line, .. } | Mode::Command(line) => Some(line),
+            Mode::Yaml(yaml) => yaml.typing.as_mut(),
+            Mode::Normal | Mode::Help { .. } => None,
+        }
+    }
 }
 
 /// Work `update()` asks the loop to do; its result comes back as a message.
@@ -289,8 +303,9 @@ impl App {
             Msg::Metrics(Err(e)) => self.metrics_error = Some(e),
             Msg::Tick(now) => self.now = now,
             Msg::Yaml(result) => {
-                if let Mode::Yaml { text, .. } = &mut self.mode {
-                    *text = Some(result.unwrap_or_else(|e| format!("# could not read it: {e}")));
+                if let Mode::Yaml(yaml) = &mut self.mode {
+                    yaml.text =
+                        Some(result.unwrap_or_else(|e| format!("# could not read it: {e}")));
                 }
             }
             Msg::ContextSwitched { name, result } => self.context_switched(name, result),
@@ -312,59 +327,10 @@ impl App {
     }
 
     fn key(&mut self, key: Key) {
-        match self.mode.clone() {
+        match &self.mode {
             Mode::Filter { .. } | Mode::Command(_) => self.line_key(key),
-            Mode::Yaml {
-                title,
-                text,
-                scroll,
-            } => match self.keymap.lookup(Context::Yaml, &key) {
-                Some(Action::Down | Action::DetailDown) => {
-                    self.mode = Mode::Yaml {
-                        title,
-                        text,
-                        scroll: scroll + 1,
-                    }
-                }
-                Some(Action::Up | Action::DetailUp) => {
-                    self.mode = Mode::Yaml {
-                        title,
-                        text,
-                        scroll: scroll.saturating_sub(1),
-                    }
-                }
-                Some(Action::PageDown) => {
-                    self.mode = Mode::Yaml {
-                        title,
-                        text,
-                        scroll: scroll + 20,
-                    }
-                }
-                Some(Action::PageUp) => {
-                    self.mode = Mode::Yaml {
-                        title,
-                        text,
-                        scroll: scroll.saturating_sub(20),
-                    }
-                }
-                Some(Action::Quit) if key.code() == crossterm::event::KeyCode::Char('q') => {
-                    self.mode = Mode::Normal
-                }
-                Some(Action::Quit) => self.quit = true,
-                _ => self.mode = Mode::Normal,
-            },
-            Mode::Help { scroll } => match self.keymap.lookup(Context::Detail, &key) {
-                Some(Action::Down | Action::DetailDown) => {
-                    self.mode = Mode::Help { scroll: scroll + 1 }
-                }
-                Some(Action::Up | Action::DetailUp) => {
-                    self.mode = Mode::Help {
-                        scroll: scroll.saturating_sub(1),
-                    }
-                }
-                Some(Action::Quit) => self.quit = true,
-                _ => self.mode = Mode::Normal,
-            },
+            Mode::Yaml(yaml) if yaml.typing.is_some() => self.line_key(key),
+            Mode::Yaml(_) | Mode::Help { .. } => self.overlay_key(key),
             Mode::Normal => {
                 if let Some(action) = self.keymap.lookup(Context::Table, &key) {
                     self.act(action);
@@ -409,8 +375,8 @@ impl App {
             }
             Action::Down => select(self, self.selected[i] + 1),
             Action::Up => select(self, self.selected[i].saturating_sub(1)),
-            Action::PageDown => select(self, self.selected[i] + 20),
-            Action::PageUp => select(self, self.selected[i].saturating_sub(20)),
+            Action::PageDown => select(self, self.selected[i] + PAGE),
+            Action::PageUp => select(self, self.selected[i].saturating_sub(PAGE)),
             Action::Top => select(self, 0),
             Action::Bottom => select(self, rows.saturating_sub(1)),
             Action::NextView => self.go(View::ALL[(i + 1) % View::ALL.len()]),
@@ -467,6 +433,8 @@ impl App {
             | Action::DeleteToStart
             | Action::DeleteWordBack
             | Action::DeleteToEnd => {}
+            // Search the YAML; bound only in `[yaml]`.
+            Action::Search | Action::SearchNext | Action::SearchPrev => {}
         }
     }
 }
@@ -507,48 +475,11 @@ impl App {
         }
         self.snapshot = Arc::new(Snapshot::default());
         self.selected = [0; View::ALL.len()];
-        if matches!(self.mode, Mode::Yaml { .. }) {
+        if matches!(self.mode, Mode::Yaml(_)) {
             self.mode = Mode::Normal;
         }
         self.message = Some(format!("context: {name}"));
         self.context = name;
         self.rebuild();
-    }
-
-    /// Opens the YAML of the selected row's object and asks the loop to fetch it.
-    fn show_yaml(&mut self) {
-        let Some(row) = self.derived.table.rows.get(self.selected()) else {
-            return;
-        };
-        let Some(path) = object_path(self.view, &row.key) else {
-            self.message = Some("this row has no object to show".into());
-            return;
-        };
-        self.mode = Mode::Yaml {
-            title: row.key.clone(),
-            text: None,
-            scroll: 0,
-        };
-        self.effects.push(Effect::FetchYaml { path });
-    }
-}
-
-/// The API path of the object behind a view's row (keys are `namespace/name`, or `name`
-/// for cluster-scoped kinds).
-fn object_path(view: View, key: &str) -> Option<String> {
-    let namespaced = |prefix: &str, plural: &str| {
-        let (ns, name) = key.split_once('/')?;
-        Some(format!("{prefix}/namespaces/{ns}/{plural}/{name}"))
-    };
-    match view {
-        View::Nodes => Some(format!("/api/v1/nodes/{key}")),
-        View::Gpus => key
-            .split_once('/')
-            .map(|(node, _)| format!("/api/v1/nodes/{node}")),
-        View::Jobs => namespaced("/apis/batch/v1", "jobs"),
-        View::Models => namespaced("/apis/mlxp.io/v1alpha1", "modelversions"),
-        View::Serving => namespaced("/apis/apps/v1", "deployments"),
-        View::Events => namespaced("/api/v1", "events"),
-        View::Overview => None,
     }
 }

@@ -547,3 +547,86 @@ fn filter_text(app: &App) -> String {
         other => panic!("not the filter line: {other:?}"),
     }
 }
+
+/// The GPUs view of `priced_app` with the YAML of its first row open, 100 lines long.
+fn yaml_open() -> App {
+    let mut app = priced_app();
+    press(&mut app, "3 y");
+    let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
+    app.update(Msg::Yaml(Ok(text)));
+    app
+}
+
+fn yaml_scroll(app: &App) -> Option<usize> {
+    match &app.mode {
+        Mode::Yaml(yaml) => Some(yaml.scroll),
+        _ => None,
+    }
+}
+
+fn help_scroll(app: &App) -> Option<usize> {
+    match &app.mode {
+        Mode::Help { scroll } => Some(*scroll),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_yaml_overlay_goes_to_the_top_bottom_and_pages_as_the_help_lists() {
+    let mut app = yaml_open();
+    press(&mut app, "G");
+    assert_eq!(yaml_scroll(&app), Some(99), "G: the last line");
+    press(&mut app, "g");
+    assert_eq!(yaml_scroll(&app), Some(0), "g: the top");
+    press(&mut app, "end");
+    assert_eq!(yaml_scroll(&app), Some(99), "end");
+    press(&mut app, "home pgdown");
+    assert_eq!(yaml_scroll(&app), Some(20), "home, pgdown");
+}
+
+#[test]
+fn slash_in_the_yaml_searches_and_n_finds_the_next_match() {
+    let mut app = yaml_open();
+    press(&mut app, "/");
+    assert_eq!(yaml_scroll(&app), Some(0), "still the YAML");
+    type_text(&mut app, "line 4");
+    press(&mut app, "enter");
+    assert_eq!(yaml_scroll(&app), Some(4));
+    press(&mut app, "n");
+    assert_eq!(yaml_scroll(&app), Some(40));
+    press(&mut app, "N");
+    assert_eq!(yaml_scroll(&app), Some(4));
+    press(&mut app, "/");
+    type_text(&mut app, "nowhere");
+    press(&mut app, "enter");
+    assert_eq!(yaml_scroll(&app), Some(4));
+    assert_eq!(message(&app), "no match for nowhere");
+}
+
+#[test]
+fn the_help_goes_to_the_bottom_and_pages_instead_of_closing() {
+    let mut app = app();
+    press(&mut app, "? pgdown");
+    assert_eq!(help_scroll(&app), Some(20));
+    press(&mut app, "G");
+    let bottom = help_scroll(&app).expect("still the help");
+    assert!(bottom > 20, "{bottom}");
+    press(&mut app, "j");
+    assert_eq!(
+        help_scroll(&app),
+        Some(bottom),
+        "no further than the last line"
+    );
+    press(&mut app, "g");
+    assert_eq!(help_scroll(&app), Some(0));
+}
+
+#[test]
+fn a_view_key_in_an_overlay_closes_it_and_goes_to_the_view() {
+    let mut app = app();
+    press(&mut app, "? 4");
+    assert_eq!((app.mode.clone(), app.view), (Mode::Normal, View::Jobs));
+    let mut app = yaml_open();
+    press(&mut app, "5");
+    assert_eq!((app.mode.clone(), app.view), (Mode::Normal, View::Models));
+}

@@ -24,7 +24,7 @@ impl App {
             Some(Action::Complete) => return self.complete_line(),
             _ => {}
         }
-        let (Mode::Filter { line, .. } | Mode::Command(line)) = &mut self.mode else {
+        let Some(line) = self.mode.line_mut() else {
             return;
         };
         match (action, key.typed_char()) {
@@ -39,11 +39,20 @@ impl App {
         }
     }
 
-    /// Esc: the command is dropped, the filter goes back to what it was.
+    /// Esc: the command or the search is dropped, the filter goes back to what it was.
     fn cancel_line(&mut self) {
-        if let Mode::Filter { before, .. } = std::mem::replace(&mut self.mode, Mode::Normal) {
-            // It was valid when it was set.
-            let _ = self.set_filter(before.as_deref().unwrap_or_default());
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Filter { before, .. } => {
+                // It was valid when it was set.
+                let _ = self.set_filter(before.as_deref().unwrap_or_default());
+            }
+            Mode::Yaml(yaml) => {
+                self.mode = Mode::Yaml(super::YamlOverlay {
+                    typing: None,
+                    ..yaml
+                })
+            }
+            _ => {}
         }
     }
 
@@ -59,8 +68,12 @@ impl App {
         }
     }
 
-    /// Enter: the command runs, the filter stays (or, when it is not valid, the one before).
+    /// Enter: the command runs, the filter stays (or, when it is not valid, the one before),
+    /// the YAML is searched.
     fn submit_line(&mut self) {
+        if let Mode::Yaml(_) = self.mode {
+            return self.submit_yaml_search();
+        }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Command(line) => self.command(line.text()),
             Mode::Filter { line, before } => {

@@ -27,7 +27,8 @@ pub const BUILTINS: &[&str] = &["default", "vim"];
 pub enum Context {
     Global,
     Table,
-    Detail,
+    /// The help overlay.
+    Help,
     Yaml,
     /// Typing a line: no global bindings, other keys type.
     Line,
@@ -38,7 +39,7 @@ impl fmt::Display for Context {
         f.write_str(match self {
             Context::Global => "global",
             Context::Table => "table",
-            Context::Detail => "detail",
+            Context::Help => "help",
             Context::Yaml => "yaml",
             Context::Line => "line",
         })

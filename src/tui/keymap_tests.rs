@@ -41,10 +41,7 @@ fn builtins_bind_every_action() {
 fn context_bindings_win_over_global_ones() {
     let keymap = builtin("default");
     assert_eq!(keymap.lookup(Context::Table, &key("q")), Some(Action::Quit));
-    assert_eq!(
-        keymap.lookup(Context::Detail, &key("q")),
-        Some(Action::Back)
-    );
+    assert_eq!(keymap.lookup(Context::Help, &key("q")), Some(Action::Back));
     assert_eq!(keymap.lookup(Context::Global, &key("j")), None);
     let shifted_g = Key::from_event(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT));
     assert_eq!(
@@ -61,7 +58,7 @@ fn vim_pages_with_ctrl_d_and_ctrl_u() {
         Some(Action::PageDown)
     );
     assert_eq!(
-        keymap.lookup(Context::Detail, &key("ctrl-u")),
+        keymap.lookup(Context::Help, &key("ctrl-u")),
         Some(Action::PageUp)
     );
 }
@@ -122,10 +119,7 @@ keys = [
         Some(Action::ShowYaml)
     );
     // Other contexts keep their own `j`.
-    assert_eq!(
-        keymap.lookup(Context::Detail, &key("j")),
-        Some(Action::DetailDown)
-    );
+    assert_eq!(keymap.lookup(Context::Help, &key("j")), Some(Action::Down));
     let help = keymap.help();
     let line = |action| {
         help.iter()

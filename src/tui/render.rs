@@ -7,7 +7,10 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::app::{App, Mode};
+use super::action::Action;
+use super::app::{App, Mode, YamlOverlay};
+use super::help;
+use super::keymap::Context;
 use super::line_edit::LineEdit;
 use super::theme::Slot;
 use super::views::View;
@@ -33,11 +36,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     frame.render_widget(bottom_line(app), bottom);
     match &app.mode {
         Mode::Help { scroll } => help(app, *scroll, frame, body),
-        Mode::Yaml {
-            title,
-            text,
-            scroll,
-        } => yaml(app, title, text.as_deref(), *scroll, frame, body),
+        Mode::Yaml(overlay) => yaml(app, overlay, frame, body),
         _ => {}
     }
 }
@@ -192,6 +191,7 @@ fn bottom_line(app: &App) -> Paragraph<'static> {
     let typing = match &app.mode {
         Mode::Filter { line, .. } => Some(('/', line, Slot::Filter)),
         Mode::Command(line) => Some((':', line, Slot::CommandLine)),
+        Mode::Yaml(overlay) => overlay.typing.as_ref().map(|l| ('/', l, Slot::Filter)),
         _ => None,
     };
     if let Some((prompt, line, slot)) = typing {
@@ -236,11 +236,11 @@ fn typed_line(app: &App, prompt: char, line: &LineEdit, slot: Slot) -> Vec<Span<
 }
 
 /// An object's YAML over the view, scrollable.
-fn yaml(app: &App, title: &str, text: Option<&str>, scroll: usize, frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = match text {
+fn yaml(app: &App, overlay: &YamlOverlay, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = match &overlay.text {
         Some(text) => text
             .lines()
-            .skip(scroll)
+            .skip(overlay.scroll)
             .map(|l| Line::raw(l.to_string()))
             .collect(),
         None => vec![Line::styled(" reading…", style(app, Slot::Muted))],
@@ -252,7 +252,11 @@ fn yaml(app: &App, title: &str, text: Option<&str>, scroll: usize, frame: &mut F
                 .borders(Borders::ALL)
                 .border_style(style(app, Slot::Border))
                 .title(Span::styled(
-                    format!(" {title} (read-only; esc closes, j/k scroll) "),
+                    format!(
+                        " {} (read-only; {}) ",
+                        overlay.title,
+                        key_hints(app, Context::Yaml, YAML_HINTS)
+                    ),
                     style(app, Slot::Title),
                 )),
         ),
@@ -260,19 +264,36 @@ fn yaml(app: &App, title: &str, text: Option<&str>, scroll: usize, frame: &mut F
     );
 }
 
+/// What the overlays' titles say about their keys, each with the first key bound to it.
+const YAML_HINTS: &[(Action, &str)] = &[
+    (Action::Back, "closes"),
+    (Action::Down, "scrolls"),
+    (Action::Search, "searches"),
+];
+const HELP_HINTS: &[(Action, &str)] = &[
+    (Action::Back, "closes"),
+    (Action::Down, "scrolls"),
+    (Action::Bottom, "goes to the end"),
+];
+
+/// "q closes, j scrolls": hints from the keymap in use, so they say what the keys do.
+fn key_hints(app: &App, context: Context, hints: &[(Action, &str)]) -> String {
+    let hint = |(action, what): &(Action, &str)| {
+        let keys = app.keymap.keys_of(context, *action)?;
+        let first = keys.split(", ").next()?.to_string();
+        Some(format!("{first} {what}"))
+    };
+    hints.iter().filter_map(hint).collect::<Vec<_>>().join(", ")
+}
+
 /// The help, generated from the keymap.
 fn help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = app
-        .keymap
-        .help()
+    let lines: Vec<Line> = help::rows(&app.keymap)
         .into_iter()
         .skip(scroll)
         .map(|h| {
             Line::from(vec![
-                Span::styled(
-                    format!(" {:<8}", h.context.to_string()),
-                    style(app, Slot::Muted),
-                ),
+                Span::styled(format!(" {:<8}", h.section), style(app, Slot::Muted)),
                 Span::styled(format!("{:<18}", h.keys), style(app, Slot::Title)),
                 Span::styled(h.desc, style(app, Slot::Text)),
             ])
@@ -292,7 +313,7 @@ fn help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
                 .borders(Borders::ALL)
                 .border_style(style(app, Slot::Border))
                 .title(Span::styled(
-                    " Help (esc closes, j/k scroll) ",
+                    format!(" Help ({}) ", key_hints(app, Context::Help, HELP_HINTS)),
                     style(app, Slot::Title),
                 )),
         ),
