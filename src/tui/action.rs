@@ -41,6 +41,10 @@ pub enum Action {
     Search,
     SearchNext,
     SearchPrev,
+    // Not built yet (see `planned`).
+    Logs,
+    Edit,
+    Delete,
     // Editing the line being typed (filter, command, search).
     Submit,
     Complete,
@@ -89,6 +93,9 @@ impl Action {
         Action::Search,
         Action::SearchNext,
         Action::SearchPrev,
+        Action::Logs,
+        Action::Edit,
+        Action::Delete,
         Action::Submit,
         Action::Complete,
         Action::CursorLeft,
@@ -137,6 +144,9 @@ impl Action {
             Action::Search => "Search",
             Action::SearchNext => "Next match",
             Action::SearchPrev => "Previous match",
+            Action::Logs => "Logs of the selected pod",
+            Action::Edit => "Edit the selected object",
+            Action::Delete => "Delete the selected object",
             Action::Submit => "Run the command / apply the filter",
             Action::Complete => "Complete the command or its argument",
             Action::CursorLeft => "Cursor left",
@@ -148,6 +158,19 @@ impl Action {
             Action::DeleteToStart => "Delete to the start of the line",
             Action::DeleteWordBack => "Delete the word before the cursor",
             Action::DeleteToEnd => "Delete to the end of the line",
+        }
+    }
+}
+
+impl Action {
+    /// An action with a key that is not built yet: what it is called and the plan it is part
+    /// of. Building it means an arm in `App::act` and its line gone from here.
+    pub fn planned(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Action::Logs => Some(("logs", "pod logs")),
+            Action::Edit => Some(("edit", "editing objects")),
+            Action::Delete => Some(("delete", "deleting objects")),
+            _ => None,
         }
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::Action;
 use super::color_depth::ColorDepth;
+use super::commands::not_built_yet;
 use super::derived::{Derived, derive};
 use super::history::History;
 use super::keymap::{Context, Keymap};
@@ -433,6 +434,10 @@ impl App {
             | Action::DeleteToStart
             | Action::DeleteWordBack
             | Action::DeleteToEnd => {}
+            Action::Logs | Action::Edit | Action::Delete => {
+                let (what, plan) = action.planned().unwrap_or_default();
+                self.message = Some(not_built_yet(what, plan));
+            }
             // Search the YAML; bound only in `[yaml]`.
             Action::Search | Action::SearchNext | Action::SearchPrev => {}
         }

@@ -58,6 +58,9 @@ fn number_keys_and_tab_switch_views_and_esc_goes_back() {
 #[test]
 fn the_command_line_opens_views_with_completion_and_sets_the_namespace() {
     let mut app = app();
+    app.update(Msg::Snapshot(Arc::new(snapshot_with_pods(&[(
+        "training", "a",
+    )]))));
     press(&mut app, ":");
     type_text(&mut app, "gp");
     press(&mut app, "tab");
@@ -629,4 +632,116 @@ fn a_view_key_in_an_overlay_closes_it_and_goes_to_the_view() {
     let mut app = yaml_open();
     press(&mut app, "5");
     assert_eq!((app.mode.clone(), app.view), (Mode::Normal, View::Models));
+}
+
+#[test]
+fn tab_on_an_empty_command_line_lists_the_commands() {
+    let mut app = app();
+    press(&mut app, ": tab");
+    for command in ["gpus", "ns", "ctx", "theme", "quit"] {
+        assert!(
+            message(&app).contains(command),
+            "{command} in {}",
+            message(&app)
+        );
+    }
+}
+
+#[test]
+fn theme_alone_lists_the_themes() {
+    let mut app = app();
+    command(&mut app, "theme");
+    for theme in theme::BUILTINS {
+        assert!(
+            message(&app).contains(theme),
+            "{theme} in {}",
+            message(&app)
+        );
+    }
+}
+
+#[test]
+fn ns_refuses_a_namespace_the_cluster_does_not_have() {
+    let mut app = app();
+    app.update(Msg::Snapshot(Arc::new(snapshot_with_pods(&[
+        ("training", "a"),
+        ("serving", "b"),
+    ]))));
+    command(&mut app, "ns nope");
+    assert_eq!(
+        message(&app),
+        "no namespace nope · namespaces: serving, training"
+    );
+    assert_eq!(app.namespace, None);
+    command(&mut app, "ns training");
+    assert_eq!(app.namespace.as_deref(), Some("training"));
+}
+
+#[test]
+fn keys_and_commands_not_built_yet_say_so() {
+    let mut app = priced_app();
+    for (command_text, said) in [
+        (
+            "promote fraud v2",
+            "promote is not built yet (planned: lifecycle operations)",
+        ),
+        (
+            "rollback fraud",
+            "rollback is not built yet (planned: lifecycle operations)",
+        ),
+        (
+            "canary fraud 20",
+            "canary is not built yet (planned: lifecycle operations)",
+        ),
+        (
+            "approve fraud",
+            "approve is not built yet (planned: lifecycle operations)",
+        ),
+        (
+            "train fraud",
+            "train is not built yet (planned: training operations)",
+        ),
+        (
+            "retrain fraud",
+            "retrain is not built yet (planned: training operations)",
+        ),
+        (
+            "drain od-b",
+            "drain is not built yet (planned: node operations)",
+        ),
+        (
+            "cordon od-b",
+            "cordon is not built yet (planned: node operations)",
+        ),
+    ] {
+        command(&mut app, command_text);
+        assert_eq!(message(&app), said);
+    }
+    press(&mut app, "3");
+    for (key, said) in [
+        ("l", "logs is not built yet (planned: pod logs)"),
+        ("e", "edit is not built yet (planned: editing objects)"),
+        (
+            "ctrl-d",
+            "delete is not built yet (planned: deleting objects)",
+        ),
+    ] {
+        press(&mut app, key);
+        assert_eq!(message(&app), said, "{key}");
+    }
+}
+
+#[test]
+fn the_help_lists_the_commands() {
+    use ratatui::{Terminal, backend::TestBackend};
+    let mut app = app();
+    press(&mut app, "?");
+    let mut terminal = Terminal::new(TestBackend::new(100, 200)).expect("terminal");
+    terminal
+        .draw(|frame| super::render::render(&app, frame))
+        .expect("drawn");
+    let screen = terminal.backend().to_string();
+    for command in [":ns", ":ctx", ":theme", ":quit", ":promote"] {
+        assert!(screen.contains(command), "{command} in {screen}");
+    }
 }

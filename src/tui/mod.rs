@@ -5,6 +5,7 @@ pub mod app;
 #[cfg(test)]
 mod app_tests;
 pub mod color_depth;
+mod commands;
 mod complete;
 pub mod config_file;
 pub mod derived;

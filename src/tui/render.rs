@@ -195,7 +195,15 @@ fn bottom_line(app: &App) -> Paragraph<'static> {
         _ => None,
     };
     if let Some((prompt, line, slot)) = typing {
-        return Paragraph::new(Line::from(typed_line(app, prompt, line, slot)));
+        // A message (tab's choices) after the line, as a shell lists them.
+        let mut spans = typed_line(app, prompt, line, slot);
+        if let Some(message) = &app.message {
+            spans.push(Span::styled(
+                format!("  {message}"),
+                style(app, Slot::Muted),
+            ));
+        }
+        return Paragraph::new(Line::from(spans));
     }
     let (text, slot) = match &app.message {
         Some(message) => (format!(" {message}"), Slot::Warning),
