@@ -56,11 +56,6 @@ impl Key {
         Self { code, modifiers }
     }
 
-    /// The key without its modifiers, for text entry.
-    pub fn code(&self) -> KeyCode {
-        self.code
-    }
-
     /// The character this key types into a line, if it types one (ctrl and alt keys do not).
     pub fn typed_char(&self) -> Option<char> {
         let typing = !self

@@ -294,6 +294,12 @@ fn key_hints(app: &App, context: Context, hints: &[(Action, &str)]) -> String {
     hints.iter().filter_map(hint).collect::<Vec<_>>().join(", ")
 }
 
+/// The help's keys column: 18 wide, and a space after longer keys.
+fn keys_cell(keys: &str) -> String {
+    let width = 18.max(keys.chars().count() + 1);
+    format!("{keys:<width$}")
+}
+
 /// The help, generated from the keymap.
 fn help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
     let lines: Vec<Line> = help::rows(&app.keymap)
@@ -302,7 +308,7 @@ fn help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
         .map(|h| {
             Line::from(vec![
                 Span::styled(format!(" {:<8}", h.section), style(app, Slot::Muted)),
-                Span::styled(format!("{:<18}", h.keys), style(app, Slot::Title)),
+                Span::styled(keys_cell(&h.keys), style(app, Slot::Title)),
                 Span::styled(h.desc, style(app, Slot::Text)),
             ])
         })
