@@ -155,10 +155,7 @@ async fn the_yaml_of_the_selected_job() {
     assert!(screen.contains(&format!("name: {name}")), "{screen}");
     assert!(!screen.contains("managedFields"));
     key(&mut app, "j");
-    assert!(matches!(
-        app.mode,
-        mlxp::tui::app::Mode::Yaml { scroll: 1, .. }
-    ));
+    assert!(matches!(&app.mode, mlxp::tui::app::Mode::Yaml(yaml) if yaml.scroll == 1));
     key(&mut app, "esc");
     assert_eq!(app.mode, mlxp::tui::app::Mode::Normal);
 }
@@ -354,11 +351,11 @@ async fn every_view_draws_at_any_size() {
             key(&mut app, "?");
             draw(&app, width, height);
             key(&mut app, "esc");
-            app.mode = mlxp::tui::app::Mode::Yaml {
-                title: "a/b".into(),
+            app.mode = mlxp::tui::app::Mode::Yaml(mlxp::tui::app::YamlOverlay {
                 text: Some("kind: Job\nmetadata:\n  name: b\n".repeat(20)),
                 scroll: 3,
-            };
+                ..mlxp::tui::app::YamlOverlay::new("a/b".into())
+            });
             draw(&app, width, height);
             app.mode = mlxp::tui::app::Mode::Normal;
         }

@@ -38,6 +38,25 @@ pub enum Action {
     DetailUp,
     DetailDown,
     ToggleDetail,
+    Search,
+    SearchNext,
+    SearchPrev,
+    // Not built yet (see `planned`).
+    Logs,
+    Edit,
+    Delete,
+    // Editing the line being typed (filter, command, search).
+    Submit,
+    Complete,
+    CursorLeft,
+    CursorRight,
+    LineStart,
+    LineEnd,
+    DeleteBack,
+    DeleteForward,
+    DeleteToStart,
+    DeleteWordBack,
+    DeleteToEnd,
 }
 
 impl Action {
@@ -71,6 +90,23 @@ impl Action {
         Action::DetailUp,
         Action::DetailDown,
         Action::ToggleDetail,
+        Action::Search,
+        Action::SearchNext,
+        Action::SearchPrev,
+        Action::Logs,
+        Action::Edit,
+        Action::Delete,
+        Action::Submit,
+        Action::Complete,
+        Action::CursorLeft,
+        Action::CursorRight,
+        Action::LineStart,
+        Action::LineEnd,
+        Action::DeleteBack,
+        Action::DeleteForward,
+        Action::DeleteToStart,
+        Action::DeleteWordBack,
+        Action::DeleteToEnd,
     ];
 
     /// One line for the help screen when a binding has no `desc` of its own.
@@ -87,7 +123,7 @@ impl Action {
             Action::PageDown => "Page down",
             Action::Top => "Go to top",
             Action::Bottom => "Go to bottom",
-            Action::Enter => "Open details",
+            Action::Enter => "Open the selected row's YAML",
             Action::NextView => "Next view",
             Action::PrevView => "Previous view",
             Action::ViewOverview => "Overview",
@@ -105,6 +141,36 @@ impl Action {
             Action::DetailUp => "Scroll details up",
             Action::DetailDown => "Scroll details down",
             Action::ToggleDetail => "Show or hide the detail pane",
+            Action::Search => "Search",
+            Action::SearchNext => "Next match",
+            Action::SearchPrev => "Previous match",
+            Action::Logs => "Logs of the selected pod",
+            Action::Edit => "Edit the selected object",
+            Action::Delete => "Delete the selected object",
+            Action::Submit => "Run the command / apply the filter",
+            Action::Complete => "Complete the command or its argument",
+            Action::CursorLeft => "Cursor left",
+            Action::CursorRight => "Cursor right",
+            Action::LineStart => "Cursor to the start",
+            Action::LineEnd => "Cursor to the end",
+            Action::DeleteBack => "Delete the character before the cursor",
+            Action::DeleteForward => "Delete the character under the cursor",
+            Action::DeleteToStart => "Delete to the start of the line",
+            Action::DeleteWordBack => "Delete the word before the cursor",
+            Action::DeleteToEnd => "Delete to the end of the line",
+        }
+    }
+}
+
+impl Action {
+    /// An action with a key that is not built yet: what it is called and the plan it is part
+    /// of. Building it means an arm in `App::act` and its line gone from here.
+    pub fn planned(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Action::Logs => Some(("logs", "pod logs")),
+            Action::Edit => Some(("edit", "editing objects")),
+            Action::Delete => Some(("delete", "deleting objects")),
+            _ => None,
         }
     }
 }

@@ -8,10 +8,12 @@ use chrono::{DateTime, Utc};
 
 use super::action::Action;
 use super::color_depth::ColorDepth;
+use super::commands::not_built_yet;
 use super::derived::{Derived, derive};
 use super::history::History;
 use super::keymap::{Context, Keymap};
 use super::keys::Key;
+use super::line_edit::LineEdit;
 use super::table::{Filter, Sort, Table};
 use super::table_widget;
 use super::theme::{self, Theme};
@@ -23,24 +25,41 @@ use crate::metrics::MetricsFrame;
 
 #[path = "command_line.rs"]
 mod command_line;
+#[path = "overlay.rs"]
+mod overlay;
+
+pub use overlay::YamlOverlay;
+
+/// Lines or rows a page key moves.
+const PAGE: usize = 20;
 
 /// What the bottom line is doing.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     Normal,
-    /// Typing a filter after `/`.
-    Filter(String),
+    /// Typing a filter after `/`: it applies as it is typed; esc puts back the one before.
+    Filter {
+        line: LineEdit,
+        before: Option<String>,
+    },
     /// Typing a command after `:`.
-    Command(String),
+    Command(LineEdit),
     Help {
         scroll: usize,
     },
-    /// The read-only YAML of an object: its title, the text once fetched, the scroll.
-    Yaml {
-        title: String,
-        text: Option<String>,
-        scroll: usize,
-    },
+    /// The read-only YAML of an object.
+    Yaml(YamlOverlay),
+}
+
+impl Mode {
+    /// The line being typed, if one is.
+    fn line_mut(&mut self) -> Option<&mut LineEdit> {
+        match self {
+            Mode::Filter { line, .. } | Mode::Command(line) => Some(line),
+            Mode::Yaml(yaml) => yaml.typing.as_mut(),
+            Mode::Normal | Mode::Help { .. } => None,
+        }
+    }
 }
 
 /// Work `update()` asks the loop to do; its result comes back as a message.
@@ -93,7 +112,10 @@ pub struct App {
     pub history: History,
     pub now: DateTime<Utc>,
     pub namespace: Option<String>,
-    pub filter: Option<(String, Filter)>,
+    /// The namespace `0` goes back to from all namespaces: the last one chosen.
+    last_namespace: Option<String>,
+    /// Each view's filter, as typed and as parsed: a view keeps its own.
+    filters: [Option<(String, Filter)>; View::ALL.len()],
     sorts: [Option<Sort>; View::ALL.len()],
     selected: [usize; View::ALL.len()],
     /// The detail pane is shown under (or beside) the table.
@@ -156,7 +178,8 @@ impl App {
             history: History::default(),
             now,
             namespace: None,
-            filter: None,
+            last_namespace: None,
+            filters: Default::default(),
             sorts: [None; View::ALL.len()],
             selected: [0; View::ALL.len()],
             show_detail: true,
@@ -200,7 +223,9 @@ impl App {
     /// Builds what the current view shows from the current data. The selection follows
     /// its object when rows move (a live table re-sorts as things change).
     pub fn rebuild(&mut self) {
-        let filter = self.filter.as_ref().map(|(_, f)| f.clone());
+        let filter = self.filters[index(self.view)]
+            .as_ref()
+            .map(|(_, f)| f.clone());
         let sort = self.sorts[index(self.view)];
         // Only within a view: another view's keys may look alike (a ModelVersion and its
         // Deployment share a name).
@@ -249,7 +274,7 @@ impl App {
     fn shown(&self) -> (View, Option<String>, Option<Sort>, Option<String>, usize) {
         (
             self.view,
-            self.filter.as_ref().map(|(t, _)| t.clone()),
+            self.filter().map(String::from),
             self.sort(),
             self.namespace.clone(),
             self.theme_index,
@@ -274,6 +299,12 @@ impl App {
 
     pub fn selected(&self) -> usize {
         self.selected[index(self.view)]
+    }
+
+    /// The current view's filter as typed.
+    pub fn filter(&self) -> Option<&str> {
+        let filter = self.filters[index(self.view)].as_ref();
+        filter.map(|(text, _)| text.as_str())
     }
 
     pub fn sort(&self) -> Option<Sort> {
@@ -319,8 +350,9 @@ impl App {
                     Err(Cause::Api { .. }) => {}
                     Err(cause) => self.read_failure = Some((self.now, cause.to_string())),
                 }
-                if let Mode::Yaml { text, .. } = &mut self.mode {
-                    *text = Some(result.unwrap_or_else(|e| format!("# could not read it: {e}")));
+                if let Mode::Yaml(yaml) = &mut self.mode {
+                    yaml.text =
+                        Some(result.unwrap_or_else(|e| format!("# could not read it: {e}")));
                 }
             }
             Msg::ContextSwitched { name, result } => self.context_switched(name, result),
@@ -354,60 +386,10 @@ impl App {
     }
 
     fn key(&mut self, key: Key) {
-        match self.mode.clone() {
-            Mode::Filter(text) => self.edit(key, text, true),
-            Mode::Command(text) => self.edit(key, text, false),
-            Mode::Yaml {
-                title,
-                text,
-                scroll,
-            } => match self.keymap.lookup(Context::Yaml, &key) {
-                Some(Action::Down | Action::DetailDown) => {
-                    self.mode = Mode::Yaml {
-                        title,
-                        text,
-                        scroll: scroll + 1,
-                    }
-                }
-                Some(Action::Up | Action::DetailUp) => {
-                    self.mode = Mode::Yaml {
-                        title,
-                        text,
-                        scroll: scroll.saturating_sub(1),
-                    }
-                }
-                Some(Action::PageDown) => {
-                    self.mode = Mode::Yaml {
-                        title,
-                        text,
-                        scroll: scroll + 20,
-                    }
-                }
-                Some(Action::PageUp) => {
-                    self.mode = Mode::Yaml {
-                        title,
-                        text,
-                        scroll: scroll.saturating_sub(20),
-                    }
-                }
-                Some(Action::Quit) if key.code() == crossterm::event::KeyCode::Char('q') => {
-                    self.mode = Mode::Normal
-                }
-                Some(Action::Quit) => self.quit = true,
-                _ => self.mode = Mode::Normal,
-            },
-            Mode::Help { scroll } => match self.keymap.lookup(Context::Detail, &key) {
-                Some(Action::Down | Action::DetailDown) => {
-                    self.mode = Mode::Help { scroll: scroll + 1 }
-                }
-                Some(Action::Up | Action::DetailUp) => {
-                    self.mode = Mode::Help {
-                        scroll: scroll.saturating_sub(1),
-                    }
-                }
-                Some(Action::Quit) => self.quit = true,
-                _ => self.mode = Mode::Normal,
-            },
+        match &self.mode {
+            Mode::Filter { .. } | Mode::Command(_) => self.line_key(key),
+            Mode::Yaml(yaml) if yaml.typing.is_some() => self.line_key(key),
+            Mode::Yaml(_) | Mode::Help { .. } => self.overlay_key(key),
             Mode::Normal => {
                 if let Some(action) = self.keymap.lookup(Context::Table, &key) {
                     self.act(action);
@@ -427,7 +409,6 @@ impl App {
         if view != self.view {
             self.back.push(self.view);
             self.view = view;
-            self.filter = None;
         }
     }
 
@@ -438,26 +419,23 @@ impl App {
         match action {
             Action::Quit => self.quit = true,
             Action::Back => {
-                if self.filter.is_some() {
-                    self.filter = None;
+                if self.filters[i].is_some() {
+                    self.filters[i] = None;
                 } else if let Some(view) = self.back.pop() {
                     self.view = view;
                 }
             }
             Action::Help => self.mode = Mode::Help { scroll: 0 },
-            Action::CommandLine => self.mode = Mode::Command(String::new()),
+            Action::CommandLine => self.mode = Mode::Command(LineEdit::default()),
             Action::Filter => {
-                let current = self
-                    .filter
-                    .as_ref()
-                    .map(|(t, _)| t.clone())
-                    .unwrap_or_default();
-                self.mode = Mode::Filter(current);
+                let before = self.filter().map(String::from);
+                let line = LineEdit::selected(before.as_deref().unwrap_or_default());
+                self.mode = Mode::Filter { line, before };
             }
             Action::Down => select(self, self.selected[i] + 1),
             Action::Up => select(self, self.selected[i].saturating_sub(1)),
-            Action::PageDown => select(self, self.selected[i] + 20),
-            Action::PageUp => select(self, self.selected[i].saturating_sub(20)),
+            Action::PageDown => select(self, self.selected[i] + PAGE),
+            Action::PageUp => select(self, self.selected[i].saturating_sub(PAGE)),
             Action::Top => select(self, 0),
             Action::Bottom => select(self, rows.saturating_sub(1)),
             Action::NextView => self.go(View::ALL[(i + 1) % View::ALL.len()]),
@@ -475,13 +453,16 @@ impl App {
                 self.sorts[i] = Some(Sort::next(self.sorts[i], &shown));
             }
             Action::SortReverse => {
-                let s = self.sorts[i].unwrap_or_default();
+                let s = self.sorts[i].unwrap_or_else(|| Sort {
+                    column: self.reverse_sort_column(),
+                    reverse: false,
+                });
                 self.sorts[i] = Some(Sort {
                     column: s.column,
                     reverse: !s.reverse,
                 });
             }
-            Action::ToggleAllNamespaces => self.namespace = None,
+            Action::ToggleAllNamespaces => self.toggle_all_namespaces(),
             Action::NextTheme => self.set_theme(self.theme_index + 1),
             Action::ShowYaml | Action::Enter => self.show_yaml(),
             Action::DetailUp => self.detail_scroll = self.detail_scroll.saturating_sub(1),
@@ -493,11 +474,55 @@ impl App {
                 self.show_detail = !self.show_detail;
                 self.refresh_detail();
             }
+            // Edit a line being typed; bound only in `[line]`.
+            Action::Submit
+            | Action::Complete
+            | Action::CursorLeft
+            | Action::CursorRight
+            | Action::LineStart
+            | Action::LineEnd
+            | Action::DeleteBack
+            | Action::DeleteForward
+            | Action::DeleteToStart
+            | Action::DeleteWordBack
+            | Action::DeleteToEnd => {}
+            Action::Logs | Action::Edit | Action::Delete => {
+                let (what, plan) = action.planned().unwrap_or_default();
+                self.message = Some(not_built_yet(what, plan));
+            }
+            // Search the YAML; bound only in `[yaml]`.
+            Action::Search | Action::SearchNext | Action::SearchPrev => {}
         }
     }
 }
 
 impl App {
+    /// Shows one namespace, remembered for `0` to come back to; None: all of them.
+    fn choose_namespace(&mut self, namespace: Option<String>) {
+        if namespace.is_some() {
+            self.last_namespace.clone_from(&namespace);
+        }
+        self.namespace = namespace;
+    }
+
+    /// `0`: all namespaces, or back to the last one chosen.
+    fn toggle_all_namespaces(&mut self) {
+        match self.namespace.take() {
+            Some(current) => self.last_namespace = Some(current),
+            None if self.last_namespace.is_some() => self.namespace = self.last_namespace.clone(),
+            None => self.message = Some("all namespaces; :ns NAME chooses one".into()),
+        }
+    }
+
+    /// The column of the current view that `S` reverses when no sort is chosen yet.
+    fn reverse_sort_column(&self) -> usize {
+        let columns = &self.derived.table.columns;
+        let wanted = self.view.reverse_sort_column();
+        wanted
+            .and_then(|name| columns.iter().position(|c| c.name == name))
+            .unwrap_or(0)
+    }
+
     /// A new context is being watched: what was shown of the old one goes, and the health
     /// line says "syncing" until the new watchers have listed.
     fn context_switched(&mut self, name: String, result: Result<(), String>) {
@@ -509,48 +534,11 @@ impl App {
         self.credentials_read_only = None;
         self.read_failure = None;
         self.selected = [0; View::ALL.len()];
-        if matches!(self.mode, Mode::Yaml { .. }) {
+        if matches!(self.mode, Mode::Yaml(_)) {
             self.mode = Mode::Normal;
         }
         self.message = Some(format!("context: {name}"));
         self.context = name;
         self.rebuild();
-    }
-
-    /// Opens the YAML of the selected row's object and asks the loop to fetch it.
-    fn show_yaml(&mut self) {
-        let Some(row) = self.derived.table.rows.get(self.selected()) else {
-            return;
-        };
-        let Some(path) = object_path(self.view, &row.key) else {
-            self.message = Some("this row has no object to show".into());
-            return;
-        };
-        self.mode = Mode::Yaml {
-            title: row.key.clone(),
-            text: None,
-            scroll: 0,
-        };
-        self.effects.push(Effect::FetchYaml { path });
-    }
-}
-
-/// The API path of the object behind a view's row (keys are `namespace/name`, or `name`
-/// for cluster-scoped kinds).
-fn object_path(view: View, key: &str) -> Option<String> {
-    let namespaced = |prefix: &str, plural: &str| {
-        let (ns, name) = key.split_once('/')?;
-        Some(format!("{prefix}/namespaces/{ns}/{plural}/{name}"))
-    };
-    match view {
-        View::Nodes => Some(format!("/api/v1/nodes/{key}")),
-        View::Gpus => key
-            .split_once('/')
-            .map(|(node, _)| format!("/api/v1/nodes/{node}")),
-        View::Jobs => namespaced("/apis/batch/v1", "jobs"),
-        View::Models => namespaced("/apis/mlxp.io/v1alpha1", "modelversions"),
-        View::Serving => namespaced("/apis/apps/v1", "deployments"),
-        View::Events => namespaced("/api/v1", "events"),
-        View::Overview => None,
     }
 }

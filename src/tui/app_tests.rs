@@ -58,10 +58,13 @@ fn number_keys_and_tab_switch_views_and_esc_goes_back() {
 #[test]
 fn the_command_line_opens_views_with_completion_and_sets_the_namespace() {
     let mut app = app();
+    app.update(Msg::Snapshot(Arc::new(snapshot_with_pods(&[(
+        "training", "a",
+    )]))));
     press(&mut app, ":");
     type_text(&mut app, "gp");
     press(&mut app, "tab");
-    assert_eq!(app.mode, Mode::Command("gpus".into()));
+    assert_eq!(command_text(&app), "gpus");
     press(&mut app, "enter");
     assert_eq!(app.view, View::Gpus);
     press(&mut app, ":");
@@ -88,18 +91,15 @@ fn filter_is_typed_applied_and_cleared_by_esc() {
     press(&mut app, "2 /");
     type_text(&mut app, "-l mlxp.io/pool=training");
     press(&mut app, "enter");
-    assert_eq!(
-        app.filter.as_ref().map(|(t, _)| t.as_str()),
-        Some("-l mlxp.io/pool=training")
-    );
+    assert_eq!(app.filter(), Some("-l mlxp.io/pool=training"));
     press(&mut app, "/");
     press(&mut app, "esc");
     assert!(
-        app.filter.is_some(),
+        app.filter().is_some(),
         "esc in the filter line cancels the edit only"
     );
     press(&mut app, "esc");
-    assert!(app.filter.is_none(), "esc in the table clears the filter");
+    assert!(app.filter().is_none(), "esc in the table clears the filter");
     assert_eq!(app.view, View::Nodes);
     press(&mut app, "/");
     type_text(&mut app, "-l in (");
@@ -412,14 +412,14 @@ fn tab_completes_contexts_and_the_namespaces_in_the_snapshot() {
     press(&mut app, ":");
     type_text(&mut app, "ctx p");
     press(&mut app, "tab");
-    assert_eq!(app.mode, Mode::Command("ctx prod-".into()));
+    assert_eq!(command_text(&app), "ctx prod-");
     type_text(&mut app, "u");
     press(&mut app, "tab");
-    assert_eq!(app.mode, Mode::Command("ctx prod-us".into()));
+    assert_eq!(command_text(&app), "ctx prod-us");
     press(&mut app, "esc :");
     type_text(&mut app, "ns t");
     press(&mut app, "tab");
-    assert_eq!(app.mode, Mode::Command("ns training".into()));
+    assert_eq!(command_text(&app), "ns training");
 }
 
 /// A snapshot holding empty pods under these (namespace, name) keys.
@@ -434,3 +434,14 @@ fn snapshot_with_pods(keys: &[(&str, &str)]) -> Snapshot {
     }
     snapshot
 }
+
+fn command_text(app: &App) -> String {
+    match &app.mode {
+        Mode::Command(line) => line.text().to_string(),
+        other => panic!("not the command line: {other:?}"),
+    }
+}
+
+/// Issue 9's keys: overlays, line editing, the commands, filters and namespaces.
+#[path = "app_keys_tests.rs"]
+mod keys;

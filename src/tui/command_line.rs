@@ -1,102 +1,156 @@
-//! The bottom line's two editors: the `/` filter and the `:` command line (view names,
-//! `ns`, `ctx`, `theme`, `q`, `help`, with tab completion).
+//! The bottom line's editors: the `/` filter, the `:` command line (the commands are in
+//! `commands.rs`, with tab completion) and the YAML's search.
 
 use super::{App, Effect, Mode, index};
-use crate::tui::complete::complete;
+use crate::tui::action::Action;
+use crate::tui::commands::{self, COMMANDS, Run, not_built_yet};
+use crate::tui::complete::{Completion, complete};
+use crate::tui::keymap::Context;
 use crate::tui::keys::Key;
 use crate::tui::table::Filter;
 use crate::tui::theme;
-use crate::tui::views::View;
-
-/// The `:` commands besides the view names, for completion.
-const COMMANDS: &[&str] = &["ns", "theme", "ctx", "quit", "q", "help"];
 
 impl App {
-    /// Typing in the filter or command line.
-    pub(super) fn edit(&mut self, key: Key, mut text: String, filter: bool) {
-        use crossterm::event::KeyCode;
-        let set = |text: String| {
-            if filter {
-                Mode::Filter(text)
-            } else {
-                Mode::Command(text)
-            }
+    /// A key while a line is being typed: an editing action from `[line]`, else the
+    /// character it types. The filter applies at each key.
+    pub(super) fn line_key(&mut self, key: Key) {
+        let action = self.keymap.lookup(Context::Line, &key);
+        match action {
+            Some(Action::Submit) => return self.submit_line(),
+            Some(Action::Back) => return self.cancel_line(),
+            Some(Action::Complete) => return self.complete_line(),
+            _ => {}
+        }
+        let Some(line) = self.mode.line_mut() else {
+            return;
         };
-        match key.code() {
-            KeyCode::Esc => self.mode = Mode::Normal,
-            KeyCode::Enter => {
-                self.mode = Mode::Normal;
-                if filter {
-                    self.apply_filter(&text);
-                } else {
-                    self.command(&text);
-                }
+        match (action, key.typed_char()) {
+            (Some(action), _) => line.apply(action),
+            (None, Some(c)) => line.insert(c),
+            (None, None) => {}
+        }
+        if let Mode::Filter { line, .. } = &self.mode {
+            let text = line.text().to_string();
+            // A selector half typed is not one yet: the table stays as it was until it is.
+            let _ = self.set_filter(&text);
+        }
+    }
+
+    /// Esc: the command or the search is dropped, the filter goes back to what it was.
+    fn cancel_line(&mut self) {
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Filter { before, .. } => {
+                // It was valid when it was set.
+                let _ = self.set_filter(before.as_deref().unwrap_or_default());
             }
-            KeyCode::Backspace => {
-                text.pop();
-                self.mode = set(text);
-            }
-            KeyCode::Tab if !filter => {
-                if let Some(done) = self.complete(&text) {
-                    text = done;
-                }
-                self.mode = set(text);
-            }
-            KeyCode::Char(c) => {
-                text.push(c);
-                self.mode = set(text);
+            Mode::Yaml(yaml) => {
+                self.mode = Mode::Yaml(super::YamlOverlay {
+                    typing: None,
+                    ..yaml
+                })
             }
             _ => {}
         }
     }
 
-    fn apply_filter(&mut self, text: &str) {
-        if text.trim().is_empty() {
-            self.filter = None;
+    /// Tab on the command line.
+    fn complete_line(&mut self) {
+        let Mode::Command(line) = &self.mode else {
             return;
-        }
-        match Filter::parse(text) {
-            Ok(filter) => {
-                self.filter = Some((text.to_string(), filter));
-                self.selected[index(self.view)] = 0;
+        };
+        match self.complete_command(line.text()) {
+            Completion::Done(done) => {
+                if let Mode::Command(line) = &mut self.mode {
+                    line.set(done);
+                }
             }
-            Err(e) => self.message = Some(format!("filter: {e}")),
+            Completion::Choices(choices) => self.message = Some(choices.join(" ")),
+            Completion::Nothing => {}
         }
+    }
+
+    /// Enter: the command runs, the filter stays (or, when it is not valid, the one before),
+    /// the YAML is searched.
+    fn submit_line(&mut self) {
+        if let Mode::Yaml(_) = self.mode {
+            return self.submit_yaml_search();
+        }
+        match std::mem::replace(&mut self.mode, Mode::Normal) {
+            Mode::Command(line) => self.command(line.text()),
+            Mode::Filter { line, before } => {
+                if let Err(e) = self.set_filter(line.text()) {
+                    let _ = self.set_filter(before.as_deref().unwrap_or_default());
+                    self.message = Some(format!("filter: {e}"));
+                }
+            }
+            other => self.mode = other,
+        }
+    }
+
+    /// Filters the current view by `text` (empty: no filter).
+    fn set_filter(&mut self, text: &str) -> Result<(), String> {
+        let i = index(self.view);
+        let filter = match text.trim() {
+            "" => None,
+            _ => Some((text.to_string(), Filter::parse(text)?)),
+        };
+        if self.filter() != filter.as_ref().map(|(t, _)| t.as_str()) {
+            self.filters[i] = filter;
+            self.selected[i] = 0;
+        }
+        Ok(())
     }
 
     fn command(&mut self, text: &str) {
         let mut words = text.split_whitespace();
-        let Some(first) = words.next() else { return };
+        let Some(name) = words.next() else { return };
         let arg = words.next();
-        if let Some(view) = view_named(first) {
-            self.go(view);
+        let Some(command) = commands::find(name, arg.is_some()) else {
+            self.message = Some(format!("unknown command: {text} (tab lists them)"));
             return;
-        }
-        match (first, arg) {
-            ("q" | "quit", _) => self.quit = true,
-            ("help", _) => self.mode = Mode::Help { scroll: 0 },
-            ("ns", None | Some("all" | "-")) => self.namespace = None,
-            ("ns", Some(ns)) => self.namespace = Some(ns.to_string()),
-            ("theme", Some(name)) => match theme::BUILTINS.iter().position(|t| *t == name) {
-                Some(i) => self.set_theme(i),
-                None => {
-                    self.message = Some(format!("no theme {name}: {}", theme::BUILTINS.join(", ")))
+        };
+        match (command.run, arg) {
+            (Run::View(view), _) => self.go(view),
+            (Run::Quit, _) => self.quit = true,
+            (Run::Help, _) => self.mode = Mode::Help { scroll: 0 },
+            (Run::Planned(plan), _) => self.message = Some(not_built_yet(command.name(), plan)),
+            (Run::Namespace, None | Some("all" | "-")) => self.choose_namespace(None),
+            (Run::Namespace, Some(ns)) => match self.namespaces().iter().any(|n| n == ns) {
+                true => self.choose_namespace(Some(ns.to_string())),
+                false => {
+                    self.message = Some(format!("no namespace {ns} · {}", self.known_namespaces()))
                 }
             },
-            ("ctx", None) => self.message = Some(self.known_contexts()),
-            ("ctx", Some(name)) if name == self.context => {
+            (Run::Theme, None) => self.message = Some(self.known_themes()),
+            (Run::Theme, Some(name)) => match theme::BUILTINS.iter().position(|t| *t == name) {
+                Some(i) => self.set_theme(i),
+                None => self.message = Some(format!("no theme {name} · {}", self.known_themes())),
+            },
+            (Run::Context, None) => self.message = Some(self.known_contexts()),
+            (Run::Context, Some(name)) if name == self.context => {
                 self.message = Some(format!("already on {name}"))
             }
-            ("ctx", Some(name)) if self.contexts.iter().any(|c| c == name) => {
+            (Run::Context, Some(name)) if self.contexts.iter().any(|c| c == name) => {
                 self.message = Some(format!("switching to {name}…"));
                 self.effects.push(Effect::SwitchContext {
                     name: name.to_string(),
                 });
             }
-            ("ctx", Some(name)) => {
+            (Run::Context, Some(name)) => {
                 self.message = Some(format!("no context {name} · {}", self.known_contexts()))
             }
-            _ => self.message = Some(format!("unknown command: {text}")),
+        }
+    }
+
+    fn known_themes(&self) -> String {
+        let current = theme::BUILTINS[self.theme_index % theme::BUILTINS.len()];
+        format!("themes: {} (on {current})", theme::BUILTINS.join(", "))
+    }
+
+    fn known_namespaces(&self) -> String {
+        match self.namespaces().join(", ") {
+            names if names.is_empty() => "none seen yet".into(),
+            names => format!("namespaces: {names}"),
         }
     }
 
@@ -111,19 +165,20 @@ impl App {
         )
     }
 
-    /// Completes the command line: commands, then contexts, namespaces or themes.
-    fn complete(&self, text: &str) -> Option<String> {
+    /// Completes the command line (commands, then contexts, namespaces or themes), or lists
+    /// what it could be when nothing more is certain.
+    fn complete_command(&self, text: &str) -> Completion {
         let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
-        complete(text, |command| match command {
-            None => View::ALL
-                .iter()
-                .map(|v| v.command().to_string())
-                .chain(COMMANDS.iter().map(|c| c.to_string()))
-                .collect(),
-            Some("ctx") => self.contexts.clone(),
-            Some("ns") => self.namespaces(),
-            Some("theme") => owned(theme::BUILTINS),
-            Some(_) => Vec::new(),
+        complete(text, |command| {
+            let Some(command) = command else {
+                return COMMANDS.iter().map(|c| c.name().to_string()).collect();
+            };
+            match commands::find(command, true).map(|c| c.run) {
+                Some(Run::Context) => self.contexts.clone(),
+                Some(Run::Namespace) => self.namespaces(),
+                Some(Run::Theme) => owned(theme::BUILTINS),
+                _ => Vec::new(),
+            }
         })
     }
 
@@ -134,18 +189,5 @@ impl App {
         let names: std::collections::BTreeSet<&str> =
             pods.chain(jobs).map(|(ns, _)| ns.as_str()).collect();
         names.into_iter().map(str::to_string).collect()
-    }
-}
-
-fn view_named(name: &str) -> Option<View> {
-    match name {
-        "overview" | "o" => Some(View::Overview),
-        "nodes" | "no" | "pools" => Some(View::Nodes),
-        "gpus" | "gpu" => Some(View::Gpus),
-        "jobs" | "job" | "queues" | "queue" | "training" => Some(View::Jobs),
-        "models" | "model" | "mv" | "modelversions" => Some(View::Models),
-        "serving" | "canary" | "canaries" => Some(View::Serving),
-        "events" | "ev" => Some(View::Events),
-        _ => None,
     }
 }

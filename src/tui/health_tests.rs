@@ -86,6 +86,18 @@ fn nothing_reached_is_unknown_not_all_clear_nor_zero() {
 }
 
 #[test]
+fn an_empty_table_while_blind_says_unknown() {
+    let mut app = app();
+    app.update(Msg::Snapshot(snapshot(SourceState::Syncing, true)));
+    app.update(Msg::Key(std::str::FromStr::from_str("4").expect("key")));
+    let screen = draw(&app);
+    assert!(screen.contains("unknown: nodes, pods"), "{screen}");
+    app.update(Msg::Snapshot(snapshot(SourceState::Synced, true)));
+    let screen = draw(&app);
+    assert!(!screen.contains("unknown:"), "{screen}");
+}
+
+#[test]
 fn without_metrics_the_alerts_they_decide_are_unknown() {
     let mut app = app();
     app.update(Msg::Snapshot(snapshot(SourceState::Synced, true)));

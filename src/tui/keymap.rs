@@ -27,8 +27,11 @@ pub const BUILTINS: &[&str] = &["default", "vim"];
 pub enum Context {
     Global,
     Table,
-    Detail,
+    /// The help overlay.
+    Help,
     Yaml,
+    /// Typing a line: no global bindings, other keys type.
+    Line,
 }
 
 impl fmt::Display for Context {
@@ -36,8 +39,9 @@ impl fmt::Display for Context {
         f.write_str(match self {
             Context::Global => "global",
             Context::Table => "table",
-            Context::Detail => "detail",
+            Context::Help => "help",
             Context::Yaml => "yaml",
+            Context::Line => "line",
         })
     }
 }
@@ -87,14 +91,16 @@ pub fn load(builtin: &str, user_file: Option<&Path>) -> (Keymap, Vec<ConfigError
 }
 
 impl Keymap {
-    /// The action for `key` in `context`, falling back to the global bindings.
+    /// The action for `key` in `context`, falling back to the global bindings (except while
+    /// typing a line, where `q` is a letter).
     pub fn lookup(&self, context: Context, key: &Key) -> Option<Action> {
         let find = |context| {
             let bindings = self.contexts.get(&context)?;
             let binding = bindings.iter().find(|b| b.keys.contains(key))?;
             Some(binding.action)
         };
-        find(context).or_else(|| find(Context::Global))
+        let global = || find(Context::Global).filter(|_| context != Context::Line);
+        find(context).or_else(global)
     }
 
     /// The keys bound to `action` in `context`, else globally, as the help spells them.

@@ -41,10 +41,7 @@ fn builtins_bind_every_action() {
 fn context_bindings_win_over_global_ones() {
     let keymap = builtin("default");
     assert_eq!(keymap.lookup(Context::Table, &key("q")), Some(Action::Quit));
-    assert_eq!(
-        keymap.lookup(Context::Detail, &key("q")),
-        Some(Action::Back)
-    );
+    assert_eq!(keymap.lookup(Context::Help, &key("q")), Some(Action::Back));
     assert_eq!(keymap.lookup(Context::Global, &key("j")), None);
     let shifted_g = Key::from_event(&KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT));
     assert_eq!(
@@ -61,7 +58,7 @@ fn vim_pages_with_ctrl_d_and_ctrl_u() {
         Some(Action::PageDown)
     );
     assert_eq!(
-        keymap.lookup(Context::Detail, &key("ctrl-u")),
+        keymap.lookup(Context::Help, &key("ctrl-u")),
         Some(Action::PageUp)
     );
 }
@@ -122,10 +119,7 @@ keys = [
         Some(Action::ShowYaml)
     );
     // Other contexts keep their own `j`.
-    assert_eq!(
-        keymap.lookup(Context::Detail, &key("j")),
-        Some(Action::DetailDown)
-    );
+    assert_eq!(keymap.lookup(Context::Help, &key("j")), Some(Action::Down));
     let help = keymap.help();
     let line = |action| {
         help.iter()
@@ -230,4 +224,17 @@ fn keys_of_an_action_come_from_its_context_then_the_global_bindings() {
         Some("q, ctrl-c")
     );
     assert_eq!(keymap.keys_of(Context::Yaml, Action::ToggleDetail), None);
+}
+
+/// Enter opens the selected row's YAML: the help says so (issue 9, item 22).
+#[test]
+fn the_help_says_enter_shows_the_yaml() {
+    for name in BUILTINS {
+        let help = builtin(name).help();
+        let enter = help
+            .iter()
+            .find(|l| l.context == Context::Table && l.keys.split(", ").any(|k| k == "enter"))
+            .expect("enter is bound");
+        assert!(enter.desc.contains("YAML"), "{name}: {}", enter.desc);
+    }
 }

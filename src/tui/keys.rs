@@ -32,6 +32,8 @@ const NAMED: &[(&str, KeyCode)] = &[
     ("home", KeyCode::Home),
     ("end", KeyCode::End),
     ("space", KeyCode::Char(' ')),
+    ("backspace", KeyCode::Backspace),
+    ("delete", KeyCode::Delete),
 ];
 
 impl Key {
@@ -54,9 +56,15 @@ impl Key {
         Self { code, modifiers }
     }
 
-    /// The key without its modifiers, for text entry.
-    pub fn code(&self) -> KeyCode {
-        self.code
+    /// The character this key types into a line, if it types one (ctrl and alt keys do not).
+    pub fn typed_char(&self) -> Option<char> {
+        let typing = !self
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        match self.code {
+            KeyCode::Char(c) if typing => Some(c),
+            _ => None,
+        }
     }
 
     pub fn from_event(event: &KeyEvent) -> Self {

@@ -5,15 +5,18 @@ pub mod app;
 #[cfg(test)]
 mod app_tests;
 pub mod color_depth;
+mod commands;
 mod complete;
 pub mod config_file;
 pub mod derived;
 mod detail_pane;
 #[cfg(test)]
 mod health_tests;
+mod help;
 pub mod history;
 pub mod keymap;
 pub mod keys;
+pub mod line_edit;
 mod overview;
 mod queue_panel;
 pub mod render;

@@ -3,11 +3,15 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::app::{App, Mode};
+use super::action::Action;
+use super::app::{App, Mode, YamlOverlay};
+use super::help;
+use super::keymap::Context;
+use super::line_edit::LineEdit;
 use super::theme::Slot;
 use super::views::View;
 use super::{detail_pane, overview, queue_panel, table_widget};
@@ -32,11 +36,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     frame.render_widget(bottom_line(app), bottom);
     match &app.mode {
         Mode::Help { scroll } => help(app, *scroll, frame, body),
-        Mode::Yaml {
-            title,
-            text,
-            scroll,
-        } => yaml(app, title, text.as_deref(), *scroll, frame, body),
+        Mode::Yaml(overlay) => yaml(app, overlay, frame, body),
         _ => {}
     }
 }
@@ -192,23 +192,35 @@ fn health_line(app: &App) -> Paragraph<'static> {
 }
 
 fn bottom_line(app: &App) -> Paragraph<'static> {
-    let (text, slot) = match &app.mode {
-        Mode::Filter(text) => (format!("/{text}█"), Slot::Filter),
-        Mode::Command(text) => (format!(":{text}█"), Slot::CommandLine),
-        _ => match &app.message {
-            Some(message) => (format!(" {message}"), Slot::Warning),
-            None => {
-                let filter = app
-                    .filter
-                    .as_ref()
-                    .map(|(t, _)| format!(" filter: {t} (esc clears) ·"))
-                    .unwrap_or_default();
-                (
-                    format!("{filter} ?:help  /:filter  ::command  s:sort  tab:next view  q:quit"),
-                    Slot::Muted,
-                )
-            }
-        },
+    let typing = match &app.mode {
+        Mode::Filter { line, .. } => Some(('/', line, Slot::Filter)),
+        Mode::Command(line) => Some((':', line, Slot::CommandLine)),
+        Mode::Yaml(overlay) => overlay.typing.as_ref().map(|l| ('/', l, Slot::Filter)),
+        _ => None,
+    };
+    if let Some((prompt, line, slot)) = typing {
+        // A message (tab's choices) after the line, as a shell lists them.
+        let mut spans = typed_line(app, prompt, line, slot);
+        if let Some(message) = &app.message {
+            spans.push(Span::styled(
+                format!("  {message}"),
+                style(app, Slot::Muted),
+            ));
+        }
+        return Paragraph::new(Line::from(spans));
+    }
+    let (text, slot) = match &app.message {
+        Some(message) => (format!(" {message}"), Slot::Warning),
+        None => {
+            let filter = app
+                .filter()
+                .map(|t| format!(" filter: {t} (esc clears) ·"))
+                .unwrap_or_default();
+            (
+                format!("{filter} ?:help  /:filter  ::command  s:sort  tab:next view  q:quit"),
+                Slot::Muted,
+            )
+        }
     };
     Paragraph::new(Span::styled(text, style(app, slot)))
 }
@@ -250,12 +262,34 @@ fn stale_banner(app: &App) -> Option<String> {
     })
 }
 
+/// A line being typed after its prompt: the cursor a reversed cell (a block past the end),
+/// a text selected whole in the selection's colours.
+fn typed_line(app: &App, prompt: char, line: &LineEdit, slot: Slot) -> Vec<Span<'static>> {
+    let plain = style(app, slot);
+    let (head, tail) = line.text().split_at(line.cursor());
+    let mut tail = tail.chars();
+    let cursor = match tail.next() {
+        Some(c) => Span::styled(c.to_string(), plain.add_modifier(Modifier::REVERSED)),
+        None => Span::styled("█", plain),
+    };
+    let head_style = match line.is_selected() {
+        true => style(app, Slot::Selection),
+        false => plain,
+    };
+    vec![
+        Span::styled(prompt.to_string(), plain),
+        Span::styled(head.to_string(), head_style),
+        cursor,
+        Span::styled(tail.collect::<String>(), plain),
+    ]
+}
+
 /// An object's YAML over the view, scrollable.
-fn yaml(app: &App, title: &str, text: Option<&str>, scroll: usize, frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = match text {
+fn yaml(app: &App, overlay: &YamlOverlay, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = match &overlay.text {
         Some(text) => text
             .lines()
-            .skip(scroll)
+            .skip(overlay.scroll)
             .map(|l| Line::raw(l.to_string()))
             .collect(),
         None => vec![Line::styled(" reading…", style(app, Slot::Muted))],
@@ -267,7 +301,11 @@ fn yaml(app: &App, title: &str, text: Option<&str>, scroll: usize, frame: &mut F
                 .borders(Borders::ALL)
                 .border_style(style(app, Slot::Border))
                 .title(Span::styled(
-                    format!(" {title} (read-only; esc closes, j/k scroll) "),
+                    format!(
+                        " {} (read-only; {}) ",
+                        overlay.title,
+                        key_hints(app, Context::Yaml, YAML_HINTS)
+                    ),
                     style(app, Slot::Title),
                 )),
         ),
@@ -275,20 +313,43 @@ fn yaml(app: &App, title: &str, text: Option<&str>, scroll: usize, frame: &mut F
     );
 }
 
+/// What the overlays' titles say about their keys, each with the first key bound to it.
+const YAML_HINTS: &[(Action, &str)] = &[
+    (Action::Back, "closes"),
+    (Action::Down, "scrolls"),
+    (Action::Search, "searches"),
+];
+const HELP_HINTS: &[(Action, &str)] = &[
+    (Action::Back, "closes"),
+    (Action::Down, "scrolls"),
+    (Action::Bottom, "goes to the end"),
+];
+
+/// "q closes, j scrolls": hints from the keymap in use, so they say what the keys do.
+fn key_hints(app: &App, context: Context, hints: &[(Action, &str)]) -> String {
+    let hint = |(action, what): &(Action, &str)| {
+        let keys = app.keymap.keys_of(context, *action)?;
+        let first = keys.split(", ").next()?.to_string();
+        Some(format!("{first} {what}"))
+    };
+    hints.iter().filter_map(hint).collect::<Vec<_>>().join(", ")
+}
+
+/// The help's keys column: 18 wide, and a space after longer keys.
+fn keys_cell(keys: &str) -> String {
+    let width = 18.max(keys.chars().count() + 1);
+    format!("{keys:<width$}")
+}
+
 /// The help, generated from the keymap.
 fn help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = app
-        .keymap
-        .help()
+    let lines: Vec<Line> = help::rows(&app.keymap)
         .into_iter()
         .skip(scroll)
         .map(|h| {
             Line::from(vec![
-                Span::styled(
-                    format!(" {:<8}", h.context.to_string()),
-                    style(app, Slot::Muted),
-                ),
-                Span::styled(format!("{:<18}", h.keys), style(app, Slot::Title)),
+                Span::styled(format!(" {:<8}", h.section), style(app, Slot::Muted)),
+                Span::styled(keys_cell(&h.keys), style(app, Slot::Title)),
                 Span::styled(h.desc, style(app, Slot::Text)),
             ])
         })
@@ -307,7 +368,7 @@ fn help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
                 .borders(Borders::ALL)
                 .border_style(style(app, Slot::Border))
                 .title(Span::styled(
-                    " Help (esc closes, j/k scroll) ",
+                    format!(" Help ({}) ", key_hints(app, Context::Help, HELP_HINTS)),
                     style(app, Slot::Title),
                 )),
         ),

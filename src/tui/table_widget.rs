@@ -90,14 +90,28 @@ pub fn render(app: &App, table: &Table, frame: &mut Frame, area: Rect) {
             .column_spacing(1),
         inner,
     );
-    if table.rows.is_empty() && app.filter.is_some() && inner.height > 1 {
+    // An empty table says why: nothing matched, or nothing could be seen yet; never a
+    // blank that reads as "there is none".
+    let blind = app.snapshot.blind_spots();
+    let why = if app.filter().is_some() {
+        Some(("no match".to_string(), Slot::Muted))
+    } else if !blind.is_empty() {
+        let kinds: Vec<&str> = blind.iter().map(|k| k.label()).collect();
+        Some((
+            format!("unknown: {} not synced", kinds.join(", ")),
+            Slot::Warning,
+        ))
+    } else {
+        None
+    };
+    if let Some((text, slot)) = why.filter(|_| table.rows.is_empty() && inner.height > 1) {
         let under_header = Rect {
             y: inner.y + 1,
             height: 1,
             ..inner
         };
         frame.render_widget(
-            Paragraph::new(Span::styled("no match", style(app, Slot::Muted))),
+            Paragraph::new(Span::styled(text, style(app, slot))),
             under_header,
         );
     }

@@ -85,6 +85,15 @@ impl View {
         }
     }
 
+    /// The column `S` puts largest first before any sort is chosen: what the view is watched
+    /// for (on GPUs, the idle ones' cost). None: the first column.
+    pub fn reverse_sort_column(self) -> Option<&'static str> {
+        match self {
+            View::Gpus => Some("IDLE $/H"),
+            _ => None,
+        }
+    }
+
     /// The view's table (the Overview has none: it is panels).
     pub fn table(self, inputs: &Inputs) -> Table {
         match self {

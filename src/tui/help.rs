@@ -1,0 +1,32 @@
+//! The help overlay's rows, generated from the keymap in use and the table of `:` commands:
+//! what `update()` scrolls through and what render draws are the same list.
+
+use super::commands::COMMANDS;
+use super::keymap::Keymap;
+
+/// One row of the help: where it applies, its keys, what it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpRow {
+    pub section: String,
+    pub keys: String,
+    pub desc: String,
+}
+
+pub fn rows(keymap: &Keymap) -> Vec<HelpRow> {
+    let keys = keymap.help().into_iter().map(|line| HelpRow {
+        section: line.context.to_string(),
+        keys: line.keys,
+        desc: match line.action.planned() {
+            Some(_) => format!("{} (not built yet)", line.desc),
+            None => line.desc,
+        },
+    });
+    let commands = COMMANDS.iter().map(|command| HelpRow {
+        section: "command".into(),
+        keys: format!(":{} {}", command.name(), command.usage)
+            .trim_end()
+            .to_string(),
+        desc: command.describe(),
+    });
+    keys.chain(commands).collect()
+}
