@@ -39,6 +39,7 @@ pub async fn get(
     prices: &PriceTable,
     what: What,
     output: Output,
+    namespace: Option<&str>,
 ) -> anyhow::Result<String> {
     let watch = crate::cluster::start(client);
     let mut updates = watch.subscribe();
@@ -64,7 +65,11 @@ pub async fn get(
         );
     }
     let text = records_of(&snapshot, frame.as_ref(), prices, what)?;
-    let rows: Vec<Ordered> = serde_json::from_str(&text)?;
+    let mut rows: Vec<Ordered> = serde_json::from_str(&text)?;
+    if let Some(namespace) = namespace {
+        // As kubectl: -n keeps namespaced records to it and leaves cluster-wide ones be.
+        rows.retain(|row| row.namespace().is_none_or(|ns| ns == namespace));
+    }
     Ok(match output {
         Output::Json => serde_json::to_string_pretty(&rows)? + "\n",
         Output::Yaml => serde_saphyr::to_string(&rows)?,
@@ -121,6 +126,15 @@ impl<'de> serde::Deserialize<'de> for Ordered {
             }
         }
         d.deserialize_map(Fields)
+    }
+}
+
+impl Ordered {
+    fn namespace(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == "namespace")
+            .and_then(|(_, v)| v.as_str())
     }
 }
 

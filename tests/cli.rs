@@ -1,0 +1,149 @@
+//! The `mlxp` binary as a user runs it: flags where kubectl takes them, errors that say what
+//! is wrong and what to do, `mlxp get` against the embedded cluster, in a pipe too.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use mlxp::sim::{Sim, SimConfig};
+
+/// Runs `mlxp` with `args`, without the user's config or kubeconfig: `home` is its $HOME.
+async fn mlxp(home: &Path, args: &[&str]) -> Output {
+    command(home, args).output().await.expect("mlxp runs")
+}
+
+fn command(home: &Path, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mlxp"));
+    command
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env_remove("KUBECONFIG")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null());
+    command
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A basic embedded cluster on a standing clock.
+async fn basic() -> Sim {
+    Sim::start(SimConfig {
+        manual_clock: true,
+        ..Default::default()
+    })
+    .await
+    .expect("sim starts")
+}
+
+/// Writes `yaml` as a kubeconfig in `dir`.
+fn kubeconfig(dir: &Path, name: &str, yaml: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, yaml).expect("kubeconfig written");
+    path
+}
+
+/// The sim's kubeconfig with one field changed (it is JSON, which is YAML).
+fn altered(sim: &Sim, change: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut config: serde_json::Value =
+        serde_json::from_str(&sim.kubeconfig_yaml()).expect("kubeconfig is JSON");
+    change(&mut config);
+    config.to_string()
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+#[tokio::test]
+async fn cluster_flags_are_taken_before_and_after_the_verb_and_on_the_bare_command() {
+    let home = tempfile::tempdir().expect("home");
+    let sim = basic().await;
+    let file = home.path().join("sim.kubeconfig");
+    sim.write_kubeconfig(&file).expect("kubeconfig");
+    let file = path_str(&file);
+    for args in [
+        vec!["--kubeconfig", file, "get", "nodes", "-o", "json"],
+        vec!["get", "nodes", "--kubeconfig", file, "-o", "json"],
+        vec![
+            "--context",
+            "mlxp-sim-readonly",
+            "get",
+            "nodes",
+            "--kubeconfig",
+            file,
+        ],
+        vec!["-n", "default", "--kubeconfig", file, "get", "jobs"],
+        vec!["get", "jobs", "-n", "default", "--kubeconfig", file],
+    ] {
+        let output = mlxp(home.path(), &args).await;
+        assert!(
+            output.status.success(),
+            "mlxp {}: {}",
+            args.join(" "),
+            stderr(&output)
+        );
+    }
+    // The bare command (the cockpit) takes them too: here it stops at the missing file.
+    let missing = home.path().join("missing.kubeconfig");
+    let output = mlxp(home.path(), &["--kubeconfig", path_str(&missing)]).await;
+    let text = stderr(&output);
+    assert!(!output.status.success());
+    assert!(!text.contains("unexpected argument"), "{text}");
+    assert!(text.contains(path_str(&missing)), "{text}");
+    // The demo runs its own cluster: a kubeconfig given to it is an error, not ignored.
+    let output = mlxp(home.path(), &["demo", "--kubeconfig", file]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--kubeconfig"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[tokio::test]
+async fn get_keeps_to_the_namespace_asked_for() {
+    let home = tempfile::tempdir().expect("home");
+    let sim = common::platform_at(common::eight_am()).await;
+    let file = home.path().join("sim.kubeconfig");
+    sim.write_kubeconfig(&file).expect("kubeconfig");
+    let output = mlxp(
+        home.path(),
+        &[
+            "get",
+            "models",
+            "-n",
+            "nowhere",
+            "-o",
+            "json",
+            "--kubeconfig",
+            path_str(&file),
+        ],
+    )
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), "[]");
+}
+
+/// `mlxp get nodes` on `kubeconfig`: it must fail within a few seconds, saying `cause`.
+async fn get_fails_fast_naming(home: &Path, kubeconfig: &Path, cause: &str) {
+    let started = Instant::now();
+    let output = mlxp(
+        home,
+        &["get", "nodes", "--kubeconfig", path_str(kubeconfig)],
+    )
+    .await;
+    let took = started.elapsed();
+    let text = stderr(&output);
+    assert!(!output.status.success(), "{text}");
+    assert!(took < Duration::from_secs(15), "took {took:?}: {text}");
+    assert!(text.contains(cause), "{cause} in: {text}");
+}
