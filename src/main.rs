@@ -129,10 +129,7 @@ struct Connected {
 impl ClusterArgs {
     async fn connect(&self) -> anyhow::Result<Connected> {
         mlxp::install_crypto_provider();
-        let kubeconfig = match &self.kubeconfig {
-            Some(path) => kube::config::Kubeconfig::read_from(path)?,
-            None => kube::config::Kubeconfig::read()?,
-        };
+        let kubeconfig = mlxp::cluster::read_kubeconfig(self.kubeconfig.as_deref())?;
         let context = self
             .context
             .clone()

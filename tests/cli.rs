@@ -133,6 +133,35 @@ async fn get_keeps_to_the_namespace_asked_for() {
     assert_eq!(stdout(&output).trim(), "[]");
 }
 
+#[tokio::test]
+async fn without_a_kubeconfig_it_says_which_file_is_missing_and_offers_the_demo() {
+    let home = tempfile::tempdir().expect("home");
+    let output = mlxp(home.path(), &[]).await;
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    let default = home.path().join(".kube").join("config");
+    assert!(text.contains(path_str(&default)), "{text}");
+    assert!(text.contains("$KUBECONFIG"), "{text}");
+    assert!(text.contains("mlxp demo"), "{text}");
+    assert!(!text.contains("'\""), "the path is quoted twice: {text}");
+    assert!(
+        text.matches("No such file").count() <= 1,
+        "said twice: {text}"
+    );
+
+    // $KUBECONFIG naming a file that is not there: that file is named.
+    let missing = home.path().join("gone.kubeconfig");
+    let output = command(home.path(), &["get", "nodes"])
+        .env("KUBECONFIG", &missing)
+        .output()
+        .await
+        .expect("mlxp runs");
+    let text = stderr(&output);
+    assert!(!output.status.success());
+    assert!(text.contains(path_str(&missing)), "{text}");
+    assert!(text.contains("$KUBECONFIG"), "{text}");
+}
+
 /// `mlxp get nodes` on `kubeconfig`: it must fail within a few seconds, saying `cause`.
 async fn get_fails_fast_naming(home: &Path, kubeconfig: &Path, cause: &str) {
     let started = Instant::now();
@@ -146,4 +175,19 @@ async fn get_fails_fast_naming(home: &Path, kubeconfig: &Path, cause: &str) {
     assert!(!output.status.success(), "{text}");
     assert!(took < Duration::from_secs(15), "took {took:?}: {text}");
     assert!(text.contains(cause), "{cause} in: {text}");
+}
+
+#[tokio::test]
+async fn a_malformed_kubeconfig_is_named_by_its_path() {
+    let home = tempfile::tempdir().expect("home");
+    let file = kubeconfig(home.path(), "broken.kubeconfig", "clusters: [\n");
+    let output = mlxp(
+        home.path(),
+        &["get", "nodes", "--kubeconfig", path_str(&file)],
+    )
+    .await;
+    let text = stderr(&output);
+    assert!(!output.status.success(), "{text}");
+    assert!(text.contains(path_str(&file)), "{text}");
+    assert!(!text.contains("<input>"), "{text}");
 }

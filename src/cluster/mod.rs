@@ -8,6 +8,7 @@
 mod cause;
 mod contexts;
 mod kinds;
+mod kubeconfig;
 mod snapshot;
 mod source;
 mod watch;
@@ -16,6 +17,7 @@ mod yaml;
 pub use cause::Cause;
 pub use contexts::{ConnectError, Contexts};
 pub use kinds::KindName;
+pub use kubeconfig::{KubeconfigLoadError, read_kubeconfig};
 pub use snapshot::{Kind, ObjectKey, Snapshot};
 pub use source::{SourceState, SourceStatus};
 pub use watch::{ClusterWatch, start};
