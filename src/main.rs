@@ -130,14 +130,17 @@ impl ClusterArgs {
     async fn connect(&self) -> anyhow::Result<Connected> {
         mlxp::install_crypto_provider();
         let kubeconfig = mlxp::cluster::read_kubeconfig(self.kubeconfig.as_deref())?;
-        let context = self
+        let current = self
             .context
             .clone()
-            .or_else(|| kubeconfig.current_context.clone())
-            .ok_or_else(|| {
-                anyhow::anyhow!("the kubeconfig has no current context: use --context")
-            })?;
+            .or_else(|| kubeconfig.current_context.clone());
         let contexts = mlxp::cluster::Contexts::from_kubeconfig(kubeconfig);
+        let context = current.ok_or_else(|| {
+            anyhow::anyhow!(
+                "the kubeconfig has no current context: use --context NAME ({})",
+                mlxp::cluster::context_listing(&contexts.names())
+            )
+        })?;
         let client = contexts.connect(&context).await?;
         let file = config_file(self.config.as_deref())?;
         let metrics_config = metrics_config(file.as_ref(), self.prometheus.as_deref())?;

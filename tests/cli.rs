@@ -178,6 +178,25 @@ async fn get_fails_fast_naming(home: &Path, kubeconfig: &Path, cause: &str) {
 }
 
 #[tokio::test]
+async fn an_unknown_context_is_answered_with_those_there_are() {
+    let home = tempfile::tempdir().expect("home");
+    let sim = basic().await;
+    let file = home.path().join("sim.kubeconfig");
+    sim.write_kubeconfig(&file).expect("kubeconfig");
+    let file = path_str(&file);
+    for args in [
+        vec!["--context", "nope", "--kubeconfig", file],
+        vec!["get", "nodes", "--context", "nope", "--kubeconfig", file],
+    ] {
+        let output = mlxp(home.path(), &args).await;
+        let text = stderr(&output);
+        assert!(!output.status.success(), "{text}");
+        assert!(text.contains("nope"), "{text}");
+        assert!(text.contains("mlxp-sim, mlxp-sim-readonly"), "{text}");
+    }
+}
+
+#[tokio::test]
 async fn a_malformed_kubeconfig_is_named_by_its_path() {
     let home = tempfile::tempdir().expect("home");
     let file = kubeconfig(home.path(), "broken.kubeconfig", "clusters: [\n");

@@ -6,12 +6,21 @@ use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("no context {0}")]
-    Unknown(String),
+    #[error("no context {name} in the kubeconfig; {}", context_listing(.known))]
+    Unknown { name: String, known: Vec<String> },
     #[error(transparent)]
     Kubeconfig(#[from] KubeconfigError),
     #[error(transparent)]
     Client(#[from] kube::Error),
+}
+
+/// The contexts there are, for a message saying which exist.
+pub fn context_listing(names: &[String]) -> String {
+    if names.is_empty() {
+        "it has no contexts".into()
+    } else {
+        format!("its contexts: {}", names.join(", "))
+    }
 }
 
 /// A kubeconfig and the names its contexts go by. No `Debug`: the kubeconfig holds tokens.
@@ -57,7 +66,10 @@ impl Contexts {
             .iter()
             .find(|(shown, _)| shown == name)
             .map(|(_, inner)| inner.clone())
-            .ok_or_else(|| ConnectError::Unknown(name.to_string()));
+            .ok_or_else(|| ConnectError::Unknown {
+                name: name.to_string(),
+                known: self.names(),
+            });
         let kubeconfig = self.kubeconfig.clone();
         async move {
             let options = KubeConfigOptions {
@@ -67,5 +79,27 @@ impl Contexts {
             let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
             Ok(kube::Client::try_from(config)?)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unknown_context_is_answered_with_those_there_are() {
+        let kubeconfig = Kubeconfig::from_yaml(
+            "contexts:\n- name: prod\n  context: {cluster: c, user: u}\n- name: staging\n  context: {cluster: c, user: u}\n",
+        )
+        .expect("kubeconfig");
+        let contexts = Contexts::from_kubeconfig(kubeconfig);
+        let error = contexts.connect("nope").await.err().expect("unknown");
+        assert_eq!(
+            error.to_string(),
+            "no context nope in the kubeconfig; its contexts: prod, staging"
+        );
+        let none = Contexts::from_kubeconfig(Kubeconfig::default());
+        let error = none.connect("nope").await.err().expect("unknown");
+        assert!(error.to_string().ends_with("it has no contexts"), "{error}");
     }
 }

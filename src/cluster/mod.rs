@@ -15,7 +15,7 @@ mod watch;
 mod yaml;
 
 pub use cause::Cause;
-pub use contexts::{ConnectError, Contexts};
+pub use contexts::{ConnectError, Contexts, context_listing};
 pub use kinds::KindName;
 pub use kubeconfig::{KubeconfigLoadError, read_kubeconfig};
 pub use snapshot::{Kind, ObjectKey, Snapshot};
