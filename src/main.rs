@@ -25,19 +25,19 @@ enum Command {
     Demo(DemoArgs),
     /// Serve the embedded GPU cluster over the Kubernetes API and write a kubeconfig for it.
     Sim(SimArgs),
-    /// Run the automation policies headless.
+    /// (Not built yet.) Run the automation policies headless.
     Agent,
     /// Print pools, nodes, GPUs, jobs, queues, models or canaries.
     Get(GetArgs),
-    /// Launch a training run for a model.
+    /// (Not built yet.) Launch a training run for a model.
     Train,
-    /// Trigger retraining of a model.
+    /// (Not built yet.) Trigger retraining of a model.
     Retrain,
-    /// Show or step a model's canary.
+    /// (Not built yet.) Show or step a model's canary.
     Canary,
-    /// Promote a model version.
+    /// (Not built yet.) Promote a model version.
     Promote,
-    /// Roll a model back to its previous version.
+    /// (Not built yet.) Roll a model back to its previous version.
     Rollback,
 }
 
@@ -284,20 +284,26 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             )
             .exit();
     }
-    let name = match command {
-        Command::Sim(args) => return run_sim(args),
-        Command::Tui => return run_tui(cli.cluster, cli.cockpit),
-        Command::Demo(args) => return run_demo(args, cli.cluster, cli.cockpit),
-        Command::Agent => "agent",
-        Command::Get(args) => return run_get(args, cli.cluster),
-        Command::Train => "train",
-        Command::Retrain => "retrain",
-        Command::Canary => "canary",
-        Command::Promote => "promote",
-        Command::Rollback => "rollback",
-    };
-    eprintln!("mlxp: {name} is not yet available (only `mlxp sim` is, so far)");
-    std::process::exit(2);
+    match command {
+        Command::Sim(args) => run_sim(args),
+        Command::Tui => run_tui(cli.cluster, cli.cockpit),
+        Command::Demo(args) => run_demo(args, cli.cluster, cli.cockpit),
+        Command::Get(args) => run_get(args, cli.cluster),
+        Command::Agent
+        | Command::Train
+        | Command::Retrain
+        | Command::Canary
+        | Command::Promote
+        | Command::Rollback => {
+            eprintln!(
+                "mlxp: {} is not built yet. Built so far: mlxp demo (the cockpit on an \
+                 embedded cluster), mlxp sim (that cluster alone, for any client), mlxp tui or \
+                 mlxp (the cockpit on your cluster), mlxp get (its data, for scripts).",
+                command.name()
+            );
+            std::process::exit(2);
+        }
+    }
 }
 
 fn options(

@@ -210,3 +210,21 @@ async fn a_malformed_kubeconfig_is_named_by_its_path() {
     assert!(text.contains(path_str(&file)), "{text}");
     assert!(!text.contains("<input>"), "{text}");
 }
+
+#[tokio::test]
+async fn verbs_not_built_yet_say_so_and_what_there_is() {
+    let home = tempfile::tempdir().expect("home");
+    for verb in ["agent", "train", "retrain", "canary", "promote", "rollback"] {
+        let output = mlxp(home.path(), &[verb]).await;
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{verb}: {text}");
+        assert!(text.contains(&format!("{verb} is not built yet")), "{text}");
+        for there in ["demo", "sim", "tui", "get"] {
+            assert!(
+                text.contains(&format!("mlxp {there}")),
+                "{there} in: {text}"
+            );
+        }
+        assert!(!text.contains("only `mlxp sim`"), "{text}");
+    }
+}
