@@ -385,8 +385,21 @@ fn run_get(args: GetArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
         )
         .await
     })?;
-    print!("{text}");
-    Ok(())
+    write_stdout(&text)
+}
+
+/// Writes `text` to stdout. A reader that has gone (`| head -n 1`) ends the output quietly,
+/// as it does for Unix tools: what it did not read, it did not want.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => Ok(written?),
+    }
 }
 
 fn run_sim(args: SimArgs) -> anyhow::Result<()> {

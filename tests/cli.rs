@@ -178,6 +178,29 @@ async fn get_fails_fast_naming(home: &Path, kubeconfig: &Path, cause: &str) {
 }
 
 #[tokio::test]
+async fn get_into_a_closed_pipe_exits_quietly() {
+    let home = tempfile::tempdir().expect("home");
+    let sim = basic().await;
+    let file = home.path().join("sim.kubeconfig");
+    sim.write_kubeconfig(&file).expect("kubeconfig");
+    // As `mlxp get nodes | head -n 0`: the reader is gone before anything is written.
+    let child = command(
+        home.path(),
+        &["get", "nodes", "--kubeconfig", path_str(&file)],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("mlxp starts");
+    let mut child = child;
+    drop(child.stdout.take());
+    let output = child.wait_with_output().await.expect("mlxp ends");
+    let text = stderr(&output);
+    assert!(!text.contains("panicked"), "{text}");
+    assert_eq!(output.status.code(), Some(0), "{text}");
+}
+
+#[tokio::test]
 async fn an_unknown_context_is_answered_with_those_there_are() {
     let home = tempfile::tempdir().expect("home");
     let sim = basic().await;
