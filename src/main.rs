@@ -370,11 +370,23 @@ fn run_tui(cluster: ClusterArgs, cockpit: CockpitArgs) -> anyhow::Result<()> {
     })
 }
 
+/// How long `mlxp get` waits for the API server's `/version` before saying it is not there.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn run_get(args: GetArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
     let (what, output) = (args.what, args.output);
     let runtime = tokio::runtime::Runtime::new()?;
     let text = runtime.block_on(async move {
         let connected = cluster.connect().await?;
+        // What keeps the cluster from answering is said at once, as kubectl does, not after
+        // the watchers have retried it until the sync times out.
+        if let Err(cause) = mlxp::cluster::probe(&connected.client, PROBE_TIMEOUT).await {
+            let server = connected.contexts.server(&connected.context).unwrap_or("?");
+            anyhow::bail!(
+                "the cluster at {server} (context {}): {cause}",
+                connected.context
+            );
+        }
         mlxp::cli::get::get(
             connected.client,
             connected.metrics,

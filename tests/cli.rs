@@ -178,6 +178,49 @@ async fn get_fails_fast_naming(home: &Path, kubeconfig: &Path, cause: &str) {
 }
 
 #[tokio::test]
+async fn get_on_a_refused_port_fails_at_once_naming_it() {
+    let home = tempfile::tempdir().expect("home");
+    let sim = basic().await;
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    let yaml = altered(&sim, |c| {
+        c["clusters"][0]["cluster"]["server"] = format!("https://127.0.0.1:{port}").into();
+    });
+    let file = kubeconfig(home.path(), "refused.kubeconfig", &yaml);
+    get_fails_fast_naming(home.path(), &file, "connection refused").await;
+}
+
+#[tokio::test]
+async fn get_with_a_refused_token_fails_at_once_naming_it() {
+    let home = tempfile::tempdir().expect("home");
+    let sim = basic().await;
+    let yaml = altered(&sim, |c| {
+        c["users"][0]["user"]["token"] = "not-a-token-the-cluster-knows".into();
+    });
+    let file = kubeconfig(home.path(), "401.kubeconfig", &yaml);
+    get_fails_fast_naming(home.path(), &file, "Unauthorized").await;
+}
+
+#[tokio::test]
+async fn get_on_a_server_of_an_unknown_ca_fails_at_once_naming_it() {
+    let home = tempfile::tempdir().expect("home");
+    let (sim, other) = (basic().await, basic().await);
+    // This sim's CA and token, the other sim's server: its certificate is not trusted.
+    let yaml = altered(&sim, |c| {
+        c["clusters"][0]["cluster"]["server"] = other.url().into();
+    });
+    let file = kubeconfig(home.path(), "unknown-ca.kubeconfig", &yaml);
+    get_fails_fast_naming(
+        home.path(),
+        &file,
+        "x509: certificate signed by unknown authority",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn get_into_a_closed_pipe_exits_quietly() {
     let home = tempfile::tempdir().expect("home");
     let sim = basic().await;

@@ -55,6 +55,19 @@ impl Contexts {
         self.names.iter().map(|(shown, _)| shown.clone()).collect()
     }
 
+    /// The API server's URL of the named context, to say which server did not answer.
+    pub fn server(&self, name: &str) -> Option<&str> {
+        let (_, inner) = self.names.iter().find(|(shown, _)| shown == name)?;
+        let context = self.kubeconfig.contexts.iter().find(|c| &c.name == inner)?;
+        let cluster_name = &context.context.as_ref()?.cluster;
+        let cluster = self
+            .kubeconfig
+            .clusters
+            .iter()
+            .find(|c| &c.name == cluster_name)?;
+        cluster.cluster.as_ref()?.server.as_deref()
+    }
+
     /// A client for the named context. The future owns what it needs, so it can run in a
     /// task while the cockpit goes on.
     pub fn connect(

@@ -14,7 +14,7 @@ mod source;
 mod watch;
 mod yaml;
 
-pub use cause::Cause;
+pub use cause::{Cause, probe};
 pub use contexts::{ConnectError, Contexts, context_listing};
 pub use kinds::KindName;
 pub use kubeconfig::{KubeconfigLoadError, read_kubeconfig};
