@@ -294,3 +294,54 @@ async fn verbs_not_built_yet_say_so_and_what_there_is() {
         assert!(!text.contains("only `mlxp sim`"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn get_tables_are_for_people_and_failed_jobs_say_when_and_why() {
+    let home = tempfile::tempdir().expect("home");
+    let sim = common::platform_at(common::eight_am()).await;
+    let file = home.path().join("sim.kubeconfig");
+    sim.write_kubeconfig(&file).expect("kubeconfig");
+    let file = path_str(&file);
+    for what in ["pools", "nodes", "jobs", "queues", "models", "canaries"] {
+        let output = mlxp(home.path(), &["get", what, "--kubeconfig", file]).await;
+        let text = stdout(&output);
+        assert!(output.status.success(), "{what}: {}", stderr(&output));
+        for json in ["[{", "{\"", "[\"", "[]"] {
+            assert!(
+                !text.contains(json),
+                "JSON ({json}) in the {what} table:\n{text}"
+            );
+        }
+    }
+
+    let output = mlxp(
+        home.path(),
+        &["get", "jobs", "-o", "json", "--kubeconfig", file],
+    )
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let jobs: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).expect("json");
+    let failed: Vec<&serde_json::Value> = jobs.iter().filter(|j| j["state"] == "Failed").collect();
+    assert!(!failed.is_empty(), "the platform has failed jobs: {jobs:?}");
+    for job in &failed {
+        assert!(job["finished"].is_string(), "when it failed: {job}");
+        assert!(job["reason"].is_string(), "why it failed: {job}");
+    }
+    let table = stdout(&mlxp(home.path(), &["get", "jobs", "--kubeconfig", file]).await);
+    assert!(
+        table.lines().next().is_some_and(|h| h.contains("REASON")),
+        "{table}"
+    );
+    for job in &failed {
+        let name = job["name"].as_str().expect("name");
+        let line = table
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("{name} in:\n{table}"));
+        let reason = job["reason"].as_str().expect("reason");
+        let first_word = reason.split_whitespace().next().expect("a word");
+        assert!(line.contains(first_word), "{reason} in: {line}");
+        let finished = job["finished"].as_str().expect("finished");
+        assert!(line.contains(finished), "{finished} in: {line}");
+    }
+}
