@@ -67,7 +67,7 @@ struct ClusterArgs {
     /// The kubeconfig context (default: its current context).
     #[arg(long, global = true)]
     context: Option<String>,
-    /// Only this namespace (default: all).
+    /// The namespace: the cockpit starts in it, `get` keeps to it (default: all).
     #[arg(short = 'n', long, global = true)]
     namespace: Option<String>,
     /// Prometheus to read GPU, serving and model metrics from (overrides the config's url).
