@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// mlxp: operate an ML platform on Kubernetes from the terminal.
 #[derive(Parser, Debug)]
@@ -9,62 +9,107 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    // Global: taken on the bare command and on every verb, before or after it, as kubectl
+    // takes its flags.
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    cockpit: CockpitArgs,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Open the cockpit on the current kubeconfig context (the default).
-    Tui(TuiArgs),
+    Tui,
     /// Start the embedded GPU cluster and open the cockpit on it.
     Demo(DemoArgs),
     /// Serve the embedded GPU cluster over the Kubernetes API and write a kubeconfig for it.
     Sim(SimArgs),
-    /// Run the automation policies headless.
+    /// (Not built yet.) Run the automation policies headless.
     Agent,
     /// Print pools, nodes, GPUs, jobs, queues, models or canaries.
     Get(GetArgs),
-    /// Launch a training run for a model.
+    /// (Not built yet.) Launch a training run for a model.
     Train,
-    /// Trigger retraining of a model.
+    /// (Not built yet.) Trigger retraining of a model.
     Retrain,
-    /// Show or step a model's canary.
+    /// (Not built yet.) Show or step a model's canary.
     Canary,
-    /// Promote a model version.
+    /// (Not built yet.) Promote a model version.
     Promote,
-    /// Roll a model back to its previous version.
+    /// (Not built yet.) Roll a model back to its previous version.
     Rollback,
 }
 
-#[derive(clap::Args, Debug, Default)]
-struct TuiArgs {
-    /// Start in this namespace (default: all).
-    #[arg(short = 'n', long)]
-    namespace: Option<String>,
-    /// Read-only: no action that changes the cluster is offered (none is built yet; the
-    /// header says "read-only" and the flag is kept for them).
-    #[arg(long)]
-    readonly: bool,
-    #[command(flatten)]
-    cluster: ClusterArgs,
-    #[command(flatten)]
-    look: LookArgs,
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Tui => "tui",
+            Command::Demo(_) => "demo",
+            Command::Sim(_) => "sim",
+            Command::Agent => "agent",
+            Command::Get(_) => "get",
+            Command::Train => "train",
+            Command::Retrain => "retrain",
+            Command::Canary => "canary",
+            Command::Promote => "promote",
+            Command::Rollback => "rollback",
+        }
+    }
 }
 
 /// Which cluster and which metrics: as kubectl picks the cluster.
 #[derive(clap::Args, Debug, Default)]
 struct ClusterArgs {
     /// The kubeconfig to read (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long)]
+    #[arg(long, global = true)]
     kubeconfig: Option<PathBuf>,
     /// The kubeconfig context (default: its current context).
-    #[arg(long)]
+    #[arg(long, global = true)]
     context: Option<String>,
+    /// The namespace: the cockpit starts in it, `get` keeps to it (default: all).
+    #[arg(short = 'n', long, global = true)]
+    namespace: Option<String>,
     /// Prometheus to read GPU, serving and model metrics from (overrides the config's url).
-    #[arg(long)]
+    #[arg(long, global = true)]
     prometheus: Option<String>,
     /// The config file (default: $XDG_CONFIG_HOME/mlxp/mlxp.toml when it exists).
-    #[arg(long)]
+    #[arg(long, global = true)]
     config: Option<PathBuf>,
+}
+
+/// How the cockpit opens (`mlxp`, `mlxp tui`, `mlxp demo`).
+#[derive(clap::Args, Debug, Default)]
+struct CockpitArgs {
+    /// Read-only: offer no action that changes the cluster (none is built yet). With demo:
+    /// start on its read-only context, mlxp-demo-readonly.
+    #[arg(long, global = true)]
+    readonly: bool,
+    /// Built-in theme: dark (the default), light, high-contrast, solarized-dark.
+    #[arg(long, global = true)]
+    theme: Option<String>,
+    /// Built-in keymap: default or vim.
+    #[arg(long, global = true)]
+    keymap: Option<String>,
+}
+
+impl Cli {
+    /// The cluster flags given to a verb that runs its own cluster: refused rather than
+    /// ignored, so that `mlxp demo --kubeconfig F` does not seem to be showing F's cluster.
+    fn foreign_cluster_flags(&self, command: &Command) -> Vec<&'static str> {
+        if !matches!(command, Command::Demo(_) | Command::Sim(_)) {
+            return Vec::new();
+        }
+        let cluster = &self.cluster;
+        [
+            ("--kubeconfig", cluster.kubeconfig.is_some()),
+            ("--context", cluster.context.is_some()),
+            ("--prometheus", cluster.prometheus.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
 }
 
 type Metrics = Option<std::sync::Arc<dyn mlxp::metrics::MetricsSource>>;
@@ -90,7 +135,10 @@ impl ClusterArgs {
             .clone()
             .or_else(|| contexts.current())
             .ok_or_else(|| {
-                anyhow::anyhow!("the kubeconfig has no current context: use --context")
+                anyhow::anyhow!(
+                    "the kubeconfig has no current context: use --context NAME ({})",
+                    mlxp::cluster::context_listing(&contexts.names())
+                )
             })?;
         let client = contexts.connect(&context).await?;
         let file = config_file(self.config.as_deref())?;
@@ -160,18 +208,6 @@ struct GetArgs {
     /// Output format.
     #[arg(short = 'o', long, default_value = "table")]
     output: mlxp::cli::get::Output,
-    #[command(flatten)]
-    cluster: ClusterArgs,
-}
-
-#[derive(clap::Args, Debug, Default)]
-struct LookArgs {
-    /// Built-in theme: dark, light, high-contrast, solarized-dark.
-    #[arg(long, default_value = "dark")]
-    theme: String,
-    /// Built-in keymap: default or vim.
-    #[arg(long, default_value = "default")]
-    keymap: String,
 }
 
 #[derive(clap::Args, Debug)]
@@ -182,12 +218,6 @@ struct DemoArgs {
     /// Same seed, same cluster.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Start on the read-only context (mlxp-demo-readonly): the cockpit can look but not
-    /// change anything. `:ctx mlxp-demo` and `:ctx mlxp-demo-readonly` switch.
-    #[arg(long)]
-    readonly: bool,
-    #[command(flatten)]
-    look: LookArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -238,32 +268,54 @@ fn main() {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = cli.command.unwrap_or(Command::Tui(TuiArgs::default()));
-    let name = match command {
-        Command::Sim(args) => return run_sim(args),
-        Command::Tui(args) => return run_tui(args),
-        Command::Demo(args) => return run_demo(args),
-        Command::Agent => "agent",
-        Command::Get(args) => return run_get(args),
-        Command::Train => "train",
-        Command::Retrain => "retrain",
-        Command::Canary => "canary",
-        Command::Promote => "promote",
-        Command::Rollback => "rollback",
-    };
-    eprintln!("mlxp: {name} is not yet available (only `mlxp sim` is, so far)");
-    std::process::exit(2);
+fn run(mut cli: Cli) -> anyhow::Result<()> {
+    let command = cli.command.take().unwrap_or(Command::Tui);
+    let foreign = cli.foreign_cluster_flags(&command);
+    if !foreign.is_empty() {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "mlxp {} runs a cluster of its own: {} does not apply",
+                    command.name(),
+                    foreign.join(", ")
+                ),
+            )
+            .exit();
+    }
+    match command {
+        Command::Sim(args) => run_sim(args),
+        Command::Tui => run_tui(cli.cluster, cli.cockpit),
+        Command::Demo(args) => run_demo(args, cli.cluster, cli.cockpit),
+        Command::Get(args) => run_get(args, cli.cluster),
+        Command::Agent
+        | Command::Train
+        | Command::Retrain
+        | Command::Canary
+        | Command::Promote
+        | Command::Rollback => {
+            eprintln!(
+                "mlxp: {} is not built yet. Built so far: mlxp demo (the cockpit on an \
+                 embedded cluster), mlxp sim (that cluster alone, for any client), mlxp tui or \
+                 mlxp (the cockpit on your cluster), mlxp get (its data, for scripts).",
+                command.name()
+            );
+            std::process::exit(2);
+        }
+    }
 }
 
 fn options(
-    look: &LookArgs,
+    cockpit: CockpitArgs,
+    namespace: Option<String>,
     context: String,
     prices: mlxp::domain::cost::PriceTable,
 ) -> mlxp::tui::run::Options {
     mlxp::tui::run::Options {
-        keymap: look.keymap.clone(),
-        theme: look.theme.clone(),
+        keymap: cockpit.keymap.unwrap_or_else(|| "default".into()),
+        theme: cockpit.theme.unwrap_or_else(|| "dark".into()),
+        readonly: cockpit.readonly,
+        namespace,
         context,
         prices,
         ..Default::default()
@@ -272,9 +324,9 @@ fn options(
 
 /// The cockpit on the embedded cluster: it runs in-process on a free port and the cockpit
 /// reaches it as any cluster, through the kube client over HTTPS.
-fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
+fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyhow::Result<()> {
     // The user's prices apply to the demo's cluster too.
-    let prices = prices(config_file(None)?.as_ref())?;
+    let prices = prices(config_file(cluster.config.as_deref())?.as_ref())?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let sim = mlxp::sim::Sim::start(mlxp::sim::SimConfig {
@@ -287,7 +339,7 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         })
         .await?;
         let contexts = sim.demo_contexts()?;
-        let context = if args.readonly {
+        let context = if cockpit.readonly {
             mlxp::sim::DEMO_READONLY_CONTEXT
         } else {
             mlxp::sim::DEMO_CONTEXT
@@ -295,42 +347,70 @@ fn run_demo(args: DemoArgs) -> anyhow::Result<()> {
         let client = contexts.connect(context).await?;
         let metrics: std::sync::Arc<dyn mlxp::metrics::MetricsSource> =
             std::sync::Arc::new(mlxp::metrics::embedded::Embedded::new(sim.state().clone()));
-        let mut options = options(&args.look, context.to_string(), prices);
+        let mut options = options(cockpit, cluster.namespace, context.to_string(), prices);
         options.contexts = contexts;
-        options.readonly = args.readonly;
         mlxp::tui::run::run(client, Some(metrics), options).await
     })
 }
 
 /// The cockpit on a cluster the kubeconfig reaches, as kubectl picks it.
-fn run_tui(args: TuiArgs) -> anyhow::Result<()> {
+fn run_tui(cluster: ClusterArgs, cockpit: CockpitArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let connected = args.cluster.connect().await?;
-        let mut options = options(&args.look, connected.context, connected.prices);
-        options.namespace = args.namespace.clone();
+        let connected = cluster.connect().await?;
+        let mut options = options(
+            cockpit,
+            cluster.namespace.clone(),
+            connected.context,
+            connected.prices,
+        );
         options.contexts = connected.contexts;
-        options.readonly = args.readonly;
         mlxp::tui::run::run(connected.client, connected.metrics, options).await
     })
 }
 
-fn run_get(args: GetArgs) -> anyhow::Result<()> {
+/// How long `mlxp get` waits for the API server's `/version` before saying it is not there.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn run_get(args: GetArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
     let (what, output) = (args.what, args.output);
     let runtime = tokio::runtime::Runtime::new()?;
     let text = runtime.block_on(async move {
-        let connected = args.cluster.connect().await?;
+        let connected = cluster.connect().await?;
+        // What keeps the cluster from answering is said at once, as kubectl does, not after
+        // the watchers have retried it until the sync times out.
+        if let Err(cause) = mlxp::cluster::probe(&connected.client, PROBE_TIMEOUT).await {
+            let server = connected.contexts.server(&connected.context).unwrap_or("?");
+            anyhow::bail!(
+                "the cluster at {server} (context {}): {cause}",
+                connected.context
+            );
+        }
         mlxp::cli::get::get(
             connected.client,
             connected.metrics,
             &connected.prices,
             what,
             output,
+            cluster.namespace.as_deref(),
         )
         .await
     })?;
-    print!("{text}");
-    Ok(())
+    write_stdout(&text)
+}
+
+/// Writes `text` to stdout. A reader that has gone (`| head -n 1`) ends the output quietly,
+/// as it does for Unix tools: what it did not read, it did not want.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => Ok(written?),
+    }
 }
 
 fn run_sim(args: SimArgs) -> anyhow::Result<()> {

@@ -1,13 +1,15 @@
 //! What `mlxp get -o json|yaml` prints: typed records of what the views show. Field names
 //! are the JSON names (documented in the README).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::cluster::Snapshot;
 use crate::domain::cost::PriceTable;
 use crate::domain::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of, summarize};
 use crate::domain::serving::splits;
-use crate::domain::training::{admission_order, job_state};
+use crate::domain::training::{JobState, admission_order, job_state};
 use crate::metrics::MetricsFrame;
 use crate::tui::views::gpus::{hourly_price, idle_allocated};
 
@@ -159,24 +161,52 @@ pub struct Job {
     pub pool: Option<String>,
     pub created: Option<chrono::DateTime<chrono::Utc>>,
     pub started: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it succeeded or failed.
     pub finished: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why it waits (Kueue's or the scheduler's words) or why it failed (the Job's).
+    pub reason: Option<String>,
 }
 
 pub fn jobs(snapshot: &Snapshot) -> Vec<Job> {
+    // Why each queued Job waits, by its Workload's owner.
+    let waiting: BTreeMap<(&str, &str), &str> = snapshot
+        .workloads
+        .values()
+        .filter_map(|w| {
+            let owner = w.meta.controller()?;
+            Some((
+                (w.meta.namespace.as_str(), owner.name.as_str()),
+                w.pending_reason()?,
+            ))
+        })
+        .collect();
     snapshot
         .jobs
         .values()
-        .map(|j| Job {
-            namespace: j.meta.namespace.clone(),
-            name: j.meta.name.clone(),
-            model: j.meta.label("mlxp.io/model").map(String::from),
-            queue: j.queue().map(String::from),
-            state: job_state(j).label(),
-            gpus: j.pod_requests.gpus * i64::from(j.parallelism),
-            pool: j.pool.clone(),
-            created: j.meta.creation_timestamp,
-            started: j.start_time,
-            finished: j.completion_time,
+        .map(|j| {
+            let state = job_state(j);
+            let (ns, name) = (j.meta.namespace.as_str(), j.meta.name.as_str());
+            let reason = match state {
+                JobState::Queued => waiting.get(&(ns, name)).map(|r| r.to_string()),
+                JobState::Pending => snapshot
+                    .pods_of_job(ns, name)
+                    .find_map(|p| p.unschedulable.clone()),
+                JobState::Failed => j.failure(),
+                JobState::Running | JobState::Succeeded => None,
+            };
+            Job {
+                namespace: j.meta.namespace.clone(),
+                name: j.meta.name.clone(),
+                model: j.meta.label("mlxp.io/model").map(String::from),
+                queue: j.queue().map(String::from),
+                state: state.label(),
+                gpus: j.pod_requests.gpus * i64::from(j.parallelism),
+                pool: j.pool.clone(),
+                created: j.meta.creation_timestamp,
+                started: j.start_time,
+                finished: j.finished_at(),
+                reason,
+            }
         })
         .collect()
 }

@@ -3,6 +3,7 @@
 //! authority`, `Unauthorized`), not the wrapper's `ServiceError: client error (Connect)`.
 
 use std::fmt;
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cause {
@@ -39,17 +40,21 @@ impl Cause {
         let mut messages = Vec::new();
         let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
         while let Some(e) = next {
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                match io.kind() {
+            // tokio-rustls hands a handshake failure back inside an io::Error (hyper-util
+            // wraps that in another), and io::Error's source() skips the error it wraps, to
+            // that error's own source: look inside each by hand.
+            let mut io = e.downcast_ref::<std::io::Error>();
+            while let Some(outer) = io {
+                match outer.kind() {
                     std::io::ErrorKind::ConnectionRefused => return Cause::Refused,
                     std::io::ErrorKind::TimedOut => return Cause::TimedOut,
                     _ => {}
                 }
-                // tokio-rustls hands a handshake failure back as an io::Error around it,
-                // and io::Error's source() skips to the inner error's own source.
-                if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                let inner = outer.get_ref();
+                if let Some(tls) = inner.and_then(|i| i.downcast_ref::<rustls::Error>()) {
                     return Cause::Tls(x509(tls));
                 }
+                io = inner.and_then(|i| i.downcast_ref::<std::io::Error>());
             }
             if let Some(tls) = e.downcast_ref::<rustls::Error>() {
                 return Cause::Tls(x509(tls));
@@ -84,13 +89,28 @@ impl Cause {
 
 const UNKNOWN_AUTHORITY: &str = "x509: certificate signed by unknown authority";
 
+/// Whether the API server answers `GET /version` within `within`, and if not, why. A cause
+/// that waiting will not fix (refused, TLS, 401) is known at once this way, where a watch
+/// would retry it with backoff.
+pub async fn probe(client: &kube::Client, within: Duration) -> Result<(), Cause> {
+    match tokio::time::timeout(within, client.apiserver_version()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(Cause::of(&e)),
+        Err(_) => Err(Cause::TimedOut),
+    }
+}
+
 /// rustls's words for a certificate problem, in the x509 terms kubectl users know.
 fn x509(error: &rustls::Error) -> String {
     use rustls::CertificateError as C;
     match error {
-        // A new CA with the old one's name fails on the signature: Go says the same then.
-        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
-            UNKNOWN_AUTHORITY.into()
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => UNKNOWN_AUTHORITY.into(),
+        // A CA of the same name as the issuer, that did not sign it: another cluster's CA
+        // made by the same tool. Go's x509 (so kubectl) calls it an unknown authority too.
+        rustls::Error::InvalidCertificate(C::BadSignature) => {
+            "x509: certificate signed by unknown authority (a CA of that name is trusted, but \
+             it did not sign this certificate)"
+                .into()
         }
         rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
             "x509: certificate has expired or is not yet valid".into()
@@ -150,6 +170,17 @@ mod tests {
         );
         assert!(cause.wants_fresh_credentials());
         assert!(!Cause::Refused.wants_fresh_credentials());
+        // As hyper-util hands it over: an io::Error around tokio-rustls's io::Error.
+        let same_name = Wrapper(Box::new(std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature),
+        ))));
+        assert!(
+            Cause::of_chain(&same_name)
+                .to_string()
+                .starts_with("x509: certificate signed by unknown authority"),
+            "another cluster's CA of the same name"
+        );
     }
 
     #[test]

@@ -6,14 +6,25 @@ use std::sync::Arc;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
+use super::kubeconfig::{KubeconfigLoadError, read_kubeconfig};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("no context {0}")]
-    Unknown(String),
+    #[error("no context {name} in the kubeconfig; {}", context_listing(.known))]
+    Unknown { name: String, known: Vec<String> },
     #[error(transparent)]
     Kubeconfig(#[from] KubeconfigError),
     #[error(transparent)]
     Client(#[from] kube::Error),
+}
+
+/// The contexts there are, for a message saying which exist.
+pub fn context_listing(names: &[String]) -> String {
+    if names.is_empty() {
+        "it has no contexts".into()
+    } else {
+        format!("its contexts: {}", names.join(", "))
+    }
 }
 
 /// A kubeconfig and the names its contexts go by. No `Debug`: the kubeconfig holds tokens.
@@ -29,11 +40,8 @@ pub struct Contexts {
 
 impl Contexts {
     /// The kubeconfig at `path`, or kubectl's default ($KUBECONFIG, then ~/.kube/config).
-    pub fn read(path: Option<PathBuf>) -> Result<Self, KubeconfigError> {
-        let kubeconfig = match &path {
-            Some(path) => Kubeconfig::read_from(path)?,
-            None => Kubeconfig::read()?,
-        };
+    pub fn read(path: Option<PathBuf>) -> Result<Self, KubeconfigLoadError> {
+        let kubeconfig = read_kubeconfig(path.as_deref())?;
         Ok(Contexts {
             origin: Some(path),
             ..Contexts::from_kubeconfig(kubeconfig)
@@ -42,7 +50,7 @@ impl Contexts {
 
     /// The same kubeconfig read again (a rotated token, a new CA), as kubectl reads it on
     /// each run; what was given in memory stays as it is.
-    pub fn reread(&self) -> Result<Self, KubeconfigError> {
+    pub fn reread(&self) -> Result<Self, KubeconfigLoadError> {
         match &self.origin {
             Some(path) => Contexts::read(path.clone()),
             None => Ok(self.clone()),
@@ -98,6 +106,19 @@ impl Contexts {
         self.names.iter().map(|(shown, _)| shown.clone()).collect()
     }
 
+    /// The API server's URL of the named context, to say which server did not answer.
+    pub fn server(&self, name: &str) -> Option<&str> {
+        let (_, inner) = self.names.iter().find(|(shown, _)| shown == name)?;
+        let context = self.kubeconfig.contexts.iter().find(|c| &c.name == inner)?;
+        let cluster_name = &context.context.as_ref()?.cluster;
+        let cluster = self
+            .kubeconfig
+            .clusters
+            .iter()
+            .find(|c| &c.name == cluster_name)?;
+        cluster.cluster.as_ref()?.server.as_deref()
+    }
+
     /// A client for the named context. The future owns what it needs, so it can run in a
     /// task while the cockpit goes on.
     pub fn connect(
@@ -109,7 +130,10 @@ impl Contexts {
             .iter()
             .find(|(shown, _)| shown == name)
             .map(|(_, inner)| inner.clone())
-            .ok_or_else(|| ConnectError::Unknown(name.to_string()));
+            .ok_or_else(|| ConnectError::Unknown {
+                name: name.to_string(),
+                known: self.names(),
+            });
         let kubeconfig = self.kubeconfig.clone();
         async move {
             let options = KubeConfigOptions {
@@ -119,5 +143,27 @@ impl Contexts {
             let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
             Ok(kube::Client::try_from(config)?)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unknown_context_is_answered_with_those_there_are() {
+        let kubeconfig = Kubeconfig::from_yaml(
+            "contexts:\n- name: prod\n  context: {cluster: c, user: u}\n- name: staging\n  context: {cluster: c, user: u}\n",
+        )
+        .expect("kubeconfig");
+        let contexts = Contexts::from_kubeconfig(kubeconfig);
+        let error = contexts.connect("nope").await.err().expect("unknown");
+        assert_eq!(
+            error.to_string(),
+            "no context nope in the kubeconfig; its contexts: prod, staging"
+        );
+        let none = Contexts::from_kubeconfig(Kubeconfig::default());
+        let error = none.connect("nope").await.err().expect("unknown");
+        assert!(error.to_string().ends_with("it has no contexts"), "{error}");
     }
 }

@@ -193,11 +193,7 @@ async fn probe(
     loop {
         let tick = ticks.tick().await;
         let client = clients.borrow().clone();
-        let cause = match tokio::time::timeout(PROBE_DEADLINE, client.apiserver_version()).await {
-            Ok(Ok(_)) => None,
-            Ok(Err(e)) => Some(Cause::of(&e)),
-            Err(_) => Some(Cause::TimedOut),
-        };
+        let cause = super::cause::probe(&client, PROBE_DEADLINE).await.err();
         let mut reloaded = false;
         if let (Some(cause), Some(reconnect)) = (&cause, &reconnect)
             && cause.wants_fresh_credentials()

@@ -143,3 +143,30 @@ fn a_route_gives_weights_defaulting_to_one() {
         ]
     );
 }
+
+#[test]
+fn a_failed_job_says_when_and_why_from_its_failed_condition() {
+    let job: Job = serde_json::from_value(json!({
+        "metadata": {"name": "train-a", "namespace": "training"},
+        "status": {"failed": 3, "startTime": "2026-11-29T07:00:00Z", "conditions": [
+            {"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded",
+             "lastTransitionTime": "2026-11-29T07:09:00Z"},
+            {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+             "message": "Job has reached the specified backoff limit",
+             "lastTransitionTime": "2026-11-29T07:10:00Z"},
+        ]},
+    }))
+    .expect("job");
+    assert_eq!(
+        job.failure().as_deref(),
+        Some("BackoffLimitExceeded: Job has reached the specified backoff limit")
+    );
+    assert_eq!(
+        job.finished_at().map(|t| t.to_rfc3339()),
+        Some("2026-11-29T07:10:00+00:00".to_string())
+    );
+    let running: Job =
+        serde_json::from_value(json!({"metadata": {"name": "b"}, "status": {"active": 1}}))
+            .expect("job");
+    assert_eq!((running.failure(), running.finished_at()), (None, None));
+}

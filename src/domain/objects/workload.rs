@@ -39,6 +39,32 @@ impl Job {
     pub fn queue(&self) -> Option<&str> {
         self.meta.label(QUEUE_NAME_LABEL)
     }
+
+    /// When it ended: its completionTime, which a Job that failed may not have, else when
+    /// it was marked Failed.
+    pub fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.completion_time
+            .or_else(|| self.failed().and_then(|c| c.last_transition_time))
+    }
+
+    /// Why it failed, as the Job controller says it: `Reason: message`.
+    pub fn failure(&self) -> Option<String> {
+        let failed = self.failed()?;
+        let said: Vec<&str> = [failed.reason.as_deref(), failed.message.as_deref()]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect();
+        Some(if said.is_empty() {
+            "Failed".to_string()
+        } else {
+            said.join(": ")
+        })
+    }
+
+    fn failed(&self) -> Option<&Condition> {
+        super::meta::find(&self.conditions, "Failed").filter(|c| c.status == "True")
+    }
 }
 
 #[derive(Deserialize)]
