@@ -76,6 +76,12 @@ impl SimClock {
         }
     }
 
+    /// Stops a running clock where it stands: it moves again only when stepped by hand.
+    pub fn pause(&self) {
+        let now = self.now();
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner()) = Mode::Manual { now };
+    }
+
     /// Moves simulated time forward (a running clock jumps ahead and keeps running).
     pub fn advance(&self, by: Duration) {
         let mut mode = self.mode.lock().unwrap_or_else(|e| e.into_inner());

@@ -233,6 +233,13 @@ impl Sim {
             .settle(&self.state);
     }
 
+    /// Stops simulated time where it stands, once the controllers' pass in progress is done:
+    /// from then on it moves only through `advance`, as with a manual clock.
+    pub fn pause(&self) {
+        self.state.clock.pause();
+        drop(self.controllers.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
     /// The kube client configuration of one of the two contexts, read from the kubeconfig
     /// as any user's is.
     pub async fn config(&self, readonly: bool) -> anyhow::Result<kube::Config> {
