@@ -440,12 +440,13 @@ async fn pause_together(first: &Sim, second: &Sim) -> chrono::Duration {
     since[0].max(since[1])
 }
 
-/// `mlxp demo --seed 7` twice, started at different wall times with the clock running, seen
+/// `mlxp demo --seed 9` twice, started at different wall times with the clock running, seen
 /// at the same simulated time since each began: the same Events at the same times in the
 /// same order, the same nodes, pods and Jobs, the same requests served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_seed_plays_the_same_history_on_a_running_clock() {
-    let (first, second) = (demo(7, 600.0).await, demo(7, 600.0).await);
+    // Seed 9 preempts a spot node in this time.
+    let (first, second) = (demo(9, 600.0).await, demo(9, 600.0).await);
     reach(&first, played()).await;
     reach(&second, played()).await;
     let since = pause_together(&first, &second).await;
@@ -455,13 +456,16 @@ async fn the_same_seed_plays_the_same_history_on_a_running_clock() {
         lines.extend(served(sim).await);
         histories.push(lines);
     }
-    let scheduled = histories[0].iter().any(|l| l.contains(" Scheduled: "));
+    let happened = |reason: &str| {
+        let reason = format!(" {reason}: ");
+        histories[0].iter().any(|l| l.contains(&reason))
+    };
     let serving = histories[0]
         .iter()
         .any(|l| l.starts_with("mlxp_requests_total"));
     assert!(
-        scheduled && serving,
-        "pods were scheduled and requests served, to compare: {:#?}",
+        happened("Preempted") && happened("FailedScheduling") && serving,
+        "a spot node was preempted, pods waited for room, requests were served: {:#?}",
         histories[0]
     );
     if let Some(difference) = difference(&histories[0], &histories[1]) {
@@ -472,7 +476,7 @@ async fn the_same_seed_plays_the_same_history_on_a_running_clock() {
 /// Another seed plays another history (so the comparison above is not vacuous).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_seed_plays_another_history() {
-    let (first, second) = (demo(7, 600.0).await, demo(8, 600.0).await);
+    let (first, second) = (demo(9, 600.0).await, demo(10, 600.0).await);
     reach(&first, played()).await;
     reach(&second, played()).await;
     let since = pause_together(&first, &second).await;
