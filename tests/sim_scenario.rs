@@ -484,3 +484,64 @@ async fn another_seed_plays_another_history() {
     let second = history(&second, since, true).await;
     assert_ne!(first, second);
 }
+
+/// What a client does that the controllers do not act on — a server-side dry run of a Job, a
+/// ConfigMap of its own — leaves the rest of the history as it was: the cluster's names and
+/// its spot luck are its own, not drawn from what clients ask for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clients_writes_leave_the_clusters_history_alone() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::PostParams;
+    let run = |client_writes: bool| async move {
+        let sim = Sim::start(mlxp::sim::SimConfig {
+            seed: 9,
+            manual_clock: true,
+            scenario: mlxp::sim::Scenario::Platform {
+                scale: mlxp::sim::Scale::Small,
+            },
+            ..mlxp::sim::SimConfig::default()
+        })
+        .await
+        .expect("sim starts");
+        if client_writes {
+            let client = sim.client(false).await.expect("client");
+            let job: Job = serde_json::from_value(serde_json::json!({
+                "apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"generateName": "train-preview-"},
+                "spec": {"template": {"spec": {"restartPolicy": "Never",
+                    "containers": [{"name": "t", "image": "trainer"}]}}},
+            }))
+            .expect("job");
+            let dry_run = PostParams {
+                dry_run: true,
+                ..Default::default()
+            };
+            Api::<Job>::namespaced(client.clone(), "training")
+                .create(&dry_run, &job)
+                .await
+                .expect("dry run");
+            let notes: ConfigMap = serde_json::from_value(serde_json::json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"generateName": "notes-"},
+            }))
+            .expect("config map");
+            Api::<ConfigMap>::namespaced(client, "default")
+                .create(&PostParams::default(), &notes)
+                .await
+                .expect("created");
+        }
+        // Six simulated hours: seed 9's spot luck takes a node in them.
+        for _ in 0..(6 * 360) {
+            sim.advance(std::time::Duration::from_secs(10));
+        }
+        history(&sim, chrono::Duration::days(1), true).await
+    };
+    let (quiet, busy) = (run(false).await, run(true).await);
+    assert!(
+        quiet.iter().any(|l| l.contains(" Preempted: ")),
+        "a spot node was preempted: {quiet:#?}"
+    );
+    if let Some(difference) = difference(&quiet, &busy) {
+        panic!("a client's writes changed the cluster's history: {difference}");
+    }
+}
