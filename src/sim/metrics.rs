@@ -71,7 +71,7 @@ pub fn gpu_samples(state: &ApiState, now: DateTime<Utc>) -> Vec<GpuSample> {
                 .push((created, name, gpus, pod));
         }
     }
-    let minute = now.timestamp() / 60;
+    let minute = state.clock.scenario_time(now).timestamp() / 60;
     let mut samples = Vec::new();
     for node in state.list_objects("", "nodes") {
         let name = node["metadata"]["name"].as_str().unwrap_or("").to_string();

@@ -48,7 +48,8 @@ pub struct SimConfig {
     pub seed: u64,
     /// Simulated seconds per real second.
     pub speed: f64,
-    /// Where simulated time starts (default: now). Fixed in tests, with `manual_clock`.
+    /// Where simulated time starts (default: now, playing the scenario's day of
+    /// `played_day`). Fixed in tests, with `manual_clock`.
     pub start: Option<chrono::DateTime<chrono::Utc>>,
     /// Time moves only through `Sim::advance` (tests), and controllers run only then.
     pub manual_clock: bool,
@@ -116,17 +117,21 @@ impl Sim {
             },
         };
         let certs = identity.certs.clone();
-        let start = config.start.unwrap_or_else(chrono::Utc::now);
+        let (start, day_shift) = match config.start {
+            Some(start) => (start, chrono::Duration::zero()),
+            None => {
+                // Whole seconds, as timestamps are: a fraction would move some of them.
+                let now = chrono::Utc::now();
+                let now = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+                (now, now - played_day())
+            }
+        };
         let warm_up = match config.scenario {
             Scenario::Platform { .. } => chrono::Duration::hours(scenario::WARM_UP_HOURS),
             _ => chrono::Duration::zero(),
         };
-        // The warm-up plays on a manual clock that ends at `start`; then it runs, if asked.
-        let clock = if config.manual_clock || !warm_up.is_zero() {
-            clock::SimClock::manual(start - warm_up)
-        } else {
-            clock::SimClock::running(start, config.speed)
-        };
+        // The warm-up plays on a standing clock that ends at `start`; then it runs, if asked.
+        let clock = clock::SimClock::manual(start - warm_up, day_shift);
         let (admin_token, readonly_token) = (identity.admin_token, identity.readonly_token);
         let state = Arc::new(ApiState::new(
             admin_token.clone(),
@@ -151,11 +156,9 @@ impl Sim {
                 state.clock.advance(step);
                 warming.settle(&state);
             }
-            if !config.manual_clock {
-                state.clock.start_running(config.speed);
-            }
         }
         if !config.manual_clock {
+            state.clock.start_running(config.speed);
             tokio::spawn(controllers::run(state.clone(), controllers.clone()));
         }
         Ok(Sim {
@@ -233,6 +236,13 @@ impl Sim {
             .settle(&self.state);
     }
 
+    /// Stops simulated time where it stands, once the controllers' step in progress is done:
+    /// from then on it moves only through `advance`, as with a manual clock.
+    pub fn pause(&self) {
+        self.state.clock.pause();
+        drop(self.controllers.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
     /// The kube client configuration of one of the two contexts, read from the kubeconfig
     /// as any user's is.
     pub async fn config(&self, readonly: bool) -> anyhow::Result<kube::Config> {
@@ -265,6 +275,15 @@ impl Sim {
     pub async fn client(&self, readonly: bool) -> anyhow::Result<kube::Client> {
         Ok(kube::Client::try_from(self.config(readonly).await?)?)
     }
+}
+
+/// The day a run started now plays (its traffic and noise follow it): mid-day, as the
+/// platform scenario describes, and the same day for every run of a seed.
+fn played_day() -> chrono::DateTime<chrono::Utc> {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+        .and_then(|day| day.and_hms_opt(14, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or_default()
 }
 
 impl Drop for Sim {

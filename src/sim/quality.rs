@@ -60,7 +60,7 @@ pub fn versions(state: &ApiState, now: DateTime<Utc>) -> Vec<(String, String, f6
             .and_then(parse)
             .unwrap_or(now);
         let age_hours = (now - created).num_seconds() as f64 / 3600.0;
-        let minute = now.timestamp() / 60;
+        let minute = state.clock.scenario_time(now).timestamp() / 60;
         let noise = (stable_hash(&format!("{model}/{name}/{minute}")) % 1000) as f64 / 1000.0;
         let is_drifting = drifting.contains(&(text(&version, "namespace"), model.to_string()));
         let (a, d) = quality(trained, is_drifting, age_hours, noise);

@@ -138,7 +138,7 @@ impl Traffic {
                 continue;
             }
             let peak = peaks.get(model).copied().unwrap_or(200.0);
-            let rps = model_rps(peak, model, now);
+            let rps = model_rps(peak, model, state.clock.scenario_time(now));
             for (version, weight) in backends {
                 let key = (namespace.to_string(), model.to_string(), version.clone());
                 let is_bad = bad.contains(&key);

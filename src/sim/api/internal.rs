@@ -54,10 +54,15 @@ impl ApiState {
         }
     }
 
-    /// Runs `f` with the cluster's seeded random source: names, uids and everything the
-    /// simulation draws come from it, so the same seed gives the same cluster.
+    /// Runs `f` with the cluster's seeded random source: the names and uids the server and
+    /// its controllers make come from it, so the same seed gives the same cluster.
     pub fn random<T>(&self, f: impl FnOnce(&mut StdRng) -> T) -> T {
         f(&mut self.rng.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Runs `f` with the random source of what clients ask the server to create.
+    pub fn random_for_requests<T>(&self, f: impl FnOnce(&mut StdRng) -> T) -> T {
+        f(&mut self.requests_rng.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// One object, decoded.

@@ -59,8 +59,11 @@ pub struct ApiState {
     pub watch_epoch: tokio::sync::watch::Sender<u64>,
     /// What the serving stack has served (counters behind /metrics).
     pub traffic: std::sync::Mutex<crate::sim::traffic::Traffic>,
-    /// The seeded random source (see `random`).
+    /// The seeded random source of the server's own writes (see `random`).
     rng: std::sync::Mutex<rand::rngs::StdRng>,
+    /// Names and uids of what clients create: a stream of its own, so a client's writes
+    /// (a dry run included) do not move what the cluster draws next.
+    requests_rng: std::sync::Mutex<rand::rngs::StdRng>,
     /// Simulated time: timestamps, ages, and every controller read it.
     pub clock: Arc<SimClock>,
     /// Requests being served, watches and log follows aside; past the limit: 429.
@@ -78,6 +81,9 @@ impl ApiState {
         use rand::SeedableRng;
         Ok(ApiState {
             rng: std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)),
+            requests_rng: std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(
+                seed ^ crate::sim::ids::stable_hash("requests"),
+            )),
             traffic: Default::default(),
             clock,
             inflight: tokio::sync::Semaphore::new(max_inflight),

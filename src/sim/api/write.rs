@@ -150,7 +150,10 @@ pub fn create(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
         .and_then(Value::as_str)
         .is_some_and(|n| !n.is_empty());
     if !has_name && let Some(prefix) = meta.get("generateName").and_then(Value::as_str) {
-        let name = format!("{prefix}{}", ctx.state.random(ids::name_suffix));
+        let name = format!(
+            "{prefix}{}",
+            ctx.state.random_for_requests(ids::name_suffix)
+        );
         meta.insert("name".into(), json!(name));
     }
     validate_metadata(&ctx.rt, &object)?;
@@ -198,7 +201,11 @@ fn insert_new(
     if tx.get(&rt.store_key(), &namespace, &name).is_some() {
         return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
     }
-    let uid = state.random(ids::uid);
+    let uid = if manager == INTERNAL_MANAGER {
+        state.random(ids::uid)
+    } else {
+        state.random_for_requests(ids::uid)
+    };
     let meta = meta_mut(&mut object);
     meta.insert("uid".into(), json!(uid));
     // The server's own seeding may write history (objects made before it started).

@@ -25,8 +25,13 @@ use std::time::Duration;
 
 use super::api::ApiState;
 
-/// How often, in real time, the controllers run when the clock runs by itself.
+/// How often, in real time, the controllers' loop looks for due steps.
 const TICK: Duration = Duration::from_millis(200);
+
+/// The simulated step a running clock takes: the controllers settle after each one, exactly
+/// as after `Sim::advance(STEP)`, so a run's history is a function of the seed and the
+/// simulated time, whatever the speed and however late the loop wakes.
+pub const STEP: chrono::Duration = chrono::Duration::seconds(1);
 
 /// Most passes one `settle` makes: a pod goes bound → creating → running in a few.
 const MAX_PASSES: usize = 8;
@@ -99,7 +104,9 @@ impl Controllers {
     }
 }
 
-/// The controllers' loop for a clock that runs by itself; ends with the server.
+/// The controllers' loop for a clock that runs by itself; ends with the server. It takes
+/// every step that fell due, in order: if the controllers cannot keep up with the speed,
+/// simulated time falls behind real time rather than skipping steps.
 pub async fn run(state: Arc<ApiState>, controllers: Arc<Mutex<Controllers>>) {
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -110,11 +117,13 @@ pub async fn run(state: Arc<ApiState>, controllers: Arc<Mutex<Controllers>>) {
         }
         let (pass_state, pass_controllers) = (state.clone(), controllers.clone());
         // Controllers do blocking work (JSON, the store's lock): keep it off the I/O threads.
-        let pass = tokio::task::spawn_blocking(move || {
+        let steps = tokio::task::spawn_blocking(move || {
             let mut controllers = pass_controllers.lock().unwrap_or_else(|e| e.into_inner());
-            controllers.reconcile(&pass_state)
+            while !pass_state.shutdown.is_cancelled() && pass_state.clock.step_if_due(STEP) {
+                controllers.settle(&pass_state);
+            }
         });
-        if pass.await.is_err() {
+        if steps.await.is_err() {
             tracing::error!("a controller pass panicked; continuing with the next one");
         }
     }
