@@ -304,16 +304,7 @@ async fn a_missing_kind_is_not_installed_and_the_rest_work() {
 /// themselves with what the new run holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_cluster_is_shown_lost_then_found_again() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let config = SimConfig {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        manual_clock: true,
-        start: common::eight_am(),
-        ..SimConfig::default()
-    };
+    let config = common::restartable_config();
     let sim = Sim::start(config.clone()).await.expect("sim starts");
     let identity = sim.identity();
     let watch = mlxp::cluster::start(sim.client(true).await.expect("client"));

@@ -42,14 +42,19 @@ async fn type_command(cockpit: &Cockpit, text: &str) {
     }
 }
 
-#[tokio::test]
-async fn ctx_switches_to_the_readonly_demo_context_and_a_failed_switch_stays() {
-    let sim = Sim::start(mlxp::sim::SimConfig {
+/// The basic cluster on a clock that stands still.
+async fn standing_sim() -> Sim {
+    Sim::start(mlxp::sim::SimConfig {
         manual_clock: true,
         ..Default::default()
     })
     .await
-    .expect("sim starts");
+    .expect("sim starts")
+}
+
+#[tokio::test]
+async fn ctx_switches_to_the_readonly_demo_context_and_a_failed_switch_stays() {
+    let sim = standing_sim().await;
     let demo = sim.demo_contexts().expect("contexts");
     assert_eq!(demo.names(), [DEMO_CONTEXT, DEMO_READONLY_CONTEXT]);
     // The same kubeconfig, plus a name whose context it lacks: connecting to it fails.
@@ -158,12 +163,7 @@ fn header_of(app: &App) -> String {
 /// not change anything (asked of the server on connect and on each context switch).
 #[tokio::test]
 async fn the_header_says_read_only_when_the_credentials_are() {
-    let sim = Sim::start(mlxp::sim::SimConfig {
-        manual_clock: true,
-        ..Default::default()
-    })
-    .await
-    .expect("sim starts");
+    let sim = standing_sim().await;
     let demo = sim.demo_contexts().expect("contexts");
     let readonly = demo.connect(DEMO_READONLY_CONTEXT).await.expect("client");
     let options = Options {

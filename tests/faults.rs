@@ -13,7 +13,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, Patch, PatchParams};
 use mlxp::cluster::{ClusterWatch, Contexts, KindName, Snapshot, SourceState};
-use mlxp::sim::{Sim, SimConfig};
+use mlxp::sim::Sim;
 
 const BOUND: Duration = Duration::from_secs(30);
 
@@ -60,16 +60,7 @@ fn live(s: &Snapshot) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn freeze_cut_and_new_credentials_through_a_proxy() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let config = SimConfig {
-        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        manual_clock: true,
-        start: common::eight_am(),
-        ..SimConfig::default()
-    };
+    let config = common::restartable_config();
     let sim = Sim::start(config.clone()).await.expect("sim starts");
     let proxy = FaultProxy::start(sim.addr()).await;
     let dir = tempfile::tempdir().expect("dir");

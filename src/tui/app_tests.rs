@@ -13,7 +13,7 @@ use crate::domain::cost::PriceTable;
 use crate::domain::objects::Node;
 use crate::metrics::{GpuSample, MetricsFrame, PodRef};
 
-fn app() -> App {
+pub(super) fn app() -> App {
     let (keymap, _) = keymap::load("default", None);
     let (theme, _) = theme::load("dark", None);
     App::new(

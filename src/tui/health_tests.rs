@@ -4,21 +4,10 @@
 use std::sync::Arc;
 
 use super::app::{App, Msg};
-use super::{color_depth::ColorDepth, keymap, render, theme};
+use super::app_tests::app;
+use super::render;
 use crate::cluster::{Cause, KindName, Reachability, Snapshot, SourceState};
 use crate::metrics::MetricsFrame;
-
-fn app() -> App {
-    let (keymap, _) = keymap::load("default", None);
-    let (theme, _) = theme::load("dark", None);
-    App::new(
-        keymap,
-        theme,
-        ColorDepth::TrueColor,
-        "test".into(),
-        chrono::Utc::now(),
-    )
-}
 
 fn draw(app: &App) -> String {
     let backend = ratatui::backend::TestBackend::new(120, 40);

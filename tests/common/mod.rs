@@ -26,6 +26,21 @@ pub fn eight_am() -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.with_timezone(&chrono::Utc))
 }
 
+/// The basic cluster on a standing clock at eight, on a port of its own that a restart
+/// can take again.
+pub fn restartable_config() -> mlxp::sim::SimConfig {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    mlxp::sim::SimConfig {
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        manual_clock: true,
+        start: eight_am(),
+        ..mlxp::sim::SimConfig::default()
+    }
+}
+
 /// The small platform scenario on a standing clock at `start`.
 pub async fn platform_at(start: Option<chrono::DateTime<chrono::Utc>>) -> Sim {
     Sim::start(mlxp::sim::SimConfig {
