@@ -1458,3 +1458,87 @@ async fn a_job_past_its_backoff_limit_gets_a_warning_event_and_a_finished_one_a_
             .is_empty()
     );
 }
+
+/// Changing an HTTPRoute's weights is recorded as an Event on the route naming the new
+/// split, so "what changed recently?" has an answer; a change elsewhere in the route is not.
+#[tokio::test]
+async fn patching_an_httproutes_weights_records_an_event_naming_them() {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+        "httproutes",
+    );
+    let routes: Api<DynamicObject> = Api::namespaced_with(client.clone(), "serving", &resource);
+    let route: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "fraud-detector", "labels": {"mlxp.io/model": "fraud-detector"}},
+        "spec": {"rules": [{"backendRefs": [
+            {"name": "fraud-detector-v1", "port": 8080, "weight": 90},
+            {"name": "fraud-detector-v2", "port": 8080, "weight": 10},
+        ]}]},
+    }))
+    .expect("route");
+    routes
+        .create(&PostParams::default(), &route)
+        .await
+        .expect("created");
+    sim.advance(Duration::from_secs(5));
+    // A new route is not a change of weights.
+    assert!(
+        events_about(&client, "serving", "fraud-detector", "WeightsChanged")
+            .await
+            .is_empty()
+    );
+
+    // Not the weights: nothing to say.
+    let hostnames = json!({"spec": {"hostnames": ["fraud.models.mlxp.internal"]}});
+    routes
+        .patch(
+            "fraud-detector",
+            &PatchParams::default(),
+            &Patch::Merge(&hostnames),
+        )
+        .await
+        .expect("patched");
+    sim.advance(Duration::from_secs(5));
+    assert!(
+        events_about(&client, "serving", "fraud-detector", "WeightsChanged")
+            .await
+            .is_empty()
+    );
+
+    let weights = json!({"spec": {"rules": [{"backendRefs": [
+        {"name": "fraud-detector-v1", "port": 8080, "weight": 50},
+        {"name": "fraud-detector-v2", "port": 8080, "weight": 50},
+    ]}]}});
+    let patched = routes
+        .patch(
+            "fraud-detector",
+            &PatchParams::default(),
+            &Patch::Merge(&weights),
+        )
+        .await
+        .expect("patched");
+    sim.advance(Duration::from_secs(5));
+    let changed = events_about(&client, "serving", "fraud-detector", "WeightsChanged").await;
+    assert_eq!(changed.len(), 1, "one WeightsChanged event: {changed:?}");
+    let event = &changed[0];
+    assert_eq!(event.type_.as_deref(), Some("Normal"));
+    assert_eq!(event.involved_object.kind.as_deref(), Some("HTTPRoute"));
+    assert_eq!(event.involved_object.uid, patched.metadata.uid);
+    let message = event.message.as_deref().unwrap_or("");
+    assert!(
+        message.contains("fraud-detector-v1=50") && message.contains("fraud-detector-v2=50"),
+        "names the new weights: {message}"
+    );
+    assert!(
+        message.contains("fraud-detector-v1=90") && message.contains("fraud-detector-v2=10"),
+        "and the old ones: {message}"
+    );
+    assert_eq!(
+        event.reporting_component.as_deref(),
+        Some("mlxp-sim-gateway")
+    );
+}
