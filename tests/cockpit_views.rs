@@ -21,7 +21,11 @@ const FRAME_EVERY: Duration = Duration::from_secs(10);
 const FRAMES: usize = 30;
 
 async fn cockpit() -> (Sim, App) {
-    let sim = common::platform_at(common::eight_am()).await;
+    cockpit_on(common::platform_at(common::eight_am()).await).await
+}
+
+/// The cockpit over `sim`, as `cockpit` makes it.
+async fn cockpit_on(sim: Sim) -> (Sim, App) {
     // Five simulated minutes of metrics first, so sparklines and charts have a history.
     let metrics = mlxp::metrics::embedded::Embedded::new(sim.state().clone());
     let mut frames = Vec::new();
@@ -501,6 +505,68 @@ async fn what_changed_recently() {
     key(&mut app, "2");
     let changed = column(&app, "CHANGED");
     assert!(app.table().rows.iter().all(|r| r.cells[changed] != "-"));
+}
+
+/// Issue 9 #13: what changed recently includes a route's new weights (the Gateway says so
+/// on the HTTPRoute) and the seeded Job that failed past its backoffLimit.
+#[tokio::test]
+async fn a_route_change_and_a_failed_job_are_among_the_events() {
+    let sim = common::platform_at(common::eight_am()).await;
+    let client = sim.client(false).await.expect("client");
+    let routes = kube::Api::<kube::api::DynamicObject>::namespaced_with(
+        client,
+        "serving",
+        &kube::api::ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+            "httproutes",
+        ),
+    );
+    let route = routes
+        .get("fraud-detector")
+        .await
+        .expect("the canary's route");
+    let mut rules = route.data["spec"]["rules"].clone();
+    let refs = rules[0]["backendRefs"].as_array_mut().expect("backends");
+    assert_eq!(refs.len(), 2, "stable and canary: {refs:?}");
+    for r in refs.iter_mut() {
+        r["weight"] = serde_json::json!(50);
+    }
+    routes
+        .patch(
+            "fraud-detector",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(serde_json::json!({"spec": {"rules": rules}})),
+        )
+        .await
+        .expect("patched");
+    let (_sim, mut app) = cockpit_on(sim).await;
+    key(&mut app, "7");
+    let rows = &app.table().rows;
+    let (reason, object, message) = (
+        column(&app, "REASON"),
+        column(&app, "OBJECT"),
+        column(&app, "MESSAGE"),
+    );
+    let changed = rows
+        .iter()
+        .find(|r| r.cells[reason] == "WeightsChanged")
+        .expect("the route change is an event");
+    assert_eq!(changed.cells[object], "httproute/fraud-detector");
+    assert!(
+        changed.cells[message].contains("fraud-detector-v1=50, fraud-detector-v2=50"),
+        "{:?}",
+        changed.cells
+    );
+    let failed = rows
+        .iter()
+        .find(|r| r.cells[reason] == "BackoffLimitExceeded")
+        .expect("the failed Job is an event");
+    assert!(
+        failed.cells[object].starts_with("job/"),
+        "{:?}",
+        failed.cells
+    );
+    assert_eq!(failed.cells[1], "Warning");
 }
 
 /// Issue 9 #14: at 120 columns names and statuses keep their width: every Job's name whole

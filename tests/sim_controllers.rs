@@ -1352,3 +1352,193 @@ async fn a_fixed_size_pool_gets_a_reclaimed_node_back() {
         "the replacement is a new node: {now:?}"
     );
 }
+
+/// The Events about one object, by its name and, when given, the Event's reason.
+async fn events_about(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    reason: &str,
+) -> Vec<k8s_openapi::api::core::v1::Event> {
+    let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), namespace);
+    let selector = format!("involvedObject.name={name},reason={reason}");
+    events
+        .list(&kube::api::ListParams::default().fields(&selector))
+        .await
+        .expect("events")
+        .items
+}
+
+/// A Job whose pods keep failing past its backoffLimit fails, and the Job controller says
+/// so in an Event on the Job, as kube's job-controller does; one that succeeds says so too.
+#[tokio::test]
+async fn a_job_past_its_backoff_limit_gets_a_warning_event_and_a_finished_one_a_normal_one() {
+    use k8s_openapi::api::batch::v1::Job;
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "training");
+    let job = |name: &str, fail: bool| -> Job {
+        serde_json::from_value(json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": name},
+            "spec": {"backoffLimit": 1, "template": {
+                "metadata": {"annotations": {"sim.mlxp.io/duration": "1m",
+                                             "sim.mlxp.io/fail": fail.to_string()}},
+                "spec": {"restartPolicy": "Never",
+                         "containers": [{"name": "t", "image": "trainer"}]},
+            }},
+        }))
+        .expect("job")
+    };
+    for (name, fail) in [("train-doomed", true), ("train-fine", false)] {
+        jobs.create(&PostParams::default(), &job(name, fail))
+            .await
+            .expect("created");
+    }
+    let finished = |job: &Value, kind: &str| {
+        job["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == kind && c["status"] == "True"))
+    };
+    // Two failed pods (backoffLimit 1), with a backoff of 10s between them.
+    for _ in 0..40 {
+        sim.advance(Duration::from_secs(10));
+        let doomed =
+            serde_json::to_value(jobs.get("train-doomed").await.expect("job")).expect("json");
+        if finished(&doomed, "Failed") {
+            break;
+        }
+    }
+    let doomed = serde_json::to_value(jobs.get("train-doomed").await.expect("job")).expect("json");
+    assert!(finished(&doomed, "Failed"), "{}", doomed["status"]);
+    let fine = serde_json::to_value(jobs.get("train-fine").await.expect("job")).expect("json");
+    assert!(finished(&fine, "Complete"), "{}", fine["status"]);
+
+    let failed = events_about(&client, "training", "train-doomed", "BackoffLimitExceeded").await;
+    assert_eq!(
+        failed.len(),
+        1,
+        "one BackoffLimitExceeded event: {failed:?}"
+    );
+    let event = &failed[0];
+    assert_eq!(event.type_.as_deref(), Some("Warning"));
+    assert_eq!(
+        event.message.as_deref(),
+        Some("Job has reached the specified backoff limit")
+    );
+    assert_eq!(event.involved_object.kind.as_deref(), Some("Job"));
+    assert_eq!(
+        event.involved_object.api_version.as_deref(),
+        Some("batch/v1")
+    );
+    assert_eq!(
+        event.involved_object.uid,
+        doomed["metadata"]["uid"].as_str().map(String::from)
+    );
+    assert_eq!(
+        event.source.as_ref().and_then(|s| s.component.as_deref()),
+        Some("job-controller")
+    );
+    assert_eq!(event.reporting_component.as_deref(), Some("job-controller"));
+
+    let completed = events_about(&client, "training", "train-fine", "Completed").await;
+    assert_eq!(completed.len(), 1, "one Completed event: {completed:?}");
+    assert_eq!(completed[0].type_.as_deref(), Some("Normal"));
+    assert_eq!(completed[0].message.as_deref(), Some("Job completed"));
+    assert_eq!(completed[0].involved_object.kind.as_deref(), Some("Job"));
+    // A successful Job says nothing of failing, and the other way round.
+    assert!(
+        events_about(&client, "training", "train-fine", "BackoffLimitExceeded")
+            .await
+            .is_empty()
+    );
+    assert!(
+        events_about(&client, "training", "train-doomed", "Completed")
+            .await
+            .is_empty()
+    );
+}
+
+/// Changing an HTTPRoute's weights is recorded as an Event on the route naming the new
+/// split, so "what changed recently?" has an answer; a change elsewhere in the route is not.
+#[tokio::test]
+async fn patching_an_httproutes_weights_records_an_event_naming_them() {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+        "httproutes",
+    );
+    let routes: Api<DynamicObject> = Api::namespaced_with(client.clone(), "serving", &resource);
+    let route: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "fraud-detector", "labels": {"mlxp.io/model": "fraud-detector"}},
+        "spec": {"rules": [{"backendRefs": [
+            {"name": "fraud-detector-v1", "port": 8080, "weight": 90},
+            {"name": "fraud-detector-v2", "port": 8080, "weight": 10},
+        ]}]},
+    }))
+    .expect("route");
+    routes
+        .create(&PostParams::default(), &route)
+        .await
+        .expect("created");
+    sim.advance(Duration::from_secs(5));
+    // A new route is not a change of weights.
+    assert!(
+        events_about(&client, "serving", "fraud-detector", "WeightsChanged")
+            .await
+            .is_empty()
+    );
+
+    // Not the weights: nothing to say.
+    let hostnames = json!({"spec": {"hostnames": ["fraud.models.mlxp.internal"]}});
+    routes
+        .patch(
+            "fraud-detector",
+            &PatchParams::default(),
+            &Patch::Merge(&hostnames),
+        )
+        .await
+        .expect("patched");
+    sim.advance(Duration::from_secs(5));
+    assert!(
+        events_about(&client, "serving", "fraud-detector", "WeightsChanged")
+            .await
+            .is_empty()
+    );
+
+    let weights = json!({"spec": {"rules": [{"backendRefs": [
+        {"name": "fraud-detector-v1", "port": 8080, "weight": 50},
+        {"name": "fraud-detector-v2", "port": 8080, "weight": 50},
+    ]}]}});
+    let patched = routes
+        .patch(
+            "fraud-detector",
+            &PatchParams::default(),
+            &Patch::Merge(&weights),
+        )
+        .await
+        .expect("patched");
+    sim.advance(Duration::from_secs(5));
+    let changed = events_about(&client, "serving", "fraud-detector", "WeightsChanged").await;
+    assert_eq!(changed.len(), 1, "one WeightsChanged event: {changed:?}");
+    let event = &changed[0];
+    assert_eq!(event.type_.as_deref(), Some("Normal"));
+    assert_eq!(event.involved_object.kind.as_deref(), Some("HTTPRoute"));
+    assert_eq!(event.involved_object.uid, patched.metadata.uid);
+    let message = event.message.as_deref().unwrap_or("");
+    assert!(
+        message.contains("fraud-detector-v1=50") && message.contains("fraud-detector-v2=50"),
+        "names the new weights: {message}"
+    );
+    assert!(
+        message.contains("fraud-detector-v1=90") && message.contains("fraud-detector-v2=10"),
+        "and the old ones: {message}"
+    );
+    assert_eq!(
+        event.reporting_component.as_deref(),
+        Some("mlxp-sim-gateway")
+    );
+}

@@ -1,6 +1,7 @@
 //! The Job controller's I/O: which Jobs to reconcile, and carrying out what `job::reconcile`
 //! decides (pods created with their owner reference and labels, pods deleted, status
-//! written, finished Jobs removed after their TTL).
+//! written, finished Jobs removed after their TTL) and the Event the job-controller records
+//! when a Job finishes.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -8,6 +9,7 @@ use serde_json::{Value, json};
 use super::job::{self, JobAction};
 use super::queue::{Work, WorkQueue};
 use crate::sim::api::ApiState;
+use crate::sim::api::internal::EventKind;
 use crate::sim::ids;
 use crate::sim::resources::StoreKey;
 
@@ -74,9 +76,19 @@ impl JobController {
                 }
                 JobAction::DeletePod { name } => state.delete_object("", "pods", &namespace, &name),
                 JobAction::SetStatus { status } => {
+                    let end = job::finished(&job["status"], &status);
                     let mut next = job.clone();
                     next["status"] = status;
-                    state.replace_object("batch", "jobs", next)
+                    let written = state.replace_object("batch", "jobs", next);
+                    if let (true, Some(end)) = (written, end) {
+                        let kind = if end.failed {
+                            EventKind::Warning
+                        } else {
+                            EventKind::Normal
+                        };
+                        state.record_event(job, kind, &end.reason, &end.message, COMPONENT);
+                    }
+                    written
                 }
                 JobAction::DeleteJob => state.delete_object("batch", "jobs", &namespace, &name),
             };
@@ -92,6 +104,9 @@ impl JobController {
         changed
     }
 }
+
+/// Who reports the Job controller's Events, as in kube-controller-manager.
+const COMPONENT: &str = "job-controller";
 
 /// The pod a Job asked for, named and labelled as the Job controller does.
 fn owned_pod(state: &ApiState, job: &Value, mut pod: Value) -> Value {

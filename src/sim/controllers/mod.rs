@@ -9,6 +9,7 @@ pub mod cronjob;
 pub mod cronjobs;
 pub mod deployment;
 pub mod deployments;
+pub mod gateway;
 pub mod hpa;
 pub mod job;
 pub mod jobs;
@@ -55,6 +56,7 @@ pub struct Controllers {
     cronjobs: cronjobs::CronJobController,
     jobs: jobs::JobController,
     deployments: deployments::DeploymentController,
+    gateway: gateway::GatewayController,
     autoscaler: autoscaling::Autoscaler,
     node_pools: nodepools::NodePools,
     scheduler: scheduler::Scheduler,
@@ -68,6 +70,7 @@ impl Controllers {
             cronjobs: cronjobs::CronJobController::new(state),
             jobs: jobs::JobController::new(state),
             deployments: deployments::DeploymentController::new(state),
+            gateway: gateway::GatewayController::new(state),
             autoscaler: autoscaling::Autoscaler::default(),
             node_pools: nodepools::NodePools::new(state),
             scheduler: scheduler::Scheduler::new(state),
@@ -89,6 +92,7 @@ impl Controllers {
             + self.jobs.reconcile(state, now)
             + self.autoscaler.reconcile(state, now)
             + self.deployments.reconcile(state, now)
+            + self.gateway.reconcile(state, now)
             + self.scheduler.reconcile(state, now)
             + self.node_pools.reconcile(state, now)
             + self.kubelet.reconcile(state, now)

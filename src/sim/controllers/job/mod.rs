@@ -389,6 +389,38 @@ fn terminal_condition(status: &Value) -> Option<&Value> {
         .find(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
 }
 
+/// The Event kube's job-controller records when a Job finishes (recordJobFinished).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// Warning for a failure, Normal for a success.
+    pub failed: bool,
+    pub reason: String,
+    pub message: String,
+}
+
+/// What to say when `new` is the status that first finishes a Job whose status was `old`:
+/// `Completed` / "Job completed" for a success, the Failed condition's reason and message
+/// (`BackoffLimitExceeded`, `DeadlineExceeded`, …) for a failure. None for any other change.
+pub fn finished(old: &Value, new: &Value) -> Option<Finished> {
+    if terminal_condition(old).is_some() {
+        return None;
+    }
+    let cond = terminal_condition(new)?;
+    Some(if cond["type"] == "Complete" {
+        Finished {
+            failed: false,
+            reason: "Completed".into(),
+            message: "Job completed".into(),
+        }
+    } else {
+        Finished {
+            failed: true,
+            reason: cond["reason"].as_str().unwrap_or("").into(),
+            message: cond["message"].as_str().unwrap_or("").into(),
+        }
+    })
+}
+
 /// When the TTL-after-finished controller deletes a finished Job: the terminal condition's
 /// transition time plus the TTL. A Job already being deleted, or with no such time, is left.
 fn ttl_expiry(spec: &Spec, finished: &Value) -> Option<DateTime<Utc>> {

@@ -679,3 +679,47 @@ fn garbage_never_panics() {
     // A Job whose Complete condition has no time is finished but never expires.
     assert_eq!(next_due(&jobs[5], at(0)), None);
 }
+
+#[test]
+fn finishing_is_told_once_as_the_job_controller_tells_it() {
+    let cond = |kind: &str, reason: &str, message: &str| json!({"type": kind, "status": "True", "reason": reason, "message": message});
+    let running = json!({"active": 1});
+    let failing =
+        json!({"conditions": [cond("FailureTarget", "BackoffLimitExceeded", MSG_BACKOFF)]});
+    let failed = json!({"conditions": [
+        cond("FailureTarget", "BackoffLimitExceeded", MSG_BACKOFF),
+        cond("Failed", "BackoffLimitExceeded", MSG_BACKOFF),
+    ]});
+    // The interim condition is not the end yet: pods may still be terminating.
+    assert_eq!(finished(&running, &failing), None);
+    assert_eq!(
+        finished(&failing, &failed),
+        Some(Finished {
+            failed: true,
+            reason: "BackoffLimitExceeded".into(),
+            message: "Job has reached the specified backoff limit".into(),
+        })
+    );
+    // Once finished, later status writes say nothing more.
+    assert_eq!(finished(&failed, &failed), None);
+    let deadline = json!({"conditions": [cond("Failed", "DeadlineExceeded", MSG_DEADLINE)]});
+    assert_eq!(
+        finished(&running, &deadline).map(|f| (f.failed, f.reason)),
+        Some((true, "DeadlineExceeded".to_string()))
+    );
+    let complete = json!({"succeeded": 1, "conditions": [
+        cond("SuccessCriteriaMet", "CompletionsReached", MSG_COMPLETIONS),
+        cond("Complete", "CompletionsReached", MSG_COMPLETIONS),
+    ]});
+    assert_eq!(
+        finished(&running, &complete),
+        Some(Finished {
+            failed: false,
+            reason: "Completed".into(),
+            message: "Job completed".into(),
+        })
+    );
+    // A False terminal condition is no end.
+    let not_failed = json!({"conditions": [{"type": "Failed", "status": "False"}]});
+    assert_eq!(finished(&running, &not_failed), None);
+}
