@@ -101,7 +101,8 @@ async fn freeze_cut_and_new_credentials_through_a_proxy() {
     let line = health_line(&blind);
     assert!(!line.contains("● live"), "{line}");
     assert!(
-        line.contains("stale since") && line.contains("cannot read the API server (no answer"),
+        line.contains("stale since")
+            && line.contains("cannot read the API server: no answer in time"),
         "{line}"
     );
     assert!(

@@ -108,9 +108,7 @@ fn x509(error: &rustls::Error) -> String {
         // A CA of the same name as the issuer, that did not sign it: another cluster's CA
         // made by the same tool. Go's x509 (so kubectl) calls it an unknown authority too.
         rustls::Error::InvalidCertificate(C::BadSignature) => {
-            "x509: certificate signed by unknown authority (a CA of that name is trusted, but \
-             it did not sign this certificate)"
-                .into()
+            "x509: certificate signed by unknown authority (another CA of that name)".into()
         }
         rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
             "x509: certificate has expired or is not yet valid".into()
@@ -130,7 +128,7 @@ impl fmt::Display for Cause {
                 f.write_str("Unauthorized (the token or certificate was refused)")
             }
             Cause::Refused => f.write_str("connection refused"),
-            Cause::TimedOut => f.write_str("no answer (timed out)"),
+            Cause::TimedOut => f.write_str("no answer in time"),
             Cause::Api { code, message } => write!(f, "{message} ({code})"),
             Cause::Other(text) => f.write_str(text),
         }

@@ -235,7 +235,7 @@ fn stale_banner(app: &App) -> Option<String> {
     };
     if snapshot.api.silent() {
         return Some(format!(
-            " ⚠ stale since {}: cannot read the API server ({}); showing what was last seen, reconnecting…",
+            " ⚠ stale since {}: cannot read the API server: {} · showing what was last seen, reconnecting…",
             clock(snapshot.api.silent_since),
             snapshot.api.cause.clone().unwrap_or_default()
         ));
