@@ -208,8 +208,10 @@ pub async fn run(
 }
 
 impl Cockpit {
-    /// Draws and steps until the app quits (at most ~60 frames a second). Generic over the
-    /// backend so that the bench runs this very loop on a test terminal.
+    /// Draws (when something shown changed) and steps until the app quits, at most ~60
+    /// frames a second. A table a key showed outdated is rebuilt after that frame, then
+    /// drawn. Generic over the backend so that the bench runs this very loop on a test
+    /// terminal.
     pub async fn drive<B: ratatui::backend::Backend>(
         &mut self,
         terminal: &mut ratatui::Terminal<B>,
@@ -218,7 +220,12 @@ impl Cockpit {
         B::Error: Send + Sync + 'static,
     {
         loop {
-            terminal.draw(|frame| render::render(&self.app, frame))?;
+            if self.app.take_frame_due() {
+                terminal.draw(|frame| render::render(&self.app, frame))?;
+            }
+            if self.app.rebuild_if_due() {
+                continue;
+            }
             self.step().await;
             if self.app.quit {
                 return Ok(());
