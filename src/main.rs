@@ -443,8 +443,21 @@ fn run_sim(args: SimArgs) -> anyhow::Result<()> {
             args.kubeconfig_out.display(),
             args.kubeconfig_out.display()
         );
-        tokio::signal::ctrl_c().await?;
-        eprintln!("mlxp sim: stopping");
-        Ok(())
+        // SIGUSR1 stops the simulated clock (no more watch events): a quiet cluster, for
+        // measuring what an idle client costs.
+        let mut pause = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
+        loop {
+            tokio::select! {
+                stopped = tokio::signal::ctrl_c() => {
+                    stopped?;
+                    eprintln!("mlxp sim: stopping");
+                    return Ok(());
+                }
+                _ = pause.recv() => {
+                    sim.pause();
+                    eprintln!("mlxp sim: clock paused (SIGUSR1)");
+                }
+            }
+        }
     })
 }

@@ -86,7 +86,7 @@ fn select_where(app: &mut App, wanted: impl Fn(&mlxp::tui::table::Row) -> bool) 
         .table()
         .rows
         .iter()
-        .position(wanted)
+        .position(|row| wanted(row))
         .expect("a row to select");
     for _ in 0..at {
         key(app, "j");
@@ -393,7 +393,7 @@ fn row_ending(app: &App, suffix: &str) -> mlxp::tui::table::Row {
         .rows
         .iter()
         .find(|r| r.key.ends_with(suffix))
-        .cloned()
+        .map(|r| r.as_ref().clone())
         .unwrap_or_else(|| panic!("a row {suffix}"))
 }
 

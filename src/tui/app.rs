@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::action::Action;
 use super::color_depth::ColorDepth;
 use super::commands::not_built_yet;
-use super::derived::{Derived, derive};
+use super::derived::Derived;
 use super::history::History;
 use super::keymap::{Context, Keymap};
 use super::keys::Key;
@@ -27,6 +27,8 @@ use crate::metrics::MetricsFrame;
 mod command_line;
 #[path = "overlay.rs"]
 mod overlay;
+#[path = "prepared.rs"]
+mod prepared;
 
 pub use overlay::YamlOverlay;
 
@@ -145,14 +147,30 @@ pub struct App {
     pub width: Option<u16>,
     /// The current view's table or the Overview's numbers, built in `update()`.
     pub derived: Derived,
+    /// The other views' last `derived`, as they were left: a key that comes back to one
+    /// shows it at once (and, when outdated, it is rebuilt after that frame).
+    prepared: [Option<Derived>; View::ALL.len()],
+    /// Changes to what tables are built from (snapshots, metrics, the namespace): a
+    /// `Derived` built from an older count is outdated.
+    data: u64,
     /// Rebuild `derived` on new data at most this often (zero: at every message); keys
-    /// that change what is shown rebuild at once.
+    /// build nothing, what they show outdated is rebuilt after their frame.
     pub rebuild_every: Duration,
     last_rebuild: Option<Instant>,
-    /// New data arrived since the last rebuild.
-    stale: bool,
+    /// Something shown changed since the last frame was drawn.
+    frame_due: bool,
     /// Effects for the loop to run (taken with `take_effects`).
     effects: Vec<Effect>,
+}
+
+/// What decides the current view's content, to tell whether a key changed it and how.
+#[derive(PartialEq)]
+struct Shown {
+    view: View,
+    filter: Option<String>,
+    sort: Option<Sort>,
+    namespace: Option<String>,
+    theme: usize,
 }
 
 pub(super) fn index(view: View) -> usize {
@@ -198,9 +216,11 @@ impl App {
             quit: false,
             width: None,
             derived: Derived::default(),
+            prepared: Default::default(),
+            data: 0,
             rebuild_every: Duration::ZERO,
             last_rebuild: None,
-            stale: false,
+            frame_due: true,
             effects: Vec::new(),
         }
     }
@@ -220,32 +240,6 @@ impl App {
         std::mem::take(&mut self.effects)
     }
 
-    /// Builds what the current view shows from the current data. The selection follows
-    /// its object when rows move (a live table re-sorts as things change).
-    pub fn rebuild(&mut self) {
-        let filter = self.filters[index(self.view)]
-            .as_ref()
-            .map(|(_, f)| f.clone());
-        let sort = self.sorts[index(self.view)];
-        // Only within a view: another view's keys may look alike (a ModelVersion and its
-        // Deployment share a name).
-        let was = self
-            .selected_key()
-            .filter(|_| self.derived.view == Some(self.view))
-            .map(String::from);
-        self.derived = derive(self.view, &self.inputs(), |t| {
-            t.arranged(filter.as_ref(), sort)
-        });
-        if let Some(at) =
-            was.and_then(|key| self.derived.table.rows.iter().position(|r| r.key == key))
-        {
-            self.selected[index(self.view)] = at;
-        }
-        self.refresh_detail();
-        self.last_rebuild = Some(Instant::now());
-        self.stale = false;
-    }
-
     /// The selected row's key, if the table has rows.
     pub fn selected_key(&self) -> Option<&str> {
         let rows = &self.derived.table.rows;
@@ -253,32 +247,15 @@ impl App {
         Some(rows[at].key.as_str())
     }
 
-    /// The detail pane of the selected row, built from the current data.
-    fn refresh_detail(&mut self) {
-        self.derived.detail = match (self.show_detail, self.selected_key()) {
-            (true, Some(key)) => self.view.detail(&self.inputs(), key),
-            _ => None,
-        };
-    }
-
-    fn rebuild_if_due(&mut self) {
-        let due = self
-            .last_rebuild
-            .is_none_or(|at| at.elapsed() >= self.rebuild_every);
-        if self.stale && due {
-            self.rebuild();
-        }
-    }
-
     /// What decides the current view's content, to tell whether a key changed it.
-    fn shown(&self) -> (View, Option<String>, Option<Sort>, Option<String>, usize) {
-        (
-            self.view,
-            self.filter().map(String::from),
-            self.sort(),
-            self.namespace.clone(),
-            self.theme_index,
-        )
+    fn shown(&self) -> Shown {
+        Shown {
+            view: self.view,
+            filter: self.filter().map(String::from),
+            sort: self.sort(),
+            namespace: self.namespace.clone(),
+            theme: self.theme_index,
+        }
     }
 
     pub fn inputs(&self) -> Inputs<'_> {
@@ -311,7 +288,17 @@ impl App {
         self.sorts[index(self.view)]
     }
 
+    /// Whether a frame is to be drawn (something shown changed since the last one); asking
+    /// resets it.
+    pub fn take_frame_due(&mut self) -> bool {
+        std::mem::take(&mut self.frame_due)
+    }
+
     pub fn update(&mut self, msg: Msg) {
+        // A tick changes only the clock; anything else may change what is shown.
+        if !matches!(msg, Msg::Tick(_)) {
+            self.frame_due = true;
+        }
         match msg {
             Msg::Snapshot(snapshot) => {
                 let answered = snapshot.api.last_answer;
@@ -321,7 +308,7 @@ impl App {
                     self.read_failure = None;
                 }
                 self.snapshot = snapshot;
-                self.stale = true;
+                self.data += 1;
             }
             Msg::Metrics(Ok(frame)) => {
                 let pools: std::collections::HashMap<&str, &str> = self
@@ -333,15 +320,19 @@ impl App {
                 self.history.record(&frame, |node| pools.get(node).copied());
                 self.metrics = Some(frame);
                 self.metrics_error = None;
-                self.stale = true;
+                self.data += 1;
             }
             Msg::Recent(frame) => {
                 // Serving and quality only: no GPU, so no pool, is in these frames.
                 self.history.record(&frame, |_| None);
-                self.stale = true;
+                self.data += 1;
             }
             Msg::Metrics(Err(e)) => self.metrics_error = Some(e),
-            Msg::Tick(now) => self.now = now,
+            Msg::Tick(now) => {
+                // Ages on screen are in whole seconds: redraw once a second at most.
+                self.frame_due |= now.timestamp() != self.now.timestamp();
+                self.now = now;
+            }
             Msg::Yaml(result) => {
                 match &result {
                     Ok(_) => self.read_failure = None,
@@ -375,11 +366,14 @@ impl App {
                 self.key(key);
                 if self.shown() != before {
                     self.detail_scroll = 0;
-                    self.rebuild();
+                    self.show(before);
                 } else if self.selected_key() != selected.as_deref() {
                     self.detail_scroll = 0;
                     self.refresh_detail();
                 }
+                // Nothing is built between a key and its frame: the loop rebuilds what is
+                // outdated after drawing it.
+                return;
             }
         }
         self.rebuild_if_due();
@@ -539,6 +533,9 @@ impl App {
         }
         self.message = Some(format!("context: {name}"));
         self.context = name;
+        // Nothing of the old context's may be shown again.
+        self.prepared = Default::default();
+        self.data += 1;
         self.rebuild();
     }
 }

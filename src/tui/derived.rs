@@ -83,31 +83,39 @@ pub enum HeatCell {
     Free,
 }
 
-/// The current view's table (filtered, sorted) or the Overview's numbers.
+/// A view's table (filtered, sorted) or the Overview's numbers.
 #[derive(Debug, Clone, Default)]
 pub struct Derived {
     /// The view it was built for (None before the first build).
     pub view: Option<View>,
+    /// The rows as built, before the user's filter and sort: what a new filter or sort
+    /// arranges without building them again.
+    pub built: Table,
+    /// `built` filtered and sorted: what is shown.
     pub table: Table,
     pub overview: Overview,
     /// The selected row's detail pane.
     pub detail: Option<Detail>,
+    /// The data it was built from: the app's count of data changes then.
+    pub data: u64,
 }
 
-pub fn derive(view: View, inputs: &Inputs, arrange: impl FnOnce(Table) -> Table) -> Derived {
+pub fn derive(view: View, inputs: &Inputs, arrange: impl FnOnce(&Table) -> Table) -> Derived {
     match view {
         View::Overview => Derived {
             view: Some(view),
-            table: Table::default(),
             overview: overview(inputs),
-            detail: None,
+            ..Derived::default()
         },
-        _ => Derived {
-            view: Some(view),
-            table: arrange(view.table(inputs)),
-            overview: Overview::default(),
-            detail: None,
-        },
+        _ => {
+            let built = view.table(inputs);
+            Derived {
+                view: Some(view),
+                table: arrange(&built),
+                built,
+                ..Derived::default()
+            }
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 pub mod action;
 pub mod app;
 #[cfg(test)]
+mod app_prepared_tests;
+#[cfg(test)]
 mod app_tests;
 pub mod color_depth;
 mod commands;

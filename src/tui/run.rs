@@ -202,18 +202,37 @@ pub async fn run(
     if let Ok(size) = terminal.size() {
         cockpit.app.update(Msg::Resized { width: size.width });
     }
-    let result = loop {
-        if let Err(e) = terminal.draw(|frame| render::render(&cockpit.app, frame)) {
-            break Err(e.into());
-        }
-        cockpit.step().await;
-        if cockpit.app.quit {
-            break Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(16)).await;
-    };
+    let result = cockpit.drive(&mut terminal).await;
     ratatui::restore();
     result
+}
+
+impl Cockpit {
+    /// Draws (when something shown changed) and steps until the app quits, at most ~60
+    /// frames a second. A table a key showed outdated is rebuilt after that frame, then
+    /// drawn. Generic over the backend so that the bench runs this very loop on a test
+    /// terminal.
+    pub async fn drive<B: ratatui::backend::Backend>(
+        &mut self,
+        terminal: &mut ratatui::Terminal<B>,
+    ) -> anyhow::Result<()>
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        loop {
+            if self.app.take_frame_due() {
+                terminal.draw(|frame| render::render(&self.app, frame))?;
+            }
+            if self.app.rebuild_if_due() {
+                continue;
+            }
+            self.step().await;
+            if self.app.quit {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(16)).await;
+        }
+    }
 }
 
 /// Keys are read on their own thread: crossterm's read blocks. A resize is passed on with

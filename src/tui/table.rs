@@ -1,9 +1,11 @@
 //! A view's table as data: columns, rows of text with a style slot, then the filter and the
 //! sort the user chose, and how wide each column's cells are. Views build it from the
 //! snapshot and it is measured in `update()`; rendering shows only the rows that fit, so a
-//! 150,000-row table costs what its visible rows cost.
+//! 150,000-row table costs what its visible rows cost. Rows are shared (`Arc`): a filter or
+//! a sort arranges the rows already built without copying them.
 
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 use regex::{Regex, RegexBuilder};
 
@@ -68,7 +70,7 @@ pub struct Row {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
     pub columns: Vec<Column>,
-    pub rows: Vec<Row>,
+    pub rows: Vec<Arc<Row>>,
     /// The widest cell of each column over the rows kept (0: empty on every row), measured
     /// once when arranged so that a sort, a scroll or a frame does not change a width.
     pub cell_widths: Vec<u16>,
@@ -143,20 +145,26 @@ impl Table {
     pub fn new(columns: Vec<Column>, rows: Vec<Row>) -> Table {
         Table {
             columns,
-            rows,
+            rows: rows.into_iter().map(Arc::new).collect(),
             cell_widths: Vec::new(),
         }
     }
 
-    /// The rows the filter keeps, in the chosen order, measured.
-    pub fn arranged(mut self, filter: Option<&Filter>, sort: Option<Sort>) -> Table {
-        if let Some(filter) = filter {
-            self.rows.retain(|r| filter.keeps(r));
-        }
-        self.cell_widths = (0..self.columns.len())
+    /// The rows the filter keeps, in the chosen order, measured: a new table sharing this
+    /// one's rows.
+    pub fn arranged(&self, filter: Option<&Filter>, sort: Option<Sort>) -> Table {
+        let mut rows: Vec<Arc<Row>> = match filter {
+            Some(filter) => self
+                .rows
+                .iter()
+                .filter(|r| filter.keeps(r))
+                .cloned()
+                .collect(),
+            None => self.rows.clone(),
+        };
+        let cell_widths = (0..self.columns.len())
             .map(|i| {
-                let widest = self
-                    .rows
+                let widest = rows
                     .iter()
                     .filter_map(|r| r.cells.get(i))
                     .map(|c| c.chars().count())
@@ -167,7 +175,7 @@ impl Table {
         if let Some(sort) = sort.filter(|s| s.column < self.columns.len()) {
             let numeric = self.columns[sort.column].numeric;
             let direct = |order: Ordering| if sort.reverse { order.reverse() } else { order };
-            self.rows.sort_by(|a, b| {
+            rows.sort_by(|a, b| {
                 let (x, y) = (&a.cells[sort.column], &b.cells[sort.column]);
                 if numeric {
                     by_number(x, y, direct)
@@ -176,7 +184,11 @@ impl Table {
                 }
             });
         }
-        self
+        Table {
+            columns: self.columns.clone(),
+            rows,
+            cell_widths,
+        }
     }
 }
 
@@ -246,7 +258,7 @@ mod tests {
     #[test]
     fn cells_without_a_number_stay_last_whichever_the_direction() {
         let mut t = table();
-        t.rows[0].cells[1] = "-".into();
+        Arc::make_mut(&mut t.rows[0]).cells[1] = "-".into();
         let sorted = |reverse| {
             let sort = Sort { column: 1, reverse };
             names(&t.clone().arranged(None, Some(sort)))
@@ -278,7 +290,7 @@ mod tests {
     #[test]
     fn text_that_is_not_a_regex_is_a_literal_substring() {
         let mut t = table();
-        t.rows[1].cells[0] = "train(a)".into();
+        Arc::make_mut(&mut t.rows[1]).cells[0] = "train(a)".into();
         let open = Filter::parse("TRAIN(").expect("a literal, not an error");
         assert_eq!(names(&t.arranged(Some(&open), None)), ["a-node"]);
         let star = Filter::parse("*node").expect("a literal, not an error");
@@ -288,7 +300,7 @@ mod tests {
     #[test]
     fn widths_come_from_the_rows_kept_whatever_the_order() {
         let mut t = table();
-        t.rows[1].cells[1] = String::new();
+        Arc::make_mut(&mut t.rows[1]).cells[1] = String::new();
         let sort = |reverse| Some(Sort { column: 0, reverse });
         let widths = t.clone().arranged(None, sort(false)).cell_widths;
         assert_eq!(widths, [6, 3]);

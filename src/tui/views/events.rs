@@ -106,7 +106,11 @@ mod tests {
             prices: &prices,
             namespace: None,
         };
-        let keys: Vec<String> = table(&inputs).rows.into_iter().map(|r| r.key).collect();
+        let keys: Vec<String> = table(&inputs)
+            .rows
+            .into_iter()
+            .map(|r| r.key.clone())
+            .collect();
         assert_eq!(keys, ["training/a", "training/c"]);
     }
 }
