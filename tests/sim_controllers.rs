@@ -565,27 +565,10 @@ async fn requests_by_version(sim: &Sim, model: &str) -> std::collections::BTreeM
 
 #[tokio::test]
 async fn httproute_weights_split_the_requests_between_versions() {
-    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    use kube::api::{Patch, PatchParams};
     let sim = start().await;
     let client = sim.client(false).await.expect("client");
-    let resource = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
-        "httproutes",
-    );
-    let routes: Api<DynamicObject> = Api::namespaced_with(client, "serving", &resource);
-    let route: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-        "metadata": {"name": "fraud-detector", "labels": {"mlxp.io/model": "fraud-detector"}},
-        "spec": {"rules": [{"backendRefs": [
-            {"name": "fraud-detector-v1", "port": 8080, "weight": 80},
-            {"name": "fraud-detector-v2", "port": 8080, "weight": 20},
-        ]}]},
-    }))
-    .expect("route");
-    routes
-        .create(&PostParams::default(), &route)
-        .await
-        .expect("created");
+    let routes = create_fraud_route(&client, 80, 20).await;
     sim.advance(Duration::from_secs(1));
     for _ in 0..10 {
         sim.advance(Duration::from_secs(6));
@@ -1463,27 +1446,10 @@ async fn a_job_past_its_backoff_limit_gets_a_warning_event_and_a_finished_one_a_
 /// split, so "what changed recently?" has an answer; a change elsewhere in the route is not.
 #[tokio::test]
 async fn patching_an_httproutes_weights_records_an_event_naming_them() {
-    use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+    use kube::api::{Patch, PatchParams};
     let sim = start().await;
     let client = sim.client(false).await.expect("client");
-    let resource = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
-        "httproutes",
-    );
-    let routes: Api<DynamicObject> = Api::namespaced_with(client.clone(), "serving", &resource);
-    let route: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-        "metadata": {"name": "fraud-detector", "labels": {"mlxp.io/model": "fraud-detector"}},
-        "spec": {"rules": [{"backendRefs": [
-            {"name": "fraud-detector-v1", "port": 8080, "weight": 90},
-            {"name": "fraud-detector-v2", "port": 8080, "weight": 10},
-        ]}]},
-    }))
-    .expect("route");
-    routes
-        .create(&PostParams::default(), &route)
-        .await
-        .expect("created");
+    let routes = create_fraud_route(&client, 90, 10).await;
     sim.advance(Duration::from_secs(5));
     // A new route is not a change of weights.
     assert!(
@@ -1541,4 +1507,32 @@ async fn patching_an_httproutes_weights_records_an_event_naming_them() {
         event.reporting_component.as_deref(),
         Some("mlxp-sim-gateway")
     );
+}
+
+/// The fraud-detector HTTPRoute in `serving`, split v1/v2 by these weights.
+async fn create_fraud_route(
+    client: &kube::Client,
+    v1: u32,
+    v2: u32,
+) -> Api<kube::api::DynamicObject> {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+        "httproutes",
+    );
+    let routes: Api<DynamicObject> = Api::namespaced_with(client.clone(), "serving", &resource);
+    let route: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "fraud-detector", "labels": {"mlxp.io/model": "fraud-detector"}},
+        "spec": {"rules": [{"backendRefs": [
+            {"name": "fraud-detector-v1", "port": 8080, "weight": v1},
+            {"name": "fraud-detector-v2", "port": 8080, "weight": v2},
+        ]}]},
+    }))
+    .expect("route");
+    routes
+        .create(&PostParams::default(), &route)
+        .await
+        .expect("created");
+    routes
 }

@@ -10,20 +10,13 @@ use chrono::{DateTime, Utc};
 use super::app::*;
 use super::keys::Key;
 use super::views::View;
-use super::{color_depth::ColorDepth, keymap, theme};
 use crate::cluster::Snapshot;
 use crate::domain::objects::Node;
 
 fn app() -> App {
-    let (keymap, _) = keymap::load("default", None);
-    let (theme, _) = theme::load("dark", None);
-    App::new(
-        keymap,
-        theme,
-        ColorDepth::TrueColor,
-        "test".into(),
-        at("2026-12-07T10:00:00.100Z"),
-    )
+    let mut app = super::app_tests::app();
+    app.now = at("2026-12-07T10:00:00.100Z");
+    app
 }
 
 fn at(text: &str) -> DateTime<Utc> {
