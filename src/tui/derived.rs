@@ -198,9 +198,11 @@ fn overview(inputs: &Inputs) -> Overview {
         }
         None => allocation_heat(inputs),
     };
+    // Current, not just listed once: while the server is silent a node may be gone.
+    let blind = snapshot.blind_spots();
     let listed = [KindName::Nodes, KindName::Pods]
         .iter()
-        .all(|k| snapshot.status(*k).synced());
+        .all(|k| snapshot.status(*k).synced() && !blind.contains(k));
     let free_billed = listed.then(|| {
         inputs.prices.free_on_billed_nodes(
             snapshot.nodes.values().map(|n| n.as_ref()),

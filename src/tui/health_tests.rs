@@ -142,3 +142,41 @@ fn a_read_that_does_not_reach_the_server_shows_in_the_health_line() {
     app.update(Msg::Yaml(Ok("kind: Node".into())));
     assert!(health(&app).contains("● live"), "{}", health(&app));
 }
+
+/// Spend decided from what was last seen is not shown while the server is silent: the
+/// free GPUs of a node that may be gone are no figure.
+#[test]
+fn free_gpus_on_billed_nodes_are_not_counted_while_the_server_is_silent() {
+    let with_node = |answering: bool| {
+        let mut snapshot = (*snapshot(SourceState::Synced, answering)).clone();
+        let node: crate::domain::objects::Node = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "gpu-a", "labels": {
+                "mlxp.io/pool": "training",
+                "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}},
+            "status": {
+                "allocatable": {"nvidia.com/gpu": "8"},
+                "conditions": [{"type": "Ready", "status": "True"}]},
+        }))
+        .expect("node");
+        snapshot
+            .nodes
+            .items
+            .insert((String::new(), "gpu-a".into()), Arc::new(node));
+        Arc::new(snapshot)
+    };
+    let mut app = app();
+    metrics(&mut app);
+    app.update(Msg::Snapshot(with_node(true)));
+    assert!(
+        draw(&app).contains("free on billed nodes: 8 GPUs"),
+        "{}",
+        draw(&app)
+    );
+    app.update(Msg::Snapshot(with_node(false)));
+    let screen = draw(&app);
+    assert!(!screen.contains("free on billed nodes"), "{screen}");
+    assert!(
+        screen.contains("unknown: the API server cannot be read"),
+        "{screen}"
+    );
+}
