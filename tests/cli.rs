@@ -35,6 +35,15 @@ fn stdout(output: &Output) -> String {
 }
 
 /// A basic embedded cluster on a standing clock.
+/// The basic cluster and its kubeconfig, written in a directory of its own.
+async fn basic_with_kubeconfig() -> (tempfile::TempDir, Sim, std::path::PathBuf) {
+    let home = tempfile::tempdir().expect("home");
+    let sim = basic().await;
+    let file = home.path().join("sim.kubeconfig");
+    sim.write_kubeconfig(&file).expect("kubeconfig");
+    (home, sim, file)
+}
+
 async fn basic() -> Sim {
     Sim::start(SimConfig {
         manual_clock: true,
@@ -65,10 +74,7 @@ fn path_str(path: &Path) -> &str {
 
 #[tokio::test]
 async fn cluster_flags_are_taken_before_and_after_the_verb_and_on_the_bare_command() {
-    let home = tempfile::tempdir().expect("home");
-    let sim = basic().await;
-    let file = home.path().join("sim.kubeconfig");
-    sim.write_kubeconfig(&file).expect("kubeconfig");
+    let (home, _sim, file) = basic_with_kubeconfig().await;
     let file = path_str(&file);
     for args in [
         vec!["--kubeconfig", file, "get", "nodes", "-o", "json"],
@@ -222,10 +228,7 @@ async fn get_on_a_server_of_an_unknown_ca_fails_at_once_naming_it() {
 
 #[tokio::test]
 async fn get_into_a_closed_pipe_exits_quietly() {
-    let home = tempfile::tempdir().expect("home");
-    let sim = basic().await;
-    let file = home.path().join("sim.kubeconfig");
-    sim.write_kubeconfig(&file).expect("kubeconfig");
+    let (home, _sim, file) = basic_with_kubeconfig().await;
     // As `mlxp get nodes | head -n 0`: the reader is gone before anything is written.
     let child = command(
         home.path(),
@@ -245,10 +248,7 @@ async fn get_into_a_closed_pipe_exits_quietly() {
 
 #[tokio::test]
 async fn an_unknown_context_is_answered_with_those_there_are() {
-    let home = tempfile::tempdir().expect("home");
-    let sim = basic().await;
-    let file = home.path().join("sim.kubeconfig");
-    sim.write_kubeconfig(&file).expect("kubeconfig");
+    let (home, _sim, file) = basic_with_kubeconfig().await;
     let file = path_str(&file);
     for args in [
         vec!["--context", "nope", "--kubeconfig", file],
