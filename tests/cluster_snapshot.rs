@@ -339,16 +339,7 @@ async fn a_restarted_cluster_is_shown_lost_then_found_again() {
     })
     .await
     .expect("sim starts again on the same port");
-    let job: Job = serde_json::from_value(serde_json::json!({
-        "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": "after-restart", "namespace": "training"},
-        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "t", "image": "t"}]}}},
-    }))
-    .expect("job");
-    Api::<Job>::namespaced(again.client(false).await.expect("client"), "training")
-        .create(&Default::default(), &job)
-        .await
-        .expect("created");
+    common::create_job(again.client(false).await.expect("client"), "after-restart").await;
     let back = snapshot_where(&watch, |s| {
         s.nodes.status.synced()
             && s.jobs.get("training", "after-restart").is_some()

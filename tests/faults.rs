@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::proxy::FaultProxy;
-use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, Patch, PatchParams};
 use mlxp::cluster::{ClusterWatch, Contexts, KindName, Snapshot, SourceState};
@@ -43,6 +42,18 @@ fn write_kubeconfig(sim: &Sim, proxy: &FaultProxy, path: &Path) {
         .kubeconfig_yaml()
         .replace(&sim.url(), &format!("https://{}", proxy.addr()));
     std::fs::write(path, yaml).expect("kubeconfig written");
+}
+
+/// Cordons (or uncordons) a node straight on the cluster, not through the proxy.
+async fn set_unschedulable(sim: &Sim, node: &str, unschedulable: bool) {
+    Api::<Node>::all(sim.client(false).await.expect("direct client"))
+        .patch(
+            node,
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"unschedulable": unschedulable}})),
+        )
+        .await
+        .expect("patched");
 }
 
 fn health_line(snapshot: &Arc<Snapshot>) -> String {
@@ -88,14 +99,7 @@ async fn freeze_cut_and_new_credentials_through_a_proxy() {
         .meta
         .name
         .clone();
-    Api::<Node>::all(sim.client(false).await.expect("direct client"))
-        .patch(
-            &node,
-            &PatchParams::default(),
-            &Patch::Merge(serde_json::json!({"spec": {"unschedulable": true}})),
-        )
-        .await
-        .expect("cordoned");
+    set_unschedulable(&sim, &node, true).await;
     let blind = snapshot_where(&watch, "the silence noticed", |s| s.api.silent()).await;
     let noticed = frozen_at.elapsed();
     let line = health_line(&blind);
@@ -127,14 +131,7 @@ async fn freeze_cut_and_new_credentials_through_a_proxy() {
     // watch cut short resumes from its resourceVersion) and a change made after it arrives.
     proxy.cut();
     let cut_at = Instant::now();
-    Api::<Node>::all(sim.client(false).await.expect("direct client"))
-        .patch(
-            &node,
-            &PatchParams::default(),
-            &Patch::Merge(serde_json::json!({"spec": {"unschedulable": false}})),
-        )
-        .await
-        .expect("uncordoned");
+    set_unschedulable(&sim, &node, false).await;
     snapshot_where(&watch, "the uncordon after the cut", |s| {
         live(s) && s.nodes.get("", &node).is_some_and(|n| !n.unschedulable)
     })
@@ -168,16 +165,7 @@ async fn freeze_cut_and_new_credentials_through_a_proxy() {
 
     write_kubeconfig(&sim, &proxy, &kubeconfig);
     let written_at = Instant::now();
-    let job: Job = serde_json::from_value(serde_json::json!({
-        "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": "after-restart", "namespace": "training"},
-        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "t", "image": "t"}]}}},
-    }))
-    .expect("job");
-    Api::<Job>::namespaced(sim.client(false).await.expect("client"), "training")
-        .create(&Default::default(), &job)
-        .await
-        .expect("created");
+    common::create_job(sim.client(false).await.expect("client"), "after-restart").await;
     let recovered = snapshot_where(&watch, "the new cluster watched", |s| {
         live(s) && s.jobs.get("training", "after-restart").is_some()
     })

@@ -41,6 +41,20 @@ pub fn restartable_config() -> mlxp::sim::SimConfig {
     }
 }
 
+/// Creates a one-container Job named `name` in `training`.
+pub async fn create_job(client: kube::Client, name: &str) {
+    let job: k8s_openapi::api::batch::v1::Job = serde_json::from_value(serde_json::json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "namespace": "training"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "t", "image": "t"}]}}},
+    }))
+    .expect("job");
+    kube::Api::<k8s_openapi::api::batch::v1::Job>::namespaced(client, "training")
+        .create(&Default::default(), &job)
+        .await
+        .expect("created");
+}
+
 /// The small platform scenario on a standing clock at `start`.
 pub async fn platform_at(start: Option<chrono::DateTime<chrono::Utc>>) -> Sim {
     Sim::start(mlxp::sim::SimConfig {
