@@ -4,7 +4,8 @@
 //! CPU while the cluster's watch events stream in, CPU of the idle cockpit (clock paused).
 //!
 //!   cargo bench --bench cockpit            (MLXP_BENCH_SCALE=large|small for other sizes,
-//!                                           MLXP_BENCH_PODS=N for N pods and nothing else)
+//!                                           MLXP_BENCH_PODS=N for N pods and nothing else,
+//!                                           MLXP_BENCH_SYNC_ONLY=1 for the two syncs alone)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -97,8 +98,12 @@ fn main() -> anyhow::Result<()> {
             &Default::default(),
         )
         .await?;
-        measure(kube::Client::try_from(config.clone())?).await?;
+        let sync_only = std::env::var_os("MLXP_BENCH_SYNC_ONLY").is_some();
+        measure(kube::Client::try_from(config.clone())?, sync_only).await?;
         synced_through_delay(config, port).await?;
+        if sync_only {
+            return Ok(());
+        }
         pause(&sim)?;
         idle(kube::Client::try_from(config_for_idle(&kubeconfig).await?)?).await
     });
@@ -223,7 +228,7 @@ impl mlxp::metrics::MetricsSource for FixedFrame {
     }
 }
 
-async fn measure(client: kube::Client) -> anyhow::Result<()> {
+async fn measure(client: kube::Client, sync_only: bool) -> anyhow::Result<()> {
     let (keymap, _) = keymap::load("default", None);
     let (theme, _) = theme::load("dark", None);
     let mut app = App::new(
@@ -257,6 +262,9 @@ async fn measure(client: kube::Client) -> anyhow::Result<()> {
         snapshot.workloads.len()
     );
     println!("RSS after sync: {:.0} MiB", rss_mib());
+    if sync_only {
+        return Ok(());
+    }
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let mut first_visits = Vec::new();

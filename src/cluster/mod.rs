@@ -10,6 +10,7 @@ mod cause;
 mod contexts;
 mod kinds;
 mod kubeconfig;
+mod list_body;
 mod snapshot;
 mod source;
 mod watch;
