@@ -1,12 +1,13 @@
 //! mlxp: a terminal cockpit and headless agent for an ML platform on Kubernetes.
-//! Module map and data flow: see DESIGN.md in the project's shared folder.
+//! This crate is the I/O around the pure core (`mlxp_core`): it reads the cluster, fetches
+//! metrics, draws the cockpit and runs the verbs. Crates, modules and the rules between
+//! them: the README's Architecture.
 
 pub mod agent;
 pub mod cli;
 pub mod cluster;
-pub mod domain;
+pub mod exec;
 pub mod metrics;
-pub mod sim;
 pub mod tui;
 
 /// rustls is linked with one crypto provider (ring); make it the process default so every

@@ -1,4 +1,3 @@
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -22,8 +21,10 @@ enum Command {
     /// Open the cockpit on the current kubeconfig context (the default).
     Tui,
     /// Start the embedded GPU cluster and open the cockpit on it.
+    #[cfg(feature = "sim")]
     Demo(DemoArgs),
     /// Serve the embedded GPU cluster over the Kubernetes API and write a kubeconfig for it.
+    #[cfg(feature = "sim")]
     Sim(SimArgs),
     /// (Not built yet.) Run the automation policies headless.
     Agent,
@@ -45,7 +46,9 @@ impl Command {
     fn name(&self) -> &'static str {
         match self {
             Command::Tui => "tui",
+            #[cfg(feature = "sim")]
             Command::Demo(_) => "demo",
+            #[cfg(feature = "sim")]
             Command::Sim(_) => "sim",
             Command::Agent => "agent",
             Command::Get(_) => "get",
@@ -97,7 +100,14 @@ impl Cli {
     /// The cluster flags given to a verb that runs its own cluster: refused rather than
     /// ignored, so that `mlxp demo --kubeconfig F` does not seem to be showing F's cluster.
     fn foreign_cluster_flags(&self, command: &Command) -> Vec<&'static str> {
-        if !matches!(command, Command::Demo(_) | Command::Sim(_)) {
+        #[cfg(feature = "sim")]
+        let own_cluster = matches!(command, Command::Demo(_) | Command::Sim(_));
+        #[cfg(not(feature = "sim"))]
+        let own_cluster = {
+            let _ = command;
+            false
+        };
+        if !own_cluster {
             return Vec::new();
         }
         let cluster = &self.cluster;
@@ -121,7 +131,7 @@ struct Connected {
     context: String,
     /// The metrics source, if one is configured.
     metrics: Metrics,
-    prices: mlxp::domain::cost::PriceTable,
+    prices: mlxp_core::domain::cost::PriceTable,
     /// Every context of the kubeconfig, for `:ctx`.
     contexts: mlxp::cluster::Contexts,
 }
@@ -194,10 +204,10 @@ fn metrics_config(
 }
 
 /// The `[cost]` prices: the built-in examples with the user's file laid over them.
-fn prices(file: Option<&(PathBuf, String)>) -> anyhow::Result<mlxp::domain::cost::PriceTable> {
+fn prices(file: Option<&(PathBuf, String)>) -> anyhow::Result<mlxp_core::domain::cost::PriceTable> {
     Ok(match file {
-        Some((path, text)) => mlxp::domain::cost::PriceTable::from_toml(text, path)?,
-        None => mlxp::domain::cost::PriceTable::defaults(),
+        Some((path, text)) => mlxp_core::domain::cost::PriceTable::from_toml(text, path)?,
+        None => mlxp_core::domain::cost::PriceTable::defaults(),
     })
 }
 
@@ -210,6 +220,7 @@ struct GetArgs {
     output: mlxp::cli::get::Output,
 }
 
+#[cfg(feature = "sim")]
 #[derive(clap::Args, Debug)]
 struct DemoArgs {
     /// Simulated seconds per real second.
@@ -220,11 +231,12 @@ struct DemoArgs {
     seed: u64,
 }
 
+#[cfg(feature = "sim")]
 #[derive(clap::Args, Debug)]
 struct SimArgs {
     /// Address to serve the Kubernetes API on (HTTPS).
     #[arg(long, default_value = "127.0.0.1:6443")]
-    listen: SocketAddr,
+    listen: std::net::SocketAddr,
     /// Seed of the generated cluster; the same seed gives the same cluster.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -243,6 +255,7 @@ struct SimArgs {
     pods: Option<usize>,
 }
 
+#[cfg(feature = "sim")]
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
 enum ScaleArg {
     Small,
@@ -250,12 +263,13 @@ enum ScaleArg {
     Xlarge,
 }
 
-impl From<ScaleArg> for mlxp::sim::Scale {
+#[cfg(feature = "sim")]
+impl From<ScaleArg> for mlxp_sim::Scale {
     fn from(scale: ScaleArg) -> Self {
         match scale {
-            ScaleArg::Small => mlxp::sim::Scale::Small,
-            ScaleArg::Large => mlxp::sim::Scale::Large,
-            ScaleArg::Xlarge => mlxp::sim::Scale::Xlarge,
+            ScaleArg::Small => mlxp_sim::Scale::Small,
+            ScaleArg::Large => mlxp_sim::Scale::Large,
+            ScaleArg::Xlarge => mlxp_sim::Scale::Xlarge,
         }
     }
 }
@@ -284,8 +298,10 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             .exit();
     }
     match command {
+        #[cfg(feature = "sim")]
         Command::Sim(args) => run_sim(args),
         Command::Tui => run_tui(cli.cluster, cli.cockpit),
+        #[cfg(feature = "sim")]
         Command::Demo(args) => run_demo(args, cli.cluster, cli.cockpit),
         Command::Get(args) => run_get(args, cli.cluster),
         Command::Agent
@@ -309,7 +325,7 @@ fn options(
     cockpit: CockpitArgs,
     namespace: Option<String>,
     context: String,
-    prices: mlxp::domain::cost::PriceTable,
+    prices: mlxp_core::domain::cost::PriceTable,
 ) -> mlxp::tui::run::Options {
     mlxp::tui::run::Options {
         keymap: cockpit.keymap.unwrap_or_else(|| "default".into()),
@@ -324,32 +340,18 @@ fn options(
 
 /// The cockpit on the embedded cluster: it runs in-process on a free port and the cockpit
 /// reaches it as any cluster, through the kube client over HTTPS.
+#[cfg(feature = "sim")]
 fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyhow::Result<()> {
     // The user's prices apply to the demo's cluster too.
     let prices = prices(config_file(cluster.config.as_deref())?.as_ref())?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let sim = mlxp::sim::Sim::start(mlxp::sim::SimConfig {
-            seed: args.seed,
-            speed: args.speed,
-            scenario: mlxp::sim::Scenario::Platform {
-                scale: mlxp::sim::Scale::Small,
-            },
-            ..Default::default()
-        })
-        .await?;
-        let contexts = sim.demo_contexts()?;
-        let context = if cockpit.readonly {
-            mlxp::sim::DEMO_READONLY_CONTEXT
-        } else {
-            mlxp::sim::DEMO_CONTEXT
-        };
-        let client = contexts.connect(context).await?;
-        let metrics: std::sync::Arc<dyn mlxp::metrics::MetricsSource> =
-            std::sync::Arc::new(mlxp::metrics::embedded::Embedded::new(sim.state().clone()));
-        let mut options = options(cockpit, cluster.namespace, context.to_string(), prices);
-        options.contexts = contexts;
-        mlxp::tui::run::run(client, Some(metrics), options).await
+        let demo = mlxp::cli::embedded::start_demo(args.seed, args.speed, cockpit.readonly).await?;
+        let client = demo.contexts.connect(demo.context).await?;
+        let mut options = options(cockpit, cluster.namespace, demo.context.to_string(), prices);
+        options.contexts = demo.contexts;
+        let _sim = demo.sim;
+        mlxp::tui::run::run(client, Some(demo.metrics), options).await
     })
 }
 
@@ -413,6 +415,7 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
     }
 }
 
+#[cfg(feature = "sim")]
 fn run_sim(args: SimArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -422,42 +425,16 @@ fn run_sim(args: SimArgs) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async move {
-        let config = mlxp::sim::SimConfig {
-            listen: args.listen,
-            seed: args.seed,
-            speed: args.speed,
-            scenario: match args.pods {
-                Some(pods) => mlxp::sim::Scenario::Pods(pods),
-                None => mlxp::sim::Scenario::Platform {
-                    scale: args.scale.into(),
-                },
+    runtime.block_on(mlxp::cli::embedded::serve(mlxp::cli::embedded::Serve {
+        listen: args.listen,
+        seed: args.seed,
+        speed: args.speed,
+        kubeconfig_out: args.kubeconfig_out,
+        scenario: match args.pods {
+            Some(pods) => mlxp_sim::Scenario::Pods(pods),
+            None => mlxp_sim::Scenario::Platform {
+                scale: args.scale.into(),
             },
-            ..Default::default()
-        };
-        let sim = mlxp::sim::Sim::start(config).await?;
-        sim.write_kubeconfig(&args.kubeconfig_out)?;
-        eprintln!(
-            "mlxp sim: serving the Kubernetes API on https://{} \n  kubeconfig: {} (contexts mlxp-sim, mlxp-sim-readonly)\n  try: KUBECONFIG={} kubectl get nodes",
-            sim.addr(),
-            args.kubeconfig_out.display(),
-            args.kubeconfig_out.display()
-        );
-        // SIGUSR1 stops the simulated clock (no more watch events): a quiet cluster, for
-        // measuring what an idle client costs.
-        let mut pause = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
-        loop {
-            tokio::select! {
-                stopped = tokio::signal::ctrl_c() => {
-                    stopped?;
-                    eprintln!("mlxp sim: stopping");
-                    return Ok(());
-                }
-                _ = pause.recv() => {
-                    sim.pause();
-                    eprintln!("mlxp sim: clock paused (SIGUSR1)");
-                }
-            }
-        }
-    })
+        },
+    }))
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use mlxp::sim::{Sim, SimConfig};
+use mlxp_sim::{Sim, SimConfig};
 
 /// Runs `mlxp` with `args`, without the user's config or kubeconfig: `home` is its $HOME.
 async fn mlxp(home: &Path, args: &[&str]) -> Output {

@@ -11,8 +11,8 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams};
 use mlxp::cluster::{KindName, Snapshot, SourceState};
-use mlxp::domain::{pools, serving, training};
-use mlxp::sim::{Sim, SimConfig};
+use mlxp_core::domain::{pools, serving, training};
+use mlxp_sim::{Sim, SimConfig};
 
 async fn platform() -> Sim {
     common::platform_at(common::eight_am()).await

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
+use mlxp::cli::embedded::{DEMO_CONTEXT, DEMO_READONLY_CONTEXT, demo_contexts};
 use mlxp::cluster::{Contexts, KindName};
-use mlxp::sim::{DEMO_CONTEXT, DEMO_READONLY_CONTEXT, Sim};
 use mlxp::tui::app::{App, Msg};
 use mlxp::tui::keys::Key;
 use mlxp::tui::run::{Cockpit, Options};
+use mlxp_sim::Sim;
 
 fn synced(app: &App) -> bool {
     KindName::ALL
@@ -44,7 +45,7 @@ async fn type_command(cockpit: &Cockpit, text: &str) {
 
 /// The basic cluster on a clock that stands still.
 async fn standing_sim() -> Sim {
-    Sim::start(mlxp::sim::SimConfig {
+    Sim::start(mlxp_sim::SimConfig {
         manual_clock: true,
         ..Default::default()
     })
@@ -55,7 +56,7 @@ async fn standing_sim() -> Sim {
 #[tokio::test]
 async fn ctx_switches_to_the_readonly_demo_context_and_a_failed_switch_stays() {
     let sim = standing_sim().await;
-    let demo = sim.demo_contexts().expect("contexts");
+    let demo = demo_contexts(&sim).expect("contexts");
     assert_eq!(demo.names(), [DEMO_CONTEXT, DEMO_READONLY_CONTEXT]);
     // The same kubeconfig, plus a name whose context it lacks: connecting to it fails.
     let kubeconfig = kube::config::Kubeconfig::from_yaml(&sim.kubeconfig_yaml()).expect("yaml");
@@ -164,7 +165,7 @@ fn header_of(app: &App) -> String {
 #[tokio::test]
 async fn the_header_says_read_only_when_the_credentials_are() {
     let sim = standing_sim().await;
-    let demo = sim.demo_contexts().expect("contexts");
+    let demo = demo_contexts(&sim).expect("contexts");
     let readonly = demo.connect(DEMO_READONLY_CONTEXT).await.expect("client");
     let options = Options {
         context: DEMO_READONLY_CONTEXT.into(),

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mlxp::metrics::MetricsSource;
-use mlxp::sim::Sim;
 use mlxp::tui::app::{App, Msg};
 use mlxp::tui::color_depth::ColorDepth;
 use mlxp::tui::views::View;
 use mlxp::tui::{keymap, render, theme};
+use mlxp_sim::Sim;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -27,7 +27,7 @@ async fn cockpit() -> (Sim, App) {
 /// The cockpit over `sim`, as `cockpit` makes it.
 async fn cockpit_on(sim: Sim) -> (Sim, App) {
     // Five simulated minutes of metrics first, so sparklines and charts have a history.
-    let metrics = mlxp::metrics::embedded::Embedded::new(sim.state().clone());
+    let metrics = mlxp_sim::metrics_source::Embedded::new(sim.state().clone());
     let mut frames = Vec::new();
     for _ in 0..FRAMES {
         sim.advance(FRAME_EVERY);
@@ -651,8 +651,8 @@ async fn sorting_and_filtering_at_a_width() {
 /// Issue 9 #26: the Overview's pool columns stay in line with xlarge values.
 #[test]
 fn pool_columns_stay_in_line_with_wide_values() {
-    use mlxp::domain::pools::PoolSummary;
     use mlxp::tui::derived::PoolLine;
+    use mlxp_core::domain::pools::PoolSummary;
     let (keymap, _) = keymap::load("default", None);
     let (theme, _) = theme::load("dark", None);
     let mut app = App::new(

@@ -12,7 +12,7 @@ use common::proxy::FaultProxy;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, Patch, PatchParams};
 use mlxp::cluster::{ClusterWatch, Contexts, KindName, Snapshot, SourceState};
-use mlxp::sim::Sim;
+use mlxp_sim::Sim;
 
 const BOUND: Duration = Duration::from_secs(30);
 

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mlxp::sim::{Sim, SimConfig};
+use mlxp_sim::{Sim, SimConfig};
 use prometheus_http_query::Client as Prometheus;
 
 fn prometheus_or_skip() -> Option<PathBuf> {
@@ -99,7 +99,7 @@ async fn prometheus_scrapes_the_sims_gpu_metrics() {
     let (_dir, mut server, prometheus, _) = start_prometheus(binary, &sim).await;
 
     // The sim's own view of one busy GPU and one free one.
-    let samples = mlxp::sim::metrics::gpu_samples(sim.state(), sim.state().clock.now());
+    let samples = mlxp_sim::metrics::gpu_samples(sim.state(), sim.state().clock.now());
     let busy = samples
         .iter()
         .find(|s| s.pod.is_some())
@@ -245,7 +245,7 @@ async fn mlxp_get_gpus_reports_what_prometheus_scraped() {
     let (dir, mut server, prometheus, url) = start_prometheus(binary, &sim).await;
     let kubeconfig = dir.path().join("kubeconfig");
     sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
-    let samples = mlxp::sim::metrics::gpu_samples(sim.state(), sim.state().clock.now());
+    let samples = mlxp_sim::metrics::gpu_samples(sim.state(), sim.state().clock.now());
     let mut scraped = 0.0;
     for _ in 0..120 {
         scraped = query_value(&prometheus, "count(DCGM_FI_DEV_GPU_UTIL)").await;

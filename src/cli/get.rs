@@ -9,8 +9,8 @@ use serde::Serialize;
 use super::ordered::Json;
 use super::{records, table};
 use crate::cluster::Snapshot;
-use crate::domain::cost::PriceTable;
 use crate::metrics::{MetricsFrame, MetricsSource};
+use mlxp_core::domain::cost::PriceTable;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum What {

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cluster::Snapshot;
-use crate::domain::cost::PriceTable;
-use crate::domain::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of, summarize};
-use crate::domain::serving::splits;
-use crate::domain::training::{JobState, admission_order, job_state};
 use crate::metrics::MetricsFrame;
 use crate::tui::views::gpus::{hourly_price, idle_allocated};
+use mlxp_core::domain::cost::PriceTable;
+use mlxp_core::domain::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of, summarize};
+use mlxp_core::domain::serving::splits;
+use mlxp_core::domain::training::{JobState, admission_order, job_state};
 
 #[derive(Debug, Serialize)]
 pub struct Pool {

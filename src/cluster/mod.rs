@@ -8,20 +8,17 @@
 mod access;
 mod cause;
 mod contexts;
-mod kinds;
 mod kubeconfig;
 mod list_body;
-mod snapshot;
-mod source;
 mod watch;
 mod yaml;
 
 pub use access::read_only;
 pub use cause::{Cause, probe};
 pub use contexts::{ConnectError, Contexts, context_listing};
-pub use kinds::KindName;
 pub use kubeconfig::{KubeconfigLoadError, read_kubeconfig};
-pub use snapshot::{Kind, ObjectKey, Snapshot};
-pub use source::{ApiStatus, Reachability, SourceState, SourceStatus};
+pub use mlxp_core::kinds::{KindName, Watched};
+pub use mlxp_core::snapshot::{Kind, ObjectKey, Snapshot};
+pub use mlxp_core::source::{ApiStatus, Reachability, SourceState, SourceStatus};
 pub use watch::{ClusterWatch, Reconnect, start, start_with};
 pub use yaml::fetch_yaml;

@@ -24,14 +24,14 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::cause::Cause;
-use super::kinds::{KindName, Watched};
 use super::list_body::ItemSplitter;
-use super::snapshot::Snapshot;
-use super::source::{Reachability, SourceState};
-use crate::domain::objects::{
+use mlxp_core::domain::objects::{
     ClusterQueue, Deployment, Event, Hpa, HttpRoute, Job, LocalQueue, Model, ModelVersion, Node,
     Pod, Workload,
 };
+use mlxp_core::kinds::{KindName, Watched};
+use mlxp_core::snapshot::Snapshot;
+use mlxp_core::source::{Reachability, SourceState};
 
 /// A change to the snapshot, made by a source.
 type Mutation = Box<dyn FnOnce(&mut Snapshot) + Send>;
@@ -565,7 +565,7 @@ async fn watch_from<T: Watched + Clone>(
     }
 }
 
-fn touched(status: &mut super::source::SourceStatus) {
+fn touched(status: &mut mlxp_core::source::SourceStatus) {
     status.events += 1;
     status.last_event = Some(Utc::now());
     status.state = SourceState::Synced;
@@ -576,7 +576,7 @@ fn touched(status: &mut super::source::SourceStatus) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{Scale, Scenario, Sim, SimConfig};
+    use mlxp_sim::{Scale, Scenario, Sim, SimConfig};
 
     #[tokio::test]
     async fn a_list_read_in_many_pages_holds_every_object_once() {

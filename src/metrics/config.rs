@@ -108,5 +108,7 @@ fn check_url(url: &str) -> Result<(), String> {
 }
 
 fn located(text: &str, path: &Path, span: Option<Range<usize>>, message: &str) -> MetricsError {
-    MetricsError::Config(crate::domain::located::located(text, path, span, message))
+    MetricsError::Config(mlxp_core::domain::located::located(
+        text, path, span, message,
+    ))
 }

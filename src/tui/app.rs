@@ -19,9 +19,9 @@ use super::table_widget;
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
 use crate::cluster::{Cause, Snapshot};
-use crate::domain::cost::PriceTable;
-use crate::domain::pools::pool_of;
 use crate::metrics::MetricsFrame;
+use mlxp_core::domain::cost::PriceTable;
+use mlxp_core::domain::pools::pool_of;
 
 #[path = "command_line.rs"]
 mod command_line;

@@ -11,7 +11,7 @@ use super::app::*;
 use super::keys::Key;
 use super::views::View;
 use crate::cluster::Snapshot;
-use crate::domain::objects::Node;
+use mlxp_core::domain::objects::Node;
 
 fn app() -> App {
     let mut app = super::app_tests::app();

@@ -9,9 +9,9 @@ use super::keys::Key;
 use super::views::View;
 use super::{color_depth::ColorDepth, keymap, theme};
 use crate::cluster::Snapshot;
-use crate::domain::cost::PriceTable;
-use crate::domain::objects::Node;
 use crate::metrics::{GpuSample, MetricsFrame, PodRef};
+use mlxp_core::domain::cost::PriceTable;
+use mlxp_core::domain::objects::Node;
 
 pub(super) fn app() -> App {
     let (keymap, _) = keymap::load("default", None);

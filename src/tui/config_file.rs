@@ -50,7 +50,7 @@ impl<'a> ConfigFile<'a> {
     pub fn error_at(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
         ConfigError::At {
             path: self.path.clone(),
-            line: crate::domain::located::line_of(self.text, span.start),
+            line: mlxp_core::domain::located::line_of(self.text, span.start),
             message: message.into(),
         }
     }

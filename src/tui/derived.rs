@@ -11,11 +11,11 @@ use super::views::gpus::{hourly_price, idle_allocated};
 use super::views::serving::{version_health, version_of};
 use super::views::{Inputs, View};
 use crate::cluster::KindName;
-use crate::domain::cost::GpuSpend;
-use crate::domain::pools::{PoolSummary, pool_of, summarize};
-use crate::domain::serving::{Health, splits};
-use crate::domain::training::{JobState, admission_order, job_state};
 use crate::metrics::VersionTraffic;
+use mlxp_core::domain::cost::GpuSpend;
+use mlxp_core::domain::pools::{PoolSummary, pool_of, summarize};
+use mlxp_core::domain::serving::{Health, splits};
+use mlxp_core::domain::training::{JobState, admission_order, job_state};
 
 /// Pods the idle-GPU alert names.
 const IDLE_PODS_NAMED: usize = 3;

@@ -149,7 +149,7 @@ fn a_read_that_does_not_reach_the_server_shows_in_the_health_line() {
 fn free_gpus_on_billed_nodes_are_not_counted_while_the_server_is_silent() {
     let with_node = |answering: bool| {
         let mut snapshot = (*snapshot(SourceState::Synced, answering)).clone();
-        let node: crate::domain::objects::Node = serde_json::from_value(serde_json::json!({
+        let node: mlxp_core::domain::objects::Node = serde_json::from_value(serde_json::json!({
             "metadata": {"name": "gpu-a", "labels": {
                 "mlxp.io/pool": "training",
                 "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}},

@@ -10,8 +10,8 @@ use super::derived::{HeatCell, POOL_TREND, ServedLine};
 use super::render::style;
 use super::theme::Slot;
 use super::views::serving::bar;
-use crate::domain::cost::dollars;
-use crate::domain::serving::Health;
+use mlxp_core::domain::cost::dollars;
+use mlxp_core::domain::serving::Health;
 
 fn panel<'a>(app: &App, title: &str, lines: Vec<Line<'a>>) -> Paragraph<'a> {
     Paragraph::new(lines).block(

@@ -14,8 +14,8 @@ use super::color_depth::ColorDepth;
 use super::keys::Key;
 use super::{keymap, render, theme};
 use crate::cluster::{ClusterWatch, Contexts, Snapshot};
-use crate::domain::cost::PriceTable;
 use crate::metrics::MetricsSource;
+use mlxp_core::domain::cost::PriceTable;
 
 pub struct Options {
     pub keymap: String,

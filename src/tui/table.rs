@@ -10,7 +10,7 @@ use std::sync::Arc;
 use regex::{Regex, RegexBuilder};
 
 use super::theme::Slot;
-use crate::domain::selector::LabelSelector;
+use mlxp_core::domain::selector::LabelSelector;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {

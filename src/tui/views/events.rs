@@ -97,7 +97,7 @@ mod tests {
             snapshot.events.items.insert(key, Arc::new(event));
         }
         let history = History::default();
-        let prices = crate::domain::cost::PriceTable::defaults();
+        let prices = mlxp_core::domain::cost::PriceTable::defaults();
         let inputs = Inputs {
             snapshot: &snapshot,
             metrics: None,

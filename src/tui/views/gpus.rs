@@ -3,11 +3,11 @@
 
 use super::Inputs;
 use crate::cluster::Snapshot;
-use crate::domain::cost::{self, PriceTable, dollars};
-use crate::domain::pools::{GPU_PRODUCT_LABEL, is_spot};
 use crate::metrics::GpuSample;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
+use mlxp_core::domain::cost::{self, PriceTable, dollars};
+use mlxp_core::domain::pools::{GPU_PRODUCT_LABEL, is_spot};
 
 /// The heat slot of a utilisation percentage.
 pub fn gpu_slot(util: f64) -> Slot {

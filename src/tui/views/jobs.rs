@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use super::Inputs;
-use crate::domain::training::{JobState, admission_order, job_state, last_change};
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
+use mlxp_core::domain::training::{JobState, admission_order, job_state, last_change};
 
 pub fn state_slot(state: JobState) -> Slot {
     match state {

@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 
 use super::table::Table;
 use crate::cluster::Snapshot;
-use crate::domain::cost::PriceTable;
 use crate::metrics::MetricsFrame;
 use crate::tui::history::History;
+use mlxp_core::domain::cost::PriceTable;
 
 pub use gpus::gpu_slot;
 

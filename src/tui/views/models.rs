@@ -2,9 +2,9 @@
 
 use super::Inputs;
 use crate::cluster::KindName;
-use crate::domain::objects::ModelVersion;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
+use mlxp_core::domain::objects::ModelVersion;
 
 pub(super) fn stage_slot(stage: &str) -> Option<Slot> {
     match stage {

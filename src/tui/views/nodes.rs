@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::Inputs;
-use crate::domain::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of};
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
+use mlxp_core::domain::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of};
 
 pub fn table(inputs: &Inputs) -> Table {
     let snapshot = inputs.snapshot;

@@ -3,10 +3,10 @@
 //! when its Deployment or route last changed.
 
 use super::Inputs;
-use crate::domain::serving::{Health, Limits, health, splits};
 use crate::tui::history::spark;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
+use mlxp_core::domain::serving::{Health, Limits, health, splits};
 
 /// Cells of the weight bar in the table.
 const WEIGHT_BAR: usize = 8;

@@ -2,12 +2,12 @@
 //! the last minutes.
 
 use super::{Chart, Detail, Lines, chart, split_key};
-use crate::domain::cost::IDLE_BELOW;
-use crate::domain::cost::dollars;
-use crate::domain::pools::pool_of;
 use crate::tui::theme::Slot;
 use crate::tui::views::Inputs;
 use crate::tui::views::gpus::{hourly_price, idle_allocated};
+use mlxp_core::domain::cost::IDLE_BELOW;
+use mlxp_core::domain::cost::dollars;
+use mlxp_core::domain::pools::pool_of;
 
 pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
     let (node, index) = split_key(key)?;

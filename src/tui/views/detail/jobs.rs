@@ -2,11 +2,11 @@
 //! back in the termination message, its pods and the GPUs they use now.
 
 use super::{Detail, Lines, split_key};
-use crate::domain::quantity::format_bytes;
-use crate::domain::training::{JobState, admission_order, job_state};
 use crate::tui::theme::Slot;
 use crate::tui::views::jobs::state_slot;
 use crate::tui::views::{Inputs, age};
+use mlxp_core::domain::quantity::format_bytes;
+use mlxp_core::domain::training::{JobState, admission_order, job_state};
 
 const PODS_SHOWN: usize = 12;
 

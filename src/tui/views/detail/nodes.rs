@@ -2,12 +2,12 @@
 //! pods on it, and its GPUs' mean utilisation over the last minutes.
 
 use super::{Chart, Detail, Lines, chart};
-use crate::domain::pools::{GPU_PRODUCT_LABEL, ROLE_LABEL, is_spot, pool_of};
-use crate::domain::quantity::format_bytes;
 use crate::tui::theme::Slot;
 use crate::tui::views::gpus::idle_allocated;
 use crate::tui::views::serving::bar;
 use crate::tui::views::{Inputs, age};
+use mlxp_core::domain::pools::{GPU_PRODUCT_LABEL, ROLE_LABEL, is_spot, pool_of};
+use mlxp_core::domain::quantity::format_bytes;
 
 /// Pods listed before "… N more".
 const PODS_SHOWN: usize = 40;
@@ -65,7 +65,7 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
         "price",
         format!(
             "{}/h",
-            crate::domain::cost::dollars(inputs.prices.node_hourly(node))
+            mlxp_core::domain::cost::dollars(inputs.prices.node_hourly(node))
         ),
     );
     lines.field("age", age(node.meta.creation_timestamp, inputs.now));

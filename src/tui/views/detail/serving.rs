@@ -2,10 +2,10 @@
 //! serves against its model's limits, and requests, errors and p99 over the last minutes.
 
 use super::{Chart, Detail, Lines, chart, or_dash, split_key};
-use crate::domain::serving::{Breach, Health, splits};
 use crate::tui::theme::Slot;
 use crate::tui::views::Inputs;
 use crate::tui::views::serving::{bar, version_health, version_of};
+use mlxp_core::domain::serving::{Breach, Health, splits};
 
 pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
     let (namespace, backend) = split_key(key)?;

@@ -1,0 +1,284 @@
+//! The embedded GPU cluster: a real HTTPS server speaking the Kubernetes API, so the cockpit,
+//! the agent, kubectl and any kube-rs client use it exactly as they use a real cluster.
+
+pub mod api;
+pub mod clock;
+pub mod controllers;
+pub mod ids;
+pub mod kubeconfig;
+pub mod metrics;
+pub mod metrics_source;
+pub mod patch;
+pub mod quality;
+pub mod resources;
+pub mod scenario;
+pub mod seed;
+pub mod store;
+pub mod table;
+pub mod testing;
+pub mod tls;
+pub mod traffic;
+pub mod validate;
+
+pub use scenario::Scale;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use api::ApiState;
+
+/// What the embedded cluster starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// A small fixed cluster for tests: four pools, a few pods, nothing moving until a test
+    /// makes it move.
+    Basic,
+    /// The ML platform of `scenario`, at a size, after a warm-up of its controllers
+    /// (`mlxp sim`'s default).
+    Platform { scale: scenario::Scale },
+    /// This many pods (and nodes to hold them), for scale runs.
+    Pods(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub listen: SocketAddr,
+    pub seed: u64,
+    /// Simulated seconds per real second.
+    pub speed: f64,
+    /// Where simulated time starts (default: now, playing the scenario's day of
+    /// `played_day`). Fixed in tests, with `manual_clock`.
+    pub start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Time moves only through `Sim::advance` (tests), and controllers run only then.
+    pub manual_clock: bool,
+    /// What the cluster starts with.
+    pub scenario: Scenario,
+    /// Requests served at once before the server answers 429 (watches not counted).
+    pub max_inflight: usize,
+    /// Serve with this certificate authority and these tokens (those of an earlier run, so
+    /// its clients reconnect to this one) instead of new ones.
+    pub identity: Option<Identity>,
+}
+
+/// What clients trust and present: the TLS certificates and the two tokens.
+#[derive(Clone)]
+pub struct Identity {
+    certs: tls::Certificates,
+    admin_token: String,
+    readonly_token: String,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens are secrets: never printed.
+        f.write_str("Identity { .. }")
+    }
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: 1,
+            speed: 1.0,
+            start: None,
+            manual_clock: false,
+            scenario: Scenario::Basic,
+            max_inflight: 400,
+            identity: None,
+        }
+    }
+}
+
+/// A running embedded cluster. Dropping it stops the server.
+pub struct Sim {
+    addr: SocketAddr,
+    certs: tls::Certificates,
+    ca_pem: String,
+    admin_token: String,
+    readonly_token: String,
+    state: Arc<ApiState>,
+    controllers: Arc<Mutex<controllers::Controllers>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Sim {
+    /// Seeds the cluster, binds the listener and serves until dropped.
+    pub async fn start(config: SimConfig) -> anyhow::Result<Sim> {
+        // The server's TLS needs the process's crypto provider (ring, the only one linked);
+        // an error means a caller installed it first.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let identity = match config.identity.clone() {
+            Some(identity) => identity,
+            None => Identity {
+                certs: tls::generate(config.listen.ip())?,
+                admin_token: ids::hex(&mut rand::rng(), 32),
+                readonly_token: ids::hex(&mut rand::rng(), 32),
+            },
+        };
+        let certs = identity.certs.clone();
+        let (start, day_shift) = match config.start {
+            Some(start) => (start, chrono::Duration::zero()),
+            None => {
+                // Whole seconds, as timestamps are: a fraction would move some of them.
+                let now = chrono::Utc::now();
+                let now = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
+                (now, now - played_day())
+            }
+        };
+        let warm_up = match config.scenario {
+            Scenario::Platform { .. } => chrono::Duration::hours(scenario::WARM_UP_HOURS),
+            _ => chrono::Duration::zero(),
+        };
+        // The warm-up plays on a standing clock that ends at `start`; then it runs, if asked.
+        let clock = clock::SimClock::manual(start - warm_up, day_shift);
+        let (admin_token, readonly_token) = (identity.admin_token, identity.readonly_token);
+        let state = Arc::new(ApiState::new(
+            admin_token.clone(),
+            readonly_token.clone(),
+            config.max_inflight,
+            Arc::new(clock),
+            config.seed,
+        )?);
+        seed::populate(&state, &config)?;
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(api::serve(
+            listener,
+            certs.server_config.clone(),
+            state.clone(),
+        ));
+        let controllers = Arc::new(Mutex::new(controllers::Controllers::new(&state)));
+        if !warm_up.is_zero() {
+            let mut warming = controllers.lock().unwrap_or_else(|e| e.into_inner());
+            let step = chrono::Duration::seconds(10);
+            while state.clock.now() < start {
+                state.clock.advance(step);
+                warming.settle(&state);
+            }
+        }
+        if !config.manual_clock {
+            state.clock.start_running(config.speed);
+            tokio::spawn(controllers::run(state.clone(), controllers.clone()));
+        }
+        Ok(Sim {
+            addr,
+            ca_pem: certs.ca_pem.clone(),
+            certs,
+            admin_token,
+            readonly_token,
+            state,
+            controllers,
+            server,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Ends every open watch with 410 Gone (a watch fallen out of the server's window).
+    pub fn expire_watches(&self) {
+        self.state.watch_epoch.send_modify(|epoch| *epoch += 1);
+    }
+
+    /// The certificates and tokens, to start another run that clients of this one trust.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            certs: self.certs.clone(),
+            admin_token: self.admin_token.clone(),
+            readonly_token: self.readonly_token.clone(),
+        }
+    }
+
+    pub fn state(&self) -> &Arc<ApiState> {
+        &self.state
+    }
+
+    pub fn kubeconfig_yaml(&self) -> String {
+        kubeconfig::render(
+            &self.url(),
+            &self.ca_pem,
+            &self.admin_token,
+            &self.readonly_token,
+        )
+    }
+
+    pub fn write_kubeconfig(&self, path: &Path) -> anyhow::Result<()> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            // It holds bearer tokens: owner-only, like kubectl's own files.
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        file.write_all(self.kubeconfig_yaml().as_bytes())?;
+        Ok(())
+    }
+
+    /// Moves simulated time forward and lets the controllers catch up (for a manual clock,
+    /// the only way time passes).
+    pub fn advance(&self, by: std::time::Duration) {
+        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::zero());
+        self.state.clock.advance(by);
+        self.controllers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .settle(&self.state);
+    }
+
+    /// Stops simulated time where it stands, once the controllers' step in progress is done:
+    /// from then on it moves only through `advance`, as with a manual clock.
+    pub fn pause(&self) {
+        self.state.clock.pause();
+        drop(self.controllers.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// The kube client configuration of one of the two contexts, read from the kubeconfig
+    /// as any user's is.
+    pub async fn config(&self, readonly: bool) -> anyhow::Result<kube::Config> {
+        let kubeconfig = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml())?;
+        let context = if readonly {
+            kubeconfig::READONLY_CONTEXT
+        } else {
+            kubeconfig::CONTEXT
+        };
+        let options = kube::config::KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..Default::default()
+        };
+        Ok(kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?)
+    }
+
+    /// A kube client for one of the two contexts.
+    pub async fn client(&self, readonly: bool) -> anyhow::Result<kube::Client> {
+        Ok(kube::Client::try_from(self.config(readonly).await?)?)
+    }
+}
+
+/// The day a run started now plays (its traffic and noise follow it): mid-day, as the
+/// platform scenario describes, and the same day for every run of a seed.
+fn played_day() -> chrono::DateTime<chrono::Utc> {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 29)
+        .and_then(|day| day.and_hms_opt(14, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or_default()
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        // Ends the accept loop and every open connection (watches included).
+        self.state.shutdown.cancel();
+        self.server.abort();
+    }
+}

@@ -1,0 +1,585 @@
+//! End to end: the machine's kubectl 1.29 and 1.33 against the embedded cluster, through the
+//! kubeconfig `mlxp sim` writes, with client-side validation left on (no `--validate=false`).
+//!
+//! kubectl is looked for as `kubectl.1.29` / `kubectl.1.33` on PATH and beside the `kubectl`
+//! on PATH. Missing: skipped with a printed reason, or a failure when MLXP_REQUIRE_E2E=1.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, PostParams};
+use mlxp_sim::{Sim, SimConfig};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+/// The API server alone: the clock stands still, so no controller acts behind the test's back.
+fn api_only() -> SimConfig {
+    SimConfig {
+        manual_clock: true,
+        ..SimConfig::default()
+    }
+}
+
+fn find_kubectl(version: &str) -> Option<PathBuf> {
+    let name = format!("kubectl.{version}");
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(&name);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        // The image's kubectl is a link to a dispatcher with the versioned binaries beside it.
+        if let Ok(real) = std::fs::canonicalize(dir.join("kubectl"))
+            && let Some(beside) = real.parent().map(|p| p.join(&name))
+            && beside.is_file()
+        {
+            return Some(beside);
+        }
+    }
+    None
+}
+
+fn kubectl_or_skip(version: &str) -> Option<PathBuf> {
+    match find_kubectl(version) {
+        Some(path) => Some(path),
+        None if std::env::var("MLXP_REQUIRE_E2E").as_deref() == Ok("1") => {
+            panic!("kubectl.{version} not found on PATH, and MLXP_REQUIRE_E2E=1 requires it")
+        }
+        None => {
+            eprintln!(
+                "skipped: kubectl.{version} not found on PATH (set MLXP_REQUIRE_E2E=1 to fail instead)"
+            );
+            None
+        }
+    }
+}
+
+struct Kubectl {
+    binary: PathBuf,
+    kubeconfig: PathBuf,
+}
+
+struct Output {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Kubectl {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .args(args)
+            .kill_on_drop(true);
+        command
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.run_with_stdin(args, None).await
+    }
+
+    async fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut command = self.command(args);
+        let output = match stdin {
+            Some(text) => {
+                use tokio::io::AsyncWriteExt;
+                command
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = command.spawn().expect("kubectl starts");
+                let mut pipe = child.stdin.take().expect("stdin is piped");
+                pipe.write_all(text.as_bytes())
+                    .await
+                    .expect("stdin written");
+                drop(pipe);
+                child.wait_with_output().await.expect("kubectl runs")
+            }
+            None => command.output().await.expect("kubectl runs"),
+        };
+        Output {
+            ok: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs and insists on success; returns stdout.
+    async fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args).await;
+        assert!(
+            out.ok,
+            "kubectl {args:?} failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        assert!(
+            !out.stderr.contains("failed to download openapi"),
+            "kubectl {args:?} fell back to client-side validation: {}",
+            out.stderr
+        );
+        out.stdout
+    }
+
+    async fn apply(&self, manifest: &str) -> String {
+        let out = self
+            .run_with_stdin(&["apply", "-f", "-"], Some(manifest))
+            .await;
+        assert!(out.ok, "apply failed:\n{}\n{}", out.stdout, out.stderr);
+        out.stdout
+    }
+}
+
+const JOB: &str = "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: e2e-train
+  namespace: training
+  labels: {mlxp.io/model: fraud-detector}
+spec:
+  backoffLimit: BACKOFF
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: trainer
+        image: ghcr.io/mlxp/trainer:2.4
+        env:
+        - {name: EPOCHS, value: \"20\"}
+";
+
+async fn start(version: &str) -> Option<(Sim, Kubectl, tempfile::TempDir)> {
+    let binary = kubectl_or_skip(version)?;
+    let sim = Sim::start(api_only()).await.expect("sim starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig)
+        .expect("kubeconfig written");
+    Some((sim, Kubectl { binary, kubeconfig }, dir))
+}
+
+fn lines_with<'a>(text: &'a str, needle: &str) -> Vec<&'a str> {
+    text.lines().filter(|l| l.contains(needle)).collect()
+}
+
+async fn reads(k: &Kubectl) {
+    let nodes = k.ok(&["get", "nodes"]).await;
+    let header = nodes.lines().next().unwrap_or("");
+    for column in ["NAME", "STATUS", "ROLES", "AGE", "VERSION"] {
+        assert!(header.contains(column), "get nodes header: {header}");
+    }
+    assert!(nodes.contains("gke-mlxp-training-"), "{nodes}");
+    assert!(nodes.contains("Ready"), "{nodes}");
+
+    let wide = k.ok(&["get", "pods", "-A", "-o", "wide"]).await;
+    let header = wide.lines().next().unwrap_or("");
+    for column in ["NAMESPACE", "NAME", "READY", "STATUS", "IP", "NODE"] {
+        assert!(
+            header.contains(column),
+            "get pods -A -o wide header: {header}"
+        );
+    }
+    assert!(
+        wide.contains("kube-system") && wide.contains("training"),
+        "{wide}"
+    );
+
+    let labelled = k
+        .ok(&["get", "pods", "-A", "-l", "app=kube-dns", "--no-headers"])
+        .await;
+    assert_eq!(labelled.lines().count(), 2, "{labelled}");
+    assert!(
+        labelled.lines().all(|l| l.contains("coredns")),
+        "{labelled}"
+    );
+
+    // Every pod on one node, and only those.
+    let node = "gke-mlxp-training-3a10-0";
+    let all_on_node = lines_with(&wide, node).len();
+    assert!(all_on_node > 0, "seeded pods run on {node}: {wide}");
+    let on_node = k
+        .ok(&[
+            "get",
+            "pods",
+            "-A",
+            "--field-selector",
+            &format!("spec.nodeName={node}"),
+            "-o",
+            "wide",
+            "--no-headers",
+        ])
+        .await;
+    assert_eq!(on_node.lines().count(), all_on_node, "{on_node}");
+    assert!(on_node.lines().all(|l| l.contains(node)), "{on_node}");
+
+    let resources = k.ok(&["api-resources"]).await;
+    for kind in ["Pod", "Job", "ModelVersion", "Workload", "HTTPRoute"] {
+        assert!(
+            resources.contains(kind),
+            "api-resources lacks {kind}: {resources}"
+        );
+    }
+
+    let logs = k
+        .ok(&[
+            "logs",
+            "-n",
+            "training",
+            "-l",
+            "mlxp.io/model=fraud-detector",
+            "--tail",
+            "3",
+        ])
+        .await;
+    assert_eq!(logs.lines().count(), 3, "{logs}");
+    assert!(logs.contains("epoch"), "{logs}");
+}
+
+async fn writes(k: &Kubectl, dir: &Path) {
+    let job_file = dir.join("job.yaml");
+    std::fs::write(&job_file, JOB.replace("BACKOFF", "2")).expect("manifest written");
+    let job_path = job_file.to_str().expect("utf-8 path");
+    let created = k.ok(&["create", "-f", job_path]).await;
+    assert!(created.contains("job.batch/e2e-train created"), "{created}");
+    let again = k.run(&["create", "-f", job_path]).await;
+    assert!(
+        !again.ok && again.stderr.contains("AlreadyExists"),
+        "{}",
+        again.stderr
+    );
+
+    // apply, then apply again with a change.
+    let manifest = JOB
+        .replace("e2e-train", "e2e-apply")
+        .replace("BACKOFF", "2");
+    assert!(
+        k.apply(&manifest)
+            .await
+            .contains("job.batch/e2e-apply created")
+    );
+    let changed = k
+        .apply(&manifest.replace("backoffLimit: 2", "backoffLimit: 5"))
+        .await;
+    assert!(
+        changed.contains("job.batch/e2e-apply configured"),
+        "{changed}"
+    );
+    let backoff = k
+        .ok(&[
+            "get",
+            "job",
+            "-n",
+            "training",
+            "e2e-apply",
+            "-o",
+            "jsonpath={.spec.backoffLimit}",
+        ])
+        .await;
+    assert_eq!(backoff, "5");
+    let unchanged = k
+        .apply(&manifest.replace("backoffLimit: 2", "backoffLimit: 5"))
+        .await;
+    assert!(unchanged.contains("unchanged"), "{unchanged}");
+
+    // Each patch type.
+    let get = |path: &'static str| {
+        let args = ["get", "job", "-n", "training", "e2e-train", "-o"];
+        async move {
+            let jsonpath = format!("jsonpath={path}");
+            let mut all: Vec<&str> = args.to_vec();
+            all.push(&jsonpath);
+            k.ok(&all).await
+        }
+    };
+    k.ok(&[
+        "patch",
+        "job",
+        "-n",
+        "training",
+        "e2e-train",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"backoffLimit":3}}"#,
+    ])
+    .await;
+    assert_eq!(get("{.spec.backoffLimit}").await, "3");
+    k.ok(&[
+        "patch",
+        "job",
+        "-n",
+        "training",
+        "e2e-train",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/backoffLimit","value":4}]"#,
+    ])
+    .await;
+    assert_eq!(get("{.spec.backoffLimit}").await, "4");
+    k.ok(&["patch", "job", "-n", "training", "e2e-train", "--type", "strategic", "-p", r#"{"spec":{"template":{"spec":{"containers":[{"name":"trainer","env":[{"name":"LR","value":"0.001"}]}]}}}}"#]).await;
+    let env = get("{.spec.template.spec.containers[0].env[*].name}").await;
+    assert!(
+        env.contains("EPOCHS") && env.contains("LR"),
+        "strategic merge keeps EPOCHS and adds LR: {env}"
+    );
+    // kubectl patch asks for no field validation: the server warns and drops the field.
+    let bogus = k
+        .run(&[
+            "patch",
+            "job",
+            "-n",
+            "training",
+            "e2e-train",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"bogusField":1}}"#,
+        ])
+        .await;
+    assert!(
+        bogus.ok && bogus.stderr.contains("unknown field"),
+        "{}",
+        bogus.stderr
+    );
+    let spec = get("{.spec}").await;
+    assert!(
+        !spec.contains("bogusField"),
+        "unknown fields are not stored: {spec}"
+    );
+    // kubectl create validates strictly through the server.
+    let strict = k
+        .run_with_stdin(
+            &["create", "-f", "-"],
+            Some(
+                &JOB.replace("e2e-train", "e2e-strict")
+                    .replace("BACKOFF", "1")
+                    .replace("  backoffLimit", "  bogusLimit: 1\n  backoffLimit"),
+            ),
+        )
+        .await;
+    assert!(
+        !strict.ok
+            && strict
+                .stderr
+                .contains("strict decoding error: unknown field \"spec.bogusLimit\""),
+        "{}",
+        strict.stderr
+    );
+
+    // Read-only and unknown tokens.
+    let denied = k
+        .run(&["--context", "mlxp-sim-readonly", "create", "-f", job_path])
+        .await;
+    assert!(
+        !denied.ok && denied.stderr.contains("Forbidden"),
+        "{}",
+        denied.stderr
+    );
+    let listed = k
+        .run(&["--context", "mlxp-sim-readonly", "get", "pods", "-A"])
+        .await;
+    assert!(listed.ok, "{}", listed.stderr);
+    let stranger = k.run(&["--token", "not-a-token", "get", "pods"]).await;
+    assert!(
+        !stranger.ok && stranger.stderr.contains("Unauthorized"),
+        "{}",
+        stranger.stderr
+    );
+}
+
+/// `get pods -w` prints a pod created after its list, as a watch event.
+async fn watch(k: &Kubectl, sim: &Sim) {
+    let mut child = k
+        .command(&["get", "pods", "-n", "training", "-w"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+    let within = Duration::from_secs(20);
+    // The list comes first: once its rows are printed, kubectl is watching.
+    let listed = tokio::time::timeout(within, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("train-") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        listed,
+        Ok(true),
+        "kubectl get pods -w printed no list within 20 s"
+    );
+    let pods: Api<Pod> = Api::namespaced(sim.client(false).await.expect("client"), "training");
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "watched-pod"},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+    }))
+    .expect("pod");
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("pod created");
+    let seen = tokio::time::timeout(within, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("watched-pod") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    let _ = child.kill().await;
+    assert_eq!(
+        seen,
+        Ok(true),
+        "kubectl get pods -w did not stream the new pod within 20 s"
+    );
+}
+
+/// `delete job` takes the Job's pods along (background propagation, kubectl's default).
+async fn delete(k: &Kubectl) {
+    let before = k
+        .ok(&[
+            "get",
+            "pods",
+            "-n",
+            "training",
+            "-l",
+            "mlxp.io/model=recsys-ranker",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(before.lines().count(), 1, "{before}");
+    let out = k
+        .ok(&["delete", "job", "-n", "training", "train-recsys-ranker-r4"])
+        .await;
+    assert!(out.contains("deleted"), "{out}");
+    let after = k
+        .ok(&[
+            "get",
+            "pods",
+            "-n",
+            "training",
+            "-l",
+            "mlxp.io/model=recsys-ranker",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(after.trim(), "", "owned pods are gone");
+}
+
+const CRONJOB: &str = "apiVersion: batch/v1
+kind: CronJob
+metadata: {name: retrain, namespace: training}
+spec:
+  schedule: \"0 3 * * *\"
+  jobTemplate:
+    spec:
+      backoffLimit: 2
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: trainer
+            image: ghcr.io/mlxp/trainer:2.4
+            args: [--epochs, \"5\"]
+            resources: {limits: {nvidia.com/gpu: \"1\"}, requests: {cpu: 500m}}
+            livenessProbe: {httpGet: {path: /healthz, port: 8080}}
+";
+
+/// Runs a create command; kubectl must say `said`.
+async fn creates(k: &Kubectl, args: &[&str], said: &str) {
+    let out = k.ok(args).await;
+    assert!(out.contains(said), "kubectl {args:?}: {out}");
+}
+
+/// kubectl's typed creates, which 1.33 sends as protobuf: `create job --from=cronjob/X`,
+/// `create deployment`, `run`.
+async fn typed_creates(k: &Kubectl) {
+    k.apply(CRONJOB).await;
+    let from_cronjob = [
+        "create",
+        "job",
+        "retrain-now",
+        "--from=cronjob/retrain",
+        "-n",
+        "training",
+    ];
+    creates(k, &from_cronjob, "job.batch/retrain-now created").await;
+    let job: serde_json::Value = serde_json::from_str(
+        &k.ok(&["get", "job", "retrain-now", "-n", "training", "-o", "json"])
+            .await,
+    )
+    .expect("job json");
+    assert_eq!(
+        job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"],
+        "manual"
+    );
+    assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "CronJob");
+    assert_eq!(job["spec"]["backoffLimit"], 2);
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["args"], serde_json::json!(["--epochs", "5"]));
+    assert_eq!(container["resources"]["limits"]["nvidia.com/gpu"], "1");
+    assert_eq!(container["resources"]["requests"]["cpu"], "500m");
+    assert_eq!(container["livenessProbe"]["httpGet"]["port"], 8080);
+    let deployment = [
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx",
+        "--replicas=2",
+        "-n",
+        "serving",
+    ];
+    creates(k, &deployment, "deployment.apps/web created").await;
+    let replicas = k
+        .ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            "serving",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ])
+        .await;
+    assert_eq!(replicas, "2");
+    let run = [
+        "run",
+        "shell",
+        "--image=busybox",
+        "--restart=Never",
+        "-n",
+        "default",
+    ];
+    creates(k, &run, "pod/shell created").await;
+}
+
+async fn full_run(version: &str) {
+    let Some((sim, k, dir)) = start(version).await else {
+        return;
+    };
+    reads(&k).await;
+    writes(&k, dir.path()).await;
+    watch(&k, &sim).await;
+    delete(&k).await;
+    typed_creates(&k).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_1_29_works_against_the_sim() {
+    full_run("1.29").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_1_33_works_against_the_sim() {
+    full_run("1.33").await;
+}
