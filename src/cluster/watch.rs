@@ -29,8 +29,9 @@ use mlxp_core::domain::objects::{
     ClusterQueue, Deployment, Event, Hpa, HttpRoute, Job, LocalQueue, Model, ModelVersion, Node,
     Pod, Workload,
 };
-use mlxp_core::kinds::{KindName, Watched};
+use mlxp_core::kinds::KindName;
 use mlxp_core::snapshot::Snapshot;
+use mlxp_core::snapshot::Watched;
 use mlxp_core::source::{Reachability, SourceState};
 
 /// A change to the snapshot, made by a source.

@@ -1,13 +1,5 @@
 //! The kinds the cockpit watches, and where each lives in the API.
 
-use serde::de::DeserializeOwned;
-
-use crate::domain::objects::{
-    ClusterQueue, Deployment, Event, Hpa, HttpRoute, Job, LocalQueue, Meta, Model, ModelVersion,
-    Node, Pod, Workload,
-};
-use crate::snapshot::{Kind, Snapshot};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum KindName {
     Nodes,
@@ -69,42 +61,4 @@ impl KindName {
     pub fn label(self) -> &'static str {
         self.api().2
     }
-}
-
-/// A compact object type and the snapshot field it lives in.
-pub trait Watched: DeserializeOwned + Send + Sync + 'static {
-    const KIND: KindName;
-    fn meta(&self) -> &Meta;
-    fn slot(snapshot: &mut Snapshot) -> &mut Kind<Self>
-    where
-        Self: Sized;
-}
-
-macro_rules! watched {
-    ($($type:ty => $kind:ident, $field:ident;)*) => {$(
-        impl Watched for $type {
-            const KIND: KindName = KindName::$kind;
-            fn meta(&self) -> &Meta {
-                &self.meta
-            }
-            fn slot(snapshot: &mut Snapshot) -> &mut Kind<Self> {
-                &mut snapshot.$field
-            }
-        }
-    )*};
-}
-
-watched! {
-    Node => Nodes, nodes;
-    Pod => Pods, pods;
-    Job => Jobs, jobs;
-    Workload => Workloads, workloads;
-    ClusterQueue => ClusterQueues, cluster_queues;
-    LocalQueue => LocalQueues, local_queues;
-    Deployment => Deployments, deployments;
-    Hpa => Hpas, hpas;
-    HttpRoute => HttpRoutes, routes;
-    Model => Models, models;
-    ModelVersion => ModelVersions, model_versions;
-    Event => Events, events;
 }

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use imbl::OrdMap;
+use serde::de::DeserializeOwned;
 
 use crate::domain::objects::{
-    ClusterQueue, Deployment, Event, Hpa, HttpRoute, Job, LocalQueue, Model, ModelVersion, Node,
-    Pod, Workload,
+    ClusterQueue, Deployment, Event, Hpa, HttpRoute, Job, LocalQueue, Meta, Model, ModelVersion,
+    Node, Pod, Workload,
 };
 use crate::kinds::KindName;
 use crate::source::{ApiStatus, SourceStatus};
@@ -132,6 +133,44 @@ impl Snapshot {
             matches!(s.state, Synced | NotInstalled | Forbidden) || s.lists > 0
         })
     }
+}
+
+/// A compact object type and the snapshot field it lives in.
+pub trait Watched: DeserializeOwned + Send + Sync + 'static {
+    const KIND: KindName;
+    fn meta(&self) -> &Meta;
+    fn slot(snapshot: &mut Snapshot) -> &mut Kind<Self>
+    where
+        Self: Sized;
+}
+
+macro_rules! watched {
+    ($($type:ty => $kind:ident, $field:ident;)*) => {$(
+        impl Watched for $type {
+            const KIND: KindName = KindName::$kind;
+            fn meta(&self) -> &Meta {
+                &self.meta
+            }
+            fn slot(snapshot: &mut Snapshot) -> &mut Kind<Self> {
+                &mut snapshot.$field
+            }
+        }
+    )*};
+}
+
+watched! {
+    Node => Nodes, nodes;
+    Pod => Pods, pods;
+    Job => Jobs, jobs;
+    Workload => Workloads, workloads;
+    ClusterQueue => ClusterQueues, cluster_queues;
+    LocalQueue => LocalQueues, local_queues;
+    Deployment => Deployments, deployments;
+    Hpa => Hpas, hpas;
+    HttpRoute => HttpRoutes, routes;
+    Model => Models, models;
+    ModelVersion => ModelVersions, model_versions;
+    Event => Events, events;
 }
 
 #[cfg(test)]
