@@ -40,7 +40,7 @@ pub fn parse(spec: &str) -> Option<Schedule> {
         other => other,
     };
     if let Some(every) = spec.strip_prefix("@every ") {
-        let secs = (parse_duration(every.trim())? / 1_000_000_000).max(1);
+        let secs = (super::go_duration(every)?.as_secs() as i64).max(1);
         return Some(Schedule::Every(secs));
     }
     let fields: Vec<&str> = spec.split_whitespace().collect();
@@ -115,37 +115,6 @@ fn value(s: &str, min: u32, names: &[&str]) -> Option<u32> {
         Some(i) => Some(i as u32 + min),
         None => number(s),
     }
-}
-
-/// Go's `time.ParseDuration` (no sign), in nanoseconds.
-fn parse_duration(s: &str) -> Option<i64> {
-    if s == "0" {
-        return Some(0);
-    }
-    let mut rest = s;
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let amount: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += amount * unit;
-    }
-    (total.is_finite() && total < i64::MAX as f64 && !s.is_empty()).then_some(total as i64)
 }
 
 impl Schedule {

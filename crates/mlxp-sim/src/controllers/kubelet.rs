@@ -497,30 +497,9 @@ fn gpus(pod: &Value) -> i64 {
         .unwrap_or(0)
 }
 
-/// Go-style durations: "90s", "30m", "1h30m", "2h".
+/// How long a pod's duration annotation says it runs.
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    let mut total = 0i64;
-    let mut number = String::new();
-    for c in s.trim().chars() {
-        match c {
-            '0'..='9' => number.push(c),
-            'h' | 'm' | 's' => {
-                let n: i64 = number.parse().ok()?;
-                number.clear();
-                let unit = match c {
-                    'h' => 3600,
-                    'm' => 60,
-                    _ => 1,
-                };
-                total = total.checked_add(n.checked_mul(unit)?)?;
-            }
-            _ => return None,
-        }
-    }
-    if !number.is_empty() {
-        return None;
-    }
-    Some(Duration::seconds(total))
+    Duration::from_std(super::go_duration(s)?).ok()
 }
 
 fn node_ip(node: &str) -> String {
@@ -674,5 +653,9 @@ mod tests {
         assert_eq!(parse_duration("10"), None);
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration("99999999999999999999h"), None);
+        // As Go, and as the CronJob controller's `@every`: fractions and any unit order.
+        assert_eq!(parse_duration("1.5h"), Some(Duration::minutes(90)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::milliseconds(500)));
+        assert_eq!(parse_duration("-5s"), None);
     }
 }
