@@ -380,11 +380,15 @@ async fn source<T: Watched + Clone>(mut link: Link, changes: mpsc::Sender<Mutati
             Stop::Expired => version = None,
             Stop::Failed(failure) => {
                 version = None;
-                let wait = match failure.state {
-                    // A CRD may be installed, or a role granted, later: look again now and then.
-                    SourceState::NotInstalled | SourceState::Forbidden => BACKOFF_MAX,
-                    _ => backoff,
-                };
+                let wait = jittered(
+                    match failure.state {
+                        // A CRD may be installed, or a role granted, later: look again now
+                        // and then.
+                        SourceState::NotInstalled | SourceState::Forbidden => BACKOFF_MAX,
+                        _ => backoff,
+                    },
+                    rand::random(),
+                );
                 backoff = (backoff * 2).min(BACKOFF_MAX);
                 let report: Mutation = Box::new(move |s: &mut Snapshot| {
                     let status = &mut T::slot(s).status;
@@ -405,8 +409,13 @@ async fn source<T: Watched + Clone>(mut link: Link, changes: mpsc::Sender<Mutati
     }
 }
 
-/// Every object of the kind, page by page; with the list's resourceVersion. Each page is
-/// decoded on a blocking thread while the next one is asked for.
+/// Half to all of `wait` (`unit` in 0..1): the twelve sources of every cockpit and agent
+/// that lost the same server do not come back to it in step.
+fn jittered(wait: Duration, unit: f64) -> Duration {
+    wait.mul_f64(0.5 + 0.5 * unit.clamp(0.0, 1.0))
+}
+
+/// Every object of the kind, page by page; with the list's resourceVersion.
 async fn list<T: Watched + Clone>(
     client: &kube::Client,
     kind: KindName,
@@ -578,6 +587,17 @@ fn touched(status: &mut mlxp_core::source::SourceStatus) {
 mod tests {
     use super::*;
     use mlxp_sim::{Scale, Scenario, Sim, SimConfig};
+
+    #[test]
+    fn backoff_waits_between_half_and_all_of_its_step() {
+        let step = Duration::from_secs(8);
+        assert_eq!(jittered(step, 0.0), Duration::from_secs(4));
+        assert_eq!(jittered(step, 1.0), step);
+        let waits: std::collections::BTreeSet<Duration> =
+            (0..20).map(|_| jittered(step, rand::random())).collect();
+        assert!(waits.iter().all(|w| *w >= step / 2 && *w <= step));
+        assert!(waits.len() > 1, "twenty draws, one wait: {waits:?}");
+    }
 
     #[tokio::test]
     async fn a_list_read_in_many_pages_holds_every_object_once() {
