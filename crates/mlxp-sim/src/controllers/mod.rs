@@ -1,25 +1,30 @@
 //! The embedded cluster's controllers, on the simulated clock. Each is a function of the
 //! stored state and the time (reconcile, as in kube-rs controller-rs) that writes back
 //! through the server's own API, so every change is a watch event like any other.
+//!
+//! A controller is a pair: `job` decides (a pure function of the objects and the time) and
+//! `job_io` reads what changed and carries out what `job` decided; so are `deployment`,
+//! `hpa`, `cronjob` (with `cron`, its schedules), `kueue` and `scheduling`. `kubelet`,
+//! `nodepools` and `gateway` are small enough to be one file each.
 
-pub mod admission;
-pub mod autoscaling;
 pub mod cron;
 pub mod cronjob;
-pub mod cronjobs;
+pub mod cronjob_io;
 pub mod deployment;
-pub mod deployments;
+pub mod deployment_io;
 pub mod gateway;
 pub mod hpa;
+pub mod hpa_io;
 pub mod job;
-pub mod jobs;
+pub mod job_io;
 pub mod kubelet;
 pub mod kueue;
+pub mod kueue_io;
 mod mirror;
 pub mod nodepools;
 mod queue;
-pub mod scheduler;
 pub mod scheduling;
+pub mod scheduling_io;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -87,28 +92,28 @@ pub fn controlled_by_another(object: &serde_json::Value, owner_uid: Option<&str>
 
 /// Every controller with its work queue.
 pub struct Controllers {
-    kueue: admission::KueueController,
-    cronjobs: cronjobs::CronJobController,
-    jobs: jobs::JobController,
-    deployments: deployments::DeploymentController,
+    kueue: kueue_io::KueueController,
+    cronjobs: cronjob_io::CronJobController,
+    jobs: job_io::JobController,
+    deployments: deployment_io::DeploymentController,
     gateway: gateway::GatewayController,
-    autoscaler: autoscaling::Autoscaler,
+    autoscaler: hpa_io::Autoscaler,
     node_pools: nodepools::NodePools,
-    scheduler: scheduler::Scheduler,
+    scheduler: scheduling_io::Scheduler,
     kubelet: kubelet::Kubelet,
 }
 
 impl Controllers {
     pub fn new(state: &ApiState) -> Self {
         Controllers {
-            kueue: admission::KueueController::new(state),
-            cronjobs: cronjobs::CronJobController::new(state),
-            jobs: jobs::JobController::new(state),
-            deployments: deployments::DeploymentController::new(state),
+            kueue: kueue_io::KueueController::new(state),
+            cronjobs: cronjob_io::CronJobController::new(state),
+            jobs: job_io::JobController::new(state),
+            deployments: deployment_io::DeploymentController::new(state),
             gateway: gateway::GatewayController::new(state),
-            autoscaler: autoscaling::Autoscaler::default(),
+            autoscaler: hpa_io::Autoscaler::default(),
             node_pools: nodepools::NodePools::new(state),
-            scheduler: scheduler::Scheduler::new(state),
+            scheduler: scheduling_io::Scheduler::new(state),
             kubelet: kubelet::Kubelet::new(state),
         }
     }

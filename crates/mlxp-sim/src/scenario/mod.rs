@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::api::ApiState;
 use super::clock::timestamp;
-use super::controllers::autoscaling::RPS_PER_REPLICA;
+use super::controllers::hpa_io::RPS_PER_REPLICA;
 use super::controllers::kubelet::{DURATION, FAIL};
 use super::controllers::kueue::QUEUE_NAME_LABEL;
 use super::controllers::nodepools::{self, PoolSpec};
