@@ -311,10 +311,15 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         | Command::Promote
         | Command::Rollback => {
             eprintln!(
-                "mlxp: {} is not built yet. Built so far: mlxp demo (the cockpit on an \
-                 embedded cluster), mlxp sim (that cluster alone, for any client), mlxp tui or \
-                 mlxp (the cockpit on your cluster), mlxp get (its data, for scripts).",
-                command.name()
+                "mlxp: {} is not built yet. Built so far: {}mlxp tui or mlxp (the cockpit on \
+                 your cluster), mlxp get (its data, for scripts).",
+                command.name(),
+                if cfg!(feature = "sim") {
+                    "mlxp demo (the cockpit on an embedded cluster), mlxp sim (that cluster \
+                     alone, for any client), "
+                } else {
+                    ""
+                }
             );
             std::process::exit(2);
         }
