@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes src/sim/api/protobuf/fields.rs: the protobuf field numbers of the Kubernetes kinds
+"""Writes crates/mlxp-sim/src/api/protobuf/fields.rs: the protobuf field numbers of the Kubernetes kinds
 the embedded API server accepts as application/vnd.kubernetes.protobuf, with their JSON names.
 
 Field numbers and types come from the prost structs of the `k8s-pb` crate; JSON names from
@@ -7,7 +7,7 @@ the serde code of the `k8s-openapi` crate (the protobuf field names are snake_ca
 loses acronyms: podIPs). Both crates come from crates.io:
 
     tools/gen-protobuf-fields.py ~/.cargo/registry/src/*/k8s-pb-0.9.0 \\
-        ~/.cargo/registry/src/*/k8s-openapi-0.29.0 > src/sim/api/protobuf/fields.rs
+        ~/.cargo/registry/src/*/k8s-openapi-0.29.0 > crates/mlxp-sim/src/api/protobuf/fields.rs
 """
 import os
 import re
