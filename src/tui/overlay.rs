@@ -3,6 +3,7 @@
 //! that means something else (a view, `:`) closes the overlay and does it.
 
 use super::{App, Effect, Mode, PAGE};
+use crate::cluster::KindName;
 use crate::tui::action::Action;
 use crate::tui::help;
 use crate::tui::keymap::Context;
@@ -140,21 +141,60 @@ impl App {
 }
 
 /// The API path of the object behind a view's row (keys are `namespace/name`, or `name`
-/// for cluster-scoped kinds).
+/// for cluster-scoped kinds; a GPU's is `node/index`, its object the node).
 fn object_path(view: View, key: &str) -> Option<String> {
-    let namespaced = |prefix: &str, plural: &str| {
+    let namespaced = |kind: KindName| {
         let (ns, name) = key.split_once('/')?;
-        Some(format!("{prefix}/namespaces/{ns}/{plural}/{name}"))
+        Some(kind.object_path(Some(ns), name))
     };
     match view {
-        View::Nodes => Some(format!("/api/v1/nodes/{key}")),
+        View::Nodes => Some(KindName::Nodes.object_path(None, key)),
         View::Gpus => key
             .split_once('/')
-            .map(|(node, _)| format!("/api/v1/nodes/{node}")),
-        View::Jobs => namespaced("/apis/batch/v1", "jobs"),
-        View::Models => namespaced("/apis/mlxp.io/v1alpha1", "modelversions"),
-        View::Serving => namespaced("/apis/apps/v1", "deployments"),
-        View::Events => namespaced("/api/v1", "events"),
+            .map(|(node, _)| KindName::Nodes.object_path(None, node)),
+        View::Jobs => namespaced(KindName::Jobs),
+        View::Models => namespaced(KindName::ModelVersions),
+        View::Serving => namespaced(KindName::Deployments),
+        View::Events => namespaced(KindName::Events),
         View::Overview => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_views_rows_name_their_object_as_before() {
+        let cases = [
+            (View::Nodes, "gpu-1", Some("/api/v1/nodes/gpu-1")),
+            (View::Gpus, "gpu-1/3", Some("/api/v1/nodes/gpu-1")),
+            (
+                View::Jobs,
+                "ml/t1",
+                Some("/apis/batch/v1/namespaces/ml/jobs/t1"),
+            ),
+            (
+                View::Models,
+                "ml/fraud-v2",
+                Some("/apis/mlxp.io/v1alpha1/namespaces/ml/modelversions/fraud-v2"),
+            ),
+            (
+                View::Serving,
+                "ml/fraud-v2",
+                Some("/apis/apps/v1/namespaces/ml/deployments/fraud-v2"),
+            ),
+            (
+                View::Events,
+                "ml/e1",
+                Some("/api/v1/namespaces/ml/events/e1"),
+            ),
+            (View::Jobs, "no-namespace", None),
+            (View::Gpus, "no-index", None),
+            (View::Overview, "anything", None),
+        ];
+        for (view, key, path) in cases {
+            assert_eq!(object_path(view, key).as_deref(), path, "{view:?} {key}");
+        }
     }
 }
