@@ -3,13 +3,11 @@
 //! that means something else (a view, `:`) closes the overlay and does it.
 
 use super::{App, Effect, Mode, PAGE};
-use crate::cluster::KindName;
 use crate::tui::action::Action;
 use crate::tui::help;
 use crate::tui::keymap::Context;
 use crate::tui::keys::Key;
 use crate::tui::line_edit::LineEdit;
-use crate::tui::views::View;
 
 /// An object's YAML over the view.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,7 +129,7 @@ impl App {
         let Some(row) = self.derived.table.rows.get(self.selected()) else {
             return;
         };
-        let Some(path) = object_path(self.view, &row.key) else {
+        let Some(path) = self.view.object_path(&row.key) else {
             self.message = Some("this row has no object to show".into());
             return;
         };
@@ -140,29 +138,9 @@ impl App {
     }
 }
 
-/// The API path of the object behind a view's row (keys are `namespace/name`, or `name`
-/// for cluster-scoped kinds; a GPU's is `node/index`, its object the node).
-fn object_path(view: View, key: &str) -> Option<String> {
-    let namespaced = |kind: KindName| {
-        let (ns, name) = key.split_once('/')?;
-        Some(kind.object_path(Some(ns), name))
-    };
-    match view {
-        View::Nodes => Some(KindName::Nodes.object_path(None, key)),
-        View::Gpus => key
-            .split_once('/')
-            .map(|(node, _)| KindName::Nodes.object_path(None, node)),
-        View::Jobs => namespaced(KindName::Jobs),
-        View::Models => namespaced(KindName::ModelVersions),
-        View::Serving => namespaced(KindName::Deployments),
-        View::Events => namespaced(KindName::Events),
-        View::Overview => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::tui::views::View;
 
     #[test]
     fn each_views_rows_name_their_object_as_before() {
@@ -194,7 +172,7 @@ mod tests {
             (View::Overview, "anything", None),
         ];
         for (view, key, path) in cases {
-            assert_eq!(object_path(view, key).as_deref(), path, "{view:?} {key}");
+            assert_eq!(view.object_path(key).as_deref(), path, "{view:?} {key}");
         }
     }
 }

@@ -15,7 +15,7 @@ use super::layout::{PANE_BESIDE_FROM, beside};
 use super::line_edit::LineEdit;
 use super::style::style;
 use super::theme::Slot;
-use super::views::View;
+use super::views::{Body, View};
 use super::{detail_pane, overview, queue_panel, table_widget};
 use crate::cluster::{KindName, SourceState};
 
@@ -31,9 +31,9 @@ pub fn render(app: &App, frame: &mut Frame) {
     .areas(area);
     frame.render_widget(header_line(app, header.width), header);
     frame.render_widget(health_line(app), health);
-    match app.view {
-        View::Overview => overview::render(app, frame, body),
-        _ => table_view(app, frame, body),
+    match app.view.def().body {
+        Body::Panels => overview::render(app, frame, body),
+        Body::Table(_) => table_view(app, frame, body),
     }
     frame.render_widget(bottom_line(app), bottom);
     match &app.mode {
@@ -43,10 +43,10 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
 }
 
-/// A view's table, the Training view's queues above it, the detail pane under it (beside
+/// A view's table, the queues above it when the view asks (Training), the detail pane under it (beside
 /// it on a wide terminal).
 fn table_view(app: &App, frame: &mut Frame, area: Rect) {
-    let area = if app.view == View::Jobs {
+    let area = if app.view.table_def().is_some_and(|t| t.queues_above) {
         let [queues, rest] = Layout::vertical([
             Constraint::Length(queue_panel::height(app)),
             Constraint::Min(5),
