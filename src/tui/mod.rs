@@ -22,6 +22,8 @@ mod layout;
 pub mod line_edit;
 mod overview;
 mod queue_panel;
+#[cfg(test)]
+mod registry_tests;
 pub mod render;
 pub mod run;
 mod style;
