@@ -7,6 +7,8 @@ use serde::de::IntoDeserializer;
 use serde::de::value::{Error as ValueError, StrDeserializer};
 use serde::{Deserialize, Serialize};
 
+use super::views::View;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
     Quit,
@@ -23,13 +25,6 @@ pub enum Action {
     Enter,
     NextView,
     PrevView,
-    ViewOverview,
-    ViewNodes,
-    ViewGpus,
-    ViewJobs,
-    ViewModels,
-    ViewServing,
-    ViewEvents,
     ShowYaml,
     SortNext,
     SortReverse,
@@ -57,57 +52,26 @@ pub enum Action {
     DeleteToStart,
     DeleteWordBack,
     DeleteToEnd,
+    /// Open a view: `ViewNodes` in a keymap (the view's registered name after `View`).
+    #[serde(skip)]
+    View(View),
 }
 
 impl Action {
-    pub const ALL: &[Action] = &[
-        Action::Quit,
-        Action::Back,
-        Action::Help,
-        Action::CommandLine,
-        Action::Filter,
-        Action::Up,
-        Action::Down,
-        Action::PageUp,
-        Action::PageDown,
-        Action::Top,
-        Action::Bottom,
-        Action::Enter,
-        Action::NextView,
-        Action::PrevView,
-        Action::ViewOverview,
-        Action::ViewNodes,
-        Action::ViewGpus,
-        Action::ViewJobs,
-        Action::ViewModels,
-        Action::ViewServing,
-        Action::ViewEvents,
-        Action::ShowYaml,
-        Action::SortNext,
-        Action::SortReverse,
-        Action::ToggleAllNamespaces,
-        Action::NextTheme,
-        Action::DetailUp,
-        Action::DetailDown,
-        Action::ToggleDetail,
-        Action::Search,
-        Action::SearchNext,
-        Action::SearchPrev,
-        Action::Logs,
-        Action::Edit,
-        Action::Delete,
-        Action::Submit,
-        Action::Complete,
-        Action::CursorLeft,
-        Action::CursorRight,
-        Action::LineStart,
-        Action::LineEnd,
-        Action::DeleteBack,
-        Action::DeleteForward,
-        Action::DeleteToStart,
-        Action::DeleteWordBack,
-        Action::DeleteToEnd,
-    ];
+    /// Every action: the fixed ones (`FIXED`), then one per registered view.
+    pub const ALL: &[Action] = &{
+        let mut all = [Action::Quit; FIXED.len() + View::ALL.len()];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = if i < FIXED.len() {
+                FIXED[i]
+            } else {
+                Action::View(View::ALL[i - FIXED.len()])
+            };
+            i += 1;
+        }
+        all
+    };
 
     /// One line for the help screen when a binding has no `desc` of its own.
     pub fn describe(self) -> &'static str {
@@ -126,13 +90,6 @@ impl Action {
             Action::Enter => "Open the selected row's YAML",
             Action::NextView => "Next view",
             Action::PrevView => "Previous view",
-            Action::ViewOverview => "Overview",
-            Action::ViewNodes => "Nodes",
-            Action::ViewGpus => "GPUs",
-            Action::ViewJobs => "Training jobs",
-            Action::ViewModels => "Models",
-            Action::ViewServing => "Serving endpoints",
-            Action::ViewEvents => "Events",
             Action::ShowYaml => "Show YAML",
             Action::SortNext => "Sort by next column",
             Action::SortReverse => "Reverse sort order",
@@ -158,6 +115,7 @@ impl Action {
             Action::DeleteToStart => "Delete to the start of the line",
             Action::DeleteWordBack => "Delete the word before the cursor",
             Action::DeleteToEnd => "Delete to the end of the line",
+            Action::View(view) => view.def().key_help,
         }
     }
 }
@@ -175,11 +133,73 @@ impl Action {
     }
 }
 
-/// Parses the variant name exactly as serde does, so there is one spelling.
+/// The actions that are not a view's.
+const FIXED: &[Action] = &[
+    Action::Quit,
+    Action::Back,
+    Action::Help,
+    Action::CommandLine,
+    Action::Filter,
+    Action::Up,
+    Action::Down,
+    Action::PageUp,
+    Action::PageDown,
+    Action::Top,
+    Action::Bottom,
+    Action::Enter,
+    Action::NextView,
+    Action::PrevView,
+    Action::ShowYaml,
+    Action::SortNext,
+    Action::SortReverse,
+    Action::ToggleAllNamespaces,
+    Action::NextTheme,
+    Action::DetailUp,
+    Action::DetailDown,
+    Action::ToggleDetail,
+    Action::Search,
+    Action::SearchNext,
+    Action::SearchPrev,
+    Action::Logs,
+    Action::Edit,
+    Action::Delete,
+    Action::Submit,
+    Action::Complete,
+    Action::CursorLeft,
+    Action::CursorRight,
+    Action::LineStart,
+    Action::LineEnd,
+    Action::DeleteBack,
+    Action::DeleteForward,
+    Action::DeleteToStart,
+    Action::DeleteWordBack,
+    Action::DeleteToEnd,
+];
+
+impl Action {
+    /// Its name in keymap files.
+    pub fn name(self) -> String {
+        match self {
+            Action::View(view) => format!("View{}", view.name()),
+            // A unit variant's Debug is its name, which serde reads.
+            other => format!("{other:?}"),
+        }
+    }
+}
+
+/// Parses the variant name exactly as serde does, so there is one spelling; a view's is
+/// `View` and its registered name.
 impl FromStr for Action {
     type Err = ValueError;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
+        let view = name.strip_prefix("View").and_then(|name| {
+            let mut views = View::ALL.into_iter();
+            views.find(|view| view.name() == name)
+        });
+        if let Some(view) = view {
+            return Ok(Action::View(view));
+        }
         let deserializer: StrDeserializer<'_, ValueError> = name.into_deserializer();
         Action::deserialize(deserializer)
     }
@@ -208,7 +228,7 @@ mod tests {
     #[test]
     fn from_str_accepts_every_variant_and_rejects_others() {
         for &action in Action::ALL {
-            assert_eq!(format!("{action:?}").parse::<Action>().unwrap(), action);
+            assert_eq!(action.name().parse::<Action>().unwrap(), action);
         }
         assert!("Quitt".parse::<Action>().is_err());
         assert!("quit".parse::<Action>().is_err());

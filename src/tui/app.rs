@@ -434,13 +434,7 @@ impl App {
             Action::Bottom => select(self, rows.saturating_sub(1)),
             Action::NextView => self.go(View::ALL[(i + 1) % View::ALL.len()]),
             Action::PrevView => self.go(View::ALL[(i + View::ALL.len() - 1) % View::ALL.len()]),
-            Action::ViewOverview => self.go(View::Overview),
-            Action::ViewNodes => self.go(View::Nodes),
-            Action::ViewGpus => self.go(View::Gpus),
-            Action::ViewJobs => self.go(View::Jobs),
-            Action::ViewModels => self.go(View::Models),
-            Action::ViewServing => self.go(View::Serving),
-            Action::ViewEvents => self.go(View::Events),
+            Action::View(view) => self.go(view),
             Action::SortNext => {
                 let pane = self.derived.detail.is_some();
                 let shown = table_widget::columns_shown(&self.derived.table, self.width, pane);

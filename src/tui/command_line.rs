@@ -3,7 +3,7 @@
 
 use super::{App, Effect, Mode, index};
 use crate::tui::action::Action;
-use crate::tui::commands::{self, COMMANDS, Run, not_built_yet};
+use crate::tui::commands::{self, Run, not_built_yet};
 use crate::tui::complete::{Completion, complete};
 use crate::tui::keymap::Context;
 use crate::tui::keys::Key;
@@ -171,7 +171,7 @@ impl App {
         let owned = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
         complete(text, |command| {
             let Some(command) = command else {
-                return COMMANDS.iter().map(|c| c.name().to_string()).collect();
+                return commands::all().map(|c| c.name().to_string()).collect();
             };
             match commands::find(command, true).map(|c| c.run) {
                 Some(Run::Context) => self.contexts.clone(),

@@ -1,5 +1,6 @@
-//! The `:` commands, in one table that the command line runs, completes and the help lists.
-//! Commands not built yet are in it too, so that they say so and what they wait for.
+//! The `:` commands, in one list that the command line runs, completes and the help lists:
+//! each registered view's names, then the others. Commands not built yet are in it too, so
+//! that they say so and what they wait for.
 
 use super::views::View;
 
@@ -16,7 +17,7 @@ pub enum Run {
     Planned(&'static str),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Command {
     /// Its name, then shorter or other names that run it too.
     pub names: &'static [&'static str],
@@ -31,9 +32,10 @@ pub const LIFECYCLE: &str = "lifecycle operations";
 const TRAINING: &str = "training operations";
 const NODES: &str = "node operations";
 
-const fn view(view: View, names: &'static [&'static str]) -> Command {
+/// The command of a registered view: the names it declares.
+fn view(view: View) -> Command {
     Command {
-        names,
+        names: view.def().commands,
         usage: "",
         run: Run::View(view),
         desc: "",
@@ -54,14 +56,16 @@ const fn planned(
     }
 }
 
-pub const COMMANDS: &[Command] = &[
-    view(View::Overview, &["overview", "o"]),
-    view(View::Nodes, &["nodes", "no", "pools"]),
-    view(View::Gpus, &["gpus", "gpu"]),
-    view(View::Jobs, &["jobs", "job", "queues", "queue", "training"]),
-    view(View::Models, &["models", "model", "mv", "modelversions"]),
-    view(View::Serving, &["serving", "canary", "canaries"]),
-    view(View::Events, &["events", "ev"]),
+/// Every command, in the help's order: the views' first, so that a name both a view and a
+/// planned command have (`canary`) finds the view when no argument follows.
+pub fn all() -> impl Iterator<Item = Command> {
+    View::ALL
+        .into_iter()
+        .map(view)
+        .chain(OTHERS.iter().copied())
+}
+
+const OTHERS: &[Command] = &[
     Command {
         names: &["ns"],
         usage: "[NAME|all]",
@@ -139,9 +143,9 @@ impl Command {
 
 /// The command `name` runs, given whether a word follows it: one that fits that first
 /// (`:canary` opens the view, `:canary fraud 20` is the planned command), else any.
-pub fn find(name: &str, with_argument: bool) -> Option<&'static Command> {
-    let named = || COMMANDS.iter().filter(|c| c.names.contains(&name));
-    let fits = |c: &&Command| c.usage.is_empty() != with_argument;
+pub fn find(name: &str, with_argument: bool) -> Option<Command> {
+    let named = || all().filter(|c| c.names.contains(&name));
+    let fits = |c: &Command| c.usage.is_empty() != with_argument;
     named().find(fits).or_else(|| named().next())
 }
 

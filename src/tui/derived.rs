@@ -9,7 +9,7 @@ use super::table::Table;
 use super::views::detail::Detail;
 use super::views::gpus::{hourly_price, idle_allocated};
 use super::views::serving::{version_health, version_of};
-use super::views::{Inputs, View};
+use super::views::{Body, Inputs, View};
 use crate::cluster::KindName;
 use crate::metrics::VersionTraffic;
 use mlxp_core::domain::cost::GpuSpend;
@@ -101,14 +101,14 @@ pub struct Derived {
 }
 
 pub fn derive(view: View, inputs: &Inputs, arrange: impl FnOnce(&Table) -> Table) -> Derived {
-    match view {
-        View::Overview => Derived {
+    match &view.def().body {
+        Body::Panels => Derived {
             view: Some(view),
             overview: overview(inputs),
             ..Derived::default()
         },
-        _ => {
-            let built = view.table(inputs);
+        Body::Table(def) => {
+            let built = (def.rows)(inputs);
             Derived {
                 view: Some(view),
                 table: arrange(&built),

@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, RenderDirection, Sparkline};
 use super::action::Action;
 use super::app::App;
 use super::keymap::Context;
-use super::render::style;
+use super::style::style;
 use super::theme::Slot;
 use super::views::detail::{CHART_TOP, Chart, Detail, DetailLine};
 

@@ -1,7 +1,7 @@
 //! The help overlay's rows, generated from the keymap in use and the table of `:` commands:
 //! what `update()` scrolls through and what render draws are the same list.
 
-use super::commands::COMMANDS;
+use super::commands;
 use super::keymap::Keymap;
 
 /// One row of the help: where it applies, its keys, what it does.
@@ -21,7 +21,7 @@ pub fn rows(keymap: &Keymap) -> Vec<HelpRow> {
             None => line.desc,
         },
     });
-    let commands = COMMANDS.iter().map(|command| HelpRow {
+    let commands = commands::all().map(|command| HelpRow {
         section: "command".into(),
         keys: format!(":{} {}", command.name(), command.usage)
             .trim_end()

@@ -18,11 +18,15 @@ mod help;
 pub mod history;
 pub mod keymap;
 pub mod keys;
+mod layout;
 pub mod line_edit;
 mod overview;
 mod queue_panel;
+#[cfg(test)]
+mod registry_tests;
 pub mod render;
 pub mod run;
+mod style;
 pub mod table;
 mod table_widget;
 pub mod theme;

@@ -8,7 +8,6 @@ use crate::tui::help;
 use crate::tui::keymap::Context;
 use crate::tui::keys::Key;
 use crate::tui::line_edit::LineEdit;
-use crate::tui::views::View;
 
 /// An object's YAML over the view.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +129,7 @@ impl App {
         let Some(row) = self.derived.table.rows.get(self.selected()) else {
             return;
         };
-        let Some(path) = object_path(self.view, &row.key) else {
+        let Some(path) = self.view.object_path(&row.key) else {
             self.message = Some("this row has no object to show".into());
             return;
         };
@@ -139,22 +138,41 @@ impl App {
     }
 }
 
-/// The API path of the object behind a view's row (keys are `namespace/name`, or `name`
-/// for cluster-scoped kinds).
-fn object_path(view: View, key: &str) -> Option<String> {
-    let namespaced = |prefix: &str, plural: &str| {
-        let (ns, name) = key.split_once('/')?;
-        Some(format!("{prefix}/namespaces/{ns}/{plural}/{name}"))
-    };
-    match view {
-        View::Nodes => Some(format!("/api/v1/nodes/{key}")),
-        View::Gpus => key
-            .split_once('/')
-            .map(|(node, _)| format!("/api/v1/nodes/{node}")),
-        View::Jobs => namespaced("/apis/batch/v1", "jobs"),
-        View::Models => namespaced("/apis/mlxp.io/v1alpha1", "modelversions"),
-        View::Serving => namespaced("/apis/apps/v1", "deployments"),
-        View::Events => namespaced("/api/v1", "events"),
-        View::Overview => None,
+#[cfg(test)]
+mod tests {
+    use crate::tui::views::View;
+
+    #[test]
+    fn each_views_rows_name_their_object_as_before() {
+        let cases = [
+            (View::Nodes, "gpu-1", Some("/api/v1/nodes/gpu-1")),
+            (View::Gpus, "gpu-1/3", Some("/api/v1/nodes/gpu-1")),
+            (
+                View::Jobs,
+                "ml/t1",
+                Some("/apis/batch/v1/namespaces/ml/jobs/t1"),
+            ),
+            (
+                View::Models,
+                "ml/fraud-v2",
+                Some("/apis/mlxp.io/v1alpha1/namespaces/ml/modelversions/fraud-v2"),
+            ),
+            (
+                View::Serving,
+                "ml/fraud-v2",
+                Some("/apis/apps/v1/namespaces/ml/deployments/fraud-v2"),
+            ),
+            (
+                View::Events,
+                "ml/e1",
+                Some("/api/v1/namespaces/ml/events/e1"),
+            ),
+            (View::Jobs, "no-namespace", None),
+            (View::Gpus, "no-index", None),
+            (View::Overview, "anything", None),
+        ];
+        for (view, key, path) in cases {
+            assert_eq!(view.object_path(key).as_deref(), path, "{view:?} {key}");
+        }
     }
 }

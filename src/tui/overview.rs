@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::app::App;
 use super::derived::{HeatCell, POOL_TREND, ServedLine};
-use super::render::style;
+use super::style::style;
 use super::theme::Slot;
 use super::views::serving::bar;
 use mlxp_core::domain::cost::dollars;

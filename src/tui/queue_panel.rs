@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::app::App;
-use super::render::style;
+use super::style::style;
 use super::theme::Slot;
 use super::views::serving::bar;
 use crate::cluster::SourceState;

@@ -3,7 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
@@ -11,9 +11,11 @@ use super::action::Action;
 use super::app::{App, Mode, YamlOverlay};
 use super::help;
 use super::keymap::Context;
+use super::layout::{PANE_BESIDE_FROM, beside};
 use super::line_edit::LineEdit;
+use super::style::style;
 use super::theme::Slot;
-use super::views::View;
+use super::views::{Body, View};
 use super::{detail_pane, overview, queue_panel, table_widget};
 use crate::cluster::{KindName, SourceState};
 
@@ -29,9 +31,9 @@ pub fn render(app: &App, frame: &mut Frame) {
     .areas(area);
     frame.render_widget(header_line(app, header.width), header);
     frame.render_widget(health_line(app), health);
-    match app.view {
-        View::Overview => overview::render(app, frame, body),
-        _ => table_view(app, frame, body),
+    match app.view.def().body {
+        Body::Panels => overview::render(app, frame, body),
+        Body::Table(_) => table_view(app, frame, body),
     }
     frame.render_widget(bottom_line(app), bottom);
     match &app.mode {
@@ -41,10 +43,10 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
 }
 
-/// A view's table, the Training view's queues above it, the detail pane under it (beside
+/// A view's table, the queues above it when the view asks (Training), the detail pane under it (beside
 /// it on a wide terminal).
 fn table_view(app: &App, frame: &mut Frame, area: Rect) {
-    let area = if app.view == View::Jobs {
+    let area = if app.view.table_def().is_some_and(|t| t.queues_above) {
         let [queues, rest] = Layout::vertical([
             Constraint::Length(queue_panel::height(app)),
             Constraint::Min(5),
@@ -72,28 +74,6 @@ fn table_view(app: &App, frame: &mut Frame, area: Rect) {
     };
     table_widget::render(app, app.table(), frame, rows);
     detail_pane::render(app, detail, frame, pane);
-}
-
-/// From this many columns the detail pane is beside the table rather than under it.
-const PANE_BESIDE_FROM: u16 = 160;
-
-/// The table's and the detail pane's areas side by side.
-fn beside(area: Rect) -> [Rect; 2] {
-    Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(area)
-}
-
-/// Cells inside a view's table borders on a terminal `width` columns wide.
-pub fn table_inner_width(width: u16, with_pane: bool) -> u16 {
-    let outer = if with_pane && width >= PANE_BESIDE_FROM {
-        beside(Rect::new(0, 0, width, 1))[0].width
-    } else {
-        width
-    };
-    outer.saturating_sub(2)
-}
-
-pub fn style(app: &App, slot: Slot) -> Style {
-    app.theme.style(slot, app.depth)
 }
 
 fn header_line(app: &App, width: u16) -> Paragraph<'static> {

@@ -8,7 +8,8 @@ use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row as TableRow, Table as TableWidget};
 
 use super::app::App;
-use super::render::{style, table_inner_width};
+use super::layout::table_inner_width;
+use super::style::style;
 use super::table::Table;
 use super::theme::Slot;
 

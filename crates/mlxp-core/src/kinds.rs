@@ -52,13 +52,50 @@ impl KindName {
 
     /// The cluster-wide list/watch path.
     pub fn path(self) -> String {
+        format!("{}/{}", self.group_version_path(), self.label())
+    }
+
+    /// The path of one object: `namespace` is None for cluster-scoped kinds.
+    pub fn object_path(self, namespace: Option<&str>, name: &str) -> String {
+        let (root, plural) = (self.group_version_path(), self.label());
+        match namespace {
+            Some(ns) => format!("{root}/namespaces/{ns}/{plural}/{name}"),
+            None => format!("{root}/{plural}/{name}"),
+        }
+    }
+
+    /// "/api/v1" for the core group, "/apis/GROUP/VERSION" for the others.
+    fn group_version_path(self) -> String {
         match self.api() {
-            ("", version, plural) => format!("/api/{version}/{plural}"),
-            (group, version, plural) => format!("/apis/{group}/{version}/{plural}"),
+            ("", version, _) => format!("/api/{version}"),
+            (group, version, _) => format!("/apis/{group}/{version}"),
         }
     }
 
     pub fn label(self) -> &'static str {
         self.api().2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_of_lists_and_of_one_object() {
+        assert_eq!(KindName::Nodes.path(), "/api/v1/nodes");
+        assert_eq!(KindName::Jobs.path(), "/apis/batch/v1/jobs");
+        assert_eq!(
+            KindName::Nodes.object_path(None, "gpu-1"),
+            "/api/v1/nodes/gpu-1"
+        );
+        assert_eq!(
+            KindName::Events.object_path(Some("ml"), "e1"),
+            "/api/v1/namespaces/ml/events/e1"
+        );
+        assert_eq!(
+            KindName::ModelVersions.object_path(Some("ml"), "fraud-v2"),
+            "/apis/mlxp.io/v1alpha1/namespaces/ml/modelversions/fraud-v2"
+        );
     }
 }

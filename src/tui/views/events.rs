@@ -1,7 +1,8 @@
 //! Events: newest first, what changed recently at the top; warnings marked by their TYPE
 //! (and colour), so `/Warning` keeps only them.
 
-use super::Inputs;
+use super::{Body, Inputs, RowObject, TableDef, ViewDef, detail};
+use crate::cluster::KindName;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
 
@@ -23,6 +24,19 @@ const KNOWN_KINDS: &[&str] = &[
     "Model",
     "ModelVersion",
 ];
+
+pub const VIEW: ViewDef = ViewDef {
+    title: "Events",
+    commands: &["events", "ev"],
+    key_help: "Events",
+    body: Body::Table(TableDef {
+        rows: table,
+        detail: detail::events::detail,
+        object: Some(RowObject::Namespaced(KindName::Events)),
+        reverse_sort_column: None,
+        queues_above: false,
+    }),
+};
 
 pub fn table(inputs: &Inputs) -> Table {
     let mut events: Vec<_> = inputs

@@ -1,8 +1,8 @@
 //! GPUs: one row per GPU with utilisation, memory, power, what it costs and the pod holding
 //! it; from the metrics when there are some, otherwise from the nodes' allocatable counts.
 
-use super::Inputs;
-use crate::cluster::Snapshot;
+use super::{Body, Inputs, RowObject, TableDef, ViewDef, detail};
+use crate::cluster::{KindName, Snapshot};
 use crate::metrics::GpuSample;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
@@ -37,6 +37,20 @@ pub fn hourly_price(prices: &PriceTable, snapshot: &Snapshot, gpu: &GpuSample) -
 fn per_hour(amount: f64) -> String {
     format!("{amount:.2}")
 }
+
+pub const VIEW: ViewDef = ViewDef {
+    title: "GPUs",
+    commands: &["gpus", "gpu"],
+    key_help: "GPUs",
+    body: Body::Table(TableDef {
+        rows: table,
+        detail: detail::gpus::detail,
+        object: Some(RowObject::PartOf(KindName::Nodes)),
+        // What the view is watched for: the idle GPUs' cost.
+        reverse_sort_column: Some("IDLE $/H"),
+        queues_above: false,
+    }),
+};
 
 pub fn table(inputs: &Inputs) -> Table {
     let rows = match inputs.metrics {

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::Inputs;
+use super::{Body, Inputs, RowObject, TableDef, ViewDef, detail};
+use crate::cluster::KindName;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
 use mlxp_core::domain::training::{JobState, admission_order, job_state, last_change};
@@ -28,6 +29,19 @@ fn order_rank(state: JobState) -> u8 {
         JobState::Succeeded => 4,
     }
 }
+
+pub const VIEW: ViewDef = ViewDef {
+    title: "Training & Queue",
+    commands: &["jobs", "job", "queues", "queue", "training"],
+    key_help: "Training jobs",
+    body: Body::Table(TableDef {
+        rows: table,
+        detail: detail::jobs::detail,
+        object: Some(RowObject::Namespaced(KindName::Jobs)),
+        reverse_sort_column: None,
+        queues_above: true,
+    }),
+};
 
 pub fn table(inputs: &Inputs) -> Table {
     let snapshot = inputs.snapshot;

@@ -1,13 +1,9 @@
 //! The views: each turns the snapshot (and the metrics, when there are some) into a table.
-//! Pure functions of their inputs, so they are tested without a terminal.
+//! Pure functions of their inputs, so they are tested without a terminal. Each declares
+//! itself in its own file (`VIEW`, see `def.rs`); the registry below lists them.
 
+mod def;
 pub mod detail;
-mod events;
-pub mod gpus;
-mod jobs;
-mod models;
-mod nodes;
-pub mod serving;
 
 use chrono::{DateTime, Utc};
 
@@ -15,8 +11,10 @@ use super::table::Table;
 use crate::cluster::Snapshot;
 use crate::metrics::MetricsFrame;
 use crate::tui::history::History;
+use detail::Detail;
 use mlxp_core::domain::cost::PriceTable;
 
+pub use def::{Body, RowObject, TableDef, ViewDef};
 pub use gpus::gpu_slot;
 
 /// What every view reads.
@@ -38,73 +36,87 @@ impl Inputs<'_> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    Overview,
-    Nodes,
-    Gpus,
-    Jobs,
-    Models,
-    Serving,
-    Events,
+/// Makes `View` from the registry: a variant per line, `View::ALL` in the lines' order, and
+/// `def()` reading each module's `VIEW`.
+macro_rules! registry {
+    ($($name:ident => $module:ident,)*) => {
+        $(pub mod $module;)*
+
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum View {
+            $($name,)*
+        }
+
+        impl View {
+            pub const ALL: [View; [$(stringify!($name)),*].len()] = [$(View::$name),*];
+
+            /// What the view declares in its file.
+            pub fn def(self) -> &'static ViewDef {
+                match self {
+                    $(View::$name => &$module::VIEW,)*
+                }
+            }
+
+            /// Its name in the keymaps, after `View` (`ViewGpus`).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(View::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+// The registry: every view in tab order (its place is its number on the tabs, which the
+// keymaps bind), as `Name => module`; the module's `VIEW` says the rest. A new view is its
+// file, its line here and its key in each keymap.
+registry! {
+    Overview => overview,
+    Nodes => nodes,
+    Gpus => gpus,
+    Jobs => jobs,
+    Models => models,
+    Serving => serving,
+    Events => events,
 }
 
 impl View {
-    pub const ALL: [View; 7] = [
-        View::Overview,
-        View::Nodes,
-        View::Gpus,
-        View::Jobs,
-        View::Models,
-        View::Serving,
-        View::Events,
-    ];
-
     pub fn title(self) -> &'static str {
-        match self {
-            View::Overview => "Overview",
-            View::Nodes => "Pools & Nodes",
-            View::Gpus => "GPUs",
-            View::Jobs => "Training & Queue",
-            View::Models => "Models",
-            View::Serving => "Serving & Canary",
-            View::Events => "Events",
-        }
+        self.def().title
     }
 
     /// The `:command` that opens it.
     pub fn command(self) -> &'static str {
-        match self {
-            View::Overview => "overview",
-            View::Nodes => "nodes",
-            View::Gpus => "gpus",
-            View::Jobs => "jobs",
-            View::Models => "models",
-            View::Serving => "serving",
-            View::Events => "events",
+        self.def().commands[0]
+    }
+
+    /// Its table's declaration (None: the Overview, which is panels).
+    pub fn table_def(self) -> Option<&'static TableDef> {
+        match &self.def().body {
+            Body::Table(table) => Some(table),
+            Body::Panels => None,
         }
     }
 
-    /// The column `S` puts largest first before any sort is chosen: what the view is watched
-    /// for (on GPUs, the idle ones' cost). None: the first column.
+    /// The column `S` puts largest first before any sort is chosen. None: the first column.
     pub fn reverse_sort_column(self) -> Option<&'static str> {
-        match self {
-            View::Gpus => Some("IDLE $/H"),
-            _ => None,
-        }
+        self.table_def()?.reverse_sort_column
     }
 
-    /// The view's table (the Overview has none: it is panels).
+    /// The view's table (empty for panels).
     pub fn table(self, inputs: &Inputs) -> Table {
-        match self {
-            View::Overview => Table::default(),
-            View::Nodes => nodes::table(inputs),
-            View::Gpus => gpus::table(inputs),
-            View::Jobs => jobs::table(inputs),
-            View::Models => models::table(inputs),
-            View::Serving => serving::table(inputs),
-            View::Events => events::table(inputs),
-        }
+        self.table_def()
+            .map_or_else(Table::default, |t| (t.rows)(inputs))
+    }
+
+    /// The detail of the row whose key is `key`, if the object is still there.
+    pub fn detail(self, inputs: &Inputs, key: &str) -> Option<Detail> {
+        (self.table_def()?.detail)(inputs, key)
+    }
+
+    /// The API path of the object behind the row `key`, for its YAML.
+    pub fn object_path(self, key: &str) -> Option<String> {
+        self.table_def()?.object?.path(key)
     }
 }
 

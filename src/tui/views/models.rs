@@ -1,6 +1,6 @@
 //! Models: each ModelVersion with its model, stage, metrics, source Job and age.
 
-use super::Inputs;
+use super::{Body, Inputs, RowObject, TableDef, ViewDef, detail};
 use crate::cluster::KindName;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
@@ -32,6 +32,19 @@ pub(super) fn source_job(inputs: &Inputs, version: &ModelVersion) -> String {
         version.source_job.clone()
     }
 }
+
+pub const VIEW: ViewDef = ViewDef {
+    title: "Models",
+    commands: &["models", "model", "mv", "modelversions"],
+    key_help: "Models",
+    body: Body::Table(TableDef {
+        rows: table,
+        detail: detail::models::detail,
+        object: Some(RowObject::Namespaced(KindName::ModelVersions)),
+        reverse_sort_column: None,
+        queues_above: false,
+    }),
+};
 
 pub fn table(inputs: &Inputs) -> Table {
     let quality = |model: &str, version: &str| {

@@ -3,10 +3,24 @@
 
 use std::collections::BTreeMap;
 
-use super::Inputs;
+use super::{Body, Inputs, RowObject, TableDef, ViewDef, detail};
+use crate::cluster::KindName;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
 use mlxp_core::domain::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of};
+
+pub const VIEW: ViewDef = ViewDef {
+    title: "Pools & Nodes",
+    commands: &["nodes", "no", "pools"],
+    key_help: "Nodes",
+    body: Body::Table(TableDef {
+        rows: table,
+        detail: detail::nodes::detail,
+        object: Some(RowObject::Named(KindName::Nodes)),
+        reverse_sort_column: None,
+        queues_above: false,
+    }),
+};
 
 pub fn table(inputs: &Inputs) -> Table {
     let snapshot = inputs.snapshot;

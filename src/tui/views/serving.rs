@@ -2,7 +2,8 @@
 //! it serves (requests/s, errors, latency), whether that holds to its Model's limits, and
 //! when its Deployment or route last changed.
 
-use super::Inputs;
+use super::{Body, Inputs, RowObject, TableDef, ViewDef, detail};
+use crate::cluster::KindName;
 use crate::tui::history::spark;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
@@ -53,6 +54,19 @@ pub fn version_of(inputs: &Inputs, namespace: &str, model: &str, backend: &str) 
         .and_then(|d| d.meta.label("mlxp.io/version").map(String::from))
         .unwrap_or_else(|| backend.trim_start_matches(&format!("{model}-")).to_string())
 }
+
+pub const VIEW: ViewDef = ViewDef {
+    title: "Serving & Canary",
+    commands: &["serving", "canary", "canaries"],
+    key_help: "Serving endpoints",
+    body: Body::Table(TableDef {
+        rows: table,
+        detail: detail::serving::detail,
+        object: Some(RowObject::Namespaced(KindName::Deployments)),
+        reverse_sort_column: None,
+        queues_above: false,
+    }),
+};
 
 pub fn table(inputs: &Inputs) -> Table {
     let snapshot = inputs.snapshot;

@@ -3,14 +3,13 @@
 //! Built in `update()` when the selection or the data changes, as text with style slots
 //! and charts, so rendering only lays it out.
 
-mod events;
-mod gpus;
-mod jobs;
-mod models;
-mod nodes;
-mod serving;
+pub(super) mod events;
+pub(super) mod gpus;
+pub(super) mod jobs;
+pub(super) mod models;
+pub(super) mod nodes;
+pub(super) mod serving;
 
-use super::{Inputs, View};
 use crate::tui::history::auto_range;
 use crate::tui::theme::Slot;
 
@@ -36,55 +35,41 @@ pub struct Detail {
     pub charts: Vec<Chart>,
 }
 
-impl View {
-    /// The detail of the row whose key is `key`, if the object is still there.
-    pub fn detail(self, inputs: &Inputs, key: &str) -> Option<Detail> {
-        match self {
-            View::Overview => None,
-            View::Nodes => nodes::detail(inputs, key),
-            View::Gpus => gpus::detail(inputs, key),
-            View::Jobs => jobs::detail(inputs, key),
-            View::Models => models::detail(inputs, key),
-            View::Serving => serving::detail(inputs, key),
-            View::Events => events::detail(inputs, key),
-        }
-    }
-}
-
-/// Lines being written, with the few shapes every detail uses.
+/// Lines being written, with the few shapes every detail uses (a view's file may use them
+/// too).
 #[derive(Default)]
-struct Lines(Vec<DetailLine>);
+pub(super) struct Lines(Vec<DetailLine>);
 
 /// Width of a field's name column.
 const NAME: usize = 12;
 
 impl Lines {
     /// "name       value".
-    fn field(&mut self, name: &str, value: impl Into<String>) {
+    pub(super) fn field(&mut self, name: &str, value: impl Into<String>) {
         self.field_in(name, value, Slot::Text);
     }
 
-    fn field_in(&mut self, name: &str, value: impl Into<String>, slot: Slot) {
+    pub(super) fn field_in(&mut self, name: &str, value: impl Into<String>, slot: Slot) {
         self.0.push(vec![
             (Slot::Muted, format!("{name:<NAME$}")),
             (slot, value.into()),
         ]);
     }
 
-    fn heading(&mut self, text: impl Into<String>) {
+    pub(super) fn heading(&mut self, text: impl Into<String>) {
         self.0.push(vec![(Slot::Title, text.into())]);
     }
 
-    fn line(&mut self, line: DetailLine) {
+    pub(super) fn line(&mut self, line: DetailLine) {
         self.0.push(line);
     }
 
-    fn text(&mut self, slot: Slot, text: impl Into<String>) {
+    pub(super) fn text(&mut self, slot: Slot, text: impl Into<String>) {
         self.0.push(vec![(slot, text.into())]);
     }
 
     /// Up to `limit` lines of `items`, then how many were left out.
-    fn list<T>(&mut self, items: &[T], limit: usize, line: impl Fn(&T) -> DetailLine) {
+    pub(super) fn list<T>(&mut self, items: &[T], limit: usize, line: impl Fn(&T) -> DetailLine) {
         for item in items.iter().take(limit) {
             self.0.push(line(item));
         }
@@ -93,7 +78,7 @@ impl Lines {
         }
     }
 
-    fn done(self, title: String, charts: Vec<Chart>) -> Option<Detail> {
+    pub(super) fn done(self, title: String, charts: Vec<Chart>) -> Option<Detail> {
         Some(Detail {
             title,
             lines: self.0,
@@ -103,17 +88,17 @@ impl Lines {
 }
 
 /// "namespace/name" split in two.
-fn split_key(key: &str) -> Option<(&str, &str)> {
+pub(super) fn split_key(key: &str) -> Option<(&str, &str)> {
     key.split_once('/')
 }
 
-fn or_dash(value: Option<impl ToString>) -> String {
+pub(super) fn or_dash(value: Option<impl ToString>) -> String {
     value.map_or_else(|| "-".into(), |v| v.to_string())
 }
 
 /// A chart of `values`: from zero to `max`, or without one over the values' own range
 /// (`auto_range`).
-fn chart<T: Copy + Into<f64>>(
+pub(super) fn chart<T: Copy + Into<f64>>(
     title: String,
     values: impl Iterator<Item = T>,
     max: Option<u64>,

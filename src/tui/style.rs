@@ -1,0 +1,11 @@
+//! The style of a slot in the app's theme at its colour depth. Every panel draws with it,
+//! so it sits below them and `render`: imports run render → panels → style.
+
+use ratatui::style::Style;
+
+use super::app::App;
+use super::theme::Slot;
+
+pub fn style(app: &App, slot: Slot) -> Style {
+    app.theme.style(slot, app.depth)
+}
