@@ -302,7 +302,9 @@ async fn get_tables_are_for_people_and_failed_jobs_say_when_and_why() {
     let file = home.path().join("sim.kubeconfig");
     sim.write_kubeconfig(&file).expect("kubeconfig");
     let file = path_str(&file);
-    for what in ["pools", "nodes", "jobs", "queues", "models", "canaries"] {
+    for what in [
+        "pools", "nodes", "jobs", "queues", "models", "canaries", "alerts",
+    ] {
         let output = mlxp(home.path(), &["get", what, "--kubeconfig", file]).await;
         let text = stdout(&output);
         assert!(output.status.success(), "{what}: {}", stderr(&output));
@@ -344,4 +346,49 @@ async fn get_tables_are_for_people_and_failed_jobs_say_when_and_why() {
         let finished = job["finished"].as_str().expect("finished");
         assert!(line.contains(finished), "{finished} in: {line}");
     }
+}
+
+/// Without metrics `get alerts` gives the alerts the objects decide and says the ones the
+/// metrics would decide are unknown: never "all clear" while blind.
+#[tokio::test]
+async fn get_alerts_without_metrics_says_what_it_cannot_see() {
+    let home = tempfile::tempdir().expect("home");
+    let sim = common::platform_at(common::eight_am()).await;
+    let file = home.path().join("sim.kubeconfig");
+    sim.write_kubeconfig(&file).expect("kubeconfig");
+    let file = path_str(&file);
+    let output = mlxp(
+        home.path(),
+        &["get", "alerts", "-o", "json", "--kubeconfig", file],
+    )
+    .await;
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(report["all_clear"], false, "{report}");
+    assert_eq!(report["unknown"][0]["kind"], "no_metrics", "{report}");
+    let alerts = report["alerts"].as_array().expect("alerts");
+    let kinds: Vec<&str> = alerts.iter().filter_map(|a| a["kind"].as_str()).collect();
+    assert!(kinds.contains(&"failed_jobs"), "{report}");
+    assert!(!kinds.contains(&"idle_allocated"), "{report}");
+    for alert in alerts {
+        assert!(
+            alert["text"].is_string() && alert["figures"].is_object(),
+            "{alert}"
+        );
+    }
+
+    let table = stdout(&mlxp(home.path(), &["get", "alerts", "--kubeconfig", file]).await);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines
+            .first()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["SEVERITY", "KIND", "ALERT"]),
+        "{table}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"unknown: no metrics: idle GPUs, drift and errors"),
+        "{table}"
+    );
 }

@@ -1,4 +1,4 @@
-//! `mlxp get pools|nodes|gpus|jobs|queues|models|canaries [-o table|json|yaml]`: one
+//! `mlxp get pools|nodes|gpus|jobs|queues|models|canaries|alerts [-o table|json|yaml]`: one
 //! snapshot through the same watchers as the cockpit, one metrics frame, printed.
 
 use std::sync::Arc;
@@ -21,6 +21,8 @@ pub enum What {
     Queues,
     Models,
     Canaries,
+    /// What the Overview's Alerts panel says, and what it cannot know.
+    Alerts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -55,6 +57,27 @@ pub async fn get(
     .await
     .map_err(|_| anyhow::anyhow!("the cluster did not answer within {SYNC_TIMEOUT:?}"))?
     .map_err(|e: tokio::sync::watch::error::RecvError| anyhow::anyhow!("{e}"))?;
+    if what == What::Alerts {
+        // Metrics that fail make their alerts unknown, not the command fail.
+        let (frame, failing) = match &metrics {
+            Some(source) => match source.frame().await {
+                Ok(frame) => (Some(frame), false),
+                Err(e) => {
+                    eprintln!("mlxp get alerts: metrics: {e}");
+                    (None, true)
+                }
+            },
+            None => (None, false),
+        };
+        return super::alerts::alerts(
+            &snapshot,
+            frame.as_ref(),
+            failing,
+            prices,
+            output,
+            namespace,
+        );
+    }
     let frame = match &metrics {
         Some(source) => Some(source.frame().await?),
         None => None,
@@ -103,5 +126,7 @@ fn records_of(
         What::Queues => json(records::queues(snapshot)),
         What::Models => json(records::models(snapshot, frame)),
         What::Canaries => json(records::canaries(snapshot, frame)),
+        // A report (alerts and unknowns), not a list of records: `get` prints it apart.
+        What::Alerts => anyhow::bail!("alerts are not records"),
     }
 }

@@ -7,11 +7,12 @@ use serde::Serialize;
 
 use crate::cluster::Snapshot;
 use crate::metrics::MetricsFrame;
-use crate::tui::views::gpus::{hourly_price, idle_allocated};
 use mlxp_core::domain::cost::PriceTable;
 use mlxp_core::domain::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of, summarize};
 use mlxp_core::domain::serving::splits;
 use mlxp_core::domain::training::{JobState, admission_order, job_state};
+use mlxp_core::gpus::{hourly_price, idle_allocated, pool_utilisation};
+use mlxp_core::served::{model_of, traffic_of, version_of};
 
 #[derive(Debug, Serialize)]
 pub struct Pool {
@@ -35,35 +36,25 @@ pub fn pools(
     prices: &PriceTable,
 ) -> Vec<Pool> {
     let burn = prices.burn_by_pool(snapshot.nodes.values().map(|n| n.as_ref()));
+    let util = metrics
+        .map(|m| pool_utilisation(snapshot, m))
+        .unwrap_or_default();
     summarize(
         snapshot.nodes.values().map(|n| n.as_ref()),
         snapshot.pods.values().map(|p| p.as_ref()),
     )
     .into_iter()
-    .map(|p| {
-        let utils: Vec<f64> = metrics
-            .iter()
-            .flat_map(|m| &m.gpus)
-            .filter(|g| {
-                snapshot
-                    .nodes
-                    .get("", &g.node)
-                    .is_some_and(|n| pool_of(n) == p.name)
-            })
-            .map(|g| g.util)
-            .collect();
-        Pool {
-            gpu_util: (!utils.is_empty()).then(|| utils.iter().sum::<f64>() / utils.len() as f64),
-            cost_per_hour: burn.get(&p.name).copied().unwrap_or(0.0),
-            name: p.name,
-            role: p.role,
-            nodes: p.nodes,
-            ready: p.ready,
-            spot: p.spot,
-            gpu_product: p.gpu_product,
-            gpus: p.gpus,
-            gpus_allocated: p.gpus_allocated,
-        }
+    .map(|p| Pool {
+        gpu_util: util.get(&p.name).copied(),
+        cost_per_hour: burn.get(&p.name).copied().unwrap_or(0.0),
+        name: p.name,
+        role: p.role,
+        nodes: p.nodes,
+        ready: p.ready,
+        spot: p.spot,
+        gpu_product: p.gpu_product,
+        gpus: p.gpus,
+        gpus_allocated: p.gpus_allocated,
     })
     .collect()
 }
@@ -337,28 +328,14 @@ pub fn canaries(snapshot: &Snapshot, metrics: Option<&MetricsFrame>) -> Vec<Cana
         .routes
         .values()
         .map(|route| {
-            let model = route
-                .meta
-                .label("mlxp.io/model")
-                .unwrap_or(&route.meta.name)
-                .to_string();
+            let model = model_of(route).to_string();
             let ns = route.meta.namespace.clone();
             let versions = splits(route)
                 .into_iter()
                 .map(|s| {
                     let deployment = snapshot.deployments.get(&ns, &s.backend);
-                    let version = deployment
-                        .and_then(|d| d.meta.label("mlxp.io/version").map(String::from))
-                        .unwrap_or_else(|| {
-                            s.backend
-                                .trim_start_matches(&format!("{model}-"))
-                                .to_string()
-                        });
-                    let traffic = metrics.and_then(|m| {
-                        m.traffic
-                            .iter()
-                            .find(|t| t.model == model && t.version == version)
-                    });
+                    let version = version_of(snapshot, &ns, &model, &s.backend);
+                    let traffic = metrics.and_then(|m| traffic_of(m, &model, &version));
                     Backend {
                         backend: s.backend,
                         weight: s.weight,

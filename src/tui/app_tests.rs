@@ -279,7 +279,11 @@ fn the_overview_carries_each_pools_burn_and_what_idle_gpus_cost() {
         .collect();
     assert_eq!(burn, [("training", 6.0), ("training-ondemand", 20.0)]);
     assert_eq!(overview.burn_per_hour, 26.0);
-    assert_eq!(overview.idle_per_hour, 3.0 + 10.0);
+    let idle = overview.alerts.iter().find_map(|a| match a {
+        mlxp_core::health::Alert::IdleAllocated { per_hour, .. } => Some(*per_hour),
+        _ => None,
+    });
+    assert_eq!(idle, Some(3.0 + 10.0));
 }
 
 #[test]

@@ -180,3 +180,46 @@ fn free_gpus_on_billed_nodes_are_not_counted_while_the_server_is_silent() {
         "{screen}"
     );
 }
+
+/// Issue 10: a ClusterQueue at 90 % of its GPU quota is an alert; the panel grows to a third
+/// of the screen for them, and what still does not fit is counted, not dropped unsaid.
+#[test]
+fn queues_under_quota_pressure_show_and_what_does_not_fit_is_counted() {
+    use mlxp_core::domain::objects::{ClusterQueue, FlavorQuota};
+    let mut snapshot = (*snapshot(SourceState::Synced, true)).clone();
+    for i in 0..10 {
+        let name = format!("queue-{i}");
+        let mut queue = ClusterQueue {
+            meta: Default::default(),
+            strategy: "BestEffortFIFO".into(),
+            flavors: vec![FlavorQuota {
+                flavor: "h100".into(),
+                gpu_quota: 10,
+                gpu_used: 9,
+            }],
+            pending: 0,
+            admitted: 0,
+        };
+        queue.meta.name = name.clone();
+        snapshot
+            .cluster_queues
+            .items
+            .insert((String::new(), name), Arc::new(queue));
+    }
+    let mut app = app();
+    metrics(&mut app);
+    app.update(Msg::Snapshot(Arc::new(snapshot)));
+    let backend = ratatui::backend::TestBackend::new(120, 24);
+    let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
+    terminal
+        .draw(|frame| render::render(&app, frame))
+        .expect("drawn");
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("● queue queue-0 at 90% of its GPU quota (9/10)"),
+        "{screen}"
+    );
+    // 24 rows: the panel holds 7 lines, the last one saying how many more there are.
+    assert_eq!(screen.matches("● queue ").count(), 6, "{screen}");
+    assert!(screen.contains("+4 more: mlxp get alerts"), "{screen}");
+}

@@ -6,12 +6,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::app::App;
-use super::derived::{HeatCell, POOL_TREND, ServedLine};
+use super::derived::{HeatCell, POOL_TREND};
 use super::style::style;
 use super::theme::Slot;
 use super::views::serving::bar;
 use mlxp_core::domain::cost::dollars;
-use mlxp_core::domain::serving::Health;
+use mlxp_core::health::{self, Severity};
+use mlxp_core::served::ServedVersion;
 
 fn panel<'a>(app: &App, title: &str, lines: Vec<Line<'a>>) -> Paragraph<'a> {
     Paragraph::new(lines).block(
@@ -24,10 +25,13 @@ fn panel<'a>(app: &App, title: &str, lines: Vec<Line<'a>>) -> Paragraph<'a> {
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let pool_lines = pools(app);
+    let alert_lines = alerts(app);
+    // Four lines at least, as many as there are up to a third of the screen.
+    let alert_rows = (alert_lines.len() as u16).clamp(4, (area.height / 3).max(4));
     let [top, middle, bottom] = Layout::vertical([
         Constraint::Length(pool_lines.len() as u16 + 2),
         Constraint::Min(4),
-        Constraint::Length(6),
+        Constraint::Length(alert_rows + 2),
     ])
     .areas(area);
     // A burn summed over nodes the cockpit cannot see is no figure at all.
@@ -63,7 +67,8 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(panel(app, "Queue", queue_lines(app)).wrap(wrap), queue);
     let lines = serving_lines(app, serving.height.saturating_sub(2));
     frame.render_widget(panel(app, "Serving", lines), serving);
-    frame.render_widget(panel(app, "Alerts", alerts(app)).wrap(wrap), bottom);
+    let alert_lines = fit(app, alert_lines, bottom.height.saturating_sub(2));
+    frame.render_widget(panel(app, "Alerts", alert_lines).wrap(wrap), bottom);
 }
 
 /// The pools as a table whose columns are as wide as their values (an xlarge pool's
@@ -206,9 +211,9 @@ fn queue_lines(app: &App) -> Vec<Line<'static>> {
 /// p99, failing ones in the failure style. When the panel cannot show them all, the failing
 /// ones come first.
 fn serving_lines(app: &App, height: u16) -> Vec<Line<'static>> {
-    let mut served: Vec<&ServedLine> = app.derived.overview.serving.iter().collect();
+    let mut served: Vec<&ServedVersion> = app.derived.overview.serving.iter().collect();
     if served.len() > usize::from(height) {
-        served.sort_by_key(|s| !s.health.as_ref().is_some_and(Health::failing));
+        served.sort_by_key(|s| !s.failing());
     }
     let mut lines = Vec::new();
     let mut previous: Option<&str> = None;
@@ -219,7 +224,7 @@ fn serving_lines(app: &App, height: u16) -> Vec<Line<'static>> {
             line.model.as_str()
         };
         previous = Some(&line.model);
-        let slot = if line.health.as_ref().is_some_and(Health::failing) {
+        let slot = if line.failing() {
             Slot::StatusFailed
         } else if line.share < 0.5 {
             Slot::Canary
@@ -261,108 +266,50 @@ fn cost_blind(app: &App) -> bool {
         .any(|k| matches!(k, Nodes | Pods))
 }
 
-/// Why the alerts cannot be complete: the kinds they read are not current, or the metrics
-/// behind the idle, drift and error alerts are missing.
-fn alert_blind_spots(app: &App) -> Vec<String> {
-    use crate::cluster::KindName::{Jobs, Models, Nodes, Pods};
-    let mut unknown = Vec::new();
-    let blind: Vec<&str> = app
-        .snapshot
-        .blind_spots()
-        .into_iter()
-        .filter(|k| matches!(k, Nodes | Pods | Jobs | Models))
-        .map(|k| k.label())
-        .collect();
-    if app.snapshot.api.silent() {
-        unknown.push("the API server cannot be read".to_string());
-    } else if !blind.is_empty() {
-        unknown.push(format!("{} not synced", blind.join(", ")));
-    }
-    match (&app.metrics, &app.metrics_error) {
-        (_, Some(_)) => unknown.push("metrics failing: idle GPUs, drift and errors".into()),
-        (None, None) => unknown.push("no metrics: idle GPUs, drift and errors".into()),
-        (Some(_), None) => {}
-    }
-    unknown
-}
-
+/// The alerts the core decided, then what it cannot see; "all clear" only when it says so.
 fn alerts(app: &App) -> Vec<Line<'static>> {
-    let snapshot = &app.snapshot;
-    let unknown = alert_blind_spots(app);
-    let mut alerts = Vec::new();
-    if let Some(metrics) = &app.metrics {
-        let overview = &app.derived.overview;
-        if overview.idle_gpus > 0 {
-            alerts.push((
-                Slot::Alert,
-                format!(
-                    "idle allocated: {} GPUs {}/h ({})",
-                    overview.idle_gpus,
-                    dollars(overview.idle_per_hour),
-                    overview.idle_pods.join(", ")
-                ),
-            ));
-        }
-        for model in snapshot.models.values() {
-            for q in metrics
-                .quality
-                .iter()
-                .filter(|q| q.model == model.meta.name)
-            {
-                if let (Some(drift), Some(limit)) = (q.drift, model.drift_threshold)
-                    && drift > limit
-                {
-                    alerts.push((
-                        Slot::Warning,
-                        format!("{} {} drift {drift:.2} > {limit:.2}", q.model, q.version),
-                    ));
-                }
-            }
-        }
-        for line in &overview.serving {
-            if let Some(health) = line.health.as_ref().filter(|h| h.failing()) {
-                alerts.push((
-                    Slot::Alert,
-                    format!("{} {} {health}", line.model, line.version),
-                ));
-            }
-        }
-    }
-    if let Some(free) = app.derived.overview.free_billed.filter(|f| f.gpus > 0) {
-        alerts.push((
-            Slot::Warning,
-            format!(
-                "free on billed nodes: {} GPUs {}/h",
-                free.gpus,
-                dollars(free.per_hour)
-            ),
-        ));
-    }
-    let failed = app.derived.overview.failed_jobs;
-    if failed > 0 {
-        alerts.push((
-            Slot::StatusFailed,
-            format!("{failed} training job(s) failed (:jobs)"),
-        ));
-    }
-    // "all clear" only when nothing is unknown; otherwise say what is.
-    if alerts.is_empty() && unknown.is_empty() {
+    let alerts = &app.derived.overview.alerts;
+    let unknown = health::unknowns(
+        &app.snapshot,
+        app.metrics.is_some(),
+        app.metrics_error.is_some(),
+    );
+    if health::all_clear(alerts, &unknown) {
         return vec![Line::styled(" all clear", style(app, Slot::StatusOk))];
     }
-    let none_seen = alerts.is_empty();
-    // What is seen first (the panel is four lines high), then what cannot be.
     let mut lines: Vec<Line<'static>> = alerts
-        .into_iter()
+        .iter()
+        .map(|alert| {
+            let slot = match alert.severity() {
+                Severity::Critical => Slot::Alert,
+                Severity::Warning => Slot::Warning,
+            };
+            Line::styled(format!(" ● {alert}"), style(app, slot))
+        })
         .chain(
             unknown
-                .into_iter()
-                .map(|why| (Slot::Warning, format!("unknown: {why}"))),
+                .iter()
+                .map(|why| Line::styled(format!(" ● unknown: {why}"), style(app, Slot::Warning))),
         )
-        .map(|(slot, text)| Line::styled(format!(" ● {text}"), style(app, slot)))
         .collect();
-    if none_seen {
+    if alerts.is_empty() {
         lines.push(Line::styled(
             " no alert among what can be seen",
+            style(app, Slot::Muted),
+        ));
+    }
+    lines
+}
+
+/// At most `rows` lines: when they do not all fit, the last one says how many are left out
+/// and where to read them all.
+fn fit(app: &App, mut lines: Vec<Line<'static>>, rows: u16) -> Vec<Line<'static>> {
+    let rows = usize::from(rows.max(1));
+    if lines.len() > rows {
+        let more = lines.len() - rows + 1;
+        lines.truncate(rows - 1);
+        lines.push(Line::styled(
+            format!(" +{more} more: mlxp get alerts"),
             style(app, Slot::Muted),
         ));
     }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests (each test binary uses its own subset).
 #![allow(dead_code)]
 
+pub mod cockpit;
 pub mod proxy;
 
 pub use mlxp_sim::testing::*;

@@ -3,7 +3,10 @@
 //! client, no async runtime, no terminal (see the README's Architecture).
 
 pub mod domain;
+pub mod gpus;
+pub mod health;
 pub mod kinds;
 pub mod metrics;
+pub mod served;
 pub mod snapshot;
 pub mod source;

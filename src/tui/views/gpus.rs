@@ -2,35 +2,16 @@
 //! it; from the metrics when there are some, otherwise from the nodes' allocatable counts.
 
 use super::{Body, Inputs, RowObject, TableDef, ViewDef, detail};
-use crate::cluster::{KindName, Snapshot};
-use crate::metrics::GpuSample;
+use crate::cluster::KindName;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
-use mlxp_core::domain::cost::{self, PriceTable, dollars};
+use mlxp_core::domain::cost::dollars;
 use mlxp_core::domain::pools::{GPU_PRODUCT_LABEL, is_spot};
+use mlxp_core::gpus::{hourly_price, idle_allocated};
 
 /// The heat slot of a utilisation percentage.
 pub fn gpu_slot(util: f64) -> Slot {
     Slot::gpu(util)
-}
-
-/// Held by a pod and doing (almost) nothing, by the domain's rule.
-pub fn idle_allocated(gpu: &GpuSample) -> bool {
-    cost::idle_allocated(gpu.pod.is_some(), gpu.util)
-}
-
-/// Dollars per hour of one GPU: by its node's product label and capacity type; by the
-/// exporter's model name, on-demand, when the node is not (yet) in the snapshot.
-pub fn hourly_price(prices: &PriceTable, snapshot: &Snapshot, gpu: &GpuSample) -> f64 {
-    match snapshot.nodes.get("", &gpu.node) {
-        Some(node) => prices.gpu_hourly(
-            node.meta
-                .label(GPU_PRODUCT_LABEL)
-                .or(Some(gpu.model_name.as_str())),
-            is_spot(node),
-        ),
-        None => prices.gpu_hourly(Some(&gpu.model_name), false),
-    }
 }
 
 /// A price as a sortable cell: the header says it is dollars per hour.

@@ -7,7 +7,8 @@ use crate::cluster::KindName;
 use crate::tui::history::spark;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
-use mlxp_core::domain::serving::{Health, Limits, health, splits};
+use mlxp_core::domain::serving::{Health, splits};
+use mlxp_core::served::{model_of, traffic_of, version_health, version_of};
 
 /// Cells of the weight bar in the table.
 const WEIGHT_BAR: usize = 8;
@@ -19,40 +20,6 @@ const TREND: usize = 12;
 pub fn bar(share: f64, width: usize) -> String {
     let filled = (share.clamp(0.0, 1.0) * width as f64).round() as usize;
     format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
-}
-
-/// A served version against its Model's limits; None without metrics (nothing measured,
-/// which is not "no traffic").
-pub fn version_health(
-    inputs: &Inputs,
-    namespace: &str,
-    model: &str,
-    version: &str,
-) -> Option<Health> {
-    let metrics = inputs.metrics?;
-    let served = metrics
-        .traffic
-        .iter()
-        .find(|t| t.model == model && t.version == version)
-        .map(|t| t.served());
-    let limits = inputs
-        .snapshot
-        .models
-        .get(namespace, model)
-        .map(|m| Limits::of(m))
-        .unwrap_or_default();
-    Some(health(served.as_ref(), limits))
-}
-
-/// The version a route's backend serves: its Deployment's `mlxp.io/version` label, else the
-/// backend's name without the model's.
-pub fn version_of(inputs: &Inputs, namespace: &str, model: &str, backend: &str) -> String {
-    inputs
-        .snapshot
-        .deployments
-        .get(namespace, backend)
-        .and_then(|d| d.meta.label("mlxp.io/version").map(String::from))
-        .unwrap_or_else(|| backend.trim_start_matches(&format!("{model}-")).to_string())
 }
 
 pub const VIEW: ViewDef = ViewDef {
@@ -76,30 +43,22 @@ pub fn table(inputs: &Inputs) -> Table {
         .values()
         .filter(|r| inputs.in_namespace(&r.meta.namespace))
     {
-        let model = route
-            .meta
-            .label("mlxp.io/model")
-            .unwrap_or(&route.meta.name)
-            .to_string();
+        let model = model_of(route).to_string();
         let ns = route.meta.namespace.as_str();
         let canary = route.backends.iter().filter(|b| b.weight > 0).count() > 1;
         for split in splits(route) {
             let deployment = snapshot.deployments.get(ns, &split.backend);
-            let version = version_of(inputs, ns, &model, &split.backend);
+            let version = version_of(snapshot, ns, &model, &split.backend);
             let hpa = snapshot
                 .hpas
                 .values()
                 .find(|h| h.meta.namespace == ns && h.target == split.backend);
-            let traffic = inputs.metrics.and_then(|m| {
-                m.traffic
-                    .iter()
-                    .find(|t| t.model == model && t.version == version)
-            });
+            let traffic = inputs.metrics.and_then(|m| traffic_of(m, &model, &version));
             let ms = |s: Option<f64>| {
                 s.map(|s| format!("{:.0}ms", s * 1000.0))
                     .unwrap_or_else(|| "-".into())
             };
-            let health = version_health(inputs, ns, &model, &version);
+            let health = version_health(snapshot, inputs.metrics, ns, &model, &version);
             let changed = deployment
                 .and_then(|d| d.last_change)
                 .max(route.last_change);

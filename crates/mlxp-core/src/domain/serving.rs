@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 use super::objects::{HttpRoute, Model};
 
 /// A version's share of its model's traffic.
@@ -57,7 +59,8 @@ pub struct Served {
 }
 
 /// A limit a version is over.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "breach", rename_all = "snake_case")]
 pub enum Breach {
     Errors { ratio: f64, limit: f64 },
     P99 { seconds: f64, limit: f64 },
@@ -116,16 +119,23 @@ impl fmt::Display for Health {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    match breach {
-                        Breach::Errors { ratio, limit } => {
-                            write!(f, "errors {:.1}% > {:.1}%", ratio * 100.0, limit * 100.0)?
-                        }
-                        Breach::P99 { seconds, limit } => {
-                            write!(f, "p99 {:.0}ms > {:.0}ms", seconds * 1000.0, limit * 1000.0)?
-                        }
-                    }
+                    write!(f, "{breach}")?;
                 }
                 Ok(())
+            }
+        }
+    }
+}
+
+/// "errors 8.0% > 1.0%", "p99 907ms > 500ms".
+impl fmt::Display for Breach {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Breach::Errors { ratio, limit } => {
+                write!(f, "errors {:.1}% > {:.1}%", ratio * 100.0, limit * 100.0)
+            }
+            Breach::P99 { seconds, limit } => {
+                write!(f, "p99 {:.0}ms > {:.0}ms", seconds * 1000.0, limit * 1000.0)
             }
         }
     }

@@ -4,10 +4,10 @@
 use super::{Chart, Detail, Lines, chart, split_key};
 use crate::tui::theme::Slot;
 use crate::tui::views::Inputs;
-use crate::tui::views::gpus::{hourly_price, idle_allocated};
 use mlxp_core::domain::cost::IDLE_BELOW;
 use mlxp_core::domain::cost::dollars;
 use mlxp_core::domain::pools::pool_of;
+use mlxp_core::gpus::{hourly_price, idle_allocated};
 
 pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
     let (node, index) = split_key(key)?;

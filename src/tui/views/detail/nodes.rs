@@ -3,11 +3,11 @@
 
 use super::{Chart, Detail, Lines, chart};
 use crate::tui::theme::Slot;
-use crate::tui::views::gpus::idle_allocated;
 use crate::tui::views::serving::bar;
 use crate::tui::views::{Inputs, age};
 use mlxp_core::domain::pools::{GPU_PRODUCT_LABEL, ROLE_LABEL, is_spot, pool_of};
 use mlxp_core::domain::quantity::format_bytes;
+use mlxp_core::gpus::idle_allocated;
 
 /// Pods listed before "… N more".
 const PODS_SHOWN: usize = 40;

@@ -4,8 +4,9 @@
 use super::{Chart, Detail, Lines, chart, or_dash, split_key};
 use crate::tui::theme::Slot;
 use crate::tui::views::Inputs;
-use crate::tui::views::serving::{bar, version_health, version_of};
+use crate::tui::views::serving::bar;
 use mlxp_core::domain::serving::{Breach, Health, splits};
+use mlxp_core::served::{model_of, traffic_of, version_health, version_of};
 
 pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
     let (namespace, backend) = split_key(key)?;
@@ -14,13 +15,9 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
         .routes
         .values()
         .find(|r| r.meta.namespace == namespace && r.backends.iter().any(|b| b.name == backend))?;
-    let model = route
-        .meta
-        .label("mlxp.io/model")
-        .unwrap_or(&route.meta.name)
-        .to_string();
+    let model = model_of(route).to_string();
     let deployment = snapshot.deployments.get(namespace, backend);
-    let version = version_of(inputs, namespace, &model, backend);
+    let version = version_of(snapshot, namespace, &model, backend);
     let mut lines = Lines::default();
     lines.heading(format!("Route {}/{}", namespace, route.meta.name));
     for split in splits(route) {
@@ -73,12 +70,9 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
         );
     }
     let limits = snapshot.models.get(namespace, &model);
-    let traffic = inputs.metrics.and_then(|m| {
-        m.traffic
-            .iter()
-            .find(|t| t.model == model && t.version == version)
-    });
-    let health = version_health(inputs, namespace, &model, &version);
+    let traffic = inputs.metrics.and_then(|m| traffic_of(m, &model, &version));
+    // The core's verdict; the lines below only mark the limits it names.
+    let health = version_health(snapshot, inputs.metrics, namespace, &model, &version);
     if let Some(health) = &health {
         let slot = match health {
             Health::Healthy => Slot::StatusOk,
