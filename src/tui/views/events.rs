@@ -1,7 +1,8 @@
 //! Events: newest first, what changed recently at the top; warnings marked by their TYPE
 //! (and colour), so `/Warning` keeps only them.
 
-use super::{Body, Inputs, RowObject, TableDef, ViewDef, detail};
+use super::detail::{Detail, Lines, split_key};
+use super::{Body, Inputs, RowObject, TableDef, ViewDef, age};
 use crate::cluster::KindName;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
@@ -31,7 +32,7 @@ pub const VIEW: ViewDef = ViewDef {
     key_help: "Events",
     body: Body::Table(TableDef {
         rows: table,
-        detail: detail::events::detail,
+        detail,
         object: Some(RowObject::Namespaced(KindName::Events)),
         reverse_sort_column: None,
         queues_above: false,
@@ -82,6 +83,45 @@ pub fn table(inputs: &Inputs) -> Table {
         ],
         rows,
     )
+}
+
+pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
+    let (namespace, name) = split_key(key)?;
+    let event = inputs.snapshot.events.get(namespace, name)?;
+    let mut lines = Lines::default();
+    let warning = event.kind == "Warning";
+    lines.field_in(
+        "type",
+        format!("{} · {}", event.kind, event.reason),
+        if warning { Slot::Warning } else { Slot::Text },
+    );
+    let object_ns = if event.object_namespace.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", event.object_namespace)
+    };
+    lines.field(
+        "object",
+        format!("{} {object_ns}{}", event.object_kind, event.object_name),
+    );
+    lines.field(
+        "seen",
+        format!(
+            "{} time(s), last {} ago · from {}",
+            event.count,
+            age(event.last_seen, inputs.now),
+            if event.source.is_empty() {
+                "-"
+            } else {
+                &event.source
+            }
+        ),
+    );
+    lines.heading("Message");
+    for line in event.message.lines() {
+        lines.text(Slot::Text, format!(" {line}"));
+    }
+    lines.done(format!("event {}", event.reason), Vec::new())
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use super::{Body, Inputs, RowObject, TableDef, ViewDef, detail};
+use super::detail::{Detail, Lines, split_key};
+use super::{Body, Inputs, RowObject, TableDef, ViewDef, age};
 use crate::cluster::KindName;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
+use mlxp_core::domain::quantity::format_bytes;
 use mlxp_core::domain::training::{JobState, admission_order, job_state, last_change};
 
 pub fn state_slot(state: JobState) -> Slot {
@@ -36,7 +38,7 @@ pub const VIEW: ViewDef = ViewDef {
     key_help: "Training jobs",
     body: Body::Table(TableDef {
         rows: table,
-        detail: detail::jobs::detail,
+        detail,
         object: Some(RowObject::Namespaced(KindName::Jobs)),
         reverse_sort_column: None,
         queues_above: true,
@@ -143,4 +145,159 @@ pub fn table(inputs: &Inputs) -> Table {
         ],
         rows,
     )
+}
+
+const PODS_SHOWN: usize = 12;
+
+pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
+    let (namespace, name) = split_key(key)?;
+    let snapshot = inputs.snapshot;
+    let job = snapshot.jobs.get(namespace, name)?;
+    let state = job_state(job);
+    let mut lines = Lines::default();
+    lines.field_in("state", state.label(), state_slot(state));
+    lines.field("model", job.meta.label("mlxp.io/model").unwrap_or("-"));
+    let workload = snapshot.workloads.values().find(|w| {
+        w.meta.namespace == namespace && w.meta.controller().is_some_and(|o| o.name == name)
+    });
+    let queue = job.queue().unwrap_or("-").to_string();
+    match workload {
+        Some(wl) if wl.pending() => {
+            let order = admission_order(snapshot.workloads.values().map(|w| w.as_ref()));
+            let position = order.iter().position(|w| w.meta.name == wl.meta.name);
+            lines.field_in(
+                "queue",
+                format!(
+                    "{queue} · #{} of {} waiting · {}",
+                    position.map_or(0, |p| p + 1),
+                    order.len(),
+                    wl.pending_reason().unwrap_or("waiting for quota")
+                ),
+                Slot::StatusPending,
+            );
+        }
+        Some(wl) => lines.field(
+            "queue",
+            format!(
+                "{queue} · admitted to {} (flavor {})",
+                wl.cluster_queue.as_deref().unwrap_or("?"),
+                wl.gpu_flavor.as_deref().unwrap_or("-")
+            ),
+        ),
+        None => lines.field("queue", queue),
+    }
+    let per_pod = &job.pod_requests;
+    lines.field(
+        "asks",
+        format!(
+            "{} pod(s) × {} GPU · {} cpu · {} memory{}",
+            job.parallelism,
+            per_pod.gpus,
+            per_pod.cpu_milli as f64 / 1000.0,
+            format_bytes(per_pod.memory),
+            job.pool
+                .as_deref()
+                .map(|p| format!(" · pool {p}"))
+                .unwrap_or_default()
+        ),
+    );
+    lines.field(
+        "pods",
+        format!(
+            "{} active · {} succeeded · {} failed (of {} completions)",
+            job.active, job.succeeded, job.failed, job.completions
+        ),
+    );
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| match t {
+        Some(t) => format!(
+            "{} ({} ago)",
+            t.format("%H:%M:%S"),
+            age(Some(t), inputs.now)
+        ),
+        None => "-".into(),
+    };
+    lines.field("created", when(job.meta.creation_timestamp));
+    lines.field("started", when(job.start_time));
+    lines.field("finished", when(job.completion_time));
+    if let Some(c) = job
+        .conditions
+        .iter()
+        .find(|c| c.status == "True" && c.kind == "Failed")
+    {
+        lines.field_in(
+            "failed",
+            format!(
+                "{}: {}",
+                c.reason.as_deref().unwrap_or("-"),
+                c.message.as_deref().unwrap_or("")
+            ),
+            Slot::StatusFailed,
+        );
+    }
+
+    let pods: Vec<_> = snapshot.pods_of_job(namespace, name).collect();
+    if let Some(end) = pods.iter().rev().find_map(|p| p.ended.as_ref()) {
+        results(&mut lines, &end.message, state);
+    }
+    let using: Vec<f64> = inputs
+        .metrics
+        .iter()
+        .flat_map(|m| &m.gpus)
+        .filter(|g| {
+            g.pod.as_ref().is_some_and(|p| {
+                p.namespace == namespace && pods.iter().any(|q| q.meta.name == p.name)
+            })
+        })
+        .map(|g| g.util)
+        .collect();
+    if !using.is_empty() {
+        let mean = using.iter().sum::<f64>() / using.len() as f64;
+        lines.field_in(
+            "GPUs now",
+            format!("{} in use, mean utilisation {mean:.0}%", using.len()),
+            Slot::gpu(mean),
+        );
+    }
+    lines.heading(format!("Pods ({})", pods.len()));
+    lines.list(&pods, PODS_SHOWN, |p| {
+        let status = p
+            .unschedulable
+            .as_ref()
+            .map(|why| format!("Pending: {why}"))
+            .or_else(|| p.waiting.clone())
+            .unwrap_or_else(|| p.phase.clone());
+        vec![
+            (Slot::Text, format!(" {}", p.meta.name)),
+            (
+                Slot::Muted,
+                format!("  {}", if p.node.is_empty() { "-" } else { &p.node }),
+            ),
+            (Slot::Text, format!("  {status}")),
+        ]
+    });
+    lines.done(format!("job {key}"), Vec::new())
+}
+
+/// The final metrics a training pod writes as JSON in its termination message, one per
+/// line; anything else is shown as the text it is.
+fn results(lines: &mut Lines, message: &str, state: JobState) {
+    let slot = if state == JobState::Failed {
+        Slot::StatusFailed
+    } else {
+        Slot::StatusOk
+    };
+    match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(message) {
+        Ok(metrics) if !metrics.is_empty() => {
+            lines.heading("Results (termination message)");
+            for (name, value) in metrics {
+                let value = match value.as_f64() {
+                    Some(x) if x.fract() != 0.0 => format!("{x:.4}"),
+                    _ => value.to_string(),
+                };
+                lines.field_in(&format!(" {name}"), value, slot);
+            }
+        }
+        _ if !message.trim().is_empty() => lines.field_in("message", message.trim(), slot),
+        _ => {}
+    }
 }

@@ -1,6 +1,7 @@
 //! Models: each ModelVersion with its model, stage, metrics, source Job and age.
 
-use super::{Body, Inputs, RowObject, TableDef, ViewDef, detail};
+use super::detail::{Chart, Detail, Lines, chart, or_dash, split_key};
+use super::{Body, Inputs, RowObject, TableDef, ViewDef, age};
 use crate::cluster::KindName;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
@@ -39,7 +40,7 @@ pub const VIEW: ViewDef = ViewDef {
     key_help: "Models",
     body: Body::Table(TableDef {
         rows: table,
-        detail: detail::models::detail,
+        detail,
         object: Some(RowObject::Namespaced(KindName::ModelVersions)),
         reverse_sort_column: None,
         queues_above: false,
@@ -99,4 +100,138 @@ pub fn table(inputs: &Inputs) -> Table {
         ],
         rows,
     )
+}
+
+/// A score (accuracy, loss, drift) to three decimals, "-" when unknown.
+fn score(value: Option<f64>) -> String {
+    or_dash(value.map(|v| format!("{v:.3}")))
+}
+
+pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
+    let (namespace, name) = split_key(key)?;
+    let snapshot = inputs.snapshot;
+    let version = snapshot.model_versions.get(namespace, name)?;
+    let mut lines = Lines::default();
+    lines.field("stage", &version.stage);
+    lines.field("artifact", &version.artifact);
+    lines.field(
+        "source job",
+        source_job(inputs, version),
+    );
+    lines.field(
+        "registered",
+        format!(
+            "accuracy {} · loss {} · {} ago",
+            score(version.accuracy),
+            score(version.loss),
+            age(version.meta.creation_timestamp, inputs.now)
+        ),
+    );
+    let live = inputs.metrics.and_then(|m| {
+        m.quality
+            .iter()
+            .find(|q| q.model == version.model && q.version == version.version)
+    });
+    let model = snapshot.models.get(namespace, &version.model);
+    let drift_limit = model.and_then(|m| m.drift_threshold);
+    if let Some(q) = live {
+        let drifting = matches!((q.drift, drift_limit), (Some(d), Some(l)) if d > l);
+        lines.field_in(
+            "live",
+            format!(
+                "accuracy {} · drift {}{}",
+                score(q.accuracy),
+                score(q.drift),
+                if drifting { " (above threshold)" } else { "" }
+            ),
+            if drifting { Slot::Warning } else { Slot::Text },
+        );
+    }
+    match model {
+        Some(model) => {
+            lines.heading(format!("Model {}", model.meta.name));
+            if !model.description.is_empty() {
+                lines.field("about", &model.description);
+            }
+            lines.field(
+                "route",
+                or_dash(model.route.as_ref().map(|(ns, n)| format!("{ns}/{n}"))),
+            );
+            lines.field(
+                "thresholds",
+                format!(
+                    "drift ≤ {} · errors ≤ {} · p99 ≤ {}",
+                    or_dash(drift_limit.map(|d| format!("{d:.2}"))),
+                    or_dash(model.max_error_rate.map(|e| format!("{:.1}%", e * 100.0))),
+                    or_dash(
+                        model
+                            .max_p99_seconds
+                            .map(|s| format!("{:.0}ms", s * 1000.0))
+                    )
+                ),
+            );
+        }
+        None => lines.text(
+            Slot::Muted,
+            format!("no Model {} in {namespace}", version.model),
+        ),
+    }
+    let mut siblings: Vec<_> = snapshot
+        .model_versions
+        .values()
+        .filter(|v| v.meta.namespace == namespace && v.model == version.model)
+        .collect();
+    siblings.sort_by_key(|v| v.meta.creation_timestamp);
+    lines.heading(format!("Versions ({})", siblings.len()));
+    lines.list(&siblings, 12, |v| {
+        let marker = if v.meta.name == version.meta.name {
+            "▶"
+        } else {
+            " "
+        };
+        vec![
+            (Slot::Text, format!(" {marker} {:<8}", v.version)),
+            (
+                stage_slot(&v.stage).unwrap_or(Slot::Text),
+                format!("{:<11}", v.stage),
+            ),
+            (
+                Slot::Muted,
+                format!(
+                    "acc {}  {}",
+                    score(v.accuracy),
+                    age(v.meta.creation_timestamp, inputs.now)
+                ),
+            ),
+        ]
+    });
+    lines.done(
+        format!("{} {}", version.model, version.version),
+        charts(inputs, &version.model, &version.version),
+    )
+}
+
+fn charts(inputs: &Inputs, model: &str, version: &str) -> Vec<Chart> {
+    let Some(series) = inputs.history.quality(model, version) else {
+        return Vec::new();
+    };
+    let mut charts = Vec::new();
+    if let Some(a) = series.accuracy.last() {
+        let low = series.accuracy.values().fold(f32::MAX, f32::min);
+        charts.push(chart(
+            format!("live accuracy {a:.3} (low {low:.3})"),
+            series.accuracy.values(),
+            None,
+            Slot::StatusOk,
+        ));
+    }
+    if let Some(d) = series.drift.last() {
+        charts.push(chart(
+            format!("drift {d:.3}"),
+            series.drift.values(),
+            None,
+            Slot::Warning,
+        ));
+    }
+    charts
 }

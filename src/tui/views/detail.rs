@@ -3,13 +3,6 @@
 //! Built in `update()` when the selection or the data changes, as text with style slots
 //! and charts, so rendering only lays it out.
 
-pub(super) mod events;
-pub(super) mod gpus;
-pub(super) mod jobs;
-pub(super) mod models;
-pub(super) mod nodes;
-pub(super) mod serving;
-
 use crate::tui::history::auto_range;
 use crate::tui::theme::Slot;
 
