@@ -23,12 +23,11 @@ use crate::metrics::MetricsFrame;
 use mlxp_core::domain::cost::PriceTable;
 use mlxp_core::domain::pools::pool_of;
 
-#[path = "command_line.rs"]
 mod command_line;
-#[path = "overlay.rs"]
 mod overlay;
-#[path = "prepared.rs"]
 mod prepared;
+#[cfg(test)]
+pub(super) mod tests;
 
 pub use overlay::YamlOverlay;
 

@@ -218,5 +218,4 @@ fn parse_binding(
 }
 
 #[cfg(test)]
-#[path = "keymap_tests.rs"]
 mod tests;

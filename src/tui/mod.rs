@@ -2,18 +2,12 @@
 
 pub mod action;
 pub mod app;
-#[cfg(test)]
-mod app_prepared_tests;
-#[cfg(test)]
-mod app_tests;
 pub mod color_depth;
 mod commands;
 mod complete;
 pub mod config_file;
 pub mod derived;
 mod detail_pane;
-#[cfg(test)]
-mod health_tests;
 mod help;
 pub mod history;
 pub mod keymap;
@@ -22,8 +16,6 @@ mod layout;
 pub mod line_edit;
 mod overview;
 mod queue_panel;
-#[cfg(test)]
-mod registry_tests;
 pub mod render;
 pub mod run;
 mod style;

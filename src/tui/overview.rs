@@ -315,3 +315,6 @@ fn fit(app: &App, mut lines: Vec<Line<'static>>, rows: u16) -> Vec<Line<'static>
     }
     lines
 }
+
+#[cfg(test)]
+mod tests;

@@ -242,5 +242,4 @@ fn parse_modifier(name: &str) -> Result<Modifier, String> {
 }
 
 #[cfg(test)]
-#[path = "theme_tests.rs"]
 mod tests;

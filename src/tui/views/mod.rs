@@ -133,3 +133,6 @@ pub fn age(since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
         _ => format!("{}d", s / 86_400),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,14 +5,14 @@
 
 use std::str::FromStr;
 
-use super::action::Action;
-use super::app::{App, Msg};
-use super::color_depth::ColorDepth;
-use super::config_file::Layered;
-use super::keymap::{self, BUILTINS, Context, Keymap};
-use super::keys::Key;
-use super::theme;
-use super::views::View;
+use crate::tui::action::Action;
+use crate::tui::app::{App, Msg};
+use crate::tui::color_depth::ColorDepth;
+use crate::tui::config_file::Layered;
+use crate::tui::keymap::{self, BUILTINS, Context, Keymap};
+use crate::tui::keys::Key;
+use crate::tui::theme;
+use crate::tui::views::View;
 
 fn app_with(keymap_name: &str) -> App {
     let (keymap, errors) = keymap::load(keymap_name, None);

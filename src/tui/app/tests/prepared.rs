@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::app::*;
-use super::keys::Key;
-use super::views::View;
 use crate::cluster::Snapshot;
+use crate::tui::app::*;
+use crate::tui::keys::Key;
+use crate::tui::views::View;
 use mlxp_core::domain::objects::Node;
 
 fn app() -> App {
-    let mut app = super::app_tests::app();
+    let mut app = crate::tui::app::tests::app();
     app.now = at("2026-12-07T10:00:00.100Z");
     app
 }

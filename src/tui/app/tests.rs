@@ -4,16 +4,16 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::app::*;
-use super::keys::Key;
-use super::views::View;
-use super::{color_depth::ColorDepth, keymap, theme};
 use crate::cluster::Snapshot;
 use crate::metrics::{GpuSample, MetricsFrame, PodRef};
+use crate::tui::app::*;
+use crate::tui::keys::Key;
+use crate::tui::views::View;
+use crate::tui::{color_depth::ColorDepth, keymap, theme};
 use mlxp_core::domain::cost::PriceTable;
 use mlxp_core::domain::objects::Node;
 
-pub(super) fn app() -> App {
+pub(crate) fn app() -> App {
     let (keymap, _) = keymap::load("default", None);
     let (theme, _) = theme::load("dark", None);
     App::new(
@@ -237,7 +237,7 @@ fn recent_frames_open_the_history_and_live_frames_follow() {
 /// running pods, then its free ones; finished pods hold nothing.
 #[test]
 fn without_metrics_the_heat_strip_shows_allocated_and_free_gpus() {
-    use super::derived::HeatCell::{Allocated, Free};
+    use crate::tui::derived::HeatCell::{Allocated, Free};
     let mut app = app();
     let mut snapshot = Snapshot::default();
     for node in [
@@ -447,5 +447,6 @@ fn command_text(app: &App) -> String {
 }
 
 /// Issue 9's keys: overlays, line editing, the commands, filters and namespaces.
-#[path = "app_keys_tests.rs"]
 mod keys;
+/// Issue 9's prepared tables: a view switch shows the last build at once.
+mod prepared;

@@ -66,7 +66,7 @@ fn vim_pages_with_ctrl_d_and_ctrl_u() {
 #[test]
 fn help_lists_every_default_binding_with_its_desc() {
     let help = builtin("default").help();
-    let raw: toml::Table = toml::from_str(include_str!("../../keymaps/default.toml")).unwrap();
+    let raw: toml::Table = toml::from_str(include_str!("../../../keymaps/default.toml")).unwrap();
     let mut expected = 0;
     for (context, section) in &raw {
         for binding in section["keys"].as_array().unwrap() {

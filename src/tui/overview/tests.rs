@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use super::app::{App, Msg};
-use super::app_tests::app;
-use super::render;
 use crate::cluster::{Cause, KindName, Reachability, Snapshot, SourceState};
 use crate::metrics::MetricsFrame;
+use crate::tui::app::tests::app;
+use crate::tui::app::{App, Msg};
+use crate::tui::render;
 
 fn draw(app: &App) -> String {
     let backend = ratatui::backend::TestBackend::new(120, 40);
