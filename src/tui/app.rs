@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::Action;
 use super::color_depth::ColorDepth;
+use super::column_fit;
 use super::commands::not_built_yet;
 use super::derived::Derived;
 use super::history::History;
@@ -15,7 +16,6 @@ use super::keymap::{Context, Keymap};
 use super::keys::Key;
 use super::line_edit::LineEdit;
 use super::table::{Filter, Sort, Table};
-use super::table_widget;
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
 use crate::cluster::{Cause, Snapshot};
@@ -436,7 +436,7 @@ impl App {
             Action::View(view) => self.go(view),
             Action::SortNext => {
                 let pane = self.derived.detail.is_some();
-                let shown = table_widget::columns_shown(&self.derived.table, self.width, pane);
+                let shown = column_fit::columns_shown(&self.derived.table, self.width, pane);
                 self.sorts[i] = Some(Sort::next(self.sorts[i], &shown));
             }
             Action::SortReverse => {

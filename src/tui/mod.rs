@@ -3,6 +3,7 @@
 pub mod action;
 pub mod app;
 pub mod color_depth;
+mod column_fit;
 mod commands;
 mod complete;
 pub mod config_file;
