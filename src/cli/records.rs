@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cluster::Snapshot;
 use crate::metrics::MetricsFrame;
 use mlxp_core::domain::cost::PriceTable;
-use mlxp_core::domain::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of, summarize};
+use mlxp_core::domain::pools::{GPU_PRODUCT_LABEL, PoolSummary, is_spot, pool_of, summarize};
 use mlxp_core::domain::serving::splits;
 use mlxp_core::domain::training::{JobState, admission_order, job_state};
 use mlxp_core::gpus::{hourly_price, idle_allocated, pool_utilisation};
@@ -16,14 +16,8 @@ use mlxp_core::served::{model_of, traffic_of, version_of};
 
 #[derive(Debug, Serialize)]
 pub struct Pool {
-    pub name: String,
-    pub role: String,
-    pub nodes: usize,
-    pub ready: usize,
-    pub spot: bool,
-    pub gpu_product: Option<String>,
-    pub gpus: i64,
-    pub gpus_allocated: i64,
+    #[serde(flatten)]
+    pub summary: PoolSummary,
     /// Mean utilisation of the pool's GPUs (%), when there are metrics.
     pub gpu_util: Option<f64>,
     /// Dollars per hour of the pool's nodes.
@@ -47,14 +41,7 @@ pub fn pools(
     .map(|p| Pool {
         gpu_util: util.get(&p.name).copied(),
         cost_per_hour: burn.get(&p.name).copied().unwrap_or(0.0),
-        name: p.name,
-        role: p.role,
-        nodes: p.nodes,
-        ready: p.ready,
-        spot: p.spot,
-        gpu_product: p.gpu_product,
-        gpus: p.gpus,
-        gpus_allocated: p.gpus_allocated,
+        summary: p,
     })
     .collect()
 }

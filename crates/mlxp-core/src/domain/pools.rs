@@ -33,7 +33,7 @@ pub fn is_spot(node: &Node) -> bool {
         || label("kubernetes.azure.com/scalesetpriority").as_deref() == Some("spot")
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PoolSummary {
     pub name: String,
     pub role: String,
