@@ -5,7 +5,12 @@
 //!
 //!   cargo bench --bench cockpit            (MLXP_BENCH_SCALE=large|small for other sizes,
 //!                                           MLXP_BENCH_PODS=N for N pods and nothing else,
-//!                                           MLXP_BENCH_SYNC_ONLY=1 for the two syncs alone)
+//!                                           MLXP_BENCH_SYNC_ONLY=1 for the two syncs alone,
+//!                                           MLXP_BENCH_IDLE_ONLY=1 for the idle phase alone)
+//!
+//! MLXP_BENCH_IDLE_ONLY=1 skips everything but the idle phase (the sim's clock is paused as
+//! soon as it has seeded), to iterate on the idle figures without the minutes of the phases
+//! before them; the cluster is then as seeded rather than as it is after their churn.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -99,10 +104,13 @@ fn main() -> anyhow::Result<()> {
         )
         .await?;
         let sync_only = std::env::var_os("MLXP_BENCH_SYNC_ONLY").is_some();
-        measure(kube::Client::try_from(config.clone())?, sync_only).await?;
-        synced_through_delay(config, port).await?;
-        if sync_only {
-            return Ok(());
+        // Set (to anything): the idle phase alone.
+        if std::env::var_os("MLXP_BENCH_IDLE_ONLY").is_none() {
+            measure(kube::Client::try_from(config.clone())?, sync_only).await?;
+            synced_through_delay(config, port).await?;
+            if sync_only {
+                return Ok(());
+            }
         }
         pause(&sim)?;
         idle(kube::Client::try_from(config_for_idle(&kubeconfig).await?)?).await
