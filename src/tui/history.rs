@@ -53,11 +53,95 @@ pub struct GpuPoint {
     pub power: u16,
 }
 
-/// A GPU's samples, and the frame it was last seen in (to forget GPUs that are gone).
+/// A GPU of the history: where its samples are in each frame's points, and since when.
+#[derive(Debug, Clone)]
+struct Slot {
+    node: String,
+    gpu: String,
+    /// The frame of its first sample (frames are numbered from 1).
+    since: u64,
+}
+
+/// Every GPU's samples, frame by frame: a frame's points in one vector, each GPU at the
+/// same position (its slot) in all of them. Recording 40,000 GPUs then writes one array
+/// instead of pushing onto 40,000 rings scattered over the heap, and a frame whose GPUs
+/// come in the order of the last one (Prometheus answers them sorted) is matched without a
+/// single hash lookup.
 #[derive(Debug, Clone, Default)]
-struct GpuTrack {
-    seen: u64,
-    points: Ring<GpuPoint>,
+struct GpuFrames {
+    /// Slot of each GPU, by node then GPU index: looked up by `&str`, so a frame allocates
+    /// nothing for the GPUs already known.
+    slots: HashMap<String, HashMap<String, usize>>,
+    /// Each slot's GPU; None once its GPU is gone (then reused by the next new one).
+    keys: Vec<Option<Slot>>,
+    free: Vec<usize>,
+    /// The points of the last `KEEP` frames, oldest first, by slot; the newest is frame
+    /// `History::frames`. A slot's values before its `since` belong to an earlier GPU.
+    points: VecDeque<Vec<GpuPoint>>,
+    /// The slot of each GPU of the last frame, in that frame's order.
+    order: Vec<usize>,
+}
+
+impl GpuFrames {
+    /// The slot of a GPU, given one if it is new since frame `frame`.
+    fn slot_of(&mut self, node: &str, gpu: &str, frame: u64) -> usize {
+        if let Some(slot) = self.slots.get(node).and_then(|n| n.get(gpu)) {
+            return *slot;
+        }
+        let key = Slot {
+            node: node.to_string(),
+            gpu: gpu.to_string(),
+            since: frame,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.keys[slot] = Some(key);
+                slot
+            }
+            None => {
+                self.keys.push(Some(key));
+                self.keys.len() - 1
+            }
+        };
+        let by_gpu = match self.slots.get_mut(node) {
+            Some(by_gpu) => by_gpu,
+            None => self.slots.entry(node.to_string()).or_default(),
+        };
+        by_gpu.insert(gpu.to_string(), slot);
+        slot
+    }
+
+    /// Whether the frame's GPUs are those of the last frame, in the same order.
+    fn same_order(&self, gpus: &[crate::metrics::GpuSample]) -> bool {
+        gpus.len() == self.order.len()
+            && gpus.iter().zip(&self.order).all(|(g, slot)| {
+                self.keys[*slot]
+                    .as_ref()
+                    .is_some_and(|k| k.node == g.node && k.gpu == g.gpu)
+            })
+    }
+
+    /// Frees the slots of the GPUs not in the last frame.
+    fn forget_gone(&mut self) {
+        let mut seen = vec![false; self.keys.len()];
+        for slot in &self.order {
+            seen[*slot] = true;
+        }
+        for (slot, key) in self.keys.iter_mut().enumerate() {
+            if seen[slot] {
+                continue;
+            }
+            if let Some(gone) = key.take() {
+                if let Some(by_gpu) = self.slots.get_mut(&gone.node) {
+                    by_gpu.remove(&gone.gpu);
+                    if by_gpu.is_empty() {
+                        self.slots.remove(&gone.node);
+                    }
+                }
+                self.free.push(slot);
+            }
+        }
+    }
 }
 
 /// One model version's serving: requests/s, errors in percent, p99 in milliseconds.
@@ -77,9 +161,7 @@ pub struct QualitySeries {
 
 #[derive(Debug, Clone, Default)]
 pub struct History {
-    /// By node, then GPU index: looked up by `&str`, so a frame of 40,000 GPUs allocates
-    /// nothing for the GPUs already known.
-    gpus: HashMap<String, HashMap<String, GpuTrack>>,
+    gpus: GpuFrames,
     /// Frames recorded.
     frames: u64,
     /// Mean GPU utilisation per pool, percent.
@@ -92,6 +174,69 @@ pub struct History {
 
 fn percent(x: f64) -> u8 {
     x.clamp(0.0, 100.0).round() as u8
+}
+
+/// One GPU's samples in the history, oldest first.
+#[derive(Debug, Clone, Copy)]
+pub struct GpuSeries<'a> {
+    points: &'a VecDeque<Vec<GpuPoint>>,
+    slot: usize,
+    /// The first frame (index in `points`) that is this GPU's.
+    from: usize,
+}
+
+impl GpuSeries<'_> {
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = GpuPoint> + ExactSizeIterator + '_ {
+        let slot = self.slot;
+        self.points
+            .range(self.from..)
+            .map(move |frame| frame.get(slot).copied().unwrap_or_default())
+    }
+
+    pub fn last(&self) -> Option<GpuPoint> {
+        self.values().next_back()
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len() - self.from
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Per pool of the frame's GPUs (in the order first met): the sum of their utilisations,
+/// added in the frame's order, and their count. A node's pool is asked once per run of its
+/// GPUs (a frame lists a node's GPUs together), not once per GPU.
+pub(crate) fn pool_sums<'a>(
+    gpus: &[crate::metrics::GpuSample],
+    pool_of_node: impl Fn(&str) -> Option<&'a str>,
+) -> Vec<(&'a str, f64, usize)> {
+    let mut sums: Vec<(&'a str, f64, usize)> = Vec::new();
+    let mut last: Option<(&str, Option<usize>)> = None;
+    for gpu in gpus {
+        let at = match last {
+            Some((node, at)) if node == gpu.node => at,
+            _ => {
+                let at = pool_of_node(&gpu.node).map(|pool| {
+                    sums.iter()
+                        .position(|(p, _, _)| *p == pool)
+                        .unwrap_or_else(|| {
+                            sums.push((pool, 0.0, 0));
+                            sums.len() - 1
+                        })
+                });
+                last = Some((&gpu.node, at));
+                at
+            }
+        };
+        if let Some(at) = at {
+            sums[at].1 += gpu.util;
+            sums[at].2 += 1;
+        }
+    }
+    sums
 }
 
 impl History {
@@ -107,42 +252,11 @@ impl History {
         }
         self.last_at = Some(frame.at);
         self.frames += 1;
-        let mut pools: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
-        for gpu in &frame.gpus {
-            let node = match self.gpus.get_mut(gpu.node.as_str()) {
-                Some(node) => node,
-                None => self.gpus.entry(gpu.node.clone()).or_default(),
-            };
-            let track = match node.get_mut(gpu.gpu.as_str()) {
-                Some(track) => track,
-                None => node.entry(gpu.gpu.clone()).or_default(),
-            };
-            let total = gpu.fb_used_mib + gpu.fb_free_mib;
-            let memory = if total > 0.0 {
-                gpu.fb_used_mib / total * 100.0
-            } else {
-                0.0
-            };
-            track.seen = self.frames;
-            track.points.push(GpuPoint {
-                util: percent(gpu.util),
-                memory: percent(memory),
-                power: gpu.power_watts.clamp(0.0, f64::from(u16::MAX)) as u16,
-            });
-            if let Some(pool) = pool_of_node(&gpu.node) {
-                let entry = pools.entry(pool).or_default();
-                entry.0 += gpu.util;
-                entry.1 += 1;
-            }
-        }
-        let frames = self.frames;
-        self.gpus.retain(|_, node| {
-            node.retain(|_, track| track.seen == frames);
-            !node.is_empty()
-        });
+        self.record_gpus(frame);
+        let sums = pool_sums(&frame.gpus, pool_of_node);
         self.pools
-            .retain(|name, _| pools.contains_key(name.as_str()));
-        for (pool, (sum, count)) in pools {
+            .retain(|name, _| sums.iter().any(|(pool, _, _)| pool == name));
+        for (pool, sum, count) in sums {
             self.pools
                 .entry(pool.to_string())
                 .or_default()
@@ -175,14 +289,63 @@ impl History {
         self.quality.retain(|key, _| live.contains(key));
     }
 
+    /// The frame's GPUs' points, each at its GPU's slot; GPUs no longer in it forgotten.
+    fn record_gpus(&mut self, frame: &MetricsFrame) {
+        let gpus = &mut self.gpus;
+        if frame.gpus.is_empty() {
+            // Nothing left to keep: start afresh rather than keep slots no GPU holds.
+            *gpus = GpuFrames::default();
+            return;
+        }
+        if !gpus.same_order(&frame.gpus) {
+            let order: Vec<usize> = frame
+                .gpus
+                .iter()
+                .map(|g| gpus.slot_of(&g.node, &g.gpu, self.frames))
+                .collect();
+            gpus.order = order;
+            gpus.forget_gone();
+        }
+        // The oldest frame's vector is reused once the window is full.
+        let mut points = match gpus.points.len() {
+            KEEP => gpus.points.pop_front().unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        points.clear();
+        points.resize(gpus.keys.len(), GpuPoint::default());
+        for (gpu, slot) in frame.gpus.iter().zip(&gpus.order) {
+            let total = gpu.fb_used_mib + gpu.fb_free_mib;
+            let memory = if total > 0.0 {
+                gpu.fb_used_mib / total * 100.0
+            } else {
+                0.0
+            };
+            points[*slot] = GpuPoint {
+                util: percent(gpu.util),
+                memory: percent(memory),
+                power: gpu.power_watts.clamp(0.0, f64::from(u16::MAX)) as u16,
+            };
+        }
+        gpus.points.push_back(points);
+    }
+
     /// A GPU's samples, oldest first.
-    pub fn gpu(&self, node: &str, gpu: &str) -> Option<&Ring<GpuPoint>> {
-        Some(&self.gpus.get(node)?.get(gpu)?.points)
+    pub fn gpu(&self, node: &str, gpu: &str) -> Option<GpuSeries<'_>> {
+        let slot = *self.gpus.slots.get(node)?.get(gpu)?;
+        let since = self.gpus.keys[slot].as_ref()?.since;
+        let held = self.gpus.points.len();
+        // Frames `since..=frames`, of which the window holds the last `held`.
+        let len = usize::try_from(self.frames - since + 1).map_or(held, |n| n.min(held));
+        Some(GpuSeries {
+            points: &self.gpus.points,
+            slot,
+            from: held - len,
+        })
     }
 
     /// GPUs with a history.
     pub fn gpu_count(&self) -> usize {
-        self.gpus.values().map(HashMap::len).sum()
+        self.gpus.slots.values().map(HashMap::len).sum()
     }
 
     pub fn traffic(&self, model: &str, version: &str) -> Option<&TrafficSeries> {
@@ -339,6 +502,74 @@ mod tests {
         history.record(&frame(100_000, vec![gpu("t2", "0", 5.0)], 1.0), pool);
         assert!(history.gpu("t1", "0").is_none());
         assert_eq!(history.gpu_count(), 1);
+    }
+
+    fn utils(history: &History, node: &str, index: &str) -> Option<Vec<u8>> {
+        Some(history.gpu(node, index)?.values().map(|p| p.util).collect())
+    }
+
+    #[test]
+    fn a_reordered_frame_continues_each_series_and_a_new_gpu_inherits_no_samples() {
+        let mut history = History::default();
+        history.record(
+            &frame(0, vec![gpu("t1", "0", 10.0), gpu("t1", "1", 20.0)], 1.0),
+            pool,
+        );
+        // Another order, t1/1 gone and t2/0 new (in the place t1/1 leaves).
+        for (i, util) in [(1, 30.0), (2, 31.0)] {
+            history.record(
+                &frame(
+                    i * 5,
+                    vec![gpu("t2", "0", util), gpu("t1", "0", 10.0 + i as f64)],
+                    1.0,
+                ),
+                pool,
+            );
+        }
+        assert_eq!(utils(&history, "t1", "0"), Some(vec![10, 11, 12]));
+        assert_eq!(utils(&history, "t2", "0"), Some(vec![30, 31]));
+        assert_eq!(utils(&history, "t1", "1"), None);
+        // t1/1 back: a series of its own from now.
+        history.record(
+            &frame(
+                15,
+                vec![
+                    gpu("t1", "0", 13.0),
+                    gpu("t1", "1", 21.0),
+                    gpu("t2", "0", 32.0),
+                ],
+                1.0,
+            ),
+            pool,
+        );
+        assert_eq!(utils(&history, "t1", "1"), Some(vec![21]));
+        assert_eq!(utils(&history, "t2", "0"), Some(vec![30, 31, 32]));
+        assert_eq!(history.gpu_count(), 3);
+        assert_eq!(
+            history.pools["training"].values().collect::<Vec<_>>(),
+            [15, 21, 22, 22]
+        );
+    }
+
+    #[test]
+    fn a_gpu_that_joins_a_full_window_has_only_its_own_samples() {
+        let mut history = History::default();
+        for i in 0..(KEEP as i64 + 10) {
+            let mut gpus = vec![gpu("t1", "0", (i % 100) as f64)];
+            if i >= KEEP as i64 + 5 {
+                gpus.push(gpu("t1", "1", 50.0));
+            }
+            history.record(&frame(i * 5, gpus, 1.0), pool);
+        }
+        assert_eq!(history.gpu("t1", "0").map(|s| s.len()), Some(KEEP));
+        assert_eq!(utils(&history, "t1", "1"), Some(vec![50; 5]));
+        assert_eq!(
+            history
+                .gpu("t1", "1")
+                .and_then(|s| s.last())
+                .map(|p| p.util),
+            Some(50)
+        );
     }
 
     #[test]
