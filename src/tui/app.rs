@@ -15,13 +15,13 @@ use super::history::History;
 use super::keymap::{Context, Keymap};
 use super::keys::Key;
 use super::line_edit::LineEdit;
+use super::snapshot_part::Kept;
 use super::table::{Filter, Sort, Table};
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
 use crate::cluster::{Cause, Snapshot};
 use crate::metrics::MetricsFrame;
 use mlxp_core::domain::cost::PriceTable;
-use mlxp_core::domain::pools::pool_of;
 
 mod command_line;
 mod overlay;
@@ -156,6 +156,9 @@ pub struct App {
     /// build nothing, what they show outdated is rebuilt after their frame.
     pub rebuild_every: Duration,
     last_rebuild: Option<Instant>,
+    /// Each node's pool and the Overview's sums over the snapshot, kept between metrics
+    /// frames.
+    kept: Kept,
     /// Something shown changed since the last frame was drawn.
     frame_due: bool,
     /// Effects for the loop to run (taken with `take_effects`).
@@ -219,6 +222,7 @@ impl App {
             data: 0,
             rebuild_every: Duration::ZERO,
             last_rebuild: None,
+            kept: Kept::default(),
             frame_due: true,
             effects: Vec::new(),
         }
@@ -310,13 +314,8 @@ impl App {
                 self.data += 1;
             }
             Msg::Metrics(Ok(frame)) => {
-                let pools: std::collections::HashMap<&str, &str> = self
-                    .snapshot
-                    .nodes
-                    .values()
-                    .map(|n| (n.meta.name.as_str(), pool_of(n)))
-                    .collect();
-                self.history.record(&frame, |node| pools.get(node).copied());
+                let pools = self.kept.node_pools(&self.snapshot.nodes);
+                self.history.record(&frame, |node| pools.get(node));
                 self.metrics = Some(frame);
                 self.metrics_error = None;
                 self.data += 1;

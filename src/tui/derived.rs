@@ -3,15 +3,17 @@
 //! frame must take under 16.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::history::spark;
+use super::snapshot_part::{NodePools, SnapshotPart, snapshot_part};
 use super::table::Table;
 use super::views::detail::Detail;
 use super::views::{Body, Inputs, View};
-use mlxp_core::domain::pools::{PoolSummary, summarize};
-use mlxp_core::domain::training::admission_order;
-use mlxp_core::gpus::{idle_allocated, pool_utilisation};
+use mlxp_core::domain::pools::PoolSummary;
+use mlxp_core::gpus::{idle_allocated, pool_means};
 use mlxp_core::health::{self, Alert};
+use mlxp_core::metrics::GpuSample;
 use mlxp_core::served::{ServedVersion, served_versions};
 
 /// Samples in a pool's utilisation trend.
@@ -30,7 +32,7 @@ pub struct PoolLine {
 }
 
 /// The Overview's numbers.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overview {
     pub pools: Vec<PoolLine>,
     /// Dollars per hour of every node.
@@ -76,13 +78,31 @@ pub struct Derived {
     pub data: u64,
 }
 
-pub fn derive(view: View, inputs: &Inputs, arrange: impl FnOnce(&Table) -> Table) -> Derived {
+/// What `view` shows. The Overview's snapshot part is `part` when given (built from this
+/// snapshot and these prices), else built here.
+pub fn derive(
+    view: View,
+    inputs: &Inputs,
+    part: Option<&SnapshotPart>,
+    arrange: impl FnOnce(&Table) -> Table,
+) -> Derived {
     match &view.def().body {
-        Body::Panels => Derived {
-            view: Some(view),
-            overview: overview(inputs),
-            ..Derived::default()
-        },
+        Body::Panels => {
+            let built;
+            let part = match part {
+                Some(part) => part,
+                None => {
+                    let node_pools = Arc::new(NodePools::of(&inputs.snapshot.nodes));
+                    built = snapshot_part(inputs.snapshot, inputs.prices, node_pools);
+                    &built
+                }
+            };
+            Derived {
+                view: Some(view),
+                overview: overview(inputs, part),
+                ..Derived::default()
+            }
+        }
         Body::Table(def) => {
             let built = (def.rows)(inputs);
             Derived {
@@ -95,48 +115,38 @@ pub fn derive(view: View, inputs: &Inputs, arrange: impl FnOnce(&Table) -> Table
     }
 }
 
-fn overview(inputs: &Inputs) -> Overview {
+/// The Overview from its snapshot part and the metrics: what a metrics frame changes.
+fn overview(inputs: &Inputs, part: &SnapshotPart) -> Overview {
     let snapshot = inputs.snapshot;
     let util = inputs
         .metrics
-        .map(|m| pool_utilisation(snapshot, m))
+        .map(|m| pool_means(&m.gpus, |node| part.node_pools.get(node)))
         .unwrap_or_default();
-    let burn = inputs
-        .prices
-        .burn_by_pool(snapshot.nodes.values().map(|n| n.as_ref()));
-    let pools = summarize(
-        snapshot.nodes.values().map(|n| n.as_ref()),
-        snapshot.pods.values().map(|p| p.as_ref()),
-    )
-    .into_iter()
-    .map(|pool| PoolLine {
-        util: util.get(&pool.name).copied(),
-        cost_per_hour: burn.get(&pool.name).copied().unwrap_or(0.0),
-        trend: inputs
-            .history
-            .pools
-            .get(&pool.name)
-            .map(|h| spark(h.values().map(f64::from), POOL_TREND, Some(100.0)))
-            .unwrap_or_default(),
-        pool,
-    })
-    .collect();
-    let queue_head = admission_order(snapshot.workloads.values().map(|w| w.as_ref()))
+    let pools = part
+        .pools
         .iter()
-        .take(3)
-        .map(|wl| {
-            let name = wl
-                .meta
-                .controller()
-                .map(|o| o.name.clone())
-                .unwrap_or_else(|| wl.meta.name.clone());
-            (name, wl.requests.gpus)
+        .map(|pool| PoolLine {
+            util: util
+                .iter()
+                .find(|(name, _)| *name == pool.name)
+                .map(|(_, mean)| *mean),
+            cost_per_hour: part.burn.get(&pool.name).copied().unwrap_or(0.0),
+            trend: inputs
+                .history
+                .pools
+                .get(&pool.name)
+                .map(|h| spark(h.values().map(f64::from), POOL_TREND, Some(100.0)))
+                .unwrap_or_default(),
+            pool: pool.clone(),
         })
         .collect();
     let heat = match inputs.metrics {
         Some(metrics) => {
             let mut gpus: Vec<_> = metrics.gpus.iter().collect();
-            gpus.sort_by(|a, b| (&a.node, &a.gpu).cmp(&(&b.node, &b.gpu)));
+            // Prometheus answers them sorted: checking is one pass, sorting 40,000 is more.
+            if !gpus.is_sorted_by(|a, b| key(a) <= key(b)) {
+                gpus.sort_by(|a, b| key(a).cmp(&key(b)));
+            }
             gpus.into_iter()
                 .map(|g| HeatCell::Util {
                     util: g.util,
@@ -146,14 +156,23 @@ fn overview(inputs: &Inputs) -> Overview {
         }
         None => allocation_heat(inputs),
     };
+    let from_metrics = inputs
+        .metrics
+        .map(|m| health::metrics_alerts(snapshot, m, inputs.prices))
+        .unwrap_or_default();
     Overview {
         heat,
-        alerts: health::alerts(snapshot, inputs.metrics, inputs.prices),
+        alerts: health::combine(from_metrics, &part.alerts),
         serving: served_versions(snapshot, inputs.metrics),
-        burn_per_hour: burn.values().sum(),
+        burn_per_hour: part.burn.values().sum(),
         pools,
-        queue_head,
+        queue_head: part.queue_head.clone(),
     }
+}
+
+/// A GPU's place in the heat strip.
+fn key(gpu: &GpuSample) -> (&str, &str) {
+    (&gpu.node, &gpu.gpu)
 }
 
 /// Without metrics: each GPU node's GPUs, the ones its running pods hold first.

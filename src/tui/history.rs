@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use chrono::{DateTime, Utc};
 
 use crate::metrics::MetricsFrame;
+use mlxp_core::gpus::pool_means;
 
 /// Samples kept per series: ten minutes at the cockpit's five-second metrics interval.
 pub const KEEP: usize = 120;
@@ -206,39 +207,6 @@ impl GpuSeries<'_> {
     }
 }
 
-/// Per pool of the frame's GPUs (in the order first met): the sum of their utilisations,
-/// added in the frame's order, and their count. A node's pool is asked once per run of its
-/// GPUs (a frame lists a node's GPUs together), not once per GPU.
-pub(crate) fn pool_sums<'a>(
-    gpus: &[crate::metrics::GpuSample],
-    pool_of_node: impl Fn(&str) -> Option<&'a str>,
-) -> Vec<(&'a str, f64, usize)> {
-    let mut sums: Vec<(&'a str, f64, usize)> = Vec::new();
-    let mut last: Option<(&str, Option<usize>)> = None;
-    for gpu in gpus {
-        let at = match last {
-            Some((node, at)) if node == gpu.node => at,
-            _ => {
-                let at = pool_of_node(&gpu.node).map(|pool| {
-                    sums.iter()
-                        .position(|(p, _, _)| *p == pool)
-                        .unwrap_or_else(|| {
-                            sums.push((pool, 0.0, 0));
-                            sums.len() - 1
-                        })
-                });
-                last = Some((&gpu.node, at));
-                at
-            }
-        };
-        if let Some(at) = at {
-            sums[at].1 += gpu.util;
-            sums[at].2 += 1;
-        }
-    }
-    sums
-}
-
 impl History {
     /// Adds a frame's values (a frame seen before is not counted twice). Series whose
     /// object left the frame are dropped, so the history never outgrows the cluster.
@@ -253,14 +221,14 @@ impl History {
         self.last_at = Some(frame.at);
         self.frames += 1;
         self.record_gpus(frame);
-        let sums = pool_sums(&frame.gpus, pool_of_node);
+        let means = pool_means(&frame.gpus, pool_of_node);
         self.pools
-            .retain(|name, _| sums.iter().any(|(pool, _, _)| pool == name));
-        for (pool, sum, count) in sums {
+            .retain(|name, _| means.iter().any(|(pool, _)| pool == name));
+        for (pool, mean) in means {
             self.pools
                 .entry(pool.to_string())
                 .or_default()
-                .push(percent(sum / count as f64));
+                .push(percent(mean));
         }
         let mut live = std::collections::BTreeSet::new();
         for t in &frame.traffic {

@@ -19,6 +19,7 @@ mod overview;
 mod queue_panel;
 pub mod render;
 pub mod run;
+mod snapshot_part;
 mod style;
 pub mod table;
 mod table_widget;

@@ -31,16 +31,45 @@ pub fn hourly_price(prices: &PriceTable, snapshot: &Snapshot, gpu: &GpuSample) -
 /// Each pool's mean GPU utilisation (%), over the GPUs the frame reports on the pool's
 /// nodes; a pool without any is absent (unknown, not 0 %).
 pub fn pool_utilisation(snapshot: &Snapshot, frame: &MetricsFrame) -> BTreeMap<String, f64> {
-    let mut sums: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
-    for gpu in &frame.gpus {
-        if let Some(node) = snapshot.nodes.get("", &gpu.node) {
-            let entry = sums.entry(pool_of(node)).or_default();
-            entry.0 += gpu.util;
-            entry.1 += 1;
+    pool_means(&frame.gpus, |node| snapshot.nodes.get("", node).map(|n| pool_of(n)))
+        .into_iter()
+        .map(|(pool, mean)| (pool.to_string(), mean))
+        .collect()
+}
+
+/// The same means, in the order the pools are first met, each node's pool told by
+/// `pool_of_node` (a caller that keeps a node→pool map between frames passes it here). A
+/// node's pool is asked once per run of its GPUs (a frame lists a node's GPUs together):
+/// at 40,000 GPUs this runs for every frame.
+pub fn pool_means<'a>(
+    gpus: &[GpuSample],
+    pool_of_node: impl Fn(&str) -> Option<&'a str>,
+) -> Vec<(&'a str, f64)> {
+    let mut sums: Vec<(&'a str, f64, usize)> = Vec::new();
+    let mut last: Option<(&str, Option<usize>)> = None;
+    for gpu in gpus {
+        let at = match last {
+            Some((node, at)) if node == gpu.node => at,
+            _ => {
+                let at = pool_of_node(&gpu.node).map(|pool| {
+                    sums.iter()
+                        .position(|(p, _, _)| *p == pool)
+                        .unwrap_or_else(|| {
+                            sums.push((pool, 0.0, 0));
+                            sums.len() - 1
+                        })
+                });
+                last = Some((&gpu.node, at));
+                at
+            }
+        };
+        if let Some(at) = at {
+            sums[at].1 += gpu.util;
+            sums[at].2 += 1;
         }
     }
     sums.into_iter()
-        .map(|(pool, (sum, n))| (pool.to_string(), sum / n as f64))
+        .map(|(pool, sum, n)| (pool, sum / n as f64))
         .collect()
 }
 

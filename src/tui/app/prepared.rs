@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::{App, Shown, index};
 use crate::tui::derived::derive;
+use crate::tui::views::Body;
 
 impl App {
     /// Builds what the current view shows from the current data. The selection follows
@@ -18,7 +19,9 @@ impl App {
             .map(|(_, f)| f.clone());
         let sort = self.sorts[index(self.view)];
         let was = self.selected_here();
-        self.derived = derive(self.view, &self.inputs(), |t| {
+        let part = matches!(self.view.def().body, Body::Panels)
+            .then(|| self.kept.snapshot_part(&self.snapshot, &self.prices));
+        self.derived = derive(self.view, &self.inputs(), part.as_deref(), |t| {
             t.arranged(filter.as_ref(), sort)
         });
         self.derived.data = self.data;

@@ -217,27 +217,51 @@ pub fn alerts(
     metrics: Option<&MetricsFrame>,
     prices: &PriceTable,
 ) -> Vec<Alert> {
-    let mut alerts = Vec::new();
-    if let Some(frame) = metrics {
-        alerts.extend(idle(snapshot, frame, prices));
-        alerts.extend(drifting(snapshot, frame));
-        alerts.extend(
-            served_versions(snapshot, Some(frame))
-                .into_iter()
-                .filter_map(|v| match v.health {
-                    Some(Health::Failing(breaches)) => Some(Alert::FailingVersion {
-                        namespace: v.namespace,
-                        model: v.model,
-                        version: v.version,
-                        breaches,
-                    }),
-                    _ => None,
+    let from_metrics = metrics
+        .map(|frame| metrics_alerts(snapshot, frame, prices))
+        .unwrap_or_default();
+    combine(from_metrics, &snapshot_alerts(snapshot, prices))
+}
+
+/// The alerts a metrics frame raises (idle GPUs, drift, failing versions), in no order.
+pub fn metrics_alerts(
+    snapshot: &Snapshot,
+    frame: &MetricsFrame,
+    prices: &PriceTable,
+) -> Vec<Alert> {
+    let mut alerts: Vec<Alert> = idle(snapshot, frame, prices).into_iter().collect();
+    alerts.extend(drifting(snapshot, frame));
+    alerts.extend(
+        served_versions(snapshot, Some(frame))
+            .into_iter()
+            .filter_map(|v| match v.health {
+                Some(Health::Failing(breaches)) => Some(Alert::FailingVersion {
+                    namespace: v.namespace,
+                    model: v.model,
+                    version: v.version,
+                    breaches,
                 }),
-        );
-    }
-    alerts.extend(free_on_billed_nodes(snapshot, prices));
+                _ => None,
+            }),
+    );
+    alerts
+}
+
+/// The alerts the snapshot alone raises (free GPUs on billed nodes, failed jobs, quota
+/// pressure), in no order: sums over every node, pod and job, so a caller that gets a
+/// metrics frame every few seconds keeps them until the snapshot changes.
+pub fn snapshot_alerts(snapshot: &Snapshot, prices: &PriceTable) -> Vec<Alert> {
+    let mut alerts: Vec<Alert> = free_on_billed_nodes(snapshot, prices).into_iter().collect();
     alerts.extend(failed_jobs(snapshot));
     alerts.extend(quota_pressure(snapshot));
+    alerts
+}
+
+/// Both parts as they are shown: critical first, then warnings; within a severity the
+/// metrics' alerts, then the snapshot's.
+pub fn combine(from_metrics: Vec<Alert>, from_snapshot: &[Alert]) -> Vec<Alert> {
+    let mut alerts = from_metrics;
+    alerts.extend_from_slice(from_snapshot);
     // Stable: within a severity, the order above.
     alerts.sort_by_key(Alert::severity);
     alerts

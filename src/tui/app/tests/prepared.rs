@@ -1,6 +1,6 @@
 //! Keys show prepared tables: a view switch or a filter typed never builds a table between
-//! the key and its frame; an outdated table is rebuilt right after that frame. And a quiet
-//! cockpit neither rebuilds nor redraws.
+//! the key and its frame; an outdated table is rebuilt right after that frame. A quiet
+//! cockpit neither rebuilds nor redraws, and a metrics frame does not sum the snapshot again.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -8,9 +8,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::cluster::Snapshot;
+use crate::metrics::{GpuSample, MetricsFrame};
 use crate::tui::app::*;
+use crate::tui::derived::derive;
 use crate::tui::keys::Key;
+use crate::tui::snapshot_part::Builds;
+use crate::tui::table::Table;
 use crate::tui::views::View;
+use mlxp_core::domain::cost::{Price, PriceTable};
 use mlxp_core::domain::objects::Node;
 
 fn app() -> App {
@@ -108,4 +113,86 @@ fn a_tick_with_nothing_new_neither_rebuilds_nor_redraws_within_a_second() {
     assert!(app.take_frame_due(), "the clock's second moved on");
     app.update(Msg::Snapshot(nodes(&["a", "b"])));
     assert!(app.take_frame_due(), "new data is shown");
+}
+
+/// Nodes of the training pool, two GPUs each.
+fn gpu_nodes(names: &[&str]) -> Arc<Snapshot> {
+    let mut snapshot = Snapshot::default();
+    for name in names {
+        let node: Node = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "labels": {"mlxp.io/pool": "training"}},
+            "status": {"allocatable": {"nvidia.com/gpu": "2"}},
+        }))
+        .expect("a node");
+        snapshot
+            .nodes
+            .items
+            .insert((String::new(), name.to_string()), Arc::new(node));
+    }
+    Arc::new(snapshot)
+}
+
+/// A frame `second`s from the app's clock: node a's GPUs at `util` percent.
+fn frame(app: &App, second: i64, util: f64) -> Msg {
+    let gpu = |index: &str| GpuSample {
+        node: "a".into(),
+        gpu: index.into(),
+        uuid: format!("GPU-a-{index}"),
+        model_name: "NVIDIA-L4".into(),
+        util,
+        fb_used_mib: 1024.0,
+        fb_free_mib: 23_000.0,
+        power_watts: 70.0,
+        pod: None,
+    };
+    Msg::Metrics(Ok(Arc::new(MetricsFrame {
+        at: app.now + chrono::Duration::seconds(second),
+        gpus: vec![gpu("0"), gpu("1")],
+        traffic: Vec::new(),
+        quality: Vec::new(),
+    })))
+}
+
+#[test]
+fn a_metrics_frame_rebuilds_the_overview_without_summing_the_snapshot_again() {
+    let mut app = app();
+    app.update(Msg::Snapshot(gpu_nodes(&["a", "b"])));
+    let built = app.kept.builds;
+    assert_eq!(
+        built,
+        Builds {
+            node_pools: 1,
+            snapshot_parts: 1
+        }
+    );
+    for (i, util) in [(1, 10.0), (2, 50.0), (3, 90.0)] {
+        app.update(frame(&app, i * 5, util));
+        // What the frame changes is shown…
+        assert_eq!(app.derived.overview.pools[0].util, Some(util));
+    }
+    // … and neither the sums over the snapshot nor each node's pool was built again.
+    assert_eq!(app.kept.builds, built);
+    // Another snapshot with the same nodes: its sums are built again, the nodes' pools not.
+    let mut same_nodes = (*app.snapshot).clone();
+    same_nodes.generation += 1;
+    app.update(Msg::Snapshot(Arc::new(same_nodes)));
+    let builds = |app: &App| (app.kept.builds.node_pools, app.kept.builds.snapshot_parts);
+    assert_eq!(builds(&app), (1, 2));
+    // Other prices: the burn is summed again at the next frame.
+    let burn = app.derived.overview.burn_per_hour;
+    let price = Price {
+        on_demand: 100.0,
+        spot: 50.0,
+    };
+    app.prices = PriceTable::new(Vec::new(), price, price);
+    app.update(frame(&app, 20, 40.0));
+    assert_eq!(builds(&app), (1, 3));
+    assert_ne!(app.derived.overview.burn_per_hour, burn);
+    // New nodes: both.
+    app.update(Msg::Snapshot(gpu_nodes(&["a", "b", "c"])));
+    assert_eq!(builds(&app), (2, 4));
+    // Built in two parts, the Overview is the one built from scratch.
+    app.update(frame(&app, 25, 30.0));
+    let fresh = derive(View::Overview, &app.inputs(), None, Table::clone);
+    assert_eq!(app.derived.overview, fresh.overview);
 }
