@@ -31,10 +31,12 @@ pub fn hourly_price(prices: &PriceTable, snapshot: &Snapshot, gpu: &GpuSample) -
 /// Each pool's mean GPU utilisation (%), over the GPUs the frame reports on the pool's
 /// nodes; a pool without any is absent (unknown, not 0 %).
 pub fn pool_utilisation(snapshot: &Snapshot, frame: &MetricsFrame) -> BTreeMap<String, f64> {
-    pool_means(&frame.gpus, |node| snapshot.nodes.get("", node).map(|n| pool_of(n)))
-        .into_iter()
-        .map(|(pool, mean)| (pool.to_string(), mean))
-        .collect()
+    pool_means(&frame.gpus, |node| {
+        snapshot.nodes.get("", node).map(|n| pool_of(n))
+    })
+    .into_iter()
+    .map(|(pool, mean)| (pool.to_string(), mean))
+    .collect()
 }
 
 /// The same means, in the order the pools are first met, each node's pool told by

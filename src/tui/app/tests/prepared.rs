@@ -35,12 +35,17 @@ fn press(app: &mut App, keys: &str) {
 }
 
 fn nodes(names: &[&str]) -> Arc<Snapshot> {
+    snapshot_of_nodes(
+        names,
+        |name| serde_json::json!({"metadata": {"name": name}}),
+    )
+}
+
+/// A snapshot holding a node per name, each read from `node(name)`.
+fn snapshot_of_nodes(names: &[&str], node: impl Fn(&str) -> serde_json::Value) -> Arc<Snapshot> {
     let mut snapshot = Snapshot::default();
     for name in names {
-        let node: Node = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": name},
-        }))
-        .expect("a node");
+        let node: Node = serde_json::from_value(node(name)).expect("a node");
         snapshot
             .nodes
             .items
@@ -117,19 +122,12 @@ fn a_tick_with_nothing_new_neither_rebuilds_nor_redraws_within_a_second() {
 
 /// Nodes of the training pool, two GPUs each.
 fn gpu_nodes(names: &[&str]) -> Arc<Snapshot> {
-    let mut snapshot = Snapshot::default();
-    for name in names {
-        let node: Node = serde_json::from_value(serde_json::json!({
+    snapshot_of_nodes(names, |name| {
+        serde_json::json!({
             "metadata": {"name": name, "labels": {"mlxp.io/pool": "training"}},
             "status": {"allocatable": {"nvidia.com/gpu": "2"}},
-        }))
-        .expect("a node");
-        snapshot
-            .nodes
-            .items
-            .insert((String::new(), name.to_string()), Arc::new(node));
-    }
-    Arc::new(snapshot)
+        })
+    })
 }
 
 /// A frame `second`s from the app's clock: node a's GPUs at `util` percent.
