@@ -1,6 +1,7 @@
 //! The kinds the cockpit watches, and where each lives in the API.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum KindName {
     Nodes,
     Pods,
@@ -47,6 +48,32 @@ impl KindName {
             KindName::Models => ("mlxp.io", "v1alpha1", "models"),
             KindName::ModelVersions => ("mlxp.io", "v1alpha1", "modelversions"),
             KindName::Events => ("", "v1", "events"),
+        }
+    }
+
+    /// The object's `kind`, as an Event's `involvedObject` names it.
+    pub fn kind(self) -> &'static str {
+        match self {
+            KindName::Nodes => "Node",
+            KindName::Pods => "Pod",
+            KindName::Jobs => "Job",
+            KindName::Workloads => "Workload",
+            KindName::ClusterQueues => "ClusterQueue",
+            KindName::LocalQueues => "LocalQueue",
+            KindName::Deployments => "Deployment",
+            KindName::Hpas => "HorizontalPodAutoscaler",
+            KindName::HttpRoutes => "HTTPRoute",
+            KindName::Models => "Model",
+            KindName::ModelVersions => "ModelVersion",
+            KindName::Events => "Event",
+        }
+    }
+
+    /// `apiVersion`: "v1" for the core group, "GROUP/VERSION" for the others.
+    pub fn api_version(self) -> String {
+        match self.api() {
+            ("", version, _) => version.to_string(),
+            (group, version, _) => format!("{group}/{version}"),
         }
     }
 

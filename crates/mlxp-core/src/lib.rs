@@ -7,6 +7,7 @@ pub mod gpus;
 pub mod health;
 pub mod kinds;
 pub mod metrics;
+pub mod ops;
 pub mod served;
 pub mod snapshot;
 pub mod source;

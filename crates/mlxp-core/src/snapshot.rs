@@ -31,6 +31,17 @@ impl<T> Default for Kind<T> {
     }
 }
 
+#[cfg(test)]
+impl<T: serde::de::DeserializeOwned> Kind<T> {
+    /// Adds an object read from its JSON, keyed by its namespace and name (tests).
+    pub(crate) fn add_json(&mut self, object: serde_json::Value) {
+        let text = |field: &str| object["metadata"][field].as_str().unwrap_or("").to_string();
+        let key = (text("namespace"), text("name"));
+        let object = serde_json::from_value(object).expect("an object of its kind");
+        self.items.insert(key, Arc::new(object));
+    }
+}
+
 impl<T> Kind<T> {
     pub fn get(&self, namespace: &str, name: &str) -> Option<&Arc<T>> {
         self.items.get(&(namespace.to_string(), name.to_string()))

@@ -1,5 +1,3 @@
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
 use super::*;
@@ -37,18 +35,7 @@ fn set_state(snapshot: &mut Snapshot, state: SourceState) {
 }
 
 fn add<T: serde::de::DeserializeOwned>(kind: &mut Kind<T>, object: Value) {
-    let key = (
-        object["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or("")
-            .to_string(),
-        object["metadata"]["name"]
-            .as_str()
-            .expect("name")
-            .to_string(),
-    );
-    let object = serde_json::from_value(object).expect("object");
-    kind.items.insert(key, Arc::new(object));
+    kind.add_json(object);
 }
 
 /// A ready on-demand H100 node with `gpus` GPUs.

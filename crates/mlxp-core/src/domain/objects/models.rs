@@ -14,6 +14,8 @@ pub struct Model {
     pub drift_threshold: Option<f64>,
     pub max_error_rate: Option<f64>,
     pub max_p99_seconds: Option<f64>,
+    /// The canary's weights, step by step (`spec.canary.steps[].weight`).
+    pub canary_steps: Vec<i32>,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +41,16 @@ impl From<RawModel> for Model {
             drift_threshold: spec["drift"]["threshold"].as_f64(),
             max_error_rate: spec["canary"]["maxErrorRate"].as_f64(),
             max_p99_seconds: spec["canary"]["maxP99LatencySeconds"].as_f64(),
+            canary_steps: spec["canary"]["steps"]
+                .as_array()
+                .map(|steps| {
+                    steps
+                        .iter()
+                        .filter_map(|s| s["weight"].as_i64())
+                        .map(|w| w.clamp(0, 100) as i32)
+                        .collect()
+                })
+                .unwrap_or_default(),
             meta: raw.metadata,
         }
     }

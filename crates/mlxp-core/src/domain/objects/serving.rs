@@ -124,6 +124,10 @@ pub struct Backend {
     /// Gateway API defaults a missing weight to 1.
     #[serde(default = "one")]
     pub weight: i32,
+    /// Where it sits in the route: `spec.rules[rule].backendRefs[index]`, so that a change
+    /// of its weight names this very entry.
+    #[serde(skip)]
+    pub at: (usize, usize),
 }
 
 fn one() -> i32 {
@@ -172,7 +176,16 @@ impl From<RawRoute> for HttpRoute {
                 .spec
                 .rules
                 .into_iter()
-                .flat_map(|r| r.backend_refs)
+                .enumerate()
+                .flat_map(|(rule, r)| {
+                    r.backend_refs
+                        .into_iter()
+                        .enumerate()
+                        .map(move |(index, backend)| Backend {
+                            at: (rule, index),
+                            ..backend
+                        })
+                })
                 .collect(),
             last_change: raw
                 .status

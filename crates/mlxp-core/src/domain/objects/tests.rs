@@ -134,11 +134,13 @@ fn a_route_gives_weights_defaulting_to_one() {
         vec![
             Backend {
                 name: "fraud-detector-v1".into(),
-                weight: 80
+                weight: 80,
+                at: (0, 0),
             },
             Backend {
                 name: "fraud-detector-v2".into(),
-                weight: 1
+                weight: 1,
+                at: (0, 1),
             },
         ]
     );

@@ -1,0 +1,196 @@
+//! Operations as values: what a user, a script or the agent asks of the cluster (`Op`),
+//! planned by a pure function of the snapshot into the exact requests to send (`Plan`), or
+//! refused before anything is sent (`Refused`). The executor (`mlxp::exec`) is the only code
+//! that writes: it adds the access check, the dry-run, the Event and the audit line.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::kinds::KindName;
+use crate::snapshot::Snapshot;
+
+mod nodes;
+mod weights;
+
+pub use weights::model_namespace;
+
+#[cfg(test)]
+mod tests;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Op {
+    /// The weights of a model's versions on its HTTPRoute; versions not named keep theirs.
+    SetWeights {
+        namespace: String,
+        model: String,
+        weights: Vec<(String, i32)>,
+        /// Allows weight to a version with no ready replica (its traffic would be lost).
+        force: bool,
+    },
+    /// The canary to the next of its Model's canary steps, the production version taking
+    /// the rest.
+    StepCanary {
+        namespace: String,
+        model: String,
+        force: bool,
+    },
+    Cordon {
+        node: String,
+    },
+    Uncordon {
+        node: String,
+    },
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::SetWeights { .. } => "set-weights",
+            Op::StepCanary { .. } => "step-canary",
+            Op::Cordon { .. } => "cordon",
+            Op::Uncordon { .. } => "uncordon",
+        }
+    }
+}
+
+/// One object of the cluster, as the API names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub kind: KindName,
+    /// None for cluster-scoped kinds.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl Target {
+    pub fn path(&self) -> String {
+        self.kind.object_path(self.namespace.as_deref(), &self.name)
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = self.kind.kind().to_lowercase();
+        match &self.namespace {
+            Some(ns) => write!(f, "{kind} {ns}/{}", self.name),
+            None => write!(f, "{kind} {}", self.name),
+        }
+    }
+}
+
+/// A change of one object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Request {
+    pub target: Target,
+    pub change: Change,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", content = "body", rename_all = "kebab-case")]
+pub enum Change {
+    /// RFC 6902; its `test` operations guard what the change assumes of the object, so a
+    /// concurrent change fails it instead of being overwritten.
+    JsonPatch(Value),
+    /// RFC 7386.
+    MergePatch(Value),
+}
+
+impl Change {
+    /// The verb an access review asks about.
+    pub fn verb(&self) -> &'static str {
+        "patch"
+    }
+
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            Change::JsonPatch(_) => "application/json-patch+json",
+            Change::MergePatch(_) => "application/merge-patch+json",
+        }
+    }
+
+    pub fn body(&self) -> &Value {
+        match self {
+            Change::JsonPatch(body) | Change::MergePatch(body) => body,
+        }
+    }
+}
+
+/// What an op will do, request by request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    pub op: Op,
+    /// Where the Event goes.
+    pub target: Target,
+    /// The effect in words: `fraud-detector: v1 80→50 %, v2 20→50 %`.
+    pub effect: String,
+    /// In order; empty when the cluster already is as asked.
+    pub requests: Vec<Request>,
+    /// The Event's reason once the requests succeed.
+    pub reason: &'static str,
+}
+
+/// Why an op is not attempted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refused {
+    /// What it names is not in the cluster.
+    #[error("{0}")]
+    NotFound(String),
+    /// The cluster is not in a state the op may change safely, or the op asks for what
+    /// cannot hold (weights that do not sum to 100).
+    #[error("{0}")]
+    Precondition(String),
+}
+
+/// The requests `op` needs on this snapshot, or why it must not be attempted.
+pub fn plan(op: &Op, snapshot: &Snapshot) -> Result<Plan, Refused> {
+    match op {
+        Op::SetWeights {
+            namespace,
+            model,
+            weights,
+            force,
+        } => weights::set(op, snapshot, namespace, model, weights, *force),
+        Op::StepCanary {
+            namespace,
+            model,
+            force,
+        } => weights::step(op, snapshot, namespace, model, *force),
+        Op::Cordon { node } => nodes::cordon(op, snapshot, node, true),
+        Op::Uncordon { node } => nodes::cordon(op, snapshot, node, false),
+    }
+}
+
+/// The core/v1 Event that records a done op on its target, as a controller records one.
+/// Cluster-scoped targets' Events go to `default`, as the kubelet's Node Events do.
+pub fn event(target: &Target, uid: &str, reason: &str, message: &str, now: DateTime<Utc>) -> Value {
+    let namespace = target.namespace.as_deref().unwrap_or("default");
+    let time = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut involved = json!({
+        "apiVersion": target.kind.api_version(),
+        "kind": target.kind.kind(),
+        "name": target.name,
+        "uid": uid,
+    });
+    if let Some(ns) = &target.namespace {
+        involved["namespace"] = json!(ns);
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": format!("{}.", target.name), "namespace": namespace},
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message,
+        "type": "Normal",
+        "source": {"component": "mlxp"},
+        "reportingComponent": "mlxp",
+        "reportingInstance": "mlxp",
+        "firstTimestamp": time,
+        "lastTimestamp": time,
+        "count": 1,
+    })
+}

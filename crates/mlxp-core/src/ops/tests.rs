@@ -1,0 +1,250 @@
+use serde_json::json;
+
+use super::*;
+
+/// fraud-detector as the embedded cluster seeds it: v1 Production at 80, v2 Canary at 20,
+/// both ready, canary steps 10 → 20 → 50 → 100; and two nodes, one cordoned.
+fn platform() -> Snapshot {
+    let mut s = Snapshot::default();
+    s.models.add_json(json!({
+        "metadata": {"name": "fraud-detector", "namespace": "serving"},
+        "spec": {"canary": {"steps": [{"weight": 10}, {"weight": 20}, {"weight": 50}, {"weight": 100}]},
+                 "route": {"name": "fraud-detector", "namespace": "serving"}},
+    }));
+    for (version, stage, ready) in [
+        ("v1", "Production", 3),
+        ("v2", "Canary", 1),
+        ("v0", "Archived", 0),
+    ] {
+        s.model_versions.add_json(json!({
+            "metadata": {"name": format!("fraud-detector-{version}"), "namespace": "serving"},
+            "spec": {"model": "fraud-detector", "version": version, "stage": stage},
+        }));
+        s.deployments.add_json(json!({
+            "metadata": {"name": format!("fraud-detector-{version}"), "namespace": "serving",
+                         "labels": {"mlxp.io/version": version}},
+            "spec": {"replicas": ready},
+            "status": {"readyReplicas": ready},
+        }));
+    }
+    s.routes.add_json(json!({
+        "metadata": {"name": "fraud-detector", "namespace": "serving"},
+        "spec": {"rules": [{"backendRefs": [
+            {"name": "fraud-detector-v1", "weight": 80},
+            {"name": "fraud-detector-v2", "weight": 20},
+            {"name": "fraud-detector-v0", "weight": 0},
+        ]}]},
+    }));
+    s.nodes.add_json(json!({"metadata": {"name": "gpu-1"}}));
+    s.nodes
+        .add_json(json!({"metadata": {"name": "gpu-2"}, "spec": {"unschedulable": true}}));
+    s
+}
+
+fn set_weights(weights: &[(&str, i32)], force: bool) -> Op {
+    Op::SetWeights {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        weights: weights.iter().map(|(v, w)| (v.to_string(), *w)).collect(),
+        force,
+    }
+}
+
+fn step() -> Op {
+    Op::StepCanary {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        force: false,
+    }
+}
+
+fn refusal(op: &Op, snapshot: &Snapshot) -> String {
+    plan(op, snapshot).expect_err("refused").to_string()
+}
+
+#[test]
+fn weights_are_one_json_patch_naming_each_backend_it_changes() {
+    let plan = plan(&set_weights(&[("v1", 50), ("v2", 50)], false), &platform()).expect("a plan");
+    assert_eq!(
+        plan.effect,
+        "fraud-detector: v1 80→50 %, v2 20→50 %, v0 0 %"
+    );
+    assert_eq!(plan.reason, "CanaryWeightsSet");
+    assert_eq!(plan.requests.len(), 1);
+    let request = &plan.requests[0];
+    assert_eq!(
+        request.target.path(),
+        "/apis/gateway.networking.k8s.io/v1/namespaces/serving/httproutes/fraud-detector"
+    );
+    assert_eq!(
+        request.change,
+        Change::JsonPatch(json!([
+            {"op": "test", "path": "/spec/rules/0/backendRefs/0/name", "value": "fraud-detector-v1"},
+            {"op": "add", "path": "/spec/rules/0/backendRefs/0/weight", "value": 50},
+            {"op": "test", "path": "/spec/rules/0/backendRefs/1/name", "value": "fraud-detector-v2"},
+            {"op": "add", "path": "/spec/rules/0/backendRefs/1/weight", "value": 50},
+        ]))
+    );
+}
+
+#[test]
+fn weights_that_do_not_sum_to_100_or_name_no_version_are_refused() {
+    let snapshot = platform();
+    assert_eq!(
+        refusal(&set_weights(&[("v2", 50)], false), &snapshot),
+        "the weights would sum to 130, not 100 (v1 80 + v2 50 + v0 0)"
+    );
+    assert_eq!(
+        refusal(&set_weights(&[("v9", 0)], false), &snapshot),
+        "fraud-detector has no version v9 on HTTPRoute serving/fraud-detector; its versions: v1, v2, v0"
+    );
+    assert_eq!(
+        refusal(&set_weights(&[("v1", 120), ("v2", -20)], false), &snapshot),
+        "v1=120: a weight is 0 to 100"
+    );
+    assert_eq!(
+        refusal(&set_weights(&[("v1", 50), ("v1", 50)], false), &snapshot),
+        "v1 is given twice"
+    );
+}
+
+#[test]
+fn weight_to_a_version_with_no_ready_replica_needs_force() {
+    let snapshot = platform();
+    let to_v0 = [("v1", 70), ("v2", 20), ("v0", 10)];
+    assert_eq!(
+        refusal(&set_weights(&to_v0, false), &snapshot),
+        "v0 has no ready replica: traffic sent to it would fail (force to send it anyway)"
+    );
+    assert!(plan(&set_weights(&to_v0, true), &snapshot).is_ok());
+    // Taking weight away from a version with no ready replica is always allowed.
+    let mut unready = snapshot.clone();
+    unready.deployments.add_json(json!({
+        "metadata": {"name": "fraud-detector-v2", "namespace": "serving"},
+        "status": {"readyReplicas": 0},
+    }));
+    assert!(plan(&set_weights(&[("v1", 90), ("v2", 10)], false), &unready).is_ok());
+}
+
+#[test]
+fn weights_already_set_plan_no_request() {
+    let plan = plan(&set_weights(&[("v1", 80)], false), &platform()).expect("a plan");
+    assert!(plan.requests.is_empty());
+    assert_eq!(
+        plan.effect,
+        "fraud-detector: v1 80 %, v2 20 %, v0 0 % (already so)"
+    );
+}
+
+#[test]
+fn a_step_moves_the_canary_to_its_next_step_and_production_takes_the_rest() {
+    let mut snapshot = platform();
+    let plan_of = |s: &Snapshot| plan(&step(), s).expect("a plan");
+    let first = plan_of(&snapshot);
+    assert_eq!(
+        first.effect,
+        "fraud-detector: v1 80→50 %, v2 20→50 %, v0 0 % (canary step 3 of 4)"
+    );
+    // At the last step there is nothing left to step to.
+    snapshot.routes.add_json(json!({
+        "metadata": {"name": "fraud-detector", "namespace": "serving"},
+        "spec": {"rules": [{"backendRefs": [
+            {"name": "fraud-detector-v1", "weight": 0},
+            {"name": "fraud-detector-v2", "weight": 100},
+        ]}]},
+    }));
+    assert_eq!(
+        refusal(&step(), &snapshot),
+        "canary v2 is at 100 %, past its last step (100 %): promote it or roll it back"
+    );
+}
+
+#[test]
+fn a_step_without_a_canary_is_refused() {
+    let mut snapshot = platform();
+    snapshot.model_versions.add_json(json!({
+        "metadata": {"name": "fraud-detector-v2", "namespace": "serving"},
+        "spec": {"model": "fraud-detector", "version": "v2", "stage": "Archived"},
+    }));
+    assert_eq!(
+        refusal(&step(), &snapshot),
+        "fraud-detector has no Canary version (a ModelVersion in stage Canary)"
+    );
+    assert_eq!(
+        refusal(
+            &Op::StepCanary {
+                namespace: "serving".into(),
+                model: "nope".into(),
+                force: false
+            },
+            &snapshot
+        ),
+        "no model nope in serving"
+    );
+}
+
+#[test]
+fn cordon_patches_the_node_once_and_uncordon_removes_the_field() {
+    let snapshot = platform();
+    let cordon = plan(
+        &Op::Cordon {
+            node: "gpu-1".into(),
+        },
+        &snapshot,
+    )
+    .expect("a plan");
+    assert_eq!(cordon.requests[0].target.path(), "/api/v1/nodes/gpu-1");
+    assert_eq!(
+        cordon.requests[0].change,
+        Change::MergePatch(json!({"spec": {"unschedulable": true}}))
+    );
+    let again = plan(
+        &Op::Cordon {
+            node: "gpu-2".into(),
+        },
+        &snapshot,
+    )
+    .expect("a plan");
+    assert!(again.requests.is_empty());
+    assert_eq!(again.effect, "node gpu-2 is already cordoned");
+    let uncordon = plan(
+        &Op::Uncordon {
+            node: "gpu-2".into(),
+        },
+        &snapshot,
+    )
+    .expect("a plan");
+    assert_eq!(
+        uncordon.requests[0].change,
+        Change::MergePatch(json!({"spec": {"unschedulable": null}}))
+    );
+    assert_eq!(
+        refusal(
+            &Op::Cordon {
+                node: "gpu-9".into()
+            },
+            &snapshot
+        ),
+        "no node gpu-9"
+    );
+}
+
+#[test]
+fn the_event_names_its_object_and_goes_to_default_for_a_node() {
+    let target = Target {
+        kind: KindName::Nodes,
+        namespace: None,
+        name: "gpu-1".into(),
+    };
+    let now = DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+        .expect("a time")
+        .with_timezone(&Utc);
+    let event = event(&target, "uid-1", "NodeCordoned", "node gpu-1 cordoned", now);
+    assert_eq!(event["metadata"]["namespace"], "default");
+    assert_eq!(
+        event["involvedObject"],
+        json!({"apiVersion": "v1", "kind": "Node", "name": "gpu-1", "uid": "uid-1"})
+    );
+    assert_eq!(event["lastTimestamp"], "2026-12-07T10:00:00Z");
+    assert_eq!(event["reportingComponent"], "mlxp");
+}

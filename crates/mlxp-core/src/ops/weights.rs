@@ -1,0 +1,263 @@
+//! A model's traffic split: set its versions' weights on its HTTPRoute, or step its canary.
+
+use serde_json::json;
+
+use super::{Change, Op, Plan, Refused, Request, Target};
+use crate::domain::objects::{Backend, HttpRoute};
+use crate::kinds::KindName;
+use crate::served::version_of;
+use crate::snapshot::Snapshot;
+
+/// A backend of the route and the version it serves.
+struct Entry<'a> {
+    backend: &'a Backend,
+    version: String,
+}
+
+/// The route a model's traffic takes: the one its Model names, else the one named after it.
+fn route<'a>(
+    snapshot: &'a Snapshot,
+    namespace: &str,
+    model: &str,
+) -> Result<&'a HttpRoute, Refused> {
+    let (ns, name) = snapshot
+        .models
+        .get(namespace, model)
+        .and_then(|m| m.route.clone())
+        .unwrap_or_else(|| (namespace.to_string(), model.to_string()));
+    snapshot
+        .routes
+        .get(&ns, &name)
+        .map(|r| r.as_ref())
+        .ok_or_else(|| Refused::NotFound(format!("no HTTPRoute {ns}/{name} carries model {model}")))
+}
+
+fn entries<'a>(snapshot: &Snapshot, route: &'a HttpRoute, model: &str) -> Vec<Entry<'a>> {
+    route
+        .backends
+        .iter()
+        .map(|backend| Entry {
+            backend,
+            version: version_of(snapshot, &route.meta.namespace, model, &backend.name),
+        })
+        .collect()
+}
+
+/// Each version once, in the route's order.
+fn versions<'a>(entries: &'a [Entry]) -> Vec<&'a str> {
+    let mut versions: Vec<&str> = Vec::new();
+    for e in entries {
+        if !versions.contains(&e.version.as_str()) {
+            versions.push(&e.version);
+        }
+    }
+    versions
+}
+
+pub(super) fn set(
+    op: &Op,
+    snapshot: &Snapshot,
+    namespace: &str,
+    model: &str,
+    asked: &[(String, i32)],
+    force: bool,
+) -> Result<Plan, Refused> {
+    let route = route(snapshot, namespace, model)?;
+    let ns = route.meta.namespace.as_str();
+    let entries = entries(snapshot, route, model);
+    let known = versions(&entries);
+    for (i, (version, weight)) in asked.iter().enumerate() {
+        if asked[..i].iter().any(|(v, _)| v == version) {
+            return Err(Refused::Precondition(format!("{version} is given twice")));
+        }
+        if !(0..=100).contains(weight) {
+            return Err(Refused::Precondition(format!(
+                "{version}={weight}: a weight is 0 to 100"
+            )));
+        }
+        if !known.contains(&version.as_str()) {
+            return Err(Refused::Precondition(format!(
+                "{model} has no version {version} on HTTPRoute {ns}/{}; its versions: {}",
+                route.meta.name,
+                known.join(", ")
+            )));
+        }
+    }
+    let weight = |e: &Entry| {
+        asked
+            .iter()
+            .find(|(v, _)| *v == e.version)
+            .map_or(e.backend.weight, |(_, w)| *w)
+    };
+    // Each rule splits its own traffic.
+    let mut rules: Vec<usize> = entries.iter().map(|e| e.backend.at.0).collect();
+    rules.dedup();
+    for rule in rules {
+        let in_rule = || entries.iter().filter(move |e| e.backend.at.0 == rule);
+        let sum: i32 = in_rule().map(weight).sum();
+        if sum != 100 {
+            let split: Vec<String> = in_rule()
+                .map(|e| format!("{} {}", e.version, weight(e)))
+                .collect();
+            return Err(Refused::Precondition(format!(
+                "the weights would sum to {sum}, not 100 ({})",
+                split.join(" + ")
+            )));
+        }
+    }
+    if !force {
+        // More traffic to a version with no ready replica would be lost.
+        for e in &entries {
+            let ready = snapshot
+                .deployments
+                .get(ns, &e.backend.name)
+                .map_or(0, |d| d.ready);
+            if weight(e) > e.backend.weight.max(0) && ready == 0 {
+                return Err(Refused::Precondition(format!(
+                    "{} has no ready replica: traffic sent to it would fail (force to send it anyway)",
+                    e.version
+                )));
+            }
+        }
+    }
+    let mut patch = Vec::new();
+    for e in entries.iter().filter(|e| weight(e) != e.backend.weight) {
+        let (rule, index) = e.backend.at;
+        let at = format!("/spec/rules/{rule}/backendRefs/{index}");
+        patch.push(json!({"op": "test", "path": format!("{at}/name"), "value": e.backend.name}));
+        patch.push(json!({"op": "add", "path": format!("{at}/weight"), "value": weight(e)}));
+    }
+    let split: Vec<String> = versions(&entries)
+        .into_iter()
+        .filter_map(|v| entries.iter().find(|e| e.version == v))
+        .map(|e| match (e.backend.weight, weight(e)) {
+            (was, now) if was == now => format!("{} {now} %", e.version),
+            (was, now) => format!("{} {was}→{now} %", e.version),
+        })
+        .collect();
+    let target = Target {
+        kind: KindName::HttpRoutes,
+        namespace: Some(ns.to_string()),
+        name: route.meta.name.clone(),
+    };
+    Ok(Plan {
+        op: op.clone(),
+        effect: format!(
+            "{model}: {}{}",
+            split.join(", "),
+            if patch.is_empty() {
+                " (already so)"
+            } else {
+                ""
+            }
+        ),
+        requests: if patch.is_empty() {
+            Vec::new()
+        } else {
+            vec![Request {
+                target: target.clone(),
+                change: Change::JsonPatch(json!(patch)),
+            }]
+        },
+        target,
+        reason: "CanaryWeightsSet",
+    })
+}
+
+pub(super) fn step(
+    op: &Op,
+    snapshot: &Snapshot,
+    namespace: &str,
+    model_name: &str,
+    force: bool,
+) -> Result<Plan, Refused> {
+    let model = snapshot
+        .models
+        .get(namespace, model_name)
+        .ok_or_else(|| Refused::NotFound(format!("no model {model_name} in {namespace}")))?;
+    let steps = &model.canary_steps;
+    if steps.is_empty() {
+        return Err(Refused::Precondition(format!(
+            "{model_name} has no canary steps (spec.canary.steps)"
+        )));
+    }
+    let in_stage = |stage: &str| {
+        snapshot
+            .model_versions
+            .values()
+            .find(|v| v.meta.namespace == namespace && v.model == model_name && v.stage == stage)
+            .map(|v| v.version.clone())
+            .ok_or_else(|| {
+                Refused::Precondition(format!(
+                    "{model_name} has no {stage} version (a ModelVersion in stage {stage})"
+                ))
+            })
+    };
+    let (canary, production) = (in_stage("Canary")?, in_stage("Production")?);
+    let route = route(snapshot, namespace, model_name)?;
+    let entries = entries(snapshot, route, model_name);
+    let on_route = |version: &str| {
+        entries
+            .iter()
+            .find(|e| e.version == version)
+            .ok_or_else(|| {
+                Refused::Precondition(format!(
+                    "{version} is not on HTTPRoute {}/{}",
+                    route.meta.namespace, route.meta.name
+                ))
+            })
+    };
+    let (now, rule) = {
+        let e = on_route(&canary)?;
+        (e.backend.weight, e.backend.at.0)
+    };
+    on_route(&production)?;
+    let Some((i, next)) = steps.iter().copied().enumerate().find(|&(_, s)| s > now) else {
+        return Err(Refused::Precondition(format!(
+            "canary {canary} is at {now} %, past its last step ({} %): promote it or roll it back",
+            steps[steps.len() - 1]
+        )));
+    };
+    let others: i32 = entries
+        .iter()
+        .filter(|e| e.backend.at.0 == rule && e.version != canary && e.version != production)
+        .map(|e| e.backend.weight.max(0))
+        .sum();
+    if next + others > 100 {
+        return Err(Refused::Precondition(format!(
+            "other versions hold {others} %: no room for the canary's {next} %"
+        )));
+    }
+    let asked = [(canary, next), (production, 100 - next - others)];
+    let mut plan = set(op, snapshot, namespace, model_name, &asked, force)?;
+    plan.effect = format!("{} (canary step {} of {})", plan.effect, i + 1, steps.len());
+    Ok(plan)
+}
+
+/// The namespace of the model a user names: the one given, else the only one holding a
+/// Model of that name.
+pub fn model_namespace(
+    snapshot: &Snapshot,
+    model: &str,
+    namespace: Option<&str>,
+) -> Result<String, Refused> {
+    if let Some(ns) = namespace {
+        return Ok(ns.to_string());
+    }
+    let holding: Vec<&str> = snapshot
+        .models
+        .values()
+        .filter(|m| m.meta.name == model)
+        .map(|m| m.meta.namespace.as_str())
+        .collect();
+    match holding.as_slice() {
+        [ns] => Ok(ns.to_string()),
+        [] => Err(Refused::NotFound(format!(
+            "no model {model} in any namespace"
+        ))),
+        several => Err(Refused::Precondition(format!(
+            "model {model} is in several namespaces ({}): say which with -n",
+            several.join(", ")
+        ))),
+    }
+}
