@@ -23,7 +23,7 @@ pub struct ResourceType {
     pub status: bool,
     pub scale: bool,
     pub log: bool,
-    /// Only `create` (SelfSubjectAccessReview): nothing is stored.
+    /// Only `create` (SelfSubjectAccessReview, SelfSubjectReview): nothing is stored.
     pub create_only: bool,
     pub printer: Printer,
     /// The CRD's openAPIV3Schema; None for built-in kinds, which are checked by decoding.
@@ -268,6 +268,16 @@ fn builtins() -> Vec<Builtin> {
             Printer::Default,
         ),
         b(
+            "authentication.k8s.io",
+            "v1",
+            "SelfSubjectReview",
+            "selfsubjectreviews",
+            false,
+            &[],
+            &[],
+            Printer::Default,
+        ),
+        b(
             "apiextensions.k8s.io",
             "v1",
             "CustomResourceDefinition",
@@ -315,7 +325,7 @@ impl Registry {
                 status: b.subresources.contains(&"status"),
                 scale: b.subresources.contains(&"scale"),
                 log: b.subresources.contains(&"log"),
-                create_only: b.kind == "SelfSubjectAccessReview",
+                create_only: matches!(b.kind, "SelfSubjectAccessReview" | "SelfSubjectReview"),
                 printer: b.printer,
                 schema: None,
                 field_labels: b.field_labels,

@@ -182,6 +182,7 @@ enum Segment<'a> {
 /// Decodes into the typed struct and encodes again: known fields survive, unknown vanish,
 /// wrong types fail the decode (400, as the apiserver's decoder does).
 fn roundtrip(rt: &ResourceType, object: &Value) -> Result<Value, ApiError> {
+    use k8s_openapi::api::authentication::v1 as authn;
     use k8s_openapi::api::authorization::v1 as authz;
     use k8s_openapi::api::{apps, autoscaling, batch, coordination, core};
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
@@ -198,6 +199,7 @@ fn roundtrip(rt: &ResourceType, object: &Value) -> Result<Value, ApiError> {
         "HorizontalPodAutoscaler" => via::<autoscaling::v2::HorizontalPodAutoscaler>(object),
         "Lease" => via::<coordination::v1::Lease>(object),
         "SelfSubjectAccessReview" => via::<authz::SelfSubjectAccessReview>(object),
+        "SelfSubjectReview" => via::<authn::SelfSubjectReview>(object),
         "CustomResourceDefinition" => via::<apiext::CustomResourceDefinition>(object),
         _ => Ok(object.clone()),
     }

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use k8s_openapi::Resource;
+use k8s_openapi::api::authentication::v1 as authn;
 use k8s_openapi::api::authorization::v1 as authz;
 use k8s_openapi::api::{apps, autoscaling, batch, coordination, core};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
@@ -55,6 +56,7 @@ const KINDS: &[Kind] = &[
     kind::<autoscaling::v2::HorizontalPodAutoscaler>(),
     kind::<coordination::v1::Lease>(),
     kind::<authz::SelfSubjectAccessReview>(),
+    kind::<authn::SelfSubjectReview>(),
     kind::<apiext::CustomResourceDefinition>(),
 ];
 
