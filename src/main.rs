@@ -34,8 +34,16 @@ enum Command {
     Train,
     /// (Not built yet.) Trigger retraining of a model.
     Retrain,
-    /// (Not built yet.) Show or step a model's canary.
-    Canary,
+    /// Set a model's traffic weights, or step its canary.
+    Canary {
+        #[command(subcommand)]
+        command: mlxp::cli::act::CanaryCommand,
+    },
+    /// Cordon or uncordon a node.
+    Node {
+        #[command(subcommand)]
+        command: mlxp::cli::act::NodeCommand,
+    },
     /// (Not built yet.) Promote a model version.
     Promote,
     /// (Not built yet.) Roll a model back to its previous version.
@@ -54,7 +62,8 @@ impl Command {
             Command::Get(_) => "get",
             Command::Train => "train",
             Command::Retrain => "retrain",
-            Command::Canary => "canary",
+            Command::Canary { .. } => "canary",
+            Command::Node { .. } => "node",
             Command::Promote => "promote",
             Command::Rollback => "rollback",
         }
@@ -304,15 +313,17 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         #[cfg(feature = "sim")]
         Command::Demo(args) => run_demo(args, cli.cluster, cli.cockpit),
         Command::Get(args) => run_get(args, cli.cluster),
+        Command::Canary { command } => run_act(cli.cluster, Act::Canary(command)),
+        Command::Node { command } => run_act(cli.cluster, Act::Node(command)),
         Command::Agent
         | Command::Train
         | Command::Retrain
-        | Command::Canary
         | Command::Promote
         | Command::Rollback => {
             eprintln!(
                 "mlxp: {} is not built yet. Built so far: {}mlxp tui or mlxp (the cockpit on \
-                 your cluster), mlxp get (its data, for scripts).",
+                 your cluster), mlxp get (its data, for scripts), mlxp canary set|step and \
+                 mlxp node cordon|uncordon (changes, through one executor).",
                 command.name(),
                 if cfg!(feature = "sim") {
                     "mlxp demo (the cockpit on an embedded cluster), mlxp sim (that cluster \
@@ -379,20 +390,27 @@ fn run_tui(cluster: ClusterArgs, cockpit: CockpitArgs) -> anyhow::Result<()> {
 /// How long `mlxp get` waits for the API server's `/version` before saying it is not there.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+impl Connected {
+    /// What keeps the cluster from answering, said at once as kubectl does, not after the
+    /// watchers have retried it until the sync times out.
+    async fn answering(&self) -> anyhow::Result<()> {
+        if let Err(cause) = mlxp::cluster::probe(&self.client, PROBE_TIMEOUT).await {
+            let server = self.contexts.server(&self.context).unwrap_or("?");
+            anyhow::bail!(
+                "the cluster at {server} (context {}): {cause}",
+                self.context
+            );
+        }
+        Ok(())
+    }
+}
+
 fn run_get(args: GetArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
     let (what, output) = (args.what, args.output);
     let runtime = tokio::runtime::Runtime::new()?;
     let text = runtime.block_on(async move {
         let connected = cluster.connect().await?;
-        // What keeps the cluster from answering is said at once, as kubectl does, not after
-        // the watchers have retried it until the sync times out.
-        if let Err(cause) = mlxp::cluster::probe(&connected.client, PROBE_TIMEOUT).await {
-            let server = connected.contexts.server(&connected.context).unwrap_or("?");
-            anyhow::bail!(
-                "the cluster at {server} (context {}): {cause}",
-                connected.context
-            );
-        }
+        connected.answering().await?;
         mlxp::cli::get::get(
             connected.client,
             connected.metrics,
@@ -404,6 +422,32 @@ fn run_get(args: GetArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
         .await
     })?;
     write_stdout(&text)
+}
+
+enum Act {
+    Canary(mlxp::cli::act::CanaryCommand),
+    Node(mlxp::cli::act::NodeCommand),
+}
+
+/// A verb that changes the cluster: its output, then its exit code (3 refused, 4 forbidden).
+fn run_act(cluster: ClusterArgs, act: Act) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (text, code) = runtime.block_on(async move {
+        let connected = cluster.connect().await?;
+        connected.answering().await?;
+        let (client, context) = (connected.client, connected.context);
+        match act {
+            Act::Canary(command) => {
+                mlxp::cli::act::canary(client, context, cluster.namespace.as_deref(), command).await
+            }
+            Act::Node(command) => mlxp::cli::act::node(client, context, command).await,
+        }
+    })?;
+    write_stdout(&text)?;
+    if code != 0 {
+        std::process::exit(code);
+    }
+    Ok(())
 }
 
 /// Writes `text` to stdout. A reader that has gone (`| head -n 1`) ends the output quietly,

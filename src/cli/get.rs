@@ -43,20 +43,7 @@ pub async fn get(
     output: Output,
     namespace: Option<&str>,
 ) -> anyhow::Result<String> {
-    let watch = crate::cluster::start(client);
-    let mut updates = watch.subscribe();
-    let snapshot = tokio::time::timeout(SYNC_TIMEOUT, async {
-        loop {
-            let latest = updates.borrow_and_update().clone();
-            if latest.complete() {
-                return Ok(latest);
-            }
-            updates.changed().await?;
-        }
-    })
-    .await
-    .map_err(|_| anyhow::anyhow!("the cluster did not answer within {SYNC_TIMEOUT:?}"))?
-    .map_err(|e: tokio::sync::watch::error::RecvError| anyhow::anyhow!("{e}"))?;
+    let snapshot = crate::cluster::snapshot_once(client, SYNC_TIMEOUT).await?;
     if what == What::Alerts {
         // Metrics that fail make their alerts unknown, not the command fail.
         let (frame, failing) = match &metrics {

@@ -1,5 +1,6 @@
-//! The CLI verbs besides the cockpit: the same data, for scripts.
+//! The CLI verbs besides the cockpit: the same data and the same operations, for scripts.
 
+pub mod act;
 mod alerts;
 #[cfg(feature = "sim")]
 pub mod embedded;

@@ -1,8 +1,10 @@
-//! What the credentials in use may change, asked of the server (SelfSubjectAccessReview) as
-//! `kubectl auth can-i` does: the header's "read-only" follows them, not only the flag.
+//! What the credentials in use may do and who they are, asked of the server as `kubectl
+//! auth can-i` (SelfSubjectAccessReview) and `kubectl auth whoami` (SelfSubjectReview) do:
+//! the header's "read-only" and the executor's access check follow them, not only a flag.
 
 use std::time::Duration;
 
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
@@ -18,30 +20,81 @@ const WRITES: [(&str, &str, &str); 2] = [
     ("patch", "gateway.networking.k8s.io", "httproutes"),
 ];
 
+/// One request an access review asks about.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Access<'a> {
+    pub verb: &'a str,
+    pub group: &'a str,
+    pub resource: &'a str,
+    /// None: in any namespace (or a cluster-scoped resource).
+    pub namespace: Option<&'a str>,
+    pub name: Option<&'a str>,
+}
+
+/// The server's answer: allowed or not, and its reason when it gave one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub allowed: bool,
+    pub reason: String,
+}
+
+/// Whether these credentials may do `access`.
+pub async fn may(client: &kube::Client, access: Access<'_>) -> Result<Verdict, Cause> {
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let review = SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some(access.verb.into()),
+                group: Some(access.group.into()),
+                resource: Some(access.resource.into()),
+                namespace: access.namespace.map(String::from),
+                name: access.name.map(String::from),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let answer = tokio::time::timeout(DEADLINE, reviews.create(&PostParams::default(), &review))
+        .await
+        .map_err(|_| Cause::TimedOut)?
+        .map_err(|e| Cause::of(&e))?;
+    let status = answer.status.unwrap_or_default();
+    Ok(Verdict {
+        allowed: status.allowed,
+        reason: status.reason.unwrap_or_default(),
+    })
+}
+
 /// Whether these credentials may make none of mlxp's writes, in any namespace.
 pub async fn read_only(client: &kube::Client) -> Result<bool, Cause> {
-    let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
     for (verb, group, resource) in WRITES {
-        let review = SelfSubjectAccessReview {
-            spec: SelfSubjectAccessReviewSpec {
-                resource_attributes: Some(ResourceAttributes {
-                    verb: Some(verb.into()),
-                    group: Some(group.into()),
-                    resource: Some(resource.into()),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
+        let access = Access {
+            verb,
+            group,
+            resource,
             ..Default::default()
         };
-        let answer =
-            tokio::time::timeout(DEADLINE, reviews.create(&PostParams::default(), &review))
-                .await
-                .map_err(|_| Cause::TimedOut)?
-                .map_err(|e| Cause::of(&e))?;
-        if answer.status.is_some_and(|s| s.allowed) {
+        if may(client, access).await?.allowed {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// The user these credentials authenticate as.
+pub async fn whoami(client: &kube::Client) -> Result<String, Cause> {
+    let reviews: Api<SelfSubjectReview> = Api::all(client.clone());
+    let answer = tokio::time::timeout(
+        DEADLINE,
+        reviews.create(&PostParams::default(), &SelfSubjectReview::default()),
+    )
+    .await
+    .map_err(|_| Cause::TimedOut)?
+    .map_err(|e| Cause::of(&e))?;
+    Ok(answer
+        .status
+        .and_then(|s| s.user_info)
+        .and_then(|u| u.username)
+        .unwrap_or_default())
 }

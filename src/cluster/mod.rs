@@ -10,15 +10,17 @@ mod cause;
 mod contexts;
 mod kubeconfig;
 mod list_body;
+mod once;
 mod watch;
 mod yaml;
 
-pub use access::read_only;
+pub use access::{Access, Verdict, may, read_only, whoami};
 pub use cause::{Cause, probe};
 pub use contexts::{ConnectError, Contexts, context_listing};
 pub use kubeconfig::{KubeconfigLoadError, read_kubeconfig};
 pub use mlxp_core::kinds::KindName;
 pub use mlxp_core::snapshot::{Kind, ObjectKey, Snapshot, Watched};
 pub use mlxp_core::source::{ApiStatus, Reachability, SourceState, SourceStatus};
+pub use once::{SyncError, snapshot_once};
 pub use watch::{ClusterWatch, Reconnect, start, start_with};
 pub use yaml::fetch_yaml;

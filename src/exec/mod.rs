@@ -1,2 +1,247 @@
-//! The only writes to the cluster: runs an operation's plan (access check, server-side dry
-//! run, apply, audit). Filled by the operations issue.
+//! The only code that writes to the cluster. The cockpit, the CLI verbs and the agent hand
+//! it an `Op`; it plans it on the snapshot they see (`mlxp_core::ops::plan`), asks the server
+//! whether each request is allowed (SelfSubjectAccessReview), sends each as a server-side
+//! dry-run and diffs the object before and after, then — unless only a preview was asked —
+//! sends them for real, records an Event on the target and appends a line to the audit log.
+//! Every attempt, refused or not, is in the audit log.
+
+mod audit;
+mod diff;
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cluster::{Access, Cause, Snapshot, may, whoami};
+use mlxp_core::ops::{self, Change, Op, Plan, Refused, Request, Target};
+
+pub use audit::{AuditLine, default_audit_path};
+pub use diff::Diff;
+
+/// A preview (every request sent as a server-side dry-run) or the real thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    DryRun,
+    Apply,
+}
+
+/// What an op did (or, in a dry-run, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub op: &'static str,
+    pub effect: String,
+    pub mode: Mode,
+    pub user: String,
+    /// Each object's change, from the server's dry-run.
+    pub diffs: Vec<Diff>,
+    /// Recording the Event failed (the op itself succeeded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_error: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("{0}")]
+    Refused(#[from] Refused),
+    #[error("forbidden: {user} may not {verb} {resource} ({target}){reason}")]
+    Forbidden {
+        user: String,
+        verb: String,
+        resource: String,
+        target: String,
+        reason: String,
+    },
+    /// The object changed since the snapshot the op was planned on.
+    #[error("{target} changed since it was read ({message}): nothing was changed; run it again")]
+    Conflict { target: String, message: String },
+    #[error("{target}: {cause}")]
+    Api { target: String, cause: Cause },
+}
+
+impl ExecError {
+    /// The exit code scripts see: 3 refused by a precondition, 4 forbidden, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ExecError::Refused(Refused::Precondition(_)) | ExecError::Conflict { .. } => 3,
+            ExecError::Forbidden { .. } => 4,
+            ExecError::Refused(Refused::NotFound(_)) | ExecError::Api { .. } => 1,
+        }
+    }
+}
+
+pub struct Executor {
+    client: kube::Client,
+    context: String,
+    /// Where the audit lines go; None: nowhere (tests that do not look at them).
+    audit: Option<PathBuf>,
+}
+
+impl Executor {
+    pub fn new(client: kube::Client, context: String, audit: Option<PathBuf>) -> Self {
+        Executor {
+            client,
+            context,
+            audit,
+        }
+    }
+
+    /// Plans `op` on `snapshot` and runs it; the audit log records the attempt either way.
+    pub async fn run(
+        &self,
+        op: &Op,
+        snapshot: &Snapshot,
+        mode: Mode,
+    ) -> Result<Outcome, ExecError> {
+        let user = whoami(&self.client)
+            .await
+            .unwrap_or_else(|cause| format!("unknown ({cause})"));
+        let result = match ops::plan(op, snapshot) {
+            Ok(plan) => self.run_plan(&plan, mode, &user).await,
+            Err(refused) => Err(ExecError::from(refused)),
+        };
+        if let Some(path) = &self.audit {
+            let line = AuditLine::of(&self.context, &user, op, mode, &result);
+            if let Err(e) = audit::append(path, &line) {
+                eprintln!("mlxp: the audit log {}: {e}", path.display());
+            }
+        }
+        result
+    }
+
+    async fn run_plan(&self, plan: &Plan, mode: Mode, user: &str) -> Result<Outcome, ExecError> {
+        for request in &plan.requests {
+            self.check_access(request, user).await?;
+        }
+        let mut diffs = Vec::new();
+        for request in &plan.requests {
+            let before = self.get(&request.target).await?;
+            let after = self.send(request, Mode::DryRun).await?;
+            diffs.push(Diff::of(&request.target, &before, &after));
+        }
+        let mut outcome = Outcome {
+            op: plan.op.name(),
+            effect: plan.effect.clone(),
+            mode,
+            user: user.to_string(),
+            diffs,
+            event_error: None,
+        };
+        if mode == Mode::DryRun || plan.requests.is_empty() {
+            return Ok(outcome);
+        }
+        let mut uid = String::new();
+        for request in &plan.requests {
+            let after = self.send(request, Mode::Apply).await?;
+            if request.target == plan.target {
+                uid = after["metadata"]["uid"].as_str().unwrap_or("").to_string();
+            }
+        }
+        let message = format!("{} (by {user} with mlxp)", plan.effect);
+        let event = ops::event(&plan.target, &uid, plan.reason, &message, Utc::now());
+        if let Err(e) = self.create_event(&plan.target, event).await {
+            outcome.event_error = Some(e.to_string());
+        }
+        Ok(outcome)
+    }
+
+    async fn check_access(&self, request: &Request, user: &str) -> Result<(), ExecError> {
+        let target = &request.target;
+        let (group, _, resource) = target.kind.api();
+        let verb = request.change.verb();
+        let access = Access {
+            verb,
+            group,
+            resource,
+            namespace: target.namespace.as_deref(),
+            name: Some(&target.name),
+        };
+        let verdict = may(&self.client, access)
+            .await
+            .map_err(|cause| api(target, cause))?;
+        if verdict.allowed {
+            return Ok(());
+        }
+        Err(ExecError::Forbidden {
+            user: user.to_string(),
+            verb: verb.to_string(),
+            resource: if group.is_empty() {
+                resource.to_string()
+            } else {
+                format!("{resource}.{group}")
+            },
+            target: target.to_string(),
+            reason: if verdict.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", verdict.reason)
+            },
+        })
+    }
+
+    async fn get(&self, target: &Target) -> Result<Value, ExecError> {
+        let request = http::Request::get(target.path())
+            .body(Vec::new())
+            .expect("a GET of a path");
+        self.client
+            .request::<Value>(request)
+            .await
+            .map_err(|e| api(target, Cause::of(&e)))
+    }
+
+    async fn send(&self, request: &Request, mode: Mode) -> Result<Value, ExecError> {
+        let target = &request.target;
+        let mut uri = format!("{}?fieldManager=mlxp", target.path());
+        if mode == Mode::DryRun {
+            uri.push_str("&dryRun=All");
+        }
+        let body = serde_json::to_vec(request.change.body()).expect("JSON of a JSON value");
+        let http = http::Request::patch(uri)
+            .header(http::header::CONTENT_TYPE, request.change.content_type())
+            .body(body)
+            .expect("a PATCH of a path");
+        self.client
+            .request::<Value>(http)
+            .await
+            .map_err(|e| match Cause::of(&e) {
+                // 409: a resourceVersion that moved on; 422 to a JSON patch: one of its
+                // `test`s no longer holds, or a path it names is gone (the route's backends
+                // changed under it). Its values were checked when it was planned.
+                Cause::Api { code: 409, message } => conflict(target, message),
+                Cause::Api { code: 422, message }
+                    if matches!(request.change, Change::JsonPatch(_)) =>
+                {
+                    conflict(target, message)
+                }
+                cause => api(target, cause),
+            })
+    }
+
+    async fn create_event(&self, target: &Target, event: Value) -> Result<Value, Cause> {
+        let namespace = target.namespace.as_deref().unwrap_or("default");
+        let request = http::Request::post(format!("/api/v1/namespaces/{namespace}/events"))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(&event).expect("JSON of a JSON value"))
+            .expect("a POST of a path");
+        self.client
+            .request::<Value>(request)
+            .await
+            .map_err(|e| Cause::of(&e))
+    }
+}
+
+fn api(target: &Target, cause: Cause) -> ExecError {
+    ExecError::Api {
+        target: target.to_string(),
+        cause,
+    }
+}
+
+fn conflict(target: &Target, message: String) -> ExecError {
+    ExecError::Conflict {
+        target: target.to_string(),
+        message,
+    }
+}

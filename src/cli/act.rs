@@ -1,0 +1,186 @@
+//! The verbs that change the cluster (`mlxp canary set|step`, `mlxp node cordon|uncordon`):
+//! each reads one snapshot, builds its `Op` and hands it to the executor, as the cockpit
+//! and the agent do. Exit codes: 0 done, 1 error, 2 usage, 3 refused by a precondition,
+//! 4 forbidden.
+
+use std::time::Duration;
+
+use crate::cluster::{Snapshot, snapshot_once};
+use crate::exec::{ExecError, Executor, Mode, Outcome, default_audit_path};
+use mlxp_core::ops::{Op, Refused, model_namespace};
+
+/// How long to wait for every source's first list.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(clap::Subcommand, Debug)]
+pub enum CanaryCommand {
+    /// Set the weights of a model's versions on its route (they must sum to 100; versions
+    /// not named keep theirs), e.g. `mlxp canary set fraud-detector v1=50 v2=50`.
+    Set {
+        model: String,
+        #[arg(required = true, value_parser = version_weight)]
+        weights: Vec<(String, i32)>,
+        /// Send traffic to a version with no ready replica anyway (it would fail).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        how: How,
+    },
+    /// Move the canary to the next of its Model's canary steps.
+    Step {
+        model: String,
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        how: How,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum NodeCommand {
+    /// Mark a node unschedulable: no new pods land on it.
+    Cordon {
+        node: String,
+        #[command(flatten)]
+        how: How,
+    },
+    /// Mark a node schedulable again.
+    Uncordon {
+        node: String,
+        #[command(flatten)]
+        how: How,
+    },
+}
+
+/// How every op verb runs and answers.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct How {
+    /// Print what would change (the server's dry-run, as a diff) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format.
+    #[arg(short = 'o', long, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+fn version_weight(text: &str) -> Result<(String, i32), String> {
+    let (version, weight) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not VERSION=WEIGHT"))?;
+    let weight = weight
+        .parse()
+        .map_err(|_| format!("{weight:?} in {text:?} is not a whole number"))?;
+    Ok((version.to_string(), weight))
+}
+
+/// What a verb asks, before the snapshot says which namespace its model is in.
+enum Asked {
+    Canary(CanaryCommand),
+    Node(NodeCommand),
+}
+
+impl Asked {
+    fn how(&self) -> How {
+        match self {
+            Asked::Canary(CanaryCommand::Set { how, .. } | CanaryCommand::Step { how, .. })
+            | Asked::Node(NodeCommand::Cordon { how, .. } | NodeCommand::Uncordon { how, .. }) => {
+                *how
+            }
+        }
+    }
+
+    fn op(self, snapshot: &Snapshot, namespace: Option<&str>) -> Result<Op, Refused> {
+        Ok(match self {
+            Asked::Canary(CanaryCommand::Set {
+                model,
+                weights,
+                force,
+                ..
+            }) => Op::SetWeights {
+                namespace: model_namespace(snapshot, &model, namespace)?,
+                model,
+                weights,
+                force,
+            },
+            Asked::Canary(CanaryCommand::Step { model, force, .. }) => Op::StepCanary {
+                namespace: model_namespace(snapshot, &model, namespace)?,
+                model,
+                force,
+            },
+            Asked::Node(NodeCommand::Cordon { node, .. }) => Op::Cordon { node },
+            Asked::Node(NodeCommand::Uncordon { node, .. }) => Op::Uncordon { node },
+        })
+    }
+}
+
+pub async fn canary(
+    client: kube::Client,
+    context: String,
+    namespace: Option<&str>,
+    command: CanaryCommand,
+) -> anyhow::Result<(String, i32)> {
+    act(client, context, namespace, Asked::Canary(command)).await
+}
+
+pub async fn node(
+    client: kube::Client,
+    context: String,
+    command: NodeCommand,
+) -> anyhow::Result<(String, i32)> {
+    act(client, context, None, Asked::Node(command)).await
+}
+
+/// What to print on stdout and the exit code; an error that is not the op's (the cluster
+/// unreachable) is the Err.
+async fn act(
+    client: kube::Client,
+    context: String,
+    namespace: Option<&str>,
+    asked: Asked,
+) -> anyhow::Result<(String, i32)> {
+    let how = asked.how();
+    let snapshot = snapshot_once(client.clone(), SYNC_TIMEOUT).await?;
+    let executor = Executor::new(client, context, default_audit_path());
+    let mode = if how.dry_run {
+        Mode::DryRun
+    } else {
+        Mode::Apply
+    };
+    let result = match asked.op(&snapshot, namespace) {
+        Ok(op) => executor.run(&op, &snapshot, mode).await,
+        Err(refused) => Err(ExecError::Refused(refused)),
+    };
+    Ok(match result {
+        Ok(outcome) => (printed(&outcome, how.output)?, 0),
+        Err(e) => {
+            eprintln!("mlxp: {e}");
+            (String::new(), e.exit_code())
+        }
+    })
+}
+
+fn printed(outcome: &Outcome, output: Output) -> anyhow::Result<String> {
+    if output == Output::Json {
+        return Ok(serde_json::to_string_pretty(outcome)? + "\n");
+    }
+    if let Some(e) = &outcome.event_error {
+        eprintln!("mlxp: done, but its Event could not be recorded: {e}");
+    }
+    let mut text = outcome.effect.clone();
+    if outcome.mode == Mode::DryRun {
+        text.push_str(" (dry run: nothing changed)");
+    }
+    text.push('\n');
+    if outcome.mode == Mode::DryRun {
+        for diff in &outcome.diffs {
+            text.push_str(&diff.text);
+        }
+    }
+    Ok(text)
+}

@@ -1,0 +1,402 @@
+//! Operations against the embedded cluster, as a script runs them (`mlxp canary …`, `mlxp
+//! node …`) and through the executor itself: the result read back through kube, nothing
+//! changed by a dry-run, a refusal or a read-only token, an Event and an audit line for each.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use mlxp::cluster::snapshot_once;
+use mlxp::exec::{AuditLine, ExecError, Executor, Mode};
+use mlxp_core::ops::Op;
+use mlxp_sim::Sim;
+use mlxp_sim::testing::{eight_am, platform_at};
+use serde_json::{Value, json};
+
+struct Platform {
+    home: tempfile::TempDir,
+    sim: Sim,
+    kubeconfig: PathBuf,
+}
+
+/// The seeded platform (fraud-detector: v1 at 80, v2 canary at 20) with its kubeconfig.
+async fn platform() -> Platform {
+    let home = tempfile::tempdir().expect("home");
+    let sim = platform_at(eight_am()).await;
+    // Long enough for the serving Deployments' pods to be ready.
+    sim.advance(Duration::from_secs(120));
+    let kubeconfig = home.path().join("sim.kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    Platform {
+        home,
+        sim,
+        kubeconfig,
+    }
+}
+
+impl Platform {
+    async fn mlxp(&self, args: &[&str]) -> Output {
+        let kubeconfig = self.kubeconfig.to_str().expect("utf-8 path");
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_mlxp"))
+            .args(args)
+            .args(["--kubeconfig", kubeconfig])
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env("XDG_STATE_HOME", self.home.path().join(".state"))
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .expect("mlxp runs")
+    }
+
+    fn audit_path(&self) -> PathBuf {
+        self.home.path().join(".state/mlxp/audit.jsonl")
+    }
+
+    async fn route(&self) -> DynamicObject {
+        routes(&self.sim)
+            .await
+            .get("fraud-detector")
+            .await
+            .expect("the route")
+    }
+}
+
+async fn routes(sim: &Sim) -> Api<DynamicObject> {
+    let client = sim.client(false).await.expect("client");
+    let resource = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
+        "httproutes",
+    );
+    Api::namespaced_with(client, "serving", &resource)
+}
+
+/// What a test checks of a route: each backend's weight, by name.
+fn weights(route: &DynamicObject) -> Vec<(String, i64)> {
+    route.data["spec"]["rules"][0]["backendRefs"]
+        .as_array()
+        .expect("backendRefs")
+        .iter()
+        .map(|b| {
+            (
+                b["name"].as_str().unwrap_or("").to_string(),
+                b["weight"].as_i64().unwrap_or(1),
+            )
+        })
+        .collect()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn audit_lines(path: &Path) -> Vec<AuditLine> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an audit line"))
+        .collect()
+}
+
+async fn events_with_reason(sim: &Sim, reason: &str) -> Vec<Value> {
+    let client = sim.client(false).await.expect("client");
+    let events: Api<DynamicObject> = Api::all_with(
+        client,
+        &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Event>(&()),
+    );
+    events
+        .list(&ListParams::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .map(|e| serde_json::to_value(e).expect("json"))
+        .filter(|e| e["reason"] == reason)
+        .collect()
+}
+
+async fn first_node(sim: &Sim) -> String {
+    let client = sim.client(false).await.expect("client");
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client);
+    nodes
+        .list(&ListParams::default())
+        .await
+        .expect("nodes")
+        .items[0]
+        .metadata
+        .name
+        .clone()
+        .expect("a name")
+}
+
+fn pairs(list: &[(&str, i64)]) -> Vec<(String, i64)> {
+    list.iter().map(|(n, w)| (n.to_string(), *w)).collect()
+}
+
+#[tokio::test]
+async fn canary_set_moves_the_weights_and_records_an_event_and_an_audit_line() {
+    let p = platform().await;
+    assert_eq!(
+        weights(&p.route().await),
+        pairs(&[("fraud-detector-v1", 80), ("fraud-detector-v2", 20)])
+    );
+    let out = p
+        .mlxp(&["canary", "set", "fraud-detector", "v1=50", "v2=50"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "fraud-detector: v1 80→50 %, v2 20→50 %\n"
+    );
+    let now = weights(&p.route().await);
+    assert_eq!(
+        now,
+        pairs(&[("fraud-detector-v1", 50), ("fraud-detector-v2", 50)])
+    );
+    assert_eq!(now.iter().map(|(_, w)| w).sum::<i64>(), 100);
+    let events = events_with_reason(&p.sim, "CanaryWeightsSet").await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["involvedObject"]["kind"], "HTTPRoute");
+    assert_eq!(events[0]["involvedObject"]["name"], "fraud-detector");
+    assert_eq!(
+        events[0]["message"],
+        "fraud-detector: v1 80→50 %, v2 20→50 % (by mlxp-admin with mlxp)"
+    );
+    let audit = audit_lines(&p.audit_path());
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].result, "done");
+    assert_eq!(audit[0].user, "mlxp-admin");
+    assert_eq!(audit[0].context, "mlxp-sim");
+    assert!(!audit[0].dry_run);
+    assert_eq!(audit[0].op["op"], "set-weights");
+
+    // The same again changes nothing and records no second Event.
+    let version = p.route().await.metadata.resource_version;
+    let again = p
+        .mlxp(&["canary", "set", "fraud-detector", "v1=50", "v2=50"])
+        .await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).contains("(already so)"),
+        "{}",
+        text(&again.stdout)
+    );
+    assert_eq!(p.route().await.metadata.resource_version, version);
+    assert_eq!(
+        events_with_reason(&p.sim, "CanaryWeightsSet").await.len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_prints_the_servers_diff_and_changes_nothing() {
+    let p = platform().await;
+    let before = p.route().await;
+    let out = p
+        .mlxp(&[
+            "canary",
+            "set",
+            "fraud-detector",
+            "v1=0",
+            "v2=100",
+            "--dry-run",
+        ])
+        .await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("fraud-detector: v1 80→0 %, v2 20→100 % (dry run: nothing changed)\n"),
+        "{stdout}"
+    );
+    for line in [
+        "-      weight: 80",
+        "+      weight: 0",
+        "-      weight: 20",
+        "+      weight: 100",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.trim_end() == line),
+            "{line:?} in:\n{stdout}"
+        );
+    }
+    let after = p.route().await;
+    assert_eq!(
+        after.metadata.resource_version,
+        before.metadata.resource_version
+    );
+    assert_eq!(weights(&after), weights(&before));
+    assert!(
+        events_with_reason(&p.sim, "CanaryWeightsSet")
+            .await
+            .is_empty()
+    );
+    let audit = audit_lines(&p.audit_path());
+    assert!(audit[0].dry_run && audit[0].result == "done", "{audit:?}");
+}
+
+#[tokio::test]
+async fn weights_that_cannot_hold_are_refused_with_exit_3_and_nothing_changes() {
+    let p = platform().await;
+    let before = p.route().await.metadata.resource_version;
+    for (args, says) in [
+        (
+            vec!["v2=50"],
+            "the weights would sum to 130, not 100 (v1 80 + v2 50)",
+        ),
+        (
+            vec!["v1=50", "v9=50"],
+            "fraud-detector has no version v9 on HTTPRoute serving/fraud-detector; its versions: v1, v2",
+        ),
+    ] {
+        let mut all = vec!["canary", "set", "fraud-detector"];
+        all.extend(args);
+        let out = p.mlxp(&all).await;
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), format!("mlxp: {says}\n"));
+    }
+    assert_eq!(p.route().await.metadata.resource_version, before);
+    let audit = audit_lines(&p.audit_path());
+    assert_eq!(audit.len(), 2);
+    assert!(
+        audit.iter().all(|l| l.result.starts_with("refused: ")),
+        "{audit:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_read_only_token_is_refused_with_exit_4_and_nothing_changes() {
+    let p = platform().await;
+    let before = p.route().await.metadata.resource_version;
+    let out = p
+        .mlxp(&[
+            "canary",
+            "set",
+            "fraud-detector",
+            "v1=50",
+            "v2=50",
+            "--context",
+            "mlxp-sim-readonly",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "mlxp: forbidden: mlxp-readonly may not patch httproutes.gateway.networking.k8s.io \
+         (httproute serving/fraud-detector): mlxp-readonly is read-only\n"
+    );
+    assert_eq!(p.route().await.metadata.resource_version, before);
+    assert!(
+        events_with_reason(&p.sim, "CanaryWeightsSet")
+            .await
+            .is_empty()
+    );
+    let node = first_node(&p.sim).await;
+    let out = p
+        .mlxp(&["node", "cordon", &node, "--context", "mlxp-sim-readonly"])
+        .await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+}
+
+#[tokio::test]
+async fn canary_step_walks_the_models_steps_then_says_to_promote() {
+    let p = platform().await;
+    let out = p
+        .mlxp(&["canary", "step", "fraud-detector", "-o", "json"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        outcome["effect"],
+        "fraud-detector: v1 80→50 %, v2 20→50 % (canary step 3 of 4)"
+    );
+    assert_eq!(outcome["mode"], "apply");
+    let out = p.mlxp(&["canary", "step", "fraud-detector"]).await;
+    assert_eq!(
+        text(&out.stdout),
+        "fraud-detector: v1 50→0 %, v2 50→100 % (canary step 4 of 4)\n"
+    );
+    assert_eq!(
+        weights(&p.route().await),
+        pairs(&[("fraud-detector-v1", 0), ("fraud-detector-v2", 100)])
+    );
+    let out = p.mlxp(&["canary", "step", "fraud-detector"]).await;
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        text(&out.stderr),
+        "mlxp: canary v2 is at 100 %, past its last step (100 %): promote it or roll it back\n"
+    );
+}
+
+#[tokio::test]
+async fn cordon_and_uncordon_a_node() {
+    let p = platform().await;
+    let client = p.sim.client(false).await.expect("client");
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client);
+    let node = first_node(&p.sim).await;
+    let unschedulable = || async {
+        let n = nodes.get(&node).await.expect("node");
+        n.spec.and_then(|s| s.unschedulable).unwrap_or(false)
+    };
+    let out = p.mlxp(&["node", "cordon", &node]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("node {node} cordoned: no new pods land on it\n")
+    );
+    assert!(unschedulable().await);
+    let again = p.mlxp(&["node", "cordon", &node]).await;
+    assert_eq!(
+        text(&again.stdout),
+        format!("node {node} is already cordoned\n")
+    );
+    let out = p.mlxp(&["node", "uncordon", &node]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!unschedulable().await);
+    let events = events_with_reason(&p.sim, "NodeCordoned").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["metadata"]["namespace"], "default");
+    assert_eq!(events_with_reason(&p.sim, "NodeUncordoned").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_route_changed_since_the_snapshot_is_a_conflict_and_is_left_alone() {
+    let p = platform().await;
+    let client = p.sim.client(false).await.expect("client");
+    let stale = snapshot_once(client.clone(), Duration::from_secs(30))
+        .await
+        .expect("a snapshot");
+    // Someone else swaps the backends' order after the snapshot was taken.
+    let swapped = json!({"spec": {"rules": [{"backendRefs": [
+        {"name": "fraud-detector-v2", "port": 8080, "weight": 20},
+        {"name": "fraud-detector-v1", "port": 8080, "weight": 80},
+    ]}]}});
+    routes(&p.sim)
+        .await
+        .patch(
+            "fraud-detector",
+            &PatchParams::default(),
+            &Patch::Merge(&swapped),
+        )
+        .await
+        .expect("patched");
+    let executor = Executor::new(client, "mlxp-sim".into(), None);
+    let op = Op::SetWeights {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        weights: vec![("v1".into(), 0), ("v2".into(), 100)],
+        force: false,
+    };
+    let error = executor
+        .run(&op, &stale, Mode::Apply)
+        .await
+        .expect_err("a conflict");
+    assert!(matches!(error, ExecError::Conflict { .. }), "{error}");
+    assert_eq!(error.exit_code(), 3);
+    // What the other writer set stands: v1 did not get v2's weight.
+    assert_eq!(
+        weights(&p.route().await),
+        pairs(&[("fraud-detector-v2", 20), ("fraud-detector-v1", 80)])
+    );
+}
