@@ -93,8 +93,8 @@ struct ClusterArgs {
 /// How the cockpit opens (`mlxp`, `mlxp tui`, `mlxp demo`).
 #[derive(clap::Args, Debug, Default)]
 struct CockpitArgs {
-    /// Read-only: offer no action that changes the cluster (none is built yet). With demo:
-    /// start on its read-only context, mlxp-demo-readonly.
+    /// Read-only: offer no action that changes the cluster, and refuse the verbs that do
+    /// (exit 4). With demo: start on its read-only context, mlxp-demo-readonly.
     #[arg(long, global = true)]
     readonly: bool,
     /// Built-in theme: dark (the default), light, high-contrast, solarized-dark.
@@ -313,6 +313,13 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         #[cfg(feature = "sim")]
         Command::Demo(args) => run_demo(args, cli.cluster, cli.cockpit),
         Command::Get(args) => run_get(args, cli.cluster),
+        Command::Canary { .. } | Command::Node { .. } if cli.cockpit.readonly => {
+            eprintln!(
+                "mlxp: --readonly: mlxp {} changes the cluster; nothing was sent",
+                command.name()
+            );
+            std::process::exit(4);
+        }
         Command::Canary { command } => run_act(cli.cluster, Act::Canary(command)),
         Command::Node { command } => run_act(cli.cluster, Act::Node(command)),
         Command::Agent

@@ -297,6 +297,14 @@ async fn the_read_only_token_is_refused_with_exit_4_and_nothing_changes() {
         .mlxp(&["node", "cordon", &node, "--context", "mlxp-sim-readonly"])
         .await;
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    // --readonly refuses before reaching the cluster, whatever the token may do.
+    let out = p.mlxp(&["--readonly", "node", "cordon", &node]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "mlxp: --readonly: mlxp node changes the cluster; nothing was sent\n"
+    );
+    assert!(events_with_reason(&p.sim, "NodeCordoned").await.is_empty());
 }
 
 #[tokio::test]
