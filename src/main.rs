@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use mlxp::cli::act::Asked;
 
 /// mlxp: operate an ML platform on Kubernetes from the terminal.
 #[derive(Parser, Debug)]
@@ -44,10 +45,10 @@ enum Command {
         #[command(subcommand)]
         command: mlxp::cli::act::NodeCommand,
     },
-    /// (Not built yet.) Promote a model version.
-    Promote,
-    /// (Not built yet.) Roll a model back to its previous version.
-    Rollback,
+    /// Promote a model version: all traffic, stage Production, the previous one archived.
+    Promote(mlxp::cli::act::PromoteArgs),
+    /// Roll a model's canary back: its traffic to the Production version, the canary rejected.
+    Rollback(mlxp::cli::act::RollbackArgs),
 }
 
 impl Command {
@@ -64,8 +65,8 @@ impl Command {
             Command::Retrain => "retrain",
             Command::Canary { .. } => "canary",
             Command::Node { .. } => "node",
-            Command::Promote => "promote",
-            Command::Rollback => "rollback",
+            Command::Promote(_) => "promote",
+            Command::Rollback(_) => "rollback",
         }
     }
 }
@@ -313,24 +314,27 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         #[cfg(feature = "sim")]
         Command::Demo(args) => run_demo(args, cli.cluster, cli.cockpit),
         Command::Get(args) => run_get(args, cli.cluster),
-        Command::Canary { .. } | Command::Node { .. } if cli.cockpit.readonly => {
+        Command::Canary { .. }
+        | Command::Node { .. }
+        | Command::Promote(_)
+        | Command::Rollback(_)
+            if cli.cockpit.readonly =>
+        {
             eprintln!(
                 "mlxp: --readonly: mlxp {} changes the cluster; nothing was sent",
                 command.name()
             );
             std::process::exit(4);
         }
-        Command::Canary { command } => run_act(cli.cluster, Act::Canary(command)),
-        Command::Node { command } => run_act(cli.cluster, Act::Node(command)),
-        Command::Agent
-        | Command::Train
-        | Command::Retrain
-        | Command::Promote
-        | Command::Rollback => {
+        Command::Canary { command } => run_act(cli.cluster, Asked::Canary(command)),
+        Command::Node { command } => run_act(cli.cluster, Asked::Node(command)),
+        Command::Promote(args) => run_act(cli.cluster, Asked::Promote(args)),
+        Command::Rollback(args) => run_act(cli.cluster, Asked::Rollback(args)),
+        Command::Agent | Command::Train | Command::Retrain => {
             eprintln!(
                 "mlxp: {} is not built yet. Built so far: {}mlxp tui or mlxp (the cockpit on \
-                 your cluster), mlxp get (its data, for scripts), mlxp canary set|step and \
-                 mlxp node cordon|uncordon (changes, through one executor).",
+                 your cluster), mlxp get (its data, for scripts), mlxp canary set|step, mlxp \
+                 promote, mlxp rollback and mlxp node cordon|uncordon (changes).",
                 command.name(),
                 if cfg!(feature = "sim") {
                     "mlxp demo (the cockpit on an embedded cluster), mlxp sim (that cluster \
@@ -431,24 +435,14 @@ fn run_get(args: GetArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
     write_stdout(&text)
 }
 
-enum Act {
-    Canary(mlxp::cli::act::CanaryCommand),
-    Node(mlxp::cli::act::NodeCommand),
-}
-
 /// A verb that changes the cluster: its output, then its exit code (3 refused, 4 forbidden).
-fn run_act(cluster: ClusterArgs, act: Act) -> anyhow::Result<()> {
+fn run_act(cluster: ClusterArgs, asked: Asked) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let (text, code) = runtime.block_on(async move {
         let connected = cluster.connect().await?;
         connected.answering().await?;
-        let (client, context) = (connected.client, connected.context);
-        match act {
-            Act::Canary(command) => {
-                mlxp::cli::act::canary(client, context, cluster.namespace.as_deref(), command).await
-            }
-            Act::Node(command) => mlxp::cli::act::node(client, context, command).await,
-        }
+        let namespace = cluster.namespace.as_deref();
+        mlxp::cli::act::act(connected.client, connected.context, namespace, asked).await
     })?;
     write_stdout(&text)?;
     if code != 0 {

@@ -408,3 +408,107 @@ async fn a_route_changed_since_the_snapshot_is_a_conflict_and_is_left_alone() {
         pairs(&[("fraud-detector-v2", 20), ("fraud-detector-v1", 80)])
     );
 }
+
+/// A namespaced object of any kind in `serving`, read back through kube.
+async fn serving_object(sim: &Sim, gvk: (&str, &str, &str), plural: &str, name: &str) -> Value {
+    let client = sim.client(false).await.expect("client");
+    let (group, version, kind) = gvk;
+    let resource = kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk(group, version, kind),
+        plural,
+    );
+    let api: Api<DynamicObject> = Api::namespaced_with(client, "serving", &resource);
+    serde_json::to_value(api.get(name).await.expect("the object")).expect("json")
+}
+
+async fn stage(sim: &Sim, version: &str) -> Value {
+    let name = format!("fraud-detector-{version}");
+    let mv = ("mlxp.io", "v1alpha1", "ModelVersion");
+    serving_object(sim, mv, "modelversions", &name).await["spec"]["stage"].clone()
+}
+
+async fn replicas(sim: &Sim, version: &str) -> Value {
+    let name = format!("fraud-detector-{version}");
+    let deployment = ("apps", "v1", "Deployment");
+    serving_object(sim, deployment, "deployments", &name).await["spec"]["replicas"].clone()
+}
+
+async fn model_status(sim: &Sim) -> Value {
+    let model = ("mlxp.io", "v1alpha1", "Model");
+    serving_object(sim, model, "models", "fraud-detector").await["status"].clone()
+}
+
+#[tokio::test]
+async fn promote_sends_all_traffic_to_the_version_and_archives_the_old_one() {
+    let p = platform().await;
+    let out = p.mlxp(&["promote", "fraud-detector", "v2"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "fraud-detector v2 promoted: v1 80→0 %, v2 20→100 %; v1 archived; fraud-detector-v1 \
+         scaled to 0\n"
+    );
+    assert_eq!(
+        weights(&p.route().await),
+        pairs(&[("fraud-detector-v1", 0), ("fraud-detector-v2", 100)])
+    );
+    assert_eq!(stage(&p.sim, "v2").await, "Production");
+    assert_eq!(stage(&p.sim, "v1").await, "Archived");
+    let status = model_status(&p.sim).await;
+    assert_eq!(status["productionVersion"], "v2", "{status}");
+    assert!(status.get("canaryVersion").is_none(), "{status}");
+    assert_eq!(replicas(&p.sim, "v1").await, 0);
+    // Its autoscaler leaves a Deployment scaled to zero alone, as Kubernetes' does.
+    p.sim.advance(Duration::from_secs(120));
+    assert_eq!(replicas(&p.sim, "v1").await, 0);
+    // … while v2's scales it up to take all the traffic.
+    let v2 = replicas(&p.sim, "v2").await.as_i64().expect("replicas");
+    assert!(v2 > 1, "v2 at {v2} replicas");
+    let events = events_with_reason(&p.sim, "ModelPromoted").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["involvedObject"]["kind"], "Model");
+    // Again: nothing left to do.
+    let again = p.mlxp(&["promote", "fraud-detector", "v2"]).await;
+    assert_eq!(
+        text(&again.stdout),
+        "fraud-detector v2 is already in production with all traffic\n"
+    );
+}
+
+#[tokio::test]
+async fn rollback_returns_the_traffic_and_rejects_the_canary_with_its_reason() {
+    let p = platform().await;
+    let out = p
+        .mlxp(&["rollback", "fraud-detector", "--reason", "errors 8% > 1%"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "fraud-detector rolled back to v1: v1 80→100 %, v2 20→0 %; v2 rejected (errors 8% > \
+         1%), scaled to 0\n"
+    );
+    assert_eq!(
+        weights(&p.route().await),
+        pairs(&[("fraud-detector-v1", 100), ("fraud-detector-v2", 0)])
+    );
+    assert_eq!(stage(&p.sim, "v2").await, "Rejected");
+    assert_eq!(stage(&p.sim, "v1").await, "Production");
+    let mv = ("mlxp.io", "v1alpha1", "ModelVersion");
+    let v2 = serving_object(&p.sim, mv, "modelversions", "fraud-detector-v2").await;
+    assert_eq!(
+        v2["metadata"]["annotations"]["mlxp.io/rejected-reason"],
+        "errors 8% > 1%"
+    );
+    assert_eq!(replicas(&p.sim, "v2").await, 0);
+    assert_eq!(model_status(&p.sim).await["productionVersion"], "v1");
+    assert_eq!(events_with_reason(&p.sim, "ModelRolledBack").await.len(), 1);
+    // Nothing left to roll back; a rejected version is not promoted.
+    let again = p.mlxp(&["rollback", "fraud-detector"]).await;
+    assert_eq!(again.status.code(), Some(3), "{}", text(&again.stderr));
+    let promote = p.mlxp(&["promote", "fraud-detector", "v2"]).await;
+    assert_eq!(promote.status.code(), Some(3));
+    assert_eq!(
+        text(&promote.stderr),
+        "mlxp: fraud-detector v2 was rejected: promote another version\n"
+    );
+}

@@ -1,4 +1,5 @@
-//! The verbs that change the cluster (`mlxp canary set|step`, `mlxp node cordon|uncordon`):
+//! The verbs that change the cluster (`mlxp canary set|step`, `mlxp promote`, `mlxp
+//! rollback`, `mlxp node cordon|uncordon`):
 //! each reads one snapshot, builds its `Op` and hands it to the executor, as the cockpit
 //! and the agent do. Exit codes: 0 done, 1 error, 2 usage, 3 refused by a precondition,
 //! 4 forbidden.
@@ -34,6 +35,29 @@ pub enum CanaryCommand {
         #[command(flatten)]
         how: How,
     },
+}
+
+/// `mlxp promote MODEL VERSION`.
+#[derive(clap::Args, Debug)]
+pub struct PromoteArgs {
+    model: String,
+    version: String,
+    /// Send all traffic to it even with no ready replica (it would fail).
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    how: How,
+}
+
+/// `mlxp rollback MODEL`.
+#[derive(clap::Args, Debug)]
+pub struct RollbackArgs {
+    model: String,
+    /// Why, kept on the rejected canary (annotation mlxp.io/rejected-reason).
+    #[arg(long, default_value = "rolled back by hand")]
+    reason: String,
+    #[command(flatten)]
+    how: How,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -80,8 +104,10 @@ fn version_weight(text: &str) -> Result<(String, i32), String> {
 }
 
 /// What a verb asks, before the snapshot says which namespace its model is in.
-enum Asked {
+pub enum Asked {
     Canary(CanaryCommand),
+    Promote(PromoteArgs),
+    Rollback(RollbackArgs),
     Node(NodeCommand),
 }
 
@@ -89,6 +115,8 @@ impl Asked {
     fn how(&self) -> How {
         match self {
             Asked::Canary(CanaryCommand::Set { how, .. } | CanaryCommand::Step { how, .. })
+            | Asked::Promote(PromoteArgs { how, .. })
+            | Asked::Rollback(RollbackArgs { how, .. })
             | Asked::Node(NodeCommand::Cordon { how, .. } | NodeCommand::Uncordon { how, .. }) => {
                 *how
             }
@@ -113,32 +141,31 @@ impl Asked {
                 model,
                 force,
             },
+            Asked::Promote(PromoteArgs {
+                model,
+                version,
+                force,
+                ..
+            }) => Op::Promote {
+                namespace: model_namespace(snapshot, &model, namespace)?,
+                model,
+                version,
+                force,
+            },
+            Asked::Rollback(RollbackArgs { model, reason, .. }) => Op::Rollback {
+                namespace: model_namespace(snapshot, &model, namespace)?,
+                model,
+                reason,
+            },
             Asked::Node(NodeCommand::Cordon { node, .. }) => Op::Cordon { node },
             Asked::Node(NodeCommand::Uncordon { node, .. }) => Op::Uncordon { node },
         })
     }
 }
 
-pub async fn canary(
-    client: kube::Client,
-    context: String,
-    namespace: Option<&str>,
-    command: CanaryCommand,
-) -> anyhow::Result<(String, i32)> {
-    act(client, context, namespace, Asked::Canary(command)).await
-}
-
-pub async fn node(
-    client: kube::Client,
-    context: String,
-    command: NodeCommand,
-) -> anyhow::Result<(String, i32)> {
-    act(client, context, None, Asked::Node(command)).await
-}
-
 /// What to print on stdout and the exit code; an error that is not the op's (the cluster
 /// unreachable) is the Err.
-async fn act(
+pub async fn act(
     client: kube::Client,
     context: String,
     namespace: Option<&str>,

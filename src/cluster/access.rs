@@ -26,6 +26,7 @@ pub struct Access<'a> {
     pub verb: &'a str,
     pub group: &'a str,
     pub resource: &'a str,
+    pub subresource: Option<&'a str>,
     /// None: in any namespace (or a cluster-scoped resource).
     pub namespace: Option<&'a str>,
     pub name: Option<&'a str>,
@@ -47,6 +48,7 @@ pub async fn may(client: &kube::Client, access: Access<'_>) -> Result<Verdict, C
                 verb: Some(access.verb.into()),
                 group: Some(access.group.into()),
                 resource: Some(access.resource.into()),
+                subresource: access.subresource.map(String::from),
                 namespace: access.namespace.map(String::from),
                 name: access.name.map(String::from),
                 ..Default::default()

@@ -155,6 +155,7 @@ impl Executor {
             verb,
             group,
             resource,
+            subresource: request.subresource,
             namespace: target.namespace.as_deref(),
             name: Some(&target.name),
         };
@@ -167,10 +168,16 @@ impl Executor {
         Err(ExecError::Forbidden {
             user: user.to_string(),
             verb: verb.to_string(),
-            resource: if group.is_empty() {
-                resource.to_string()
-            } else {
-                format!("{resource}.{group}")
+            resource: {
+                let sub = request
+                    .subresource
+                    .map(|s| format!("/{s}"))
+                    .unwrap_or_default();
+                if group.is_empty() {
+                    format!("{resource}{sub}")
+                } else {
+                    format!("{resource}.{group}{sub}")
+                }
             },
             target: target.to_string(),
             reason: if verdict.reason.is_empty() {
@@ -193,7 +200,7 @@ impl Executor {
 
     async fn send(&self, request: &Request, mode: Mode) -> Result<Value, ExecError> {
         let target = &request.target;
-        let mut uri = format!("{}?fieldManager=mlxp", target.path());
+        let mut uri = format!("{}?fieldManager=mlxp", request.path());
         if mode == Mode::DryRun {
             uri.push_str("&dryRun=All");
         }

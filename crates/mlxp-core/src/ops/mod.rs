@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::kinds::KindName;
 use crate::snapshot::Snapshot;
 
+mod lifecycle;
 mod nodes;
 mod weights;
 
@@ -38,6 +39,21 @@ pub enum Op {
         model: String,
         force: bool,
     },
+    /// A version to all traffic and stage Production; the previous Production archived,
+    /// the other versions' Deployments scaled to zero.
+    Promote {
+        namespace: String,
+        model: String,
+        version: String,
+        force: bool,
+    },
+    /// The canary's traffic back to the Production version; the canary Rejected with the
+    /// reason and scaled to zero.
+    Rollback {
+        namespace: String,
+        model: String,
+        reason: String,
+    },
     Cordon {
         node: String,
     },
@@ -51,6 +67,8 @@ impl Op {
         match self {
             Op::SetWeights { .. } => "set-weights",
             Op::StepCanary { .. } => "step-canary",
+            Op::Promote { .. } => "promote",
+            Op::Rollback { .. } => "rollback",
             Op::Cordon { .. } => "cordon",
             Op::Uncordon { .. } => "uncordon",
         }
@@ -86,7 +104,43 @@ impl fmt::Display for Target {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Request {
     pub target: Target,
+    /// `status` for a change of what the object reports, through its status subresource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subresource: Option<&'static str>,
     pub change: Change,
+}
+
+impl Request {
+    pub fn merge(target: &Target, body: Value) -> Request {
+        Request {
+            target: target.clone(),
+            subresource: None,
+            change: Change::MergePatch(body),
+        }
+    }
+
+    pub fn merge_status(target: &Target, body: Value) -> Request {
+        Request {
+            subresource: Some("status"),
+            ..Request::merge(target, body)
+        }
+    }
+
+    pub fn json_patch(target: &Target, operations: Vec<Value>) -> Request {
+        Request {
+            target: target.clone(),
+            subresource: None,
+            change: Change::JsonPatch(Value::Array(operations)),
+        }
+    }
+
+    /// Where it is sent.
+    pub fn path(&self) -> String {
+        match self.subresource {
+            Some(sub) => format!("{}/{sub}", self.target.path()),
+            None => self.target.path(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -159,6 +213,17 @@ pub fn plan(op: &Op, snapshot: &Snapshot) -> Result<Plan, Refused> {
             model,
             force,
         } => weights::step(op, snapshot, namespace, model, *force),
+        Op::Promote {
+            namespace,
+            model,
+            version,
+            force,
+        } => lifecycle::promote(op, snapshot, namespace, model, version, *force),
+        Op::Rollback {
+            namespace,
+            model,
+            reason,
+        } => lifecycle::rollback(op, snapshot, namespace, model, reason),
         Op::Cordon { node } => nodes::cordon(op, snapshot, node, true),
         Op::Uncordon { node } => nodes::cordon(op, snapshot, node, false),
     }

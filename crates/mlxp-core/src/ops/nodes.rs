@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Change, Op, Plan, Refused, Request, Target};
+use super::{Op, Plan, Refused, Request, Target};
 use crate::kinds::KindName;
 use crate::snapshot::Snapshot;
 
@@ -46,10 +46,10 @@ pub(super) fn cordon(
         } else {
             // null removes the field, as an uncordoned node has none.
             let value = if cordon { json!(true) } else { json!(null) };
-            vec![Request {
-                target: target.clone(),
-                change: Change::MergePatch(json!({"spec": {"unschedulable": value}})),
-            }]
+            vec![Request::merge(
+                &target,
+                json!({"spec": {"unschedulable": value}}),
+            )]
         },
         target,
         reason,

@@ -248,3 +248,115 @@ fn the_event_names_its_object_and_goes_to_default_for_a_node() {
     assert_eq!(event["lastTimestamp"], "2026-12-07T10:00:00Z");
     assert_eq!(event["reportingComponent"], "mlxp");
 }
+
+fn paths(plan: &Plan) -> Vec<String> {
+    plan.requests.iter().map(Request::path).collect()
+}
+
+#[test]
+fn promote_moves_all_traffic_archives_the_old_production_and_scales_it_down() {
+    let op = Op::Promote {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        version: "v2".into(),
+        force: false,
+    };
+    let plan = plan(&op, &platform()).expect("a plan");
+    assert_eq!(
+        plan.effect,
+        "fraud-detector v2 promoted: v1 80→0 %, v2 20→100 %, v0 0 %; v1 archived; \
+         fraud-detector-v1 scaled to 0"
+    );
+    let mlxp = "/apis/mlxp.io/v1alpha1/namespaces/serving";
+    assert_eq!(
+        paths(&plan),
+        [
+            "/apis/gateway.networking.k8s.io/v1/namespaces/serving/httproutes/fraud-detector"
+                .to_string(),
+            format!("{mlxp}/modelversions/fraud-detector-v2"),
+            format!("{mlxp}/modelversions/fraud-detector-v1"),
+            "/apis/apps/v1/namespaces/serving/deployments/fraud-detector-v1".to_string(),
+            format!("{mlxp}/models/fraud-detector/status"),
+        ]
+    );
+    assert_eq!(
+        plan.requests[1].change,
+        Change::MergePatch(json!({"spec": {"stage": "Production"}}))
+    );
+    assert_eq!(
+        plan.requests[2].change,
+        Change::MergePatch(json!({"spec": {"stage": "Archived"}}))
+    );
+    assert_eq!(
+        plan.requests[4].change,
+        Change::MergePatch(json!({"status": {"productionVersion": "v2", "canaryVersion": null}}))
+    );
+    assert_eq!(plan.reason, "ModelPromoted");
+    assert_eq!(plan.target.kind, KindName::Models);
+}
+
+#[test]
+fn a_rejected_or_unknown_version_is_not_promoted() {
+    let mut snapshot = platform();
+    snapshot.model_versions.add_json(json!({
+        "metadata": {"name": "fraud-detector-v2", "namespace": "serving"},
+        "spec": {"model": "fraud-detector", "version": "v2", "stage": "Rejected"},
+    }));
+    let promote = |version: &str| Op::Promote {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        version: version.into(),
+        force: false,
+    };
+    assert_eq!(
+        refusal(&promote("v2"), &snapshot),
+        "fraud-detector v2 was rejected: promote another version"
+    );
+    assert_eq!(
+        refusal(&promote("v9"), &snapshot),
+        "fraud-detector has no version v9 (no ModelVersion of it in serving)"
+    );
+    // v0 has no ready replica: all traffic to it would fail.
+    assert_eq!(
+        refusal(&promote("v0"), &snapshot),
+        "v0 has no ready replica: traffic sent to it would fail (force to send it anyway)"
+    );
+}
+
+#[test]
+fn rollback_gives_the_stable_version_all_traffic_and_rejects_the_canary() {
+    let op = Op::Rollback {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        reason: "errors 8.0% > 1.0%".into(),
+    };
+    let plan = plan(&op, &platform()).expect("a plan");
+    assert_eq!(
+        plan.effect,
+        "fraud-detector rolled back to v1: v1 80→100 %, v2 20→0 %, v0 0 %; v2 rejected \
+         (errors 8.0% > 1.0%), scaled to 0"
+    );
+    assert_eq!(
+        plan.requests[1].change,
+        Change::MergePatch(json!({
+            "metadata": {"annotations": {"mlxp.io/rejected-reason": "errors 8.0% > 1.0%"}},
+            "spec": {"stage": "Rejected"},
+        }))
+    );
+    assert_eq!(
+        plan.requests[2].target.name, "fraud-detector-v2",
+        "the canary's Deployment scaled down"
+    );
+    assert_eq!(plan.reason, "ModelRolledBack");
+    // Without a canary there is nothing to roll back (yet).
+    let mut no_canary = platform();
+    no_canary.model_versions.add_json(json!({
+        "metadata": {"name": "fraud-detector-v2", "namespace": "serving"},
+        "spec": {"model": "fraud-detector", "version": "v2", "stage": "Archived"},
+    }));
+    assert_eq!(
+        refusal(&op, &no_canary),
+        "fraud-detector has no canary to roll back (rolling back to an Archived version is \
+         not built yet)"
+    );
+}

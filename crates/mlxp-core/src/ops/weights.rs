@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{Change, Op, Plan, Refused, Request, Target};
+use super::{Op, Plan, Refused, Request, Target};
 use crate::domain::objects::{Backend, HttpRoute};
 use crate::kinds::KindName;
 use crate::served::version_of;
@@ -41,6 +41,15 @@ fn entries<'a>(snapshot: &Snapshot, route: &'a HttpRoute, model: &str) -> Vec<En
             version: version_of(snapshot, &route.meta.namespace, model, &backend.name),
         })
         .collect()
+}
+
+/// Whether the model's route has a backend serving `version`.
+pub(super) fn on_route(snapshot: &Snapshot, namespace: &str, model: &str, version: &str) -> bool {
+    route(snapshot, namespace, model).is_ok_and(|route| {
+        entries(snapshot, route, model)
+            .iter()
+            .any(|e| e.version == version)
+    })
 }
 
 /// Each version once, in the route's order.
@@ -154,10 +163,7 @@ pub(super) fn set(
         requests: if patch.is_empty() {
             Vec::new()
         } else {
-            vec![Request {
-                target: target.clone(),
-                change: Change::JsonPatch(json!(patch)),
-            }]
+            vec![Request::json_patch(&target, patch)]
         },
         target,
         reason: "CanaryWeightsSet",

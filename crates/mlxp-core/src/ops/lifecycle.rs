@@ -1,0 +1,229 @@
+//! A model version's lifecycle: promote it (all traffic, stage Production, the previous
+//! Production archived and scaled to zero) or roll a canary back (the stable version takes
+//! all traffic again, the canary is rejected with the reason and scaled to zero).
+
+use serde_json::json;
+
+use super::weights;
+use super::{Op, Plan, Refused, Request, Target};
+use crate::domain::objects::ModelVersion;
+use crate::kinds::KindName;
+use crate::snapshot::Snapshot;
+
+/// A model's versions, as its ModelVersions register them.
+fn versions<'a>(
+    snapshot: &'a Snapshot,
+    namespace: &'a str,
+    model: &'a str,
+) -> impl Iterator<Item = &'a ModelVersion> {
+    snapshot
+        .model_versions
+        .values()
+        .map(|v| v.as_ref())
+        .filter(move |v| v.meta.namespace == namespace && v.model == model)
+}
+
+fn target(kind: KindName, namespace: &str, name: &str) -> Target {
+    Target {
+        kind,
+        namespace: Some(namespace.to_string()),
+        name: name.to_string(),
+    }
+}
+
+fn model_target(snapshot: &Snapshot, namespace: &str, model: &str) -> Result<Target, Refused> {
+    snapshot
+        .models
+        .get(namespace, model)
+        .map(|_| target(KindName::Models, namespace, model))
+        .ok_or_else(|| Refused::NotFound(format!("no model {model} in {namespace}")))
+}
+
+/// Requests that scale each of these versions' Deployments to zero, where it runs replicas.
+fn scale_to_zero(
+    snapshot: &Snapshot,
+    namespace: &str,
+    model: &str,
+    versions: &[&str],
+) -> Vec<Request> {
+    snapshot
+        .deployments
+        .values()
+        .filter(|d| {
+            d.meta.namespace == namespace
+                && d.replicas > 0
+                && d.meta.label("mlxp.io/model").unwrap_or(model) == model
+                && versions.iter().any(|v| {
+                    d.meta.label("mlxp.io/version") == Some(v)
+                        || d.meta.name == format!("{model}-{v}")
+                })
+        })
+        .map(|d| {
+            Request::merge(
+                &target(KindName::Deployments, namespace, &d.meta.name),
+                json!({"spec": {"replicas": 0}}),
+            )
+        })
+        .collect()
+}
+
+/// Every version of the route at 0 but `to`, at 100.
+fn all_to(snapshot: &Snapshot, namespace: &str, model: &str, to: &str) -> Vec<(String, i32)> {
+    let mut asked = vec![(to.to_string(), 100)];
+    for v in versions(snapshot, namespace, model).filter(|v| v.version != to) {
+        asked.push((v.version.clone(), 0));
+    }
+    asked
+}
+
+pub(super) fn promote(
+    op: &Op,
+    snapshot: &Snapshot,
+    namespace: &str,
+    model: &str,
+    version: &str,
+    force: bool,
+) -> Result<Plan, Refused> {
+    let model_target = model_target(snapshot, namespace, model)?;
+    let promoted = versions(snapshot, namespace, model)
+        .find(|v| v.version == version)
+        .ok_or_else(|| {
+            Refused::NotFound(format!(
+                "{model} has no version {version} (no ModelVersion of it in {namespace})"
+            ))
+        })?;
+    if promoted.stage == "Rejected" {
+        return Err(Refused::Precondition(format!(
+            "{model} {version} was rejected: promote another version"
+        )));
+    }
+    let route = weights_on_route(op, snapshot, namespace, model, version, force)?;
+    let previous: Vec<&ModelVersion> = versions(snapshot, namespace, model)
+        .filter(|v| v.version != version && v.stage == "Production")
+        .collect();
+    let mut requests = route.requests.clone();
+    if promoted.stage != "Production" {
+        requests.push(Request::merge(
+            &target(KindName::ModelVersions, namespace, &promoted.meta.name),
+            json!({"spec": {"stage": "Production"}}),
+        ));
+    }
+    for old in &previous {
+        requests.push(Request::merge(
+            &target(KindName::ModelVersions, namespace, &old.meta.name),
+            json!({"spec": {"stage": "Archived"}}),
+        ));
+    }
+    let others: Vec<&str> = versions(snapshot, namespace, model)
+        .filter(|v| v.version != version)
+        .map(|v| v.version.as_str())
+        .collect();
+    let scaled = scale_to_zero(snapshot, namespace, model, &others);
+    let mut effect = format!("{model} {version} promoted: {}", split_of(&route));
+    if !previous.is_empty() {
+        let names: Vec<&str> = previous.iter().map(|v| v.version.as_str()).collect();
+        effect.push_str(&format!("; {} archived", names.join(", ")));
+    }
+    if !scaled.is_empty() {
+        let names: Vec<&str> = scaled.iter().map(|r| r.target.name.as_str()).collect();
+        effect.push_str(&format!("; {} scaled to 0", names.join(", ")));
+    }
+    let already = requests.is_empty() && scaled.is_empty();
+    requests.extend(scaled);
+    if !already {
+        requests.push(Request::merge_status(
+            &model_target,
+            json!({"status": {"productionVersion": version, "canaryVersion": null}}),
+        ));
+    }
+    Ok(Plan {
+        op: op.clone(),
+        target: model_target,
+        effect: if already {
+            format!("{model} {version} is already in production with all traffic")
+        } else {
+            effect
+        },
+        requests,
+        reason: "ModelPromoted",
+    })
+}
+
+pub(super) fn rollback(
+    op: &Op,
+    snapshot: &Snapshot,
+    namespace: &str,
+    model: &str,
+    reason: &str,
+) -> Result<Plan, Refused> {
+    let model_target = model_target(snapshot, namespace, model)?;
+    let in_stage = |stage: &str| versions(snapshot, namespace, model).find(|v| v.stage == stage);
+    let Some(canary) = in_stage("Canary") else {
+        return Err(Refused::Precondition(format!(
+            "{model} has no canary to roll back (rolling back to an Archived version is not built yet)"
+        )));
+    };
+    let stable = in_stage("Production").ok_or_else(|| {
+        Refused::Precondition(format!("{model} has no Production version to roll back to"))
+    })?;
+    let route = weights_on_route(op, snapshot, namespace, model, &stable.version, false)?;
+    let mut requests = route.requests.clone();
+    requests.push(Request::merge(
+        &target(KindName::ModelVersions, namespace, &canary.meta.name),
+        json!({
+            "metadata": {"annotations": {"mlxp.io/rejected-reason": reason}},
+            "spec": {"stage": "Rejected"},
+        }),
+    ));
+    let scaled = scale_to_zero(snapshot, namespace, model, &[canary.version.as_str()]);
+    let mut effect = format!(
+        "{model} rolled back to {}: {}; {} rejected ({reason})",
+        stable.version,
+        split_of(&route),
+        canary.version
+    );
+    if !scaled.is_empty() {
+        effect.push_str(", scaled to 0");
+    }
+    requests.extend(scaled);
+    requests.push(Request::merge_status(
+        &model_target,
+        json!({"status": {"productionVersion": stable.version, "canaryVersion": null}}),
+    ));
+    Ok(Plan {
+        op: op.clone(),
+        target: model_target,
+        effect,
+        requests,
+        reason: "ModelRolledBack",
+    })
+}
+
+/// The route's weights with all traffic to `version`.
+fn weights_on_route(
+    op: &Op,
+    snapshot: &Snapshot,
+    namespace: &str,
+    model: &str,
+    version: &str,
+    force: bool,
+) -> Result<Plan, Refused> {
+    let asked = all_to(snapshot, namespace, model, version);
+    // Versions registered but not on the route have no weight to set.
+    let on_route: Vec<(String, i32)> = asked
+        .into_iter()
+        .filter(|(v, _)| weights::on_route(snapshot, namespace, model, v))
+        .collect();
+    if !on_route.iter().any(|(v, _)| v == version) {
+        return Err(Refused::Precondition(format!(
+            "{model} {version} is not on its route: it has no backend to send traffic to"
+        )));
+    }
+    weights::set(op, snapshot, namespace, model, &on_route, force)
+}
+
+/// The weights part of a weights plan's effect: `v1 80→0 %, v2 20→100 %`.
+fn split_of(route: &Plan) -> &str {
+    let split = route.effect.split_once(": ").map_or("", |(_, split)| split);
+    split.trim_end_matches(" (already so)")
+}
