@@ -29,7 +29,7 @@ pub enum Mode {
 }
 
 /// What an op did (or, in a dry-run, would do).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Outcome {
     pub op: &'static str,
     pub effect: String,

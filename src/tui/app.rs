@@ -20,15 +20,19 @@ use super::table::{Filter, Sort, Table};
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
 use crate::cluster::{Cause, Snapshot};
+use crate::exec::Outcome;
 use crate::metrics::MetricsFrame;
 use mlxp_core::domain::cost::PriceTable;
+use mlxp_core::ops::Op;
 
 mod command_line;
+mod op_dialog;
 mod overlay;
 mod prepared;
 #[cfg(test)]
 pub(super) mod tests;
 
+pub use op_dialog::OpDialog;
 pub use overlay::YamlOverlay;
 
 /// Lines or rows a page key moves.
@@ -50,6 +54,8 @@ pub enum Mode {
     },
     /// The read-only YAML of an object.
     Yaml(YamlOverlay),
+    /// An operation's effect and dry-run, waiting for its confirmation.
+    Dialog(OpDialog),
 }
 
 impl Mode {
@@ -58,7 +64,7 @@ impl Mode {
         match self {
             Mode::Filter { line, .. } | Mode::Command(line) => Some(line),
             Mode::Yaml(yaml) => yaml.typing.as_mut(),
-            Mode::Normal | Mode::Help { .. } => None,
+            Mode::Normal | Mode::Help { .. } | Mode::Dialog(_) => None,
         }
     }
 }
@@ -70,6 +76,10 @@ pub enum Effect {
     FetchYaml { path: String },
     /// Connect to this kube context and watch it instead of the current one.
     SwitchContext { name: String },
+    /// The executor's server-side dry-run of `op`, planned on the snapshot shown.
+    PreviewOp { op: Op },
+    /// The executor runs `op` for real.
+    RunOp { op: Op },
 }
 
 pub enum Msg {
@@ -92,6 +102,16 @@ pub enum Msg {
     ContextSwitched {
         name: String,
         result: Result<(), String>,
+    },
+    /// The dry-run asked for by `Effect::PreviewOp`, or why it failed.
+    OpPreview {
+        op: Op,
+        result: Result<Outcome, String>,
+    },
+    /// What `Effect::RunOp` did, or why it failed.
+    OpDone {
+        op: Op,
+        result: Result<Outcome, String>,
     },
     /// The terminal is this many columns wide (at the start and on every resize).
     Resized {
@@ -331,6 +351,8 @@ impl App {
                 self.frame_due |= now.timestamp() != self.now.timestamp();
                 self.now = now;
             }
+            Msg::OpPreview { op, result } => self.op_previewed(op, result),
+            Msg::OpDone { op, result } => self.op_done(op, result),
             Msg::Yaml(result) => {
                 match &result {
                     Ok(_) => self.read_failure = None,
@@ -382,6 +404,7 @@ impl App {
             Mode::Filter { .. } | Mode::Command(_) => self.line_key(key),
             Mode::Yaml(yaml) if yaml.typing.is_some() => self.line_key(key),
             Mode::Yaml(_) | Mode::Help { .. } => self.overlay_key(key),
+            Mode::Dialog(_) => self.dialog_key(key),
             Mode::Normal => {
                 if let Some(action) = self.keymap.lookup(Context::Table, &key) {
                     self.act(action);
@@ -472,6 +495,13 @@ impl App {
             | Action::DeleteToStart
             | Action::DeleteWordBack
             | Action::DeleteToEnd => {}
+            Action::Promote
+            | Action::Rollback
+            | Action::StepCanary
+            | Action::Cordon
+            | Action::Uncordon => self.start_op(action),
+            // Bound only in `[dialog]`.
+            Action::Confirm => {}
             Action::Logs | Action::Edit | Action::Delete => {
                 let (what, plan) = action.planned().unwrap_or_default();
                 self.message = Some(not_built_yet(what, plan));

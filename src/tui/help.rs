@@ -1,8 +1,9 @@
 //! The help overlay's rows, generated from the keymap in use and the table of `:` commands:
 //! what `update()` scrolls through and what render draws are the same list.
 
+use super::action::Action;
 use super::commands;
-use super::keymap::Keymap;
+use super::keymap::{Context, Keymap};
 
 /// One row of the help: where it applies, its keys, what it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,4 +30,14 @@ pub fn rows(keymap: &Keymap) -> Vec<HelpRow> {
         desc: command.describe(),
     });
     keys.chain(commands).collect()
+}
+
+/// "q closes, j scrolls": hints from the keymap in use, so they say what the keys do.
+pub fn key_hints(keymap: &Keymap, context: Context, hints: &[(Action, &str)]) -> String {
+    let hint = |(action, what): &(Action, &str)| {
+        let keys = keymap.keys_of(context, *action)?;
+        let first = keys.split(", ").next()?.to_string();
+        Some(format!("{first} {what}"))
+    };
+    hints.iter().filter_map(hint).collect::<Vec<_>>().join(", ")
 }

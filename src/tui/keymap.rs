@@ -30,6 +30,8 @@ pub enum Context {
     /// The help overlay.
     Help,
     Yaml,
+    /// An operation's dialog: its effect and dry-run, confirmed or not.
+    Dialog,
     /// Typing a line: no global bindings, other keys type.
     Line,
 }
@@ -41,6 +43,7 @@ impl fmt::Display for Context {
             Context::Table => "table",
             Context::Help => "help",
             Context::Yaml => "yaml",
+            Context::Dialog => "dialog",
             Context::Line => "line",
         })
     }

@@ -16,7 +16,7 @@ use super::line_edit::LineEdit;
 use super::style::style;
 use super::theme::Slot;
 use super::views::{Body, View};
-use super::{detail_pane, overview, queue_panel, table_widget};
+use super::{detail_pane, op_dialog, overview, queue_panel, table_widget};
 use crate::cluster::{KindName, SourceState};
 
 pub fn render(app: &App, frame: &mut Frame) {
@@ -39,6 +39,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     match &app.mode {
         Mode::Help { scroll } => help(app, *scroll, frame, body),
         Mode::Yaml(overlay) => yaml(app, overlay, frame, body),
+        Mode::Dialog(dialog) => op_dialog::render(app, dialog, frame, body),
         _ => {}
     }
 }
@@ -305,14 +306,8 @@ const HELP_HINTS: &[(Action, &str)] = &[
     (Action::Bottom, "goes to the end"),
 ];
 
-/// "q closes, j scrolls": hints from the keymap in use, so they say what the keys do.
 fn key_hints(app: &App, context: Context, hints: &[(Action, &str)]) -> String {
-    let hint = |(action, what): &(Action, &str)| {
-        let keys = app.keymap.keys_of(context, *action)?;
-        let first = keys.split(", ").next()?.to_string();
-        Some(format!("{first} {what}"))
-    };
-    hints.iter().filter_map(hint).collect::<Vec<_>>().join(", ")
+    help::key_hints(&app.keymap, context, hints)
 }
 
 /// The help's keys column: 18 wide, and a space after longer keys.

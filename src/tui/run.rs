@@ -14,8 +14,10 @@ use super::color_depth::ColorDepth;
 use super::keys::Key;
 use super::{keymap, render, theme};
 use crate::cluster::{ClusterWatch, Contexts, Snapshot};
+use crate::exec::{Executor, Mode, default_audit_path};
 use crate::metrics::MetricsSource;
 use mlxp_core::domain::cost::PriceTable;
+use mlxp_core::ops::Op;
 
 pub struct Options {
     pub keymap: String,
@@ -179,6 +181,8 @@ impl Cockpit {
                     let _ = messages.send(Msg::Yaml(yaml)).await;
                 });
             }
+            Effect::PreviewOp { op } => self.spawn_op(op, Mode::DryRun),
+            Effect::RunOp { op } => self.spawn_op(op, Mode::Apply),
             Effect::SwitchContext { name } => {
                 let (connect, connected) =
                     (self.contexts.connect(&name), self.connected_tx.clone());
@@ -188,6 +192,30 @@ impl Cockpit {
                 });
             }
         }
+    }
+}
+
+impl Cockpit {
+    /// The executor plans `op` on the snapshot shown and runs it (or its dry-run); every
+    /// attempt goes to the audit log, as the CLI's do.
+    fn spawn_op(&self, op: Op, mode: Mode) {
+        let executor = Executor::new(
+            self.client.clone(),
+            self.app.context.clone(),
+            default_audit_path(),
+        );
+        let (snapshot, messages) = (Arc::clone(&self.app.snapshot), self.messages.clone());
+        tokio::spawn(async move {
+            let result = executor
+                .run(&op, &snapshot, mode)
+                .await
+                .map_err(|e| e.to_string());
+            let msg = match mode {
+                Mode::DryRun => Msg::OpPreview { op, result },
+                Mode::Apply => Msg::OpDone { op, result },
+            };
+            let _ = messages.send(msg).await;
+        });
     }
 }
 

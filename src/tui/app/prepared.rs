@@ -87,7 +87,7 @@ impl App {
 
     /// The selected row's key, when the table shown is this view's: another view's keys
     /// may look alike (a ModelVersion and its Deployment share a name).
-    fn selected_here(&self) -> Option<String> {
+    pub(super) fn selected_here(&self) -> Option<String> {
         self.selected_key()
             .filter(|_| self.derived.view == Some(self.view))
             .map(String::from)

@@ -1,0 +1,195 @@
+//! Operations from the cockpit: a key on a row builds the `Op` it means (promote the selected
+//! version, cordon the selected node …), planned at once on the snapshot shown so a refusal
+//! is said before anything is sent; then a dialog shows the effect in words and the server's
+//! dry-run as a diff, and a second key (`y`) has the executor run it. The view shows the new
+//! state when the watch delivers it; the result stays in the message line.
+
+use super::{App, Effect, Mode, PAGE};
+use crate::exec::Outcome;
+use crate::tui::action::Action;
+use crate::tui::keymap::Context;
+use crate::tui::keys::Key;
+use crate::tui::views::View;
+use mlxp_core::ops::{self, Op};
+use mlxp_core::served::{model_of, version_health, version_of};
+
+/// An operation waiting for its confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpDialog {
+    pub op: Op,
+    /// The effect in words, from the plan.
+    pub effect: String,
+    /// The server's dry-run once it answered: the diff of each object, or why it failed.
+    pub preview: Option<Result<Outcome, String>>,
+    /// Sent for real: waiting for its result.
+    pub running: bool,
+    /// Lines scrolled off the top of the diff.
+    pub scroll: usize,
+}
+
+impl OpDialog {
+    /// The dry-run's diff lines.
+    pub fn diff_lines(&self) -> usize {
+        match &self.preview {
+            Some(Ok(outcome)) => outcome.diffs.iter().map(|d| d.text.lines().count()).sum(),
+            _ => 0,
+        }
+    }
+}
+
+/// Where an operation's key applies.
+fn applies_to(action: Action) -> (View, &'static str) {
+    match action {
+        Action::Cordon | Action::Uncordon => (View::Nodes, "a node"),
+        _ => (View::Serving, "a served version"),
+    }
+}
+
+impl App {
+    /// An operation's key on the current view.
+    pub(super) fn start_op(&mut self, action: Action) {
+        let name = action.describe();
+        if self.readonly || self.credentials_read_only == Some(true) {
+            let why = if self.readonly {
+                "--readonly"
+            } else {
+                "these credentials may not change the cluster"
+            };
+            self.message = Some(format!("read-only ({why}): {name} is disabled"));
+            return;
+        }
+        let op = match self.op_for(action) {
+            Ok(op) => op,
+            Err(why) => {
+                self.message = Some(why);
+                return;
+            }
+        };
+        match ops::plan(&op, &self.snapshot) {
+            Err(refused) => self.message = Some(format!("not done: {refused}")),
+            Ok(plan) if plan.requests.is_empty() => self.message = Some(plan.effect),
+            Ok(plan) => {
+                self.effects.push(Effect::PreviewOp { op: op.clone() });
+                self.mode = Mode::Dialog(OpDialog {
+                    op,
+                    effect: plan.effect,
+                    preview: None,
+                    running: false,
+                    scroll: 0,
+                });
+            }
+        }
+    }
+
+    /// The operation `action` means on the selected row.
+    fn op_for(&self, action: Action) -> Result<Op, String> {
+        let (view, what) = applies_to(action);
+        let key = self
+            .selected_here()
+            .filter(|_| self.view == view)
+            .ok_or_else(|| {
+                format!(
+                    "{}: select {what} on the {} view first",
+                    action.describe(),
+                    view.def().title
+                )
+            })?;
+        if view == View::Nodes {
+            return Ok(match action {
+                Action::Cordon => Op::Cordon { node: key },
+                _ => Op::Uncordon { node: key },
+            });
+        }
+        let (namespace, backend) = key.split_once('/').ok_or("no version selected")?;
+        let snapshot = &self.snapshot;
+        let route = snapshot
+            .routes
+            .values()
+            .find(|r| r.meta.namespace == namespace && r.backends.iter().any(|b| b.name == backend))
+            .ok_or("the selected version's route is gone")?;
+        let model = model_of(route).to_string();
+        let namespace = namespace.to_string();
+        Ok(match action {
+            Action::Promote => Op::Promote {
+                version: version_of(snapshot, &namespace, &model, backend),
+                namespace,
+                model,
+                force: false,
+            },
+            Action::Rollback => Op::Rollback {
+                reason: self.rollback_reason(&namespace, &model),
+                namespace,
+                model,
+            },
+            _ => Op::StepCanary {
+                namespace,
+                model,
+                force: false,
+            },
+        })
+    }
+
+    /// Why the canary is rolled back: what its metrics say when they fail it.
+    fn rollback_reason(&self, namespace: &str, model: &str) -> String {
+        let canary = self
+            .snapshot
+            .model_versions
+            .values()
+            .find(|v| v.meta.namespace == namespace && v.model == model && v.stage == "Canary");
+        let metrics = self.metrics.as_deref();
+        canary
+            .and_then(|v| version_health(&self.snapshot, metrics, namespace, model, &v.version))
+            .filter(|health| health.failing())
+            .map_or_else(|| "rolled back from the cockpit".into(), |h| h.to_string())
+    }
+
+    /// A key while the dialog is open.
+    pub(super) fn dialog_key(&mut self, key: Key) {
+        let Some(action) = self.keymap.lookup(Context::Dialog, &key) else {
+            return;
+        };
+        let Mode::Dialog(dialog) = &mut self.mode else {
+            return;
+        };
+        let last = dialog.diff_lines().saturating_sub(1);
+        match action {
+            Action::Back if !dialog.running => self.mode = Mode::Normal,
+            Action::Quit => self.quit = true,
+            Action::Down => dialog.scroll = (dialog.scroll + 1).min(last),
+            Action::Up => dialog.scroll = dialog.scroll.saturating_sub(1),
+            Action::PageDown => dialog.scroll = (dialog.scroll + PAGE).min(last),
+            Action::PageUp => dialog.scroll = dialog.scroll.saturating_sub(PAGE),
+            // Only what the dry-run showed is sent, once.
+            Action::Confirm if matches!(dialog.preview, Some(Ok(_))) && !dialog.running => {
+                dialog.running = true;
+                self.effects.push(Effect::RunOp {
+                    op: dialog.op.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// The dry-run of the dialog's op answered.
+    pub(super) fn op_previewed(&mut self, op: Op, result: Result<Outcome, String>) {
+        if let Mode::Dialog(dialog) = &mut self.mode
+            && dialog.op == op
+        {
+            dialog.preview = Some(result);
+        }
+    }
+
+    /// The op ran (or failed): the dialog closes and the message line keeps the result.
+    pub(super) fn op_done(&mut self, op: Op, result: Result<Outcome, String>) {
+        if matches!(&self.mode, Mode::Dialog(d) if d.op == op) {
+            self.mode = Mode::Normal;
+        }
+        self.message = Some(match result {
+            Ok(outcome) => match outcome.event_error {
+                Some(e) => format!("done: {} (its Event failed: {e})", outcome.effect),
+                None => format!("done: {}", outcome.effect),
+            },
+            Err(e) => format!("failed: {e}"),
+        });
+    }
+}

@@ -1,0 +1,263 @@
+//! Operations from the cockpit against the embedded cluster: a key on a row opens a dialog
+//! with the effect and the server's dry-run, `y` runs it through the executor, and the view
+//! shows the new state when the watch delivers it. Read-only and refusals send nothing.
+
+mod common;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mlxp::cluster::Snapshot;
+use mlxp::exec::{Executor, Mode as ExecMode};
+use mlxp::tui::app::{App, Effect, Mode, Msg};
+use mlxp::tui::color_depth::ColorDepth;
+use mlxp::tui::keys::Key;
+use mlxp::tui::{keymap, render, theme};
+use tokio::sync::watch;
+
+fn press(app: &mut App, keys: &str) {
+    for k in keys.split(' ') {
+        app.update(Msg::Key(Key::from_str(k).expect("key")));
+    }
+}
+
+/// The next snapshot that holds to `what`, within ten seconds.
+async fn until(
+    updates: &mut watch::Receiver<Arc<Snapshot>>,
+    what: impl Fn(&Snapshot) -> bool,
+) -> Arc<Snapshot> {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let latest = updates.borrow_and_update().clone();
+            if what(&latest) {
+                return latest;
+            }
+            updates.changed().await.expect("watchers run");
+        }
+    })
+    .await
+    .expect("within 10 s")
+}
+
+/// The cockpit on the seeded platform, through the admin context's watchers, on Serving
+/// with fraud-detector v2 (the failing canary) selected.
+async fn serving_v2() -> (
+    mlxp_sim::Sim,
+    kube::Client,
+    watch::Receiver<Arc<Snapshot>>,
+    mlxp::cluster::ClusterWatch,
+    App,
+) {
+    let sim = common::platform_at(common::eight_am()).await;
+    sim.advance(Duration::from_secs(120));
+    let client = sim.client(false).await.expect("client");
+    let watch = mlxp::cluster::start(client.clone());
+    let mut updates = watch.subscribe();
+    let snapshot = until(&mut updates, Snapshot::complete).await;
+    let (keymap, _) = keymap::load("default", None);
+    let (theme, _) = theme::load("dark", None);
+    let mut app = App::new(
+        keymap,
+        theme,
+        ColorDepth::TrueColor,
+        "mlxp-sim".into(),
+        chrono::Utc::now(),
+    );
+    app.update(Msg::Snapshot(snapshot));
+    select_v2(&mut app);
+    (sim, client, updates, watch, app)
+}
+
+/// Serving, fraud-detector v2's row.
+fn select_v2(app: &mut App) {
+    press(app, "6 g");
+    for _ in 0..10 {
+        if app.selected_key() == Some("serving/fraud-detector-v2") {
+            break;
+        }
+        press(app, "j");
+    }
+    assert_eq!(app.selected_key(), Some("serving/fraud-detector-v2"));
+}
+
+fn screen(app: &App) -> String {
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
+    terminal
+        .draw(|frame| render::render(app, frame))
+        .expect("drawn");
+    terminal.backend().to_string()
+}
+
+fn weight_cell(app: &App, key: &str) -> String {
+    let row = app
+        .table()
+        .rows
+        .iter()
+        .find(|r| r.key == key)
+        .expect("the row");
+    row.cells[2].trim().to_string()
+}
+
+#[tokio::test]
+async fn a_rollback_from_the_serving_view_previews_runs_and_the_view_follows() {
+    let (_sim, client, mut updates, _watch, mut app) = serving_v2().await;
+    assert!(weight_cell(&app, "serving/fraud-detector-v2").starts_with("20%"));
+    press(&mut app, "R");
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("a dialog, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert_eq!(
+        dialog.effect,
+        "fraud-detector rolled back to v1: v1 80→100 %, v2 20→0 %; v2 rejected (rolled back \
+         from the cockpit), scaled to 0"
+    );
+    let op = match app.take_effects().as_slice() {
+        [Effect::PreviewOp { op }] => op.clone(),
+        other => panic!("one preview, not {other:?}"),
+    };
+    // What the loop does with the effect: the executor's dry-run, back as a message.
+    let executor = Executor::new(client, "mlxp-sim".into(), None);
+    let preview = executor.run(&op, &app.snapshot, ExecMode::DryRun).await;
+    app.update(Msg::OpPreview {
+        op: op.clone(),
+        result: preview.map_err(|e| e.to_string()),
+    });
+    let shown = screen(&app);
+    for line in [
+        "rollback (y applies, q cancels, j scrolls)",
+        "as mlxp-admin on mlxp-sim · the server's dry-run:",
+        "-      weight: 80",
+        "+      weight: 100",
+    ] {
+        assert!(shown.contains(line), "{line:?} in:\n{shown}");
+    }
+    // Below the route's diff, out of sight until scrolled: the other objects'.
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("the dialog stays open");
+    };
+    let Some(Ok(outcome)) = &dialog.preview else {
+        panic!("a dry-run: {:?}", dialog.preview);
+    };
+    let targets: Vec<&str> = outcome.diffs.iter().map(|d| d.target.as_str()).collect();
+    assert_eq!(
+        targets,
+        [
+            "httproute serving/fraud-detector",
+            "modelversion serving/fraud-detector-v2",
+            "deployment serving/fraud-detector-v2",
+            "model serving/fraud-detector",
+        ]
+    );
+    assert!(
+        outcome.diffs[1].text.contains("+  stage: Rejected"),
+        "{}",
+        outcome.diffs[1].text
+    );
+    press(&mut app, "j j j j j j j j j j j j j j j j");
+    assert!(
+        screen(&app).contains("stage: Rejected"),
+        "scrolled to the version's diff"
+    );
+    // Nothing changed yet: the view still says 20 %.
+    app.update(Msg::Snapshot(updates.borrow().clone()));
+    press(&mut app, "y");
+    let Some(Effect::RunOp { op: run }) = app.take_effects().pop() else {
+        panic!("y runs the op");
+    };
+    assert_eq!(run, op);
+    let done = executor.run(&run, &app.snapshot, ExecMode::Apply).await;
+    app.update(Msg::OpDone {
+        op: run,
+        result: done.map_err(|e| e.to_string()),
+    });
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("done: fraud-detector rolled back to v1")),
+        "{:?}",
+        app.message
+    );
+    // The watch brings the new weights, and the view shows them.
+    let after = until(&mut updates, |s| {
+        s.routes.get("serving", "fraud-detector").is_some_and(|r| {
+            r.backends
+                .iter()
+                .any(|b| b.name == "fraud-detector-v2" && b.weight == 0)
+        })
+    })
+    .await;
+    app.update(Msg::Snapshot(after));
+    app.rebuild_if_due();
+    assert!(
+        weight_cell(&app, "serving/fraud-detector-v2").starts_with("0%"),
+        "{}",
+        weight_cell(&app, "serving/fraud-detector-v2")
+    );
+    assert!(weight_cell(&app, "serving/fraud-detector-v1").starts_with("100%"));
+}
+
+#[tokio::test]
+async fn read_only_and_refused_ops_say_why_and_send_nothing() {
+    let (_sim, _client, _updates, _watch, mut app) = serving_v2().await;
+    app.readonly = true;
+    press(&mut app, "R");
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(
+        app.message.as_deref(),
+        Some("read-only (--readonly): Roll the selected model's canary back is disabled")
+    );
+    app.readonly = false;
+    app.update(Msg::Access {
+        context: "mlxp-sim".into(),
+        result: Ok(true),
+    });
+    press(&mut app, "P");
+    assert_eq!(
+        app.message.as_deref(),
+        Some(
+            "read-only (these credentials may not change the cluster): Promote the selected \
+             version is disabled"
+        )
+    );
+    app.update(Msg::Access {
+        context: "mlxp-sim".into(),
+        result: Ok(false),
+    });
+    // A node op on the Serving view.
+    press(&mut app, "c");
+    assert_eq!(
+        app.message.as_deref(),
+        Some("Cordon the selected node: select a node on the Pools & Nodes view first")
+    );
+    // A refusal from the plan: churn-predictor has no canary to step.
+    press(&mut app, "g");
+    assert_eq!(app.selected_key(), Some("serving/churn-predictor-v3"));
+    press(&mut app, "+");
+    assert_eq!(
+        app.message.as_deref(),
+        Some("not done: churn-predictor has no Canary version (a ModelVersion in stage Canary)")
+    );
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(app.take_effects().is_empty());
+}
+
+#[tokio::test]
+async fn a_rollback_of_a_failing_canary_keeps_what_its_metrics_say_as_the_reason() {
+    let sim = common::platform_at(common::eight_am()).await;
+    let (_sim, mut app) = common::cockpit::cockpit_on(sim).await;
+    select_v2(&mut app);
+    press(&mut app, "R");
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("a dialog, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert!(
+        dialog
+            .effect
+            .ends_with("v2 rejected (failing: errors 8.0% > 1.0%, p99 907ms > 500ms), scaled to 0"),
+        "{}",
+        dialog.effect
+    );
+}
