@@ -72,12 +72,17 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
     ::json_patch::merge(target, patch);
 }
 
-/// RFC 6902 JSON patch. The whole patch applies or nothing does (the crate rolls back).
+/// RFC 6902 JSON patch. The whole patch applies or nothing does: it is applied to a copy,
+/// which replaces the target only when every operation succeeded. (The crate's own
+/// rollback panics when it cannot undo a `move` into what was moved.)
 pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), PatchError> {
     let ops: ::json_patch::Patch = serde_json::from_value(patch.clone())
         .map_err(|e| PatchError::BadRequest(format!("invalid JSON patch: {e}")))?;
-    ::json_patch::patch(target, &ops)
-        .map_err(|e| PatchError::Invalid(format!("JSON patch failed: {e}")))
+    let mut patched = target.clone();
+    ::json_patch::patch_unsafe(&mut patched, &ops)
+        .map_err(|e| PatchError::Invalid(format!("JSON patch failed: {e}")))?;
+    *target = patched;
+    Ok(())
 }
 
 /// Order-preserving key removal: `Map::remove` swaps entries under `preserve_order`.
@@ -130,6 +135,27 @@ fn list_kind<'a>(field: &str, mut items: impl Iterator<Item = &'a Value>) -> Lis
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_failed_json_patch_leaves_the_object_as_it_was_even_when_it_cannot_be_undone() {
+        // The move puts spec.x in place of spec; undoing it would move spec into itself,
+        // where the crate's rollback panics. The test that fails after it forces that undo.
+        let original = json!({"spec": {"x": {"y": 1}}, "kept": true});
+        let mut target = original.clone();
+        let patch = json!([
+            {"op": "move", "from": "/spec/x", "path": "/spec"},
+            {"op": "test", "path": "/kept", "value": false},
+        ]);
+        assert!(matches!(
+            json_patch(&mut target, &patch),
+            Err(PatchError::Invalid(_))
+        ));
+        assert_eq!(target, original);
+        // And a patch that holds applies whole.
+        let patch = json!([{"op": "move", "from": "/spec/x", "path": "/spec"}]);
+        json_patch(&mut target, &patch).expect("applies");
+        assert_eq!(target, json!({"spec": {"y": 1}, "kept": true}));
+    }
 
     #[test]
     fn merge_patch_null_deletes_and_nested_merges() {
