@@ -49,6 +49,10 @@ enum Command {
     Promote(mlxp::cli::act::PromoteArgs),
     /// Roll a model's canary back: its traffic to the Production version, the canary rejected.
     Rollback(mlxp::cli::act::RollbackArgs),
+    /// Approve a model version: the gate a rollout waits on (who and when, as annotations).
+    Approve(mlxp::cli::act::GateArgs),
+    /// Reject a model version that takes no traffic, with the reason.
+    Reject(mlxp::cli::act::RejectArgs),
 }
 
 impl Command {
@@ -67,6 +71,8 @@ impl Command {
             Command::Node { .. } => "node",
             Command::Promote(_) => "promote",
             Command::Rollback(_) => "rollback",
+            Command::Approve(_) => "approve",
+            Command::Reject(_) => "reject",
         }
     }
 }
@@ -318,6 +324,8 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         | Command::Node { .. }
         | Command::Promote(_)
         | Command::Rollback(_)
+        | Command::Approve(_)
+        | Command::Reject(_)
             if cli.cockpit.readonly =>
         {
             eprintln!(
@@ -330,11 +338,13 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Node { command } => run_act(cli.cluster, Asked::Node(command)),
         Command::Promote(args) => run_act(cli.cluster, Asked::Promote(args)),
         Command::Rollback(args) => run_act(cli.cluster, Asked::Rollback(args)),
+        Command::Approve(args) => run_act(cli.cluster, Asked::Approve(args)),
+        Command::Reject(args) => run_act(cli.cluster, Asked::Reject(args)),
         Command::Agent | Command::Train | Command::Retrain => {
             eprintln!(
                 "mlxp: {} is not built yet. Built so far: {}mlxp tui or mlxp (the cockpit on \
                  your cluster), mlxp get (its data, for scripts), mlxp canary set|step, mlxp \
-                 promote, mlxp rollback and mlxp node cordon|uncordon (changes).",
+                 promote|rollback|approve|reject and mlxp node cordon|uncordon (changes).",
                 command.name(),
                 if cfg!(feature = "sim") {
                     "mlxp demo (the cockpit on an embedded cluster), mlxp sim (that cluster \

@@ -512,3 +512,42 @@ async fn rollback_returns_the_traffic_and_rejects_the_canary_with_its_reason() {
         "mlxp: fraud-detector v2 was rejected: promote another version\n"
     );
 }
+
+#[tokio::test]
+async fn approve_and_reject_record_who_and_why_on_the_version() {
+    let p = platform().await;
+    let out = p.mlxp(&["approve", "fraud-detector", "v2"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "fraud-detector v2 approved by mlxp-admin\n"
+    );
+    let mv = ("mlxp.io", "v1alpha1", "ModelVersion");
+    let v2 = serving_object(&p.sim, mv, "modelversions", "fraud-detector-v2").await;
+    assert_eq!(
+        v2["metadata"]["annotations"]["mlxp.io/approved-by"],
+        "mlxp-admin"
+    );
+    assert!(v2["metadata"]["annotations"]["mlxp.io/approved-at"].is_string());
+    assert_eq!(events_with_reason(&p.sim, "VersionApproved").await.len(), 1);
+    let again = p.mlxp(&["approve", "fraud-detector", "v2"]).await;
+    assert_eq!(
+        text(&again.stdout),
+        "fraud-detector v2 is already approved by mlxp-admin\n"
+    );
+    // v2 takes traffic: rejecting it would leave it serving; the rollback is the way.
+    let out = p
+        .mlxp(&["reject", "fraud-detector", "v2", "--reason", "bad"])
+        .await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(stage(&p.sim, "v2").await, "Canary");
+    // A version taking no traffic is.
+    p.mlxp(&["canary", "set", "fraud-detector", "v1=100", "v2=0"])
+        .await;
+    let out = p
+        .mlxp(&["reject", "fraud-detector", "v2", "--reason", "bad"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(stage(&p.sim, "v2").await, "Rejected");
+    assert_eq!(events_with_reason(&p.sim, "VersionRejected").await.len(), 1);
+}

@@ -1,5 +1,5 @@
 //! The verbs that change the cluster (`mlxp canary set|step`, `mlxp promote`, `mlxp
-//! rollback`, `mlxp node cordon|uncordon`):
+//! rollback`, `mlxp approve`, `mlxp reject`, `mlxp node cordon|uncordon`):
 //! each reads one snapshot, builds its `Op` and hands it to the executor, as the cockpit
 //! and the agent do. Exit codes: 0 done, 1 error, 2 usage, 3 refused by a precondition,
 //! 4 forbidden.
@@ -60,6 +60,25 @@ pub struct RollbackArgs {
     how: How,
 }
 
+/// `mlxp approve MODEL VERSION`, `mlxp reject MODEL VERSION --reason TEXT`.
+#[derive(clap::Args, Debug)]
+pub struct GateArgs {
+    model: String,
+    version: String,
+    #[command(flatten)]
+    how: How,
+}
+
+/// `mlxp reject`.
+#[derive(clap::Args, Debug)]
+pub struct RejectArgs {
+    #[command(flatten)]
+    gate: GateArgs,
+    /// Why, kept on the version (annotation mlxp.io/rejected-reason).
+    #[arg(long)]
+    reason: String,
+}
+
 #[derive(clap::Subcommand, Debug)]
 pub enum NodeCommand {
     /// Mark a node unschedulable: no new pods land on it.
@@ -108,6 +127,8 @@ pub enum Asked {
     Canary(CanaryCommand),
     Promote(PromoteArgs),
     Rollback(RollbackArgs),
+    Approve(GateArgs),
+    Reject(RejectArgs),
     Node(NodeCommand),
 }
 
@@ -117,6 +138,11 @@ impl Asked {
             Asked::Canary(CanaryCommand::Set { how, .. } | CanaryCommand::Step { how, .. })
             | Asked::Promote(PromoteArgs { how, .. })
             | Asked::Rollback(RollbackArgs { how, .. })
+            | Asked::Approve(GateArgs { how, .. })
+            | Asked::Reject(RejectArgs {
+                gate: GateArgs { how, .. },
+                ..
+            })
             | Asked::Node(NodeCommand::Cordon { how, .. } | NodeCommand::Uncordon { how, .. }) => {
                 *how
             }
@@ -155,6 +181,20 @@ impl Asked {
             Asked::Rollback(RollbackArgs { model, reason, .. }) => Op::Rollback {
                 namespace: model_namespace(snapshot, &model, namespace)?,
                 model,
+                reason,
+            },
+            Asked::Approve(GateArgs { model, version, .. }) => Op::Approve {
+                namespace: model_namespace(snapshot, &model, namespace)?,
+                model,
+                version,
+            },
+            Asked::Reject(RejectArgs {
+                gate: GateArgs { model, version, .. },
+                reason,
+            }) => Op::Reject {
+                namespace: model_namespace(snapshot, &model, namespace)?,
+                model,
+                version,
                 reason,
             },
             Asked::Node(NodeCommand::Cordon { node, .. }) => Op::Cordon { node },

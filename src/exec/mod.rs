@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cluster::{Access, Cause, Snapshot, may, whoami};
-use mlxp_core::ops::{self, Change, Op, Plan, Refused, Request, Target};
+use mlxp_core::ops::{self, Actor, Change, Op, Plan, Refused, Request, Target};
 
 pub use audit::{AuditLine, default_audit_path};
 pub use diff::Diff;
@@ -98,7 +98,11 @@ impl Executor {
         let user = whoami(&self.client)
             .await
             .unwrap_or_else(|cause| format!("unknown ({cause})"));
-        let result = match ops::plan(op, snapshot) {
+        let actor = Actor {
+            user: user.clone(),
+            now: Utc::now(),
+        };
+        let result = match ops::plan(op, snapshot, &actor) {
             Ok(plan) => self.run_plan(&plan, mode, &user).await,
             Err(refused) => Err(ExecError::from(refused)),
         };

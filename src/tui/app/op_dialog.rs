@@ -10,7 +10,7 @@ use crate::tui::action::Action;
 use crate::tui::keymap::Context;
 use crate::tui::keys::Key;
 use crate::tui::views::View;
-use mlxp_core::ops::{self, Op};
+use mlxp_core::ops::{self, Actor, Op};
 use mlxp_core::served::{model_of, version_health, version_of};
 
 /// An operation waiting for its confirmation.
@@ -65,7 +65,13 @@ impl App {
                 return;
             }
         };
-        match ops::plan(&op, &self.snapshot) {
+        // The executor plans again as the user the server names; this plan is for the
+        // words and a refusal before anything is sent.
+        let actor = Actor {
+            user: "you".into(),
+            now: self.now,
+        };
+        match ops::plan(&op, &self.snapshot, &actor) {
             Err(refused) => self.message = Some(format!("not done: {refused}")),
             Ok(plan) if plan.requests.is_empty() => self.message = Some(plan.effect),
             Ok(plan) => {

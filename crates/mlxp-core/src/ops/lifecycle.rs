@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::weights;
-use super::{Op, Plan, Refused, Request, Target};
+use super::{Actor, Op, Plan, Refused, Request, Target};
 use crate::domain::objects::ModelVersion;
 use crate::kinds::KindName;
 use crate::snapshot::Snapshot;
@@ -226,4 +226,112 @@ fn weights_on_route(
 fn split_of(route: &Plan) -> &str {
     let split = route.effect.split_once(": ").map_or("", |(_, split)| split);
     split.trim_end_matches(" (already so)")
+}
+
+/// The version of a model, as its ModelVersion registers it.
+fn version_of_model<'a>(
+    snapshot: &'a Snapshot,
+    namespace: &str,
+    model: &str,
+    version: &str,
+) -> Result<&'a ModelVersion, Refused> {
+    snapshot
+        .model_versions
+        .values()
+        .map(|v| v.as_ref())
+        .find(|v| v.meta.namespace == namespace && v.model == model && v.version == version)
+        .ok_or_else(|| {
+            Refused::NotFound(format!(
+                "{model} has no version {version} (no ModelVersion of it in {namespace})"
+            ))
+        })
+}
+
+fn time(actor: &Actor) -> String {
+    actor.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub(super) fn approve(
+    op: &Op,
+    snapshot: &Snapshot,
+    namespace: &str,
+    model: &str,
+    version: &str,
+    actor: &Actor,
+) -> Result<Plan, Refused> {
+    let mv = version_of_model(snapshot, namespace, model, version)?;
+    if mv.stage == "Rejected" {
+        return Err(Refused::Precondition(format!(
+            "{model} {version} was rejected: it cannot be approved"
+        )));
+    }
+    let target = target(KindName::ModelVersions, namespace, &mv.meta.name);
+    let (effect, requests) = match &mv.approved_by {
+        Some(by) => (
+            format!("{model} {version} is already approved by {by}"),
+            Vec::new(),
+        ),
+        None => (
+            format!("{model} {version} approved by {}", actor.user),
+            vec![Request::merge(
+                &target,
+                json!({"metadata": {"annotations": {
+                    "mlxp.io/approved-by": actor.user,
+                    "mlxp.io/approved-at": time(actor),
+                }}}),
+            )],
+        ),
+    };
+    Ok(Plan {
+        op: op.clone(),
+        target,
+        effect,
+        requests,
+        reason: "VersionApproved",
+    })
+}
+
+pub(super) fn reject(
+    op: &Op,
+    snapshot: &Snapshot,
+    namespace: &str,
+    model: &str,
+    version: &str,
+    reason: &str,
+    actor: &Actor,
+) -> Result<Plan, Refused> {
+    let mv = version_of_model(snapshot, namespace, model, version)?;
+    let serving = weights::weight_of(snapshot, namespace, model, version);
+    if serving > 0 {
+        return Err(Refused::Precondition(format!(
+            "{model} {version} takes {serving} % of the traffic: roll it back (or set its weight \
+             to 0) first"
+        )));
+    }
+    let target = target(KindName::ModelVersions, namespace, &mv.meta.name);
+    let (effect, requests) = if mv.stage == "Rejected" {
+        (format!("{model} {version} is already rejected"), Vec::new())
+    } else {
+        (
+            format!("{model} {version} rejected by {} ({reason})", actor.user),
+            vec![Request::merge(
+                &target,
+                json!({
+                    "metadata": {"annotations": {
+                        "mlxp.io/rejected-reason": reason,
+                        "mlxp.io/rejected-by": actor.user,
+                        "mlxp.io/rejected-at": time(actor),
+                    }},
+                    "spec": {"stage": "Rejected"},
+                }),
+            )],
+        )
+    };
+    Ok(Plan {
+        op: op.clone(),
+        target,
+        effect,
+        requests,
+        reason: "VersionRejected",
+    })
 }

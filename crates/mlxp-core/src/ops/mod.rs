@@ -54,6 +54,19 @@ pub enum Op {
         model: String,
         reason: String,
     },
+    /// The gate a rollout waits on: who approved the version and when, as annotations.
+    Approve {
+        namespace: String,
+        model: String,
+        version: String,
+    },
+    /// A version Rejected, with the reason, who and when; not one that takes traffic.
+    Reject {
+        namespace: String,
+        model: String,
+        version: String,
+        reason: String,
+    },
     Cordon {
         node: String,
     },
@@ -69,6 +82,8 @@ impl Op {
             Op::StepCanary { .. } => "step-canary",
             Op::Promote { .. } => "promote",
             Op::Rollback { .. } => "rollback",
+            Op::Approve { .. } => "approve",
+            Op::Reject { .. } => "reject",
             Op::Cordon { .. } => "cordon",
             Op::Uncordon { .. } => "uncordon",
         }
@@ -199,8 +214,15 @@ pub enum Refused {
     Precondition(String),
 }
 
+/// Who asks, and when: what an approval or a rejection records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    pub user: String,
+    pub now: DateTime<Utc>,
+}
+
 /// The requests `op` needs on this snapshot, or why it must not be attempted.
-pub fn plan(op: &Op, snapshot: &Snapshot) -> Result<Plan, Refused> {
+pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused> {
     match op {
         Op::SetWeights {
             namespace,
@@ -224,6 +246,17 @@ pub fn plan(op: &Op, snapshot: &Snapshot) -> Result<Plan, Refused> {
             model,
             reason,
         } => lifecycle::rollback(op, snapshot, namespace, model, reason),
+        Op::Approve {
+            namespace,
+            model,
+            version,
+        } => lifecycle::approve(op, snapshot, namespace, model, version, actor),
+        Op::Reject {
+            namespace,
+            model,
+            version,
+            reason,
+        } => lifecycle::reject(op, snapshot, namespace, model, version, reason, actor),
         Op::Cordon { node } => nodes::cordon(op, snapshot, node, true),
         Op::Uncordon { node } => nodes::cordon(op, snapshot, node, false),
     }

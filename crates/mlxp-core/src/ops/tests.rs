@@ -2,6 +2,20 @@ use serde_json::json;
 
 use super::*;
 
+/// Plans as the executor does, for a fixed user at a fixed time.
+fn plan(op: &Op, snapshot: &Snapshot) -> Result<Plan, Refused> {
+    super::plan(op, snapshot, &actor())
+}
+
+fn actor() -> Actor {
+    Actor {
+        user: "ana".into(),
+        now: DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+            .expect("a time")
+            .with_timezone(&Utc),
+    }
+}
+
 /// fraud-detector as the embedded cluster seeds it: v1 Production at 80, v2 Canary at 20,
 /// both ready, canary steps 10 → 20 → 50 → 100; and two nodes, one cordoned.
 fn platform() -> Snapshot {
@@ -359,4 +373,62 @@ fn rollback_gives_the_stable_version_all_traffic_and_rejects_the_canary() {
         "fraud-detector has no canary to roll back (rolling back to an Archived version is \
          not built yet)"
     );
+}
+
+fn gate(op: &str, version: &str) -> Op {
+    let (namespace, model, version) = ("serving".into(), "fraud-detector".into(), version.into());
+    match op {
+        "approve" => Op::Approve {
+            namespace,
+            model,
+            version,
+        },
+        _ => Op::Reject {
+            namespace,
+            model,
+            version,
+            reason: "accuracy under the floor".into(),
+        },
+    }
+}
+
+#[test]
+fn approval_records_who_and_when_once() {
+    let first = plan(&gate("approve", "v2"), &platform()).expect("a plan");
+    assert_eq!(first.effect, "fraud-detector v2 approved by ana");
+    assert_eq!(first.reason, "VersionApproved");
+    assert_eq!(
+        first.requests[0].change,
+        Change::MergePatch(json!({"metadata": {"annotations": {
+            "mlxp.io/approved-by": "ana",
+            "mlxp.io/approved-at": "2026-12-07T10:00:00Z",
+        }}}))
+    );
+    let mut approved = platform();
+    approved.model_versions.add_json(json!({
+        "metadata": {"name": "fraud-detector-v2", "namespace": "serving",
+                     "annotations": {"mlxp.io/approved-by": "bo"}},
+        "spec": {"model": "fraud-detector", "version": "v2", "stage": "Canary"},
+    }));
+    let again = plan(&gate("approve", "v2"), &approved).expect("a plan");
+    assert!(again.requests.is_empty());
+    assert_eq!(again.effect, "fraud-detector v2 is already approved by bo");
+}
+
+#[test]
+fn a_version_taking_traffic_is_not_rejected_and_an_idle_one_is() {
+    assert_eq!(
+        refusal(&gate("reject", "v2"), &platform()),
+        "fraud-detector v2 takes 20 % of the traffic: roll it back (or set its weight to 0) first"
+    );
+    let rejected = plan(&gate("reject", "v0"), &platform()).expect("a plan");
+    assert_eq!(
+        rejected.effect,
+        "fraud-detector v0 rejected by ana (accuracy under the floor)"
+    );
+    assert_eq!(
+        rejected.requests[0].change.body()["spec"]["stage"],
+        "Rejected"
+    );
+    assert_eq!(rejected.reason, "VersionRejected");
 }

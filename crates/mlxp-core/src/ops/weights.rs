@@ -52,6 +52,17 @@ pub(super) fn on_route(snapshot: &Snapshot, namespace: &str, model: &str, versio
     })
 }
 
+/// The weight the model's route gives `version`, over its backends (0 when not on it).
+pub(super) fn weight_of(snapshot: &Snapshot, namespace: &str, model: &str, version: &str) -> i32 {
+    route(snapshot, namespace, model).map_or(0, |route| {
+        entries(snapshot, route, model)
+            .iter()
+            .filter(|e| e.version == version)
+            .map(|e| e.backend.weight.max(0))
+            .sum()
+    })
+}
+
 /// Each version once, in the route's order.
 fn versions<'a>(entries: &'a [Entry]) -> Vec<&'a str> {
     let mut versions: Vec<&str> = Vec::new();

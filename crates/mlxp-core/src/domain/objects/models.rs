@@ -67,12 +67,14 @@ pub struct ModelVersion {
     pub loss: Option<f64>,
     pub source_job: String,
     pub artifact: String,
+    /// Who approved it (annotation `mlxp.io/approved-by`): the gate a rollout waits on.
+    pub approved_by: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RawVersion {
     #[serde(default)]
-    metadata: Meta,
+    metadata: serde_json::Value,
     #[serde(default)]
     spec: serde_json::Value,
 }
@@ -89,7 +91,10 @@ impl From<RawVersion> for ModelVersion {
             loss: spec["metrics"]["loss"].as_f64(),
             source_job: text(&spec["sourceJob"]),
             artifact: text(&spec["artifactURI"]),
-            meta: raw.metadata,
+            approved_by: raw.metadata["annotations"]["mlxp.io/approved-by"]
+                .as_str()
+                .map(String::from),
+            meta: serde_json::from_value(raw.metadata).unwrap_or_default(),
         }
     }
 }
