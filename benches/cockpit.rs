@@ -24,6 +24,10 @@ use ratatui::backend::TestBackend;
 
 #[path = "cockpit/delay.rs"]
 mod delay;
+#[path = "common/sim_process.rs"]
+mod sim_process;
+
+use sim_process::SimProcess;
 
 /// Latency the proxy adds in each direction.
 const ADDED_LATENCY: Duration = Duration::from_millis(100);
@@ -70,61 +74,28 @@ fn main() -> anyhow::Result<()> {
     let scale = std::env::var("MLXP_BENCH_SCALE").unwrap_or_else(|_| "xlarge".into());
     // Fast enough a clock for the cluster to make several hundred watch events a second.
     let speed = std::env::var("MLXP_BENCH_SPEED").unwrap_or_else(|_| "240".into());
-    let dir = tempfile::tempdir()?;
-    let kubeconfig = dir.path().join("kubeconfig");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
     eprintln!("starting mlxp sim --scale {scale} --speed {speed} (about a minute at xlarge)…");
     // MLXP_BENCH_PODS=N: just N pods (and their nodes), seeded in seconds, for the sync.
     let size = match std::env::var("MLXP_BENCH_PODS") {
         Ok(pods) => ["--pods".to_string(), pods],
         Err(_) => ["--scale".to_string(), scale.clone()],
     };
-    let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_mlxp"))
-        .arg("sim")
-        .args(&size)
-        .args(["--speed", &speed, "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--kubeconfig-out")
-        .arg(&kubeconfig)
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    while !kubeconfig.exists() {
-        if let Some(status) = sim.try_wait()? {
-            anyhow::bail!("the sim exited: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let sim = SimProcess::start(&[&size[..], &["--speed".to_string(), speed]].concat())?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let result = runtime.block_on(async {
-        let config = kube::Config::from_custom_kubeconfig(
-            kube::config::Kubeconfig::read_from(&kubeconfig)?,
-            &Default::default(),
-        )
-        .await?;
+    runtime.block_on(async {
+        let config = sim.config().await?;
         let sync_only = std::env::var_os("MLXP_BENCH_SYNC_ONLY").is_some();
         // Set (to anything): the idle phase alone.
         if std::env::var_os("MLXP_BENCH_IDLE_ONLY").is_none() {
             measure(kube::Client::try_from(config.clone())?, sync_only).await?;
-            synced_through_delay(config, port).await?;
+            synced_through_delay(config, sim.port).await?;
             if sync_only {
                 return Ok(());
             }
         }
-        pause(&sim)?;
-        idle(kube::Client::try_from(config_for_idle(&kubeconfig).await?)?).await
-    });
-    let _ = sim.kill();
-    result
-}
-
-async fn config_for_idle(kubeconfig: &std::path::Path) -> anyhow::Result<kube::Config> {
-    Ok(kube::Config::from_custom_kubeconfig(
-        kube::config::Kubeconfig::read_from(kubeconfig)?,
-        &Default::default(),
-    )
-    .await?)
+        pause(&sim.child)?;
+        idle(kube::Client::try_from(sim.config().await?)?).await
+    })
 }
 
 /// Stops the sim's clock (SIGUSR1): no more watch events from then on.

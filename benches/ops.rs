@@ -18,6 +18,11 @@ use mlxp::tui::color_depth::ColorDepth;
 use mlxp::tui::keys::Key;
 use mlxp::tui::{keymap, render, theme};
 
+#[path = "common/sim_process.rs"]
+mod sim_process;
+
+use sim_process::SimProcess;
+
 const ROUNDS: usize = 30;
 
 fn press(app: &mut App, key: &str) {
@@ -35,36 +40,11 @@ fn ms(d: Duration) -> f64 {
 fn main() -> anyhow::Result<()> {
     mlxp::install_crypto_provider();
     let scale = std::env::var("MLXP_BENCH_SCALE").unwrap_or_else(|_| "large".into());
-    let dir = tempfile::tempdir()?;
-    let kubeconfig = dir.path().join("kubeconfig");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
     eprintln!("starting mlxp sim --scale {scale}…");
-    let mut sim = std::process::Command::new(env!("CARGO_BIN_EXE_mlxp"))
-        .args(["sim", "--scale", &scale, "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--kubeconfig-out")
-        .arg(&kubeconfig)
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    while !kubeconfig.exists() {
-        if let Some(status) = sim.try_wait()? {
-            anyhow::bail!("the sim exited: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let sim = SimProcess::start(&["--scale".to_string(), scale])?;
+    eprintln!("mlxp sim listens on 127.0.0.1:{}", sim.port);
     let runtime = tokio::runtime::Runtime::new()?;
-    let result = runtime.block_on(async {
-        let config = kube::Config::from_custom_kubeconfig(
-            kube::config::Kubeconfig::read_from(&kubeconfig)?,
-            &Default::default(),
-        )
-        .await?;
-        measure(kube::Client::try_from(config)?).await
-    });
-    let _ = sim.kill();
-    result
+    runtime.block_on(async { measure(kube::Client::try_from(sim.config().await?)?).await })
 }
 
 async fn measure(client: kube::Client) -> anyhow::Result<()> {

@@ -1,5 +1,5 @@
-//! Where the detail pane goes beside a view's table: render lays the body out with it, and
-//! the table widget reads it to know how many columns fit.
+//! Where the detail pane goes beside a view's table (render lays the body out with it, and
+//! the table widget reads it to know how many columns fit), and where an overlay goes.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
@@ -19,4 +19,16 @@ pub fn table_inner_width(width: u16, with_pane: bool) -> u16 {
         width
     };
     outer.saturating_sub(2)
+}
+
+/// A column of `area` at most `width` wide, centred, its full height: where the help and an
+/// operation's dialog are drawn.
+pub fn centred(area: Rect, width: u16) -> Rect {
+    let width = area.width.min(width);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y,
+        width,
+        height: area.height,
+    }
 }

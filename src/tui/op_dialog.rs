@@ -11,6 +11,7 @@ use super::action::Action;
 use super::app::{App, OpDialog};
 use super::help;
 use super::keymap::Context;
+use super::layout::centred;
 use super::style::style;
 use super::theme::Slot;
 
@@ -61,13 +62,7 @@ pub fn render(app: &App, dialog: &OpDialog, frame: &mut Frame, area: Rect) {
     } else {
         help::key_hints(&app.keymap, Context::Dialog, HINTS)
     };
-    let width = area.width.min(100);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y,
-        width,
-        height: area.height,
-    };
+    let popup = centred(area, 100);
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines)

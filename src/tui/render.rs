@@ -11,7 +11,7 @@ use super::action::Action;
 use super::app::{App, Mode, YamlOverlay};
 use super::help;
 use super::keymap::Context;
-use super::layout::{PANE_BESIDE_FROM, beside};
+use super::layout::{PANE_BESIDE_FROM, beside, centred};
 use super::line_edit::LineEdit;
 use super::style::style;
 use super::theme::Slot;
@@ -329,13 +329,7 @@ fn help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let width = area.width.min(72);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y,
-        width,
-        height: area.height,
-    };
+    let popup = centred(area, 72);
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines).style(style(app, Slot::Text)).block(
