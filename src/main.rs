@@ -40,6 +40,11 @@ enum Command {
         #[command(subcommand)]
         command: mlxp::cli::act::CanaryCommand,
     },
+    /// Restart a served version, or bound its replicas.
+    Serving {
+        #[command(subcommand)]
+        command: mlxp::cli::act::ServingCommand,
+    },
     /// Cordon or uncordon a node.
     Node {
         #[command(subcommand)]
@@ -68,6 +73,7 @@ impl Command {
             Command::Train => "train",
             Command::Retrain => "retrain",
             Command::Canary { .. } => "canary",
+            Command::Serving { .. } => "serving",
             Command::Node { .. } => "node",
             Command::Promote(_) => "promote",
             Command::Rollback(_) => "rollback",
@@ -322,6 +328,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Get(args) => run_get(args, cli.cluster),
         Command::Canary { .. }
         | Command::Node { .. }
+        | Command::Serving { .. }
         | Command::Promote(_)
         | Command::Rollback(_)
         | Command::Approve(_)
@@ -336,6 +343,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         }
         Command::Canary { command } => run_act(cli.cluster, Asked::Canary(command)),
         Command::Node { command } => run_act(cli.cluster, Asked::Node(command)),
+        Command::Serving { command } => run_act(cli.cluster, Asked::Serving(command)),
         Command::Promote(args) => run_act(cli.cluster, Asked::Promote(args)),
         Command::Rollback(args) => run_act(cli.cluster, Asked::Rollback(args)),
         Command::Approve(args) => run_act(cli.cluster, Asked::Approve(args)),
@@ -344,7 +352,8 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             eprintln!(
                 "mlxp: {} is not built yet. Built so far: {}mlxp tui or mlxp (the cockpit on \
                  your cluster), mlxp get (its data, for scripts), mlxp canary set|step, mlxp \
-                 promote|rollback|approve|reject and mlxp node cordon|uncordon (changes).",
+                 promote|rollback|approve|reject, mlxp serving restart|scale and mlxp node \
+                 cordon|uncordon (changes).",
                 command.name(),
                 if cfg!(feature = "sim") {
                     "mlxp demo (the cockpit on an embedded cluster), mlxp sim (that cluster \

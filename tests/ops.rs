@@ -551,3 +551,90 @@ async fn approve_and_reject_record_who_and_why_on_the_version() {
     assert_eq!(stage(&p.sim, "v2").await, "Rejected");
     assert_eq!(events_with_reason(&p.sim, "VersionRejected").await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_restart_replaces_a_versions_pods_and_scale_bounds_its_autoscaler() {
+    let p = platform().await;
+    let client = p.sim.client(false).await.expect("client");
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(client, "serving");
+    let of_v1 = ListParams::default().labels("app=fraud-detector-v1");
+    let names = |list: Vec<k8s_openapi::api::core::v1::Pod>| {
+        let mut names: Vec<String> = list.into_iter().filter_map(|p| p.metadata.name).collect();
+        names.sort();
+        names
+    };
+    let before = names(pods.list(&of_v1).await.expect("pods").items);
+    let replicas = replicas(&p.sim, "v1").await;
+    let out = p
+        .mlxp(&["serving", "restart", "fraud-detector", "v1"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "fraud-detector v1: fraud-detector-v1 restarted, its {replicas} replicas replaced \
+             one by one\n"
+        )
+    );
+    let deployment = ("apps", "v1", "Deployment");
+    let d = serving_object(&p.sim, deployment, "deployments", "fraud-detector-v1").await;
+    assert!(
+        d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .is_string(),
+        "{d}"
+    );
+    // The Deployment controller rolls the pods, one surge at a time: within ten simulated
+    // minutes none of the old ones is left.
+    let mut after = before.clone();
+    for _ in 0..20 {
+        p.sim.advance(Duration::from_secs(30));
+        after = names(pods.list(&of_v1).await.expect("pods").items);
+        if after.iter().all(|n| !before.contains(n)) {
+            break;
+        }
+    }
+    assert!(
+        !after.is_empty() && after.iter().all(|n| !before.contains(n)),
+        "{before:?} → {after:?}"
+    );
+    assert_eq!(
+        events_with_reason(&p.sim, "VersionRestarted").await.len(),
+        1
+    );
+
+    let out = p
+        .mlxp(&[
+            "serving",
+            "scale",
+            "fraud-detector",
+            "v1",
+            "--min",
+            "2",
+            "--max",
+            "8",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let hpa = ("autoscaling", "v2", "HorizontalPodAutoscaler");
+    let h = serving_object(&p.sim, hpa, "horizontalpodautoscalers", "fraud-detector-v1").await;
+    assert_eq!(
+        (
+            h["spec"]["minReplicas"].clone(),
+            h["spec"]["maxReplicas"].clone()
+        ),
+        (json!(2), json!(8))
+    );
+    let out = p
+        .mlxp(&[
+            "serving",
+            "scale",
+            "fraud-detector",
+            "v1",
+            "--min",
+            "0",
+            "--max",
+            "8",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}

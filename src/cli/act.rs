@@ -1,5 +1,6 @@
 //! The verbs that change the cluster (`mlxp canary set|step`, `mlxp promote`, `mlxp
-//! rollback`, `mlxp approve`, `mlxp reject`, `mlxp node cordon|uncordon`):
+//! rollback`, `mlxp approve`, `mlxp reject`, `mlxp serving restart|scale`, `mlxp node
+//! cordon|uncordon`):
 //! each reads one snapshot, builds its `Op` and hands it to the executor, as the cockpit
 //! and the agent do. Exit codes: 0 done, 1 error, 2 usage, 3 refused by a precondition,
 //! 4 forbidden.
@@ -80,6 +81,29 @@ pub struct RejectArgs {
 }
 
 #[derive(clap::Subcommand, Debug)]
+pub enum ServingCommand {
+    /// Replace a version's pods one by one, as `kubectl rollout restart` does.
+    Restart {
+        model: String,
+        version: String,
+        #[command(flatten)]
+        how: How,
+    },
+    /// Bound a version's replicas: its autoscaler's min and max (with no autoscaler, give
+    /// one number as both).
+    Scale {
+        model: String,
+        version: String,
+        #[arg(long)]
+        min: i32,
+        #[arg(long)]
+        max: i32,
+        #[command(flatten)]
+        how: How,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
 pub enum NodeCommand {
     /// Mark a node unschedulable: no new pods land on it.
     Cordon {
@@ -129,6 +153,7 @@ pub enum Asked {
     Rollback(RollbackArgs),
     Approve(GateArgs),
     Reject(RejectArgs),
+    Serving(ServingCommand),
     Node(NodeCommand),
 }
 
@@ -143,6 +168,9 @@ impl Asked {
                 gate: GateArgs { how, .. },
                 ..
             })
+            | Asked::Serving(
+                ServingCommand::Restart { how, .. } | ServingCommand::Scale { how, .. },
+            )
             | Asked::Node(NodeCommand::Cordon { how, .. } | NodeCommand::Uncordon { how, .. }) => {
                 *how
             }
@@ -196,6 +224,24 @@ impl Asked {
                 model,
                 version,
                 reason,
+            },
+            Asked::Serving(ServingCommand::Restart { model, version, .. }) => Op::RestartVersion {
+                namespace: model_namespace(snapshot, &model, namespace)?,
+                model,
+                version,
+            },
+            Asked::Serving(ServingCommand::Scale {
+                model,
+                version,
+                min,
+                max,
+                ..
+            }) => Op::ScaleVersion {
+                namespace: model_namespace(snapshot, &model, namespace)?,
+                model,
+                version,
+                min,
+                max,
             },
             Asked::Node(NodeCommand::Cordon { node, .. }) => Op::Cordon { node },
             Asked::Node(NodeCommand::Uncordon { node, .. }) => Op::Uncordon { node },

@@ -14,6 +14,7 @@ use crate::snapshot::Snapshot;
 
 mod lifecycle;
 mod nodes;
+mod serving;
 mod weights;
 
 pub use weights::model_namespace;
@@ -67,6 +68,20 @@ pub enum Op {
         version: String,
         reason: String,
     },
+    /// A version's pods replaced one by one, as `kubectl rollout restart` does.
+    RestartVersion {
+        namespace: String,
+        model: String,
+        version: String,
+    },
+    /// A version's replicas bounded: its autoscaler's min and max (or, with none, a count).
+    ScaleVersion {
+        namespace: String,
+        model: String,
+        version: String,
+        min: i32,
+        max: i32,
+    },
     Cordon {
         node: String,
     },
@@ -84,6 +99,8 @@ impl Op {
             Op::Rollback { .. } => "rollback",
             Op::Approve { .. } => "approve",
             Op::Reject { .. } => "reject",
+            Op::RestartVersion { .. } => "restart",
+            Op::ScaleVersion { .. } => "scale",
             Op::Cordon { .. } => "cordon",
             Op::Uncordon { .. } => "uncordon",
         }
@@ -257,6 +274,18 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
             version,
             reason,
         } => lifecycle::reject(op, snapshot, namespace, model, version, reason, actor),
+        Op::RestartVersion {
+            namespace,
+            model,
+            version,
+        } => serving::restart(op, snapshot, namespace, model, version, actor),
+        Op::ScaleVersion {
+            namespace,
+            model,
+            version,
+            min,
+            max,
+        } => serving::scale(op, snapshot, namespace, model, version, (*min, *max)),
         Op::Cordon { node } => nodes::cordon(op, snapshot, node, true),
         Op::Uncordon { node } => nodes::cordon(op, snapshot, node, false),
     }

@@ -432,3 +432,68 @@ fn a_version_taking_traffic_is_not_rejected_and_an_idle_one_is() {
     );
     assert_eq!(rejected.reason, "VersionRejected");
 }
+
+fn serving_op(what: &str, version: &str, (min, max): (i32, i32)) -> Op {
+    let (namespace, model, version) = ("serving".into(), "fraud-detector".into(), version.into());
+    match what {
+        "restart" => Op::RestartVersion {
+            namespace,
+            model,
+            version,
+        },
+        _ => Op::ScaleVersion {
+            namespace,
+            model,
+            version,
+            min,
+            max,
+        },
+    }
+}
+
+#[test]
+fn a_restart_stamps_the_template_as_kubectl_rollout_restart_does() {
+    let restart = plan(&serving_op("restart", "v1", (0, 0)), &platform()).expect("a plan");
+    assert_eq!(
+        restart.effect,
+        "fraud-detector v1: fraud-detector-v1 restarted, its 3 replicas replaced one by one"
+    );
+    assert_eq!(
+        restart.requests[0].change,
+        Change::MergePatch(json!({"spec": {"template": {"metadata": {"annotations": {
+            "kubectl.kubernetes.io/restartedAt": "2026-12-07T10:00:00Z",
+        }}}}}))
+    );
+    assert_eq!(
+        refusal(&serving_op("restart", "v0", (0, 0)), &platform()),
+        "fraud-detector-v0 is scaled to zero: there is nothing to restart"
+    );
+}
+
+#[test]
+fn scaling_bounds_the_autoscaler_or_sets_a_count_without_one() {
+    let mut snapshot = platform();
+    // No autoscaler: one number sets the Deployment's replicas, two are refused.
+    let count = plan(&serving_op("scale", "v1", (5, 5)), &snapshot).expect("a plan");
+    assert_eq!(count.effect, "fraud-detector v1: replicas 3→5");
+    assert_eq!(count.requests[0].target.kind, KindName::Deployments);
+    assert_eq!(
+        refusal(&serving_op("scale", "v1", (2, 6)), &snapshot),
+        "fraud-detector-v1 has no autoscaler to give bounds to: give one number (--min 6 --max 6)"
+    );
+    assert!(refusal(&serving_op("scale", "v1", (0, 6)), &snapshot).starts_with("replicas 0 to 6"));
+    snapshot.hpas.add_json(json!({
+        "metadata": {"name": "fraud-detector-v1", "namespace": "serving"},
+        "spec": {"scaleTargetRef": {"name": "fraud-detector-v1"}, "minReplicas": 1, "maxReplicas": 6},
+    }));
+    let bounds = plan(&serving_op("scale", "v1", (2, 8)), &snapshot).expect("a plan");
+    assert_eq!(bounds.effect, "fraud-detector v1: replicas 1–6→2–8");
+    assert_eq!(
+        bounds.requests[0].change,
+        Change::MergePatch(json!({"spec": {"minReplicas": 2, "maxReplicas": 8}}))
+    );
+    assert_eq!(
+        bounds.requests[0].target.path(),
+        "/apis/autoscaling/v2/namespaces/serving/horizontalpodautoscalers/fraud-detector-v1"
+    );
+}
