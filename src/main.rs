@@ -33,8 +33,8 @@ enum Command {
     Get(GetArgs),
     /// (Not built yet.) Launch a training run for a model.
     Train,
-    /// (Not built yet.) Trigger retraining of a model.
-    Retrain,
+    /// Retrain a model: its next training run, a Job from its own training spec.
+    Retrain(mlxp::cli::act::RetrainArgs),
     /// Set a model's traffic weights, or step its canary.
     Canary {
         #[command(subcommand)]
@@ -71,7 +71,7 @@ impl Command {
             Command::Agent => "agent",
             Command::Get(_) => "get",
             Command::Train => "train",
-            Command::Retrain => "retrain",
+            Command::Retrain(_) => "retrain",
             Command::Canary { .. } => "canary",
             Command::Serving { .. } => "serving",
             Command::Node { .. } => "node",
@@ -331,6 +331,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         | Command::Serving { .. }
         | Command::Promote(_)
         | Command::Rollback(_)
+        | Command::Retrain(_)
         | Command::Approve(_)
         | Command::Reject(_)
             if cli.cockpit.readonly =>
@@ -346,14 +347,15 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Serving { command } => run_act(cli.cluster, Asked::Serving(command)),
         Command::Promote(args) => run_act(cli.cluster, Asked::Promote(args)),
         Command::Rollback(args) => run_act(cli.cluster, Asked::Rollback(args)),
+        Command::Retrain(args) => run_act(cli.cluster, Asked::Retrain(args)),
         Command::Approve(args) => run_act(cli.cluster, Asked::Approve(args)),
         Command::Reject(args) => run_act(cli.cluster, Asked::Reject(args)),
-        Command::Agent | Command::Train | Command::Retrain => {
+        Command::Agent | Command::Train => {
             eprintln!(
                 "mlxp: {} is not built yet. Built so far: {}mlxp tui or mlxp (the cockpit on \
                  your cluster), mlxp get (its data, for scripts), mlxp canary set|step, mlxp \
-                 promote|rollback|approve|reject, mlxp serving restart|scale and mlxp node \
-                 cordon|uncordon (changes).",
+                 promote|rollback|retrain|approve|reject, mlxp serving restart|scale and mlxp \
+                 node cordon|uncordon (changes).",
                 command.name(),
                 if cfg!(feature = "sim") {
                     "mlxp demo (the cockpit on an embedded cluster), mlxp sim (that cluster \

@@ -638,3 +638,72 @@ async fn a_restart_replaces_a_versions_pods_and_scale_bounds_its_autoscaler() {
         .await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }
+
+async fn jobs_of(sim: &Sim, model: &str) -> Vec<String> {
+    let client = sim.client(false).await.expect("client");
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client, "training");
+    let of = ListParams::default().labels(&format!("mlxp.io/model={model}"));
+    let mut names: Vec<String> = jobs
+        .list(&of)
+        .await
+        .expect("jobs")
+        .items
+        .into_iter()
+        .filter_map(|j| j.metadata.name)
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_retrain_creates_one_job_of_the_next_run_even_when_asked_twice_at_once() {
+    let p = platform().await;
+    assert_eq!(
+        jobs_of(&p.sim, "churn-predictor").await,
+        ["train-churn-predictor-r7"]
+    );
+    // Two at once: both see no active run and plan r8; the second create meets
+    // AlreadyExists.
+    let (a, b) = tokio::join!(
+        p.mlxp(&["retrain", "churn-predictor"]),
+        p.mlxp(&["retrain", "churn-predictor"])
+    );
+    let mut codes = [a.status.code(), b.status.code()];
+    codes.sort();
+    assert_eq!(
+        codes,
+        [Some(0), Some(3)],
+        "{} | {}",
+        text(&a.stderr),
+        text(&b.stderr)
+    );
+    let loser = if a.status.code() == Some(3) { &a } else { &b };
+    assert!(
+        text(&loser.stderr).contains("already"),
+        "{}",
+        text(&loser.stderr)
+    );
+    assert_eq!(
+        jobs_of(&p.sim, "churn-predictor").await,
+        ["train-churn-predictor-r7", "train-churn-predictor-r8"]
+    );
+    let model = ("mlxp.io", "v1alpha1", "Model");
+    let status = serving_object(&p.sim, model, "models", "churn-predictor").await["status"].clone();
+    assert_eq!(
+        status["lastTrainingJob"], "train-churn-predictor-r8",
+        "{status}"
+    );
+    assert!(status["lastRetrainTime"].is_string());
+    // r8 runs now: another retrain waits for it, unless forced.
+    let again = p.mlxp(&["retrain", "churn-predictor"]).await;
+    assert_eq!(again.status.code(), Some(3), "{}", text(&again.stderr));
+    assert_eq!(
+        text(&again.stderr),
+        "mlxp: churn-predictor is already training (train-churn-predictor-r8): retrain it when \
+         that ends, or force it\n"
+    );
+    assert_eq!(
+        events_with_reason(&p.sim, "RetrainTriggered").await.len(),
+        1
+    );
+}

@@ -1,5 +1,5 @@
 //! The verbs that change the cluster (`mlxp canary set|step`, `mlxp promote`, `mlxp
-//! rollback`, `mlxp approve`, `mlxp reject`, `mlxp serving restart|scale`, `mlxp node
+//! rollback`, `mlxp retrain`, `mlxp approve`, `mlxp reject`, `mlxp serving restart|scale`, `mlxp node
 //! cordon|uncordon`):
 //! each reads one snapshot, builds its `Op` and hands it to the executor, as the cockpit
 //! and the agent do. Exit codes: 0 done, 1 error, 2 usage, 3 refused by a precondition,
@@ -57,6 +57,17 @@ pub struct RollbackArgs {
     /// Why, kept on the rejected canary (annotation mlxp.io/rejected-reason).
     #[arg(long, default_value = "rolled back by hand")]
     reason: String,
+    #[command(flatten)]
+    how: How,
+}
+
+/// `mlxp retrain MODEL`.
+#[derive(clap::Args, Debug)]
+pub struct RetrainArgs {
+    model: String,
+    /// Start another run even while one of its training Jobs is active.
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     how: How,
 }
@@ -151,6 +162,7 @@ pub enum Asked {
     Canary(CanaryCommand),
     Promote(PromoteArgs),
     Rollback(RollbackArgs),
+    Retrain(RetrainArgs),
     Approve(GateArgs),
     Reject(RejectArgs),
     Serving(ServingCommand),
@@ -163,6 +175,7 @@ impl Asked {
             Asked::Canary(CanaryCommand::Set { how, .. } | CanaryCommand::Step { how, .. })
             | Asked::Promote(PromoteArgs { how, .. })
             | Asked::Rollback(RollbackArgs { how, .. })
+            | Asked::Retrain(RetrainArgs { how, .. })
             | Asked::Approve(GateArgs { how, .. })
             | Asked::Reject(RejectArgs {
                 gate: GateArgs { how, .. },
@@ -210,6 +223,11 @@ impl Asked {
                 namespace: model_namespace(snapshot, &model, namespace)?,
                 model,
                 reason,
+            },
+            Asked::Retrain(RetrainArgs { model, force, .. }) => Op::Retrain {
+                namespace: model_namespace(snapshot, &model, namespace)?,
+                model,
+                force,
             },
             Asked::Approve(GateArgs { model, version, .. }) => Op::Approve {
                 namespace: model_namespace(snapshot, &model, namespace)?,

@@ -36,6 +36,10 @@ impl Diff {
 /// The object as YAML, without what changes on every write and says nothing of the
 /// change (resourceVersion, managedFields, generation).
 fn yaml(object: &Value) -> String {
+    // Nothing before a create.
+    if object.is_null() {
+        return String::new();
+    }
     let mut object = object.clone();
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         for noise in ["resourceVersion", "managedFields", "generation"] {

@@ -121,7 +121,10 @@ impl Executor {
         }
         let mut diffs = Vec::new();
         for request in &plan.requests {
-            let before = self.get(&request.target).await?;
+            let before = match request.change {
+                Change::Create(_) => Value::Null,
+                _ => self.get(&request.target).await?,
+            };
             let after = self.send(request, Mode::DryRun).await?;
             diffs.push(Diff::of(&request.target, &before, &after));
         }
@@ -161,7 +164,11 @@ impl Executor {
             resource,
             subresource: request.subresource,
             namespace: target.namespace.as_deref(),
-            name: Some(&target.name),
+            // RBAC cannot name what is not there yet.
+            name: match request.change {
+                Change::Create(_) => None,
+                _ => Some(&target.name),
+            },
         };
         let verdict = may(&self.client, access)
             .await
@@ -209,7 +216,13 @@ impl Executor {
             uri.push_str("&dryRun=All");
         }
         let body = serde_json::to_vec(request.change.body()).expect("JSON of a JSON value");
-        let http = http::Request::patch(uri)
+        let method = match request.change {
+            Change::Create(_) => http::Method::POST,
+            _ => http::Method::PATCH,
+        };
+        let http = http::Request::builder()
+            .method(method)
+            .uri(uri)
             .header(http::header::CONTENT_TYPE, request.change.content_type())
             .body(body)
             .expect("a PATCH of a path");
@@ -220,6 +233,11 @@ impl Executor {
                 // 409: a resourceVersion that moved on; 422 to a JSON patch: one of its
                 // `test`s no longer holds, or a path it names is gone (the route's backends
                 // changed under it). Its values were checked when it was planned.
+                Cause::Api { code: 409, message }
+                    if matches!(request.change, Change::Create(_)) =>
+                {
+                    conflict(target, format!("it already exists: {message}"))
+                }
                 Cause::Api { code: 409, message } => conflict(target, message),
                 Cause::Api { code: 422, message }
                     if matches!(request.change, Change::JsonPatch(_)) =>

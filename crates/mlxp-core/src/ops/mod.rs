@@ -15,6 +15,7 @@ use crate::snapshot::Snapshot;
 mod lifecycle;
 mod nodes;
 mod serving;
+mod training;
 mod weights;
 
 pub use weights::model_namespace;
@@ -68,6 +69,13 @@ pub enum Op {
         version: String,
         reason: String,
     },
+    /// A training Job from the Model's own training spec, the next run of it; refused while
+    /// one of its training Jobs is active, unless forced.
+    Retrain {
+        namespace: String,
+        model: String,
+        force: bool,
+    },
     /// A version's pods replaced one by one, as `kubectl rollout restart` does.
     RestartVersion {
         namespace: String,
@@ -99,6 +107,7 @@ impl Op {
             Op::Rollback { .. } => "rollback",
             Op::Approve { .. } => "approve",
             Op::Reject { .. } => "reject",
+            Op::Retrain { .. } => "retrain",
             Op::RestartVersion { .. } => "restart",
             Op::ScaleVersion { .. } => "scale",
             Op::Cordon { .. } => "cordon",
@@ -166,11 +175,25 @@ impl Request {
         }
     }
 
-    /// Where it is sent.
+    pub fn create(target: &Target, object: Value) -> Request {
+        Request {
+            target: target.clone(),
+            subresource: None,
+            change: Change::Create(object),
+        }
+    }
+
+    /// Where it is sent: the collection for a create, else the object (or its subresource).
     pub fn path(&self) -> String {
-        match self.subresource {
-            Some(sub) => format!("{}/{sub}", self.target.path()),
-            None => self.target.path(),
+        let target = &self.target;
+        match (&self.change, self.subresource) {
+            (Change::Create(_), _) => {
+                let object = target.path();
+                let cut = object.len() - target.name.len() - 1;
+                object[..cut].to_string()
+            }
+            (_, Some(sub)) => format!("{}/{sub}", target.path()),
+            (_, None) => target.path(),
         }
     }
 }
@@ -183,24 +206,31 @@ pub enum Change {
     JsonPatch(Value),
     /// RFC 7386.
     MergePatch(Value),
+    /// A new object, POSTed to its collection; a second create of the same name meets
+    /// AlreadyExists instead of making a second one.
+    Create(Value),
 }
 
 impl Change {
     /// The verb an access review asks about.
     pub fn verb(&self) -> &'static str {
-        "patch"
+        match self {
+            Change::Create(_) => "create",
+            Change::JsonPatch(_) | Change::MergePatch(_) => "patch",
+        }
     }
 
     pub fn content_type(&self) -> &'static str {
         match self {
             Change::JsonPatch(_) => "application/json-patch+json",
             Change::MergePatch(_) => "application/merge-patch+json",
+            Change::Create(_) => "application/json",
         }
     }
 
     pub fn body(&self) -> &Value {
         match self {
-            Change::JsonPatch(body) | Change::MergePatch(body) => body,
+            Change::JsonPatch(body) | Change::MergePatch(body) | Change::Create(body) => body,
         }
     }
 }
@@ -274,6 +304,11 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
             version,
             reason,
         } => lifecycle::reject(op, snapshot, namespace, model, version, reason, actor),
+        Op::Retrain {
+            namespace,
+            model,
+            force,
+        } => training::retrain(op, snapshot, namespace, model, *force, actor),
         Op::RestartVersion {
             namespace,
             model,

@@ -497,3 +497,97 @@ fn scaling_bounds_the_autoscaler_or_sets_a_count_without_one() {
         "/apis/autoscaling/v2/namespaces/serving/horizontalpodautoscalers/fraud-detector-v1"
     );
 }
+
+/// fraud-detector with a training spec, and its Jobs: `runs` of (name, finished).
+fn training(runs: &[(&str, bool)]) -> Snapshot {
+    let mut s = platform();
+    s.models.add_json(json!({
+        "metadata": {"name": "fraud-detector", "namespace": "serving"},
+        "spec": {"training": {"namespace": "training", "queueName": "training", "gpus": 8,
+                              "ttlSecondsAfterFinished": 3600,
+                              "template": {"spec": {"containers": [{"name": "trainer", "image": "t:1"}]}}},
+                 "route": {"name": "fraud-detector", "namespace": "serving"}},
+    }));
+    for (name, finished) in runs {
+        let conditions = if *finished {
+            json!([{"type": "Complete", "status": "True"}])
+        } else {
+            json!([])
+        };
+        s.jobs.add_json(json!({
+            "metadata": {"name": name, "namespace": "training",
+                         "labels": {"mlxp.io/model": "fraud-detector"}},
+            "status": {"conditions": conditions},
+        }));
+    }
+    s
+}
+
+fn retrain(force: bool) -> Op {
+    Op::Retrain {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        force,
+    }
+}
+
+#[test]
+fn a_retrain_creates_the_next_run_from_the_models_training_spec() {
+    let done = training(&[
+        ("train-fraud-detector-r11", true),
+        ("train-fraud-detector-r9", true),
+    ]);
+    let plan = plan(&retrain(false), &done).expect("a plan");
+    assert_eq!(
+        plan.effect,
+        "fraud-detector: training Job training/train-fraud-detector-r12 (8 GPUs a pod, queue training)"
+    );
+    assert_eq!(
+        plan.requests[0].path(),
+        "/apis/batch/v1/namespaces/training/jobs"
+    );
+    let Change::Create(job) = &plan.requests[0].change else {
+        panic!("a create: {:?}", plan.requests[0].change);
+    };
+    assert_eq!(job["metadata"]["name"], "train-fraud-detector-r12");
+    assert_eq!(
+        job["metadata"]["labels"],
+        json!({"mlxp.io/model": "fraud-detector", "mlxp.io/run": "r12",
+               "kueue.x-k8s.io/queue-name": "training"})
+    );
+    let pod = &job["spec"]["template"];
+    assert_eq!(
+        pod["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"],
+        "8"
+    );
+    assert_eq!(pod["spec"]["restartPolicy"], "Never");
+    assert_eq!(job["spec"]["ttlSecondsAfterFinished"], 3600);
+    assert_eq!(
+        plan.requests[1].change,
+        Change::MergePatch(
+            json!({"status": {"lastTrainingJob": "train-fraud-detector-r12",
+                                             "lastRetrainTime": "2026-12-07T10:00:00Z"}})
+        )
+    );
+    assert_eq!(plan.reason, "RetrainTriggered");
+}
+
+#[test]
+fn a_retrain_while_one_runs_needs_force_and_a_model_without_a_template_is_refused() {
+    let running = training(&[("train-fraud-detector-r12", false)]);
+    assert_eq!(
+        refusal(&retrain(false), &running),
+        "fraud-detector is already training (train-fraud-detector-r12): retrain it when that \
+         ends, or force it"
+    );
+    let forced = plan(&retrain(true), &running).expect("a plan");
+    assert!(
+        forced.effect.contains("train-fraud-detector-r13"),
+        "{}",
+        forced.effect
+    );
+    assert_eq!(
+        refusal(&retrain(false), &platform()),
+        "fraud-detector has no training template (spec.training.template with containers)"
+    );
+}

@@ -247,7 +247,8 @@ fn models(state: &ApiState) -> anyhow::Result<()> {
                 "metadata": {"name": model, "namespace": "serving", "annotations": annotations},
                 "spec": {
                     "description": format!("{model} model"),
-                    "training": {"namespace": "training", "queueName": "training", "gpus": 8, "ttlSecondsAfterFinished": 3600},
+                    "training": {"namespace": "training", "queueName": "training", "gpus": 8, "ttlSecondsAfterFinished": 3600,
+                                 "template": trainer_template(model, json!({DURATION: "30m"}))},
                     "serving": {"namespace": "serving", "minReplicas": 1, "maxReplicas": 6, "targetUtilization": 60},
                     "validation": {"minAccuracy": 0.85, "maxLoss": 0.4},
                     "canary": {"steps": [{"weight": 10, "pauseSeconds": 600}, {"weight": 20, "pauseSeconds": 600},
@@ -422,14 +423,20 @@ fn training_job(name: &str, model: &str, pods: u32, duration: &str, fails: bool)
             "parallelism": pods, "completions": pods,
             "backoffLimit": if fails { 1 } else { 4 },
             "ttlSecondsAfterFinished": 86400,
-            "template": {
-                "metadata": {"labels": {MODEL_LABEL: model}, "annotations": annotations},
-                "spec": {"restartPolicy": "Never",
-                         "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4",
-                                         "args": ["--model", model, "--epochs", "20"],
-                                         "resources": {"limits": {"nvidia.com/gpu": "8"},
-                                                       "requests": {"cpu": "96", "memory": "900Gi"}}}]},
-            },
+            "template": trainer_template(model, annotations),
         },
+    })
+}
+
+/// The trainer's pod template: one 8-GPU pod running `--model MODEL`. A Model's
+/// `spec.training.template` is this too, so a retrain makes a Job like the seeded ones.
+fn trainer_template(model: &str, annotations: Value) -> Value {
+    json!({
+        "metadata": {"labels": {MODEL_LABEL: model}, "annotations": annotations},
+        "spec": {"restartPolicy": "Never",
+                 "containers": [{"name": "trainer", "image": "ghcr.io/mlxp/trainer:2.4",
+                                 "args": ["--model", model, "--epochs", "20"],
+                                 "resources": {"limits": {"nvidia.com/gpu": "8"},
+                                               "requests": {"cpu": "96", "memory": "900Gi"}}}]},
     })
 }

@@ -16,6 +16,8 @@ pub struct Model {
     pub max_p99_seconds: Option<f64>,
     /// The canary's weights, step by step (`spec.canary.steps[].weight`).
     pub canary_steps: Vec<i32>,
+    /// How it trains (`spec.training`), as written: what a retrain's Job is made from.
+    pub training: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -51,6 +53,7 @@ impl From<RawModel> for Model {
                         .collect()
                 })
                 .unwrap_or_default(),
+            training: spec["training"].clone(),
             meta: raw.metadata,
         }
     }
