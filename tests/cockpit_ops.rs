@@ -261,3 +261,21 @@ async fn a_rollback_of_a_failing_canary_keeps_what_its_metrics_say_as_the_reason
         dialog.effect
     );
 }
+
+#[tokio::test]
+async fn no_op_is_planned_while_the_cockpit_is_blind() {
+    let (_sim, _client, _updates, _watch, mut app) = serving_v2().await;
+    // The API server went silent: what is shown may be stale.
+    let mut silent = (*app.snapshot).clone();
+    silent.api.reachability = mlxp::cluster::Reachability::Silent;
+    app.update(Msg::Snapshot(Arc::new(silent)));
+    press(&mut app, "R");
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(
+        app.message.as_deref().is_some_and(|m| m
+            .starts_with("not done: the cockpit cannot see all of the cluster now (nodes, pods")),
+        "{:?}",
+        app.message
+    );
+    assert!(app.take_effects().is_empty());
+}

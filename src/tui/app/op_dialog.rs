@@ -58,6 +58,17 @@ impl App {
             self.message = Some(format!("read-only ({why}): {name} is disabled"));
             return;
         }
+        // An op is planned on what the cockpit sees: not while part of it is unknown.
+        let blind = self.snapshot.blind_spots();
+        if !blind.is_empty() {
+            let kinds: Vec<&str> = blind.iter().map(|k| k.label()).collect();
+            self.message = Some(format!(
+                "not done: the cockpit cannot see all of the cluster now ({} not synced or \
+                 the API server silent); nothing is sent while it is blind",
+                kinds.join(", ")
+            ));
+            return;
+        }
         let op = match self.op_for(action) {
             Ok(op) => op,
             Err(why) => {
