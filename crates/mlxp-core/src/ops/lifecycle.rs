@@ -23,19 +23,11 @@ fn versions<'a>(
         .filter(move |v| v.meta.namespace == namespace && v.model == model)
 }
 
-fn target(kind: KindName, namespace: &str, name: &str) -> Target {
-    Target {
-        kind,
-        namespace: Some(namespace.to_string()),
-        name: name.to_string(),
-    }
-}
-
 fn model_target(snapshot: &Snapshot, namespace: &str, model: &str) -> Result<Target, Refused> {
     snapshot
         .models
         .get(namespace, model)
-        .map(|_| target(KindName::Models, namespace, model))
+        .map(|_| Target::namespaced(KindName::Models, namespace, model))
         .ok_or_else(|| Refused::NotFound(format!("no model {model} in {namespace}")))
 }
 
@@ -60,7 +52,7 @@ fn scale_to_zero(
         })
         .map(|d| {
             Request::merge(
-                &target(KindName::Deployments, namespace, &d.meta.name),
+                &Target::namespaced(KindName::Deployments, namespace, &d.meta.name),
                 json!({"spec": {"replicas": 0}}),
             )
         })
@@ -104,13 +96,13 @@ pub(super) fn promote(
     let mut requests = route.requests.clone();
     if promoted.stage != "Production" {
         requests.push(Request::merge(
-            &target(KindName::ModelVersions, namespace, &promoted.meta.name),
+            &Target::namespaced(KindName::ModelVersions, namespace, &promoted.meta.name),
             json!({"spec": {"stage": "Production"}}),
         ));
     }
     for old in &previous {
         requests.push(Request::merge(
-            &target(KindName::ModelVersions, namespace, &old.meta.name),
+            &Target::namespaced(KindName::ModelVersions, namespace, &old.meta.name),
             json!({"spec": {"stage": "Archived"}}),
         ));
     }
@@ -169,7 +161,7 @@ pub(super) fn rollback(
     let route = weights_on_route(op, snapshot, namespace, model, &stable.version, false)?;
     let mut requests = route.requests.clone();
     requests.push(Request::merge(
-        &target(KindName::ModelVersions, namespace, &canary.meta.name),
+        &Target::namespaced(KindName::ModelVersions, namespace, &canary.meta.name),
         json!({
             "metadata": {"annotations": {"mlxp.io/rejected-reason": reason}},
             "spec": {"stage": "Rejected"},
@@ -265,7 +257,7 @@ pub(super) fn approve(
             "{model} {version} was rejected: it cannot be approved"
         )));
     }
-    let target = target(KindName::ModelVersions, namespace, &mv.meta.name);
+    let target = Target::namespaced(KindName::ModelVersions, namespace, &mv.meta.name);
     let (effect, requests) = match &mv.approved_by {
         Some(by) => (
             format!("{model} {version} is already approved by {by}"),
@@ -308,7 +300,7 @@ pub(super) fn reject(
              to 0) first"
         )));
     }
-    let target = target(KindName::ModelVersions, namespace, &mv.meta.name);
+    let target = Target::namespaced(KindName::ModelVersions, namespace, &mv.meta.name);
     let (effect, requests) = if mv.stage == "Rejected" {
         (format!("{model} {version} is already rejected"), Vec::new())
     } else {

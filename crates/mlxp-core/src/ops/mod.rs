@@ -126,6 +126,14 @@ pub struct Target {
 }
 
 impl Target {
+    pub fn namespaced(kind: KindName, namespace: &str, name: &str) -> Target {
+        Target {
+            kind,
+            namespace: Some(namespace.to_string()),
+            name: name.to_string(),
+        }
+    }
+
     pub fn path(&self) -> String {
         self.kind.object_path(self.namespace.as_deref(), &self.name)
     }

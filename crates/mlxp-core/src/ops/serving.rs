@@ -33,14 +33,6 @@ fn deployment<'a>(
         })
 }
 
-fn target(kind: KindName, namespace: &str, name: &str) -> Target {
-    Target {
-        kind,
-        namespace: Some(namespace.to_string()),
-        name: name.to_string(),
-    }
-}
-
 pub(super) fn restart(
     op: &Op,
     snapshot: &Snapshot,
@@ -56,7 +48,7 @@ pub(super) fn restart(
             d.meta.name
         )));
     }
-    let target = target(KindName::Deployments, namespace, &d.meta.name);
+    let target = Target::namespaced(KindName::Deployments, namespace, &d.meta.name);
     let at = actor.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     Ok(Plan {
         op: op.clone(),
@@ -97,12 +89,12 @@ pub(super) fn scale(
         .find(|h| h.meta.namespace == namespace && h.target == d.meta.name);
     let (target, body, was) = match hpa {
         Some(h) => (
-            target(KindName::Hpas, namespace, &h.meta.name),
+            Target::namespaced(KindName::Hpas, namespace, &h.meta.name),
             json!({"spec": {"minReplicas": min, "maxReplicas": max}}),
             format!("{}–{}", h.min, h.max),
         ),
         None if min == max => (
-            target(KindName::Deployments, namespace, &d.meta.name),
+            Target::namespaced(KindName::Deployments, namespace, &d.meta.name),
             json!({"spec": {"replicas": min}}),
             d.replicas.to_string(),
         ),

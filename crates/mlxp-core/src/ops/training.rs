@@ -67,16 +67,8 @@ pub(super) fn retrain(
         + 1;
     let name = format!("train-{model}-r{run}");
     let job = job(model, &name, jobs_ns, training, template);
-    let job_target = Target {
-        kind: KindName::Jobs,
-        namespace: Some(jobs_ns.to_string()),
-        name: name.clone(),
-    };
-    let model_target = Target {
-        kind: KindName::Models,
-        namespace: Some(namespace.to_string()),
-        name: model.to_string(),
-    };
+    let job_target = Target::namespaced(KindName::Jobs, jobs_ns, &name);
+    let model_target = Target::namespaced(KindName::Models, namespace, model);
     let time = actor.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let gpus = training["gpus"].as_i64().unwrap_or(0);
     Ok(Plan {

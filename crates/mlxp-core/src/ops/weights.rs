@@ -155,11 +155,7 @@ pub(super) fn set(
             (was, now) => format!("{} {was}→{now} %", e.version),
         })
         .collect();
-    let target = Target {
-        kind: KindName::HttpRoutes,
-        namespace: Some(ns.to_string()),
-        name: route.meta.name.clone(),
-    };
+    let target = Target::namespaced(KindName::HttpRoutes, ns, &route.meta.name);
     Ok(Plan {
         op: op.clone(),
         effect: format!(
