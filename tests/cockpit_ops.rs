@@ -279,3 +279,84 @@ async fn no_op_is_planned_while_the_cockpit_is_blind() {
     );
     assert!(app.take_effects().is_empty());
 }
+
+#[tokio::test]
+async fn a_retrain_from_the_models_view_creates_the_next_run_and_the_jobs_view_shows_it() {
+    let (_sim, client, mut updates, _watch, mut app) = serving_v2().await;
+    press(&mut app, "5 g");
+    for _ in 0..10 {
+        if app.selected_key() == Some("serving/churn-predictor-v3") {
+            break;
+        }
+        press(&mut app, "j");
+    }
+    assert_eq!(app.selected_key(), Some("serving/churn-predictor-v3"));
+    press(&mut app, "r");
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("a dialog, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert_eq!(
+        dialog.effect,
+        "churn-predictor: training Job training/train-churn-predictor-r8 (8 GPUs a pod, queue \
+         training)"
+    );
+    let Some(Effect::PreviewOp { op }) = app.take_effects().pop() else {
+        panic!("a preview");
+    };
+    let executor = Executor::new(client, "mlxp-sim".into(), None);
+    let preview = executor.run(&op, &app.snapshot, ExecMode::DryRun).await;
+    let Ok(outcome) = &preview else {
+        panic!("a dry-run: {preview:?}");
+    };
+    assert!(
+        outcome.diffs[0]
+            .text
+            .contains("+  name: train-churn-predictor-r8"),
+        "{}",
+        outcome.diffs[0].text
+    );
+    app.update(Msg::OpPreview {
+        op: op.clone(),
+        result: preview.map_err(|e| e.to_string()),
+    });
+    press(&mut app, "y");
+    let Some(Effect::RunOp { op: run }) = app.take_effects().pop() else {
+        panic!("y runs it");
+    };
+    let done = executor.run(&run, &app.snapshot, ExecMode::Apply).await;
+    app.update(Msg::OpDone {
+        op: run,
+        result: done.map_err(|e| e.to_string()),
+    });
+    let after = until(&mut updates, |s| {
+        s.jobs.get("training", "train-churn-predictor-r8").is_some()
+    })
+    .await;
+    app.update(Msg::Snapshot(after));
+    press(&mut app, "4");
+    app.rebuild_if_due();
+    assert!(
+        app.table()
+            .rows
+            .iter()
+            .any(|r| r.key == "training/train-churn-predictor-r8"),
+        "the Jobs view lists the new run"
+    );
+    // fraud-detector is training: a second run waits, and nothing is sent.
+    press(&mut app, "5 g");
+    for _ in 0..10 {
+        if app.selected_key() == Some("serving/fraud-detector-v1") {
+            break;
+        }
+        press(&mut app, "j");
+    }
+    press(&mut app, "r");
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("not done: fraud-detector is already training")),
+        "{:?}",
+        app.message
+    );
+}

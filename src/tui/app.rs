@@ -498,6 +498,7 @@ impl App {
             Action::Promote
             | Action::Rollback
             | Action::StepCanary
+            | Action::Retrain
             | Action::Cordon
             | Action::Uncordon => self.start_op(action),
             // Bound only in `[dialog]`.

@@ -41,6 +41,7 @@ impl OpDialog {
 fn applies_to(action: Action) -> (View, &'static str) {
     match action {
         Action::Cordon | Action::Uncordon => (View::Nodes, "a node"),
+        Action::Retrain => (View::Models, "a model's version"),
         _ => (View::Serving, "a served version"),
     }
 }
@@ -115,6 +116,19 @@ impl App {
             return Ok(match action {
                 Action::Cordon => Op::Cordon { node: key },
                 _ => Op::Uncordon { node: key },
+            });
+        }
+        if view == View::Models {
+            let (namespace, name) = key.split_once('/').ok_or("no version selected")?;
+            let version = self
+                .snapshot
+                .model_versions
+                .get(namespace, name)
+                .ok_or("the selected version is gone")?;
+            return Ok(Op::Retrain {
+                namespace: namespace.to_string(),
+                model: version.model.clone(),
+                force: false,
             });
         }
         let (namespace, backend) = key.split_once('/').ok_or("no version selected")?;
