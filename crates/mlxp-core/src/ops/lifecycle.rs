@@ -77,13 +77,7 @@ pub(super) fn promote(
     force: bool,
 ) -> Result<Plan, Refused> {
     let model_target = model_target(snapshot, namespace, model)?;
-    let promoted = versions(snapshot, namespace, model)
-        .find(|v| v.version == version)
-        .ok_or_else(|| {
-            Refused::NotFound(format!(
-                "{model} has no version {version} (no ModelVersion of it in {namespace})"
-            ))
-        })?;
+    let promoted = version_of_model(snapshot, namespace, model, version)?;
     if promoted.stage == "Rejected" {
         return Err(Refused::Precondition(format!(
             "{model} {version} was rejected: promote another version"
@@ -239,10 +233,6 @@ fn version_of_model<'a>(
         })
 }
 
-fn time(actor: &Actor) -> String {
-    actor.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 pub(super) fn approve(
     op: &Op,
     snapshot: &Snapshot,
@@ -269,7 +259,7 @@ pub(super) fn approve(
                 &target,
                 json!({"metadata": {"annotations": {
                     "mlxp.io/approved-by": actor.user,
-                    "mlxp.io/approved-at": time(actor),
+                    "mlxp.io/approved-at": actor.stamp(),
                 }}}),
             )],
         ),
@@ -312,7 +302,7 @@ pub(super) fn reject(
                     "metadata": {"annotations": {
                         "mlxp.io/rejected-reason": reason,
                         "mlxp.io/rejected-by": actor.user,
-                        "mlxp.io/rejected-at": time(actor),
+                        "mlxp.io/rejected-at": actor.stamp(),
                     }},
                     "spec": {"stage": "Rejected"},
                 }),

@@ -276,6 +276,17 @@ pub struct Actor {
     pub now: DateTime<Utc>,
 }
 
+impl Actor {
+    /// When, as the API's timestamps are written (RFC 3339, seconds, Z).
+    pub fn stamp(&self) -> String {
+        stamp(self.now)
+    }
+}
+
+fn stamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// The requests `op` needs on this snapshot, or why it must not be attempted.
 pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused> {
     match op {
@@ -338,7 +349,7 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
 /// Cluster-scoped targets' Events go to `default`, as the kubelet's Node Events do.
 pub fn event(target: &Target, uid: &str, reason: &str, message: &str, now: DateTime<Utc>) -> Value {
     let namespace = target.namespace.as_deref().unwrap_or("default");
-    let time = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let time = stamp(now);
     let mut involved = json!({
         "apiVersion": target.kind.api_version(),
         "kind": target.kind.kind(),

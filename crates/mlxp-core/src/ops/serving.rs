@@ -49,7 +49,7 @@ pub(super) fn restart(
         )));
     }
     let target = Target::namespaced(KindName::Deployments, namespace, &d.meta.name);
-    let at = actor.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let at = actor.stamp();
     Ok(Plan {
         op: op.clone(),
         effect: format!(

@@ -69,7 +69,7 @@ pub(super) fn retrain(
     let job = job(model, &name, jobs_ns, training, template);
     let job_target = Target::namespaced(KindName::Jobs, jobs_ns, &name);
     let model_target = Target::namespaced(KindName::Models, namespace, model);
-    let time = actor.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let time = actor.stamp();
     let gpus = training["gpus"].as_i64().unwrap_or(0);
     Ok(Plan {
         op: op.clone(),
