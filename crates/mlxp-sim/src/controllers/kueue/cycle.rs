@@ -111,6 +111,28 @@ pub(super) fn plan(state: &KueueState, now: DateTime<Utc>) -> Plan {
         }
     }
 
+    // Evicted: a deactivated Workload, or one admitted by a queue stopped with HoldAndDrain.
+    for (i, w) in wls.iter_mut().enumerate() {
+        if !w.reserved() || w.finished() {
+            continue;
+        }
+        let lq = lqs.get(&(w.namespace.clone(), w.queue.clone()));
+        let cq = w.admitted_in().and_then(|name| cqs.get(name));
+        let eviction = if !w.active {
+            Some(("InactiveWorkload", "The workload is deactivated"))
+        } else if lq.is_some_and(|lq| lq.draining) {
+            Some(("LocalQueueStopped", "The LocalQueue is stopped"))
+        } else if cq.is_some_and(|cq| cq.draining) {
+            Some(("ClusterQueueStopped", "The ClusterQueue is stopped"))
+        } else {
+            None
+        };
+        if let Some((reason, message)) = eviction {
+            w.evict(reason, message, now);
+            changed.push(i);
+        }
+    }
+
     // Quota held per ClusterQueue by Workloads not finished.
     let mut usage: BTreeMap<String, Usage> = BTreeMap::new();
     for w in &wls {
@@ -129,10 +151,16 @@ pub(super) fn plan(state: &KueueState, now: DateTime<Utc>) -> Plan {
     // Queue the pending Workloads in their ClusterQueues (via their LocalQueue).
     let mut queues: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, w) in wls.iter_mut().enumerate() {
-        if !w.pending() {
+        // A deactivated Workload waits in no queue.
+        if !w.pending() || !w.active {
             continue;
         }
         match lqs.get(&(w.namespace.clone(), w.queue.clone())) {
+            Some(lq) if lq.stopped => {
+                let message = format!("LocalQueue {} is inactive", w.queue);
+                w.set_pending(REASON_INADMISSIBLE, &message, now);
+                changed.push(i);
+            }
             Some(lq) => queues.entry(lq.cluster_queue.clone()).or_default().push(i),
             None => {
                 let message = format!("LocalQueue {} doesn't exist", w.queue);

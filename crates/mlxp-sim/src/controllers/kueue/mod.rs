@@ -12,9 +12,14 @@
 //!
 //! Left out: cohorts, borrowing / lending limits, preemption, fair sharing, admission checks,
 //! partial admission, topology-aware scheduling, PriorityClass / WorkloadPriorityClass lookup
-//! (spec.priority is used as stored; Workloads made here get 0), waitForPodsReady, eviction
-//! (stopPolicy HoldAndDrain only stops admitting), spec.active, the resource-in-use finalizer,
-//! and re-creating a Workload when its Job's spec changes.
+//! (spec.priority is used as stored; Workloads made here get 0), waitForPodsReady, the
+//! resource-in-use finalizer, and re-creating a Workload when its Job's spec changes.
+//!
+//! Stopping (kueuectl stop / resume): a Workload with `spec.active: false` is evicted
+//! (reason InactiveWorkload) and queued nowhere; a LocalQueue or ClusterQueue with stopPolicy
+//! Hold admits nothing new, and with HoldAndDrain also evicts what it admitted (reasons
+//! LocalQueueStopped, ClusterQueueStopped). An evicted Workload's Job is suspended; set back,
+//! it is queued again and Evicted turns False.
 //!
 //! ClusterQueue namespaceSelector as in Kueue: null admits no namespace, `{}` every one. The
 //! state carries no Namespace objects, so a selector sees only kubernetes.io/metadata.name.
@@ -32,6 +37,8 @@ mod cycle;
 mod job;
 mod model;
 mod status;
+#[cfg(test)]
+mod stop_tests;
 #[cfg(test)]
 mod testkit;
 mod workload;
@@ -120,6 +127,7 @@ const MSG_NO_RESERVATION: &str = "The workload has no reservation";
 const MSG_CQ_ACTIVE: &str = "Can admit new workloads";
 const MSG_LQ_ACTIVE: &str = "Can submit new workloads to localQueue";
 const MSG_LQ_INACTIVE: &str = "Can't submit new workloads to clusterQueue";
+const MSG_LQ_STOPPED: &str = "LocalQueue is stopped";
 
 /// One reconcile of the whole queueing system at `now`.
 ///

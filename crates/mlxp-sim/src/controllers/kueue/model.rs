@@ -168,6 +168,8 @@ pub(super) struct ClusterQueue<'a> {
     pub(super) groups: Vec<ResourceGroup>,
     /// (reason, message) of Active=False.
     pub(super) inactive: Option<(String, String)>,
+    /// stopPolicy HoldAndDrain: what it admitted is evicted too.
+    pub(super) draining: bool,
 }
 
 impl ClusterQueue<'_> {
@@ -266,6 +268,7 @@ pub(super) fn parse_cluster_queues<'a>(
                 namespace_selector: &spec["namespaceSelector"],
                 groups,
                 inactive,
+                draining: spec["stopPolicy"] == "HoldAndDrain",
             },
         );
     }
@@ -319,6 +322,10 @@ pub(super) struct LocalQueue<'a> {
     pub(super) namespace: String,
     pub(super) name: String,
     pub(super) cluster_queue: String,
+    /// stopPolicy Hold or HoldAndDrain: nothing of it is admitted.
+    pub(super) stopped: bool,
+    /// stopPolicy HoldAndDrain: what it admitted is evicted too.
+    pub(super) draining: bool,
 }
 
 pub(super) fn parse_local_queues(lqs: &[Value]) -> BTreeMap<(String, String), LocalQueue<'_>> {
@@ -338,6 +345,11 @@ pub(super) fn parse_local_queues(lqs: &[Value]) -> BTreeMap<(String, String), Lo
                     .as_str()
                     .unwrap_or("")
                     .to_string(),
+                stopped: matches!(
+                    raw["spec"]["stopPolicy"].as_str(),
+                    Some("Hold" | "HoldAndDrain")
+                ),
+                draining: raw["spec"]["stopPolicy"] == "HoldAndDrain",
             });
     }
     out

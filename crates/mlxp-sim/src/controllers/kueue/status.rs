@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::model::{ClusterQueue, LocalQueue, Usage, quantity_string};
 use super::workload::Workload;
-use super::{KueueAction, MSG_CQ_ACTIVE, MSG_LQ_ACTIVE, MSG_LQ_INACTIVE, Plan};
+use super::{KueueAction, MSG_CQ_ACTIVE, MSG_LQ_ACTIVE, MSG_LQ_INACTIVE, MSG_LQ_STOPPED, Plan};
 use crate::clock;
 
 // ---------------------------------------------------------------------------------------------
@@ -220,6 +220,7 @@ pub(super) fn queue_statuses(
             }
         }
         let (st, reason, message) = match cq {
+            _ if lq.stopped => ("False", "Stopped", MSG_LQ_STOPPED),
             None => ("False", "ClusterQueueDoesNotExist", MSG_LQ_INACTIVE),
             Some(cq) if cq.inactive.is_some() => {
                 ("False", "ClusterQueueIsInactive", MSG_LQ_INACTIVE)

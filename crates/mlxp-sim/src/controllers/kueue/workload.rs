@@ -12,7 +12,7 @@ use super::assign::Assignment;
 use super::job::QueuedJob;
 use super::model::{Amounts, Flavor, Usage, count, parse_amount, pod_requests};
 use super::status::{Cond, condition_true, set_condition};
-use super::{MSG_ADMITTED, MSG_NO_RESERVATION, POD_SET_NAME};
+use super::{MSG_ADMITTED, MSG_NO_RESERVATION, POD_SET_NAME, REASON_PENDING};
 use crate::clock;
 
 pub(super) struct PodSet<'a> {
@@ -29,6 +29,8 @@ pub(super) struct Workload<'a> {
     pub(super) namespace: String,
     pub(super) name: String,
     pub(super) queue: String,
+    /// spec.active: false deactivates it (evicted, never queued) until set back.
+    pub(super) active: bool,
     pub(super) priority: i64,
     pub(super) created: Option<DateTime<Utc>>,
     pub(super) generation: Option<i64>,
@@ -111,6 +113,7 @@ pub(super) fn parse_workloads(wls: &[Value]) -> Vec<Workload<'_>> {
             namespace,
             name: name.to_string(),
             queue: spec["queueName"].as_str().unwrap_or("").to_string(),
+            active: spec["active"] != false,
             priority: spec["priority"].as_i64().unwrap_or(0),
             created: meta["creationTimestamp"].as_str().and_then(clock::parse),
             generation: meta["generation"].as_i64(),
@@ -204,6 +207,21 @@ impl Workload<'_> {
         }
     }
 
+    /// Evicted=True with the reason, then its quota released (the Job is suspended as it
+    /// follows its Workload); queued again once the cause is gone.
+    pub(super) fn evict(&mut self, reason: &str, message: &str, now: DateTime<Utc>) {
+        self.set(
+            Cond {
+                kind: "Evicted",
+                status: "True",
+                reason,
+                message,
+            },
+            now,
+        );
+        self.set_pending(REASON_PENDING, message, now);
+    }
+
     /// SetQuotaReservation, then SyncAdmittedCondition (no admission checks: admitted at once).
     pub(super) fn admit(
         &mut self,
@@ -224,6 +242,28 @@ impl Workload<'_> {
             },
             now,
         );
+        // SetQuotaReservation: an earlier eviction is over.
+        if condition_true(&self.status, "Evicted") {
+            let previously = format!(
+                "Previously: {}",
+                self.status["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|c| c["type"] == "Evicted")
+                    .and_then(|c| c["message"].as_str())
+                    .unwrap_or_default()
+            );
+            self.set(
+                Cond {
+                    kind: "Evicted",
+                    status: "False",
+                    reason: "QuotaReserved",
+                    message: &previously,
+                },
+                now,
+            );
+        }
         self.set_admitted(now);
     }
 
