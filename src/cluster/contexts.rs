@@ -140,7 +140,12 @@ impl Contexts {
                 context: Some(inner?),
                 ..Default::default()
             };
-            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
+            let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
+            // kube retries 429 / 503 / 504 inside the request, up to 15 times with a backoff
+            // of up to 1000 s: a blocked eviction or an overloaded server would hang an op
+            // or a list silently. Our watches retry with their own backoff and say so; an
+            // op reports the answer.
+            config.default_retry = false;
             Ok(kube::Client::try_from(config)?)
         }
     }

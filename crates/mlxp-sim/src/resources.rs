@@ -248,6 +248,16 @@ fn builtins() -> Vec<Builtin> {
             Printer::Hpa,
         ),
         b(
+            "policy",
+            "v1",
+            "PodDisruptionBudget",
+            "poddisruptionbudgets",
+            true,
+            &["pdb"],
+            &["status"],
+            Printer::Default,
+        ),
+        b(
             "coordination.k8s.io",
             "v1",
             "Lease",

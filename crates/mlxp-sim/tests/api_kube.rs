@@ -1447,3 +1447,82 @@ async fn cbor_is_unsupported_media_and_broken_protobuf_a_bad_request() {
         assert_status(&status, code, reason);
     }
 }
+
+/// pods/eviction as kubectl drain and the operations' drain use it: a PodDisruptionBudget
+/// that would be broken answers 429 with its figures and the pod stays; a dry run changes
+/// nothing; with room in the budget the pod goes.
+#[tokio::test]
+async fn eviction_honours_pod_disruption_budgets() {
+    use kube::api::EvictParams;
+    let sim = Sim::start(api_only()).await.expect("sim starts");
+    // kube retries 429s by default; this test wants the answer itself.
+    let mut config = sim.config(false).await.expect("config");
+    config.default_retry = false;
+    let client = Client::try_from(config).expect("client");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    for name in ["web-a", "web-b"] {
+        let pod: Pod = object(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+        }));
+        pods.create(&PostParams::default(), &pod)
+            .await
+            .expect("pod");
+        // Running and Ready, as the kubelet would report it (the clock stands still).
+        let status = json!({"status": {"phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}]}});
+        pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .expect("status");
+    }
+    let budgets = Api::<DynamicObject>::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("policy", "v1", "PodDisruptionBudget"),
+            "poddisruptionbudgets",
+        ),
+    );
+    let budget: DynamicObject = object(json!({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "web"},
+        "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}},
+    }));
+    budgets
+        .create(&PostParams::default(), &budget)
+        .await
+        .expect("pdb");
+
+    let refused = api_error(pods.evict("web-a", &EvictParams::default()).await);
+    assert_status(&refused, 429, "TooManyRequests");
+    assert_eq!(
+        refused.message,
+        "Cannot evict pod as it would violate the pod's disruption budget."
+    );
+    assert!(pods.get_opt("web-a").await.expect("get").is_some());
+
+    let loosened = json!({"spec": {"minAvailable": 1}});
+    budgets
+        .patch("web", &PatchParams::default(), &Patch::Merge(&loosened))
+        .await
+        .expect("patch pdb");
+    // As ?dryRun=All: kube-rs sends its delete options as `delete_options`, a field the
+    // API server drops, so a dry run must go in the query.
+    let dry = EvictParams {
+        post_options: PostParams {
+            dry_run: true,
+            ..PostParams::default()
+        },
+        ..EvictParams::default()
+    };
+    pods.evict("web-a", &dry).await.expect("dry-run eviction");
+    assert!(pods.get_opt("web-a").await.expect("get").is_some());
+    pods.evict("web-a", &EvictParams::default())
+        .await
+        .expect("eviction");
+    assert!(pods.get_opt("web-a").await.expect("get").is_none());
+    // One healthy pod left and one needed: the budget has no disruption to give.
+    let refused = api_error(pods.evict("web-b", &EvictParams::default()).await);
+    assert_status(&refused, 429, "TooManyRequests");
+}

@@ -199,6 +199,7 @@ fn queues_under_quota_pressure_show_and_what_does_not_fit_is_counted() {
             }],
             pending: 0,
             admitted: 0,
+            stop_policy: None,
         };
         queue.meta.name = name.clone();
         snapshot

@@ -134,6 +134,11 @@ fn resource_entries(t: &ResourceType) -> Vec<Value> {
         out.push(scale);
     }
     if t.log {
+        // Pods: their log, and the eviction kubectl drain looks for here.
+        let mut eviction = sub("eviction", "Eviction", &["create"]);
+        eviction["group"] = json!("policy");
+        eviction["version"] = json!("v1");
+        out.push(eviction);
         out.push(sub("log", "Pod", &["get"]));
     }
     out

@@ -3,6 +3,7 @@
 mod body;
 mod defaults;
 mod discovery;
+mod evict;
 pub mod internal;
 mod openapi;
 mod protobuf;
@@ -274,6 +275,7 @@ async fn route(
         Verb::Watch => read::watch(&ctx),
         Verb::Log => read::log(&ctx).await,
         Verb::Create => write::create(&ctx, &bytes),
+        Verb::Evict => evict::evict(&ctx, &bytes),
         Verb::Update => write::update(&ctx, &bytes),
         Verb::Patch => write::patch(&ctx, &bytes),
         Verb::Delete => write::delete(&ctx, &bytes),

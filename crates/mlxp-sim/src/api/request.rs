@@ -99,6 +99,8 @@ pub enum Verb {
     Watch,
     Log,
     Create,
+    /// POST pods/NAME/eviction.
+    Evict,
     Update,
     Patch,
     Delete,
@@ -116,7 +118,7 @@ impl Verb {
             Verb::Get | Verb::Log => "get",
             Verb::List => "list",
             Verb::Watch => "watch",
-            Verb::Create => "create",
+            Verb::Create | Verb::Evict => "create",
             Verb::Update => "update",
             Verb::Patch => "patch",
             Verb::Delete => "delete",
@@ -138,10 +140,19 @@ pub fn verb(method: &Method, target: &Target, rt: &ResourceType) -> Result<Verb,
             "status" => rt.status,
             "scale" => rt.scale,
             "log" => rt.log,
+            "eviction" => rt.group.is_empty() && rt.plural == "pods",
             _ => false,
         };
         if !known {
             return Err(ApiError::path_not_found());
+        }
+        if sub == "eviction" {
+            return match *method {
+                Method::POST => Ok(Verb::Evict),
+                _ => Err(ApiError::method_not_allowed(format!(
+                    "the server does not allow this method on the requested resource ({method} pods/eviction)"
+                ))),
+            };
         }
         if sub == "log" {
             return match *method {

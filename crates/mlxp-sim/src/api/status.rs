@@ -135,6 +135,17 @@ impl ApiError {
         Self::new(429, "TooManyRequests", message).with_details(json!({"retryAfterSeconds": 1}))
     }
 
+    /// 429 with one cause, as an eviction refused by a PodDisruptionBudget answers.
+    pub fn too_many_requests_with_cause(
+        message: impl Into<String>,
+        reason: &str,
+        cause: String,
+    ) -> Self {
+        Self::new(429, "TooManyRequests", message).with_details(
+            json!({"causes": [{"reason": reason, "message": cause}], "retryAfterSeconds": 1}),
+        )
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)
     }

@@ -15,6 +15,8 @@ pub struct ClusterQueue {
     pub flavors: Vec<FlavorQuota>,
     pub pending: i64,
     pub admitted: i64,
+    /// spec.stopPolicy: Hold or HoldAndDrain when stopped.
+    pub stop_policy: Option<String>,
 }
 
 /// A flavor's nominal quota and usage of `nvidia.com/gpu`.
@@ -32,6 +34,13 @@ pub struct LocalQueue {
     pub cluster_queue: String,
     pub pending: i64,
     pub admitted: i64,
+    /// spec.stopPolicy: Hold or HoldAndDrain when stopped.
+    pub stop_policy: Option<String>,
+}
+
+/// A stopPolicy that stops the queue (not None or absent).
+fn stopping(policy: Option<String>) -> Option<String> {
+    policy.filter(|p| p == "Hold" || p == "HoldAndDrain")
 }
 
 #[derive(Deserialize)]
@@ -49,6 +58,8 @@ struct RawClusterQueue {
 struct RawCqSpec {
     #[serde(default)]
     queueing_strategy: Option<String>,
+    #[serde(default)]
+    stop_policy: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     resource_groups: Vec<RawGroup>,
 }
@@ -133,6 +144,7 @@ impl From<RawClusterQueue> for ClusterQueue {
             flavors,
             pending: raw.status.pending_workloads.unwrap_or(0),
             admitted: raw.status.admitted_workloads.unwrap_or(0),
+            stop_policy: stopping(raw.spec.stop_policy),
             meta: raw.metadata,
         }
     }
@@ -153,6 +165,8 @@ struct RawLocalQueue {
 struct RawLqSpec {
     #[serde(default)]
     cluster_queue: Option<String>,
+    #[serde(default)]
+    stop_policy: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -170,6 +184,7 @@ impl From<RawLocalQueue> for LocalQueue {
             cluster_queue: raw.spec.cluster_queue.unwrap_or_default(),
             pending: raw.status.pending_workloads.unwrap_or(0),
             admitted: raw.status.admitted_workloads.unwrap_or(0),
+            stop_policy: stopping(raw.spec.stop_policy),
             meta: raw.metadata,
         }
     }

@@ -160,6 +160,8 @@ pub struct Workload {
     pub cluster_queue: Option<String>,
     /// The flavor assigned to its GPUs, once reserved.
     pub gpu_flavor: Option<String>,
+    /// spec.active: false when stopped (kueuectl stop workload).
+    pub active: bool,
 }
 
 impl Workload {
@@ -201,6 +203,8 @@ struct RawWorkloadSpec {
     queue_name: Option<String>,
     #[serde(default)]
     priority: Option<i32>,
+    #[serde(default)]
+    active: Option<bool>,
     #[serde(default, deserialize_with = "null_default")]
     pod_sets: Vec<RawPodSet>,
 }
@@ -250,6 +254,7 @@ impl From<RawWorkload> for Workload {
         }
         let admission = raw.status.admission;
         Workload {
+            active: raw.spec.active != Some(false),
             queue: raw.spec.queue_name.unwrap_or_default(),
             priority: raw.spec.priority.unwrap_or(0),
             requests,
