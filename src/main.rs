@@ -45,10 +45,20 @@ enum Command {
         #[command(subcommand)]
         command: mlxp::cli::act::ServingCommand,
     },
-    /// Cordon or uncordon a node.
+    /// Cordon, uncordon or drain a node.
     Node {
         #[command(subcommand)]
         command: mlxp::cli::act::NodeCommand,
+    },
+    /// Stop or resume a Kueue queue or Workload, as kueuectl does.
+    Queue {
+        #[command(subcommand)]
+        command: mlxp::cli::act::QueueCommand,
+    },
+    /// Suspend or resume a Job.
+    Job {
+        #[command(subcommand)]
+        command: mlxp::cli::act::JobCommand,
     },
     /// Promote a model version: all traffic, stage Production, the previous one archived.
     Promote(mlxp::cli::act::PromoteArgs),
@@ -75,6 +85,8 @@ impl Command {
             Command::Canary { .. } => "canary",
             Command::Serving { .. } => "serving",
             Command::Node { .. } => "node",
+            Command::Queue { .. } => "queue",
+            Command::Job { .. } => "job",
             Command::Promote(_) => "promote",
             Command::Rollback(_) => "rollback",
             Command::Approve(_) => "approve",
@@ -328,6 +340,8 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Get(args) => run_get(args, cli.cluster),
         Command::Canary { .. }
         | Command::Node { .. }
+        | Command::Queue { .. }
+        | Command::Job { .. }
         | Command::Serving { .. }
         | Command::Promote(_)
         | Command::Rollback(_)
@@ -344,6 +358,8 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         }
         Command::Canary { command } => run_act(cli.cluster, Asked::Canary(command)),
         Command::Node { command } => run_act(cli.cluster, Asked::Node(command)),
+        Command::Queue { command } => run_act(cli.cluster, Asked::Queue(command)),
+        Command::Job { command } => run_act(cli.cluster, Asked::Job(command)),
         Command::Serving { command } => run_act(cli.cluster, Asked::Serving(command)),
         Command::Promote(args) => run_act(cli.cluster, Asked::Promote(args)),
         Command::Rollback(args) => run_act(cli.cluster, Asked::Rollback(args)),
@@ -354,8 +370,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             eprintln!(
                 "mlxp: {} is not built yet. Built so far: {}mlxp tui or mlxp (the cockpit on \
                  your cluster), mlxp get (its data, for scripts), mlxp canary set|step, mlxp \
-                 promote|rollback|retrain|approve|reject, mlxp serving restart|scale and mlxp \
-                 node cordon|uncordon (changes).",
+                 promote|rollback|retrain|approve|reject, mlxp serving restart|scale, mlxp \
+                 node cordon|uncordon|drain, mlxp queue stop|resume and mlxp job \
+                 suspend|resume (changes).",
                 command.name(),
                 if cfg!(feature = "sim") {
                     "mlxp demo (the cockpit on an embedded cluster), mlxp sim (that cluster \

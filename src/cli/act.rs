@@ -1,6 +1,6 @@
 //! The verbs that change the cluster (`mlxp canary set|step`, `mlxp promote`, `mlxp
 //! rollback`, `mlxp retrain`, `mlxp approve`, `mlxp reject`, `mlxp serving restart|scale`, `mlxp node
-//! cordon|uncordon`):
+//! cordon|uncordon|drain`, `mlxp queue stop|resume`, `mlxp job suspend|resume`):
 //! each reads one snapshot, builds its `Op` and hands it to the executor, as the cockpit
 //! and the agent do. Exit codes: 0 done, 1 error, 2 usage, 3 refused by a precondition,
 //! 4 forbidden.
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::cluster::{Snapshot, snapshot_once};
 use crate::exec::{ExecError, Executor, Mode, Outcome, default_audit_path};
-use mlxp_core::ops::{Op, Refused, model_namespace};
+use mlxp_core::ops::{Op, Refused, find_queue, model_namespace};
 
 /// How long to wait for every source's first list.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
@@ -128,6 +128,53 @@ pub enum NodeCommand {
         #[command(flatten)]
         how: How,
     },
+    /// Cordon a node, then evict its pods (not its DaemonSets'), honouring their
+    /// PodDisruptionBudgets; waits up to a minute for a budget that blocks.
+    Drain {
+        node: String,
+        /// Also evict pods no controller would bring back (they are lost).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        how: How,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum QueueCommand {
+    /// Stop a ClusterQueue or LocalQueue (stopPolicy HoldAndDrain: admits nothing new and
+    /// evicts what it admitted), or a Workload (spec.active false). NAME: a bare name, or
+    /// clusterqueue/NAME, localqueue/NAME, workload/NAME.
+    Stop {
+        name: String,
+        /// Hold only: admit nothing new, let what runs run (stopPolicy Hold).
+        #[arg(long)]
+        keep_running: bool,
+        #[command(flatten)]
+        how: How,
+    },
+    /// Resume a stopped queue or Workload.
+    Resume {
+        name: String,
+        #[command(flatten)]
+        how: How,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum JobCommand {
+    /// Stop a Job's pods (a Job Kueue admitted: through its Workload).
+    Suspend {
+        name: String,
+        #[command(flatten)]
+        how: How,
+    },
+    /// Start a suspended Job's pods again.
+    Resume {
+        name: String,
+        #[command(flatten)]
+        how: How,
+    },
 }
 
 /// How every op verb runs and answers.
@@ -167,6 +214,8 @@ pub enum Asked {
     Reject(RejectArgs),
     Serving(ServingCommand),
     Node(NodeCommand),
+    Queue(QueueCommand),
+    Job(JobCommand),
 }
 
 impl Asked {
@@ -184,9 +233,13 @@ impl Asked {
             | Asked::Serving(
                 ServingCommand::Restart { how, .. } | ServingCommand::Scale { how, .. },
             )
-            | Asked::Node(NodeCommand::Cordon { how, .. } | NodeCommand::Uncordon { how, .. }) => {
-                *how
-            }
+            | Asked::Node(
+                NodeCommand::Cordon { how, .. }
+                | NodeCommand::Uncordon { how, .. }
+                | NodeCommand::Drain { how, .. },
+            )
+            | Asked::Queue(QueueCommand::Stop { how, .. } | QueueCommand::Resume { how, .. })
+            | Asked::Job(JobCommand::Suspend { how, .. } | JobCommand::Resume { how, .. }) => *how,
         }
     }
 
@@ -263,7 +316,50 @@ impl Asked {
             },
             Asked::Node(NodeCommand::Cordon { node, .. }) => Op::Cordon { node },
             Asked::Node(NodeCommand::Uncordon { node, .. }) => Op::Uncordon { node },
+            Asked::Node(NodeCommand::Drain { node, force, .. }) => Op::Drain { node, force },
+            Asked::Queue(QueueCommand::Stop {
+                name, keep_running, ..
+            }) => Op::StopQueue {
+                queue: find_queue(snapshot, &name, namespace)?,
+                keep_running,
+            },
+            Asked::Queue(QueueCommand::Resume { name, .. }) => Op::ResumeQueue {
+                queue: find_queue(snapshot, &name, namespace)?,
+            },
+            Asked::Job(JobCommand::Suspend { name, .. }) => Op::SuspendJob {
+                namespace: job_namespace(snapshot, &name, namespace)?,
+                name,
+            },
+            Asked::Job(JobCommand::Resume { name, .. }) => Op::ResumeJob {
+                namespace: job_namespace(snapshot, &name, namespace)?,
+                name,
+            },
         })
+    }
+}
+
+/// The namespace of the Job named: `-n`, or the only one that has a Job of that name.
+fn job_namespace(
+    snapshot: &Snapshot,
+    name: &str,
+    namespace: Option<&str>,
+) -> Result<String, Refused> {
+    let found: Vec<&str> = snapshot
+        .jobs
+        .values()
+        .filter(|j| j.meta.name == name && namespace.is_none_or(|n| j.meta.namespace == n))
+        .map(|j| j.meta.namespace.as_str())
+        .collect();
+    match found.as_slice() {
+        [ns] => Ok(ns.to_string()),
+        [] => Err(Refused::NotFound(format!(
+            "no job {name}{}",
+            namespace.map(|n| format!(" in {n}")).unwrap_or_default()
+        ))),
+        many => Err(Refused::NotFound(format!(
+            "job {name} is in several namespaces ({}): say which with -n",
+            many.join(", ")
+        ))),
     }
 }
 

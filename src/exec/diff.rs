@@ -33,6 +33,16 @@ impl Diff {
     }
 }
 
+impl Diff {
+    /// A change better said in words than as YAML (a pod evicted).
+    pub fn note(target: &Target, what: &str) -> Diff {
+        Diff {
+            target: target.to_string(),
+            text: format!("{target}: {what}\n"),
+        }
+    }
+}
+
 /// The object as YAML, without what changes on every write and says nothing of the
 /// change (resourceVersion, managedFields, generation).
 fn yaml(object: &Value) -> String {

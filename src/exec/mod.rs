@@ -59,6 +59,13 @@ pub enum ExecError {
     Conflict { target: String, message: String },
     #[error("{target}: {cause}")]
     Api { target: String, cause: Cause },
+    /// A request after the first failed: what was done before it stays done.
+    #[error("stopped after {done} of {of} changes ({error}); the first {done} stay done")]
+    Stopped {
+        done: usize,
+        of: usize,
+        error: Box<ExecError>,
+    },
 }
 
 impl ExecError {
@@ -68,6 +75,7 @@ impl ExecError {
             ExecError::Refused(Refused::Precondition(_)) | ExecError::Conflict { .. } => 3,
             ExecError::Forbidden { .. } => 4,
             ExecError::Refused(Refused::NotFound(_)) | ExecError::Api { .. } => 1,
+            ExecError::Stopped { error, .. } => error.exit_code(),
         }
     }
 }
@@ -125,8 +133,21 @@ impl Executor {
                 Change::Create(_) => Value::Null,
                 _ => self.get(&request.target).await?,
             };
-            let after = self.send(request, Mode::DryRun).await?;
-            diffs.push(Diff::of(&request.target, &before, &after));
+            let diff = match (&request.change, self.send(request, Mode::DryRun).await) {
+                (Change::Evict(_), Ok(_)) => Diff::note(&request.target, "evicted"),
+                // Blocked now is not refused: the drain waits for the budget.
+                (Change::Evict(_), Err(e)) if blocked(&e) => Diff::note(
+                    &request.target,
+                    &format!(
+                        "blocked now by its PodDisruptionBudget; the drain waits up to {} s for it",
+                        EVICTION_PATIENCE.as_secs()
+                    ),
+                ),
+                (Change::Delete(_), Ok(_)) => Diff::of(&request.target, &before, &Value::Null),
+                (_, Ok(after)) => Diff::of(&request.target, &before, &after),
+                (_, Err(e)) => return Err(e),
+            };
+            diffs.push(diff);
         }
         let mut outcome = Outcome {
             op: plan.op.name(),
@@ -140,9 +161,19 @@ impl Executor {
             return Ok(outcome);
         }
         let mut uid = String::new();
-        for request in &plan.requests {
-            let after = self.send(request, Mode::Apply).await?;
-            if request.target == plan.target {
+        for (done, request) in plan.requests.iter().enumerate() {
+            let after = match self.send_patiently(request).await {
+                Ok(after) => after,
+                Err(error) if done == 0 => return Err(error),
+                Err(error) => {
+                    return Err(ExecError::Stopped {
+                        done,
+                        of: plan.requests.len(),
+                        error: Box::new(error),
+                    });
+                }
+            };
+            if request.target == plan.target && uid.is_empty() {
                 uid = after["metadata"]["uid"].as_str().unwrap_or("").to_string();
             }
         }
@@ -209,6 +240,25 @@ impl Executor {
             .map_err(|e| api(target, Cause::of(&e)))
     }
 
+    /// Sends a request for real; an eviction a PodDisruptionBudget blocks is tried again
+    /// every few seconds for a while, as `kubectl drain` does, the budget freeing as the
+    /// evicted pods' replacements become ready.
+    async fn send_patiently(&self, request: &Request) -> Result<Value, ExecError> {
+        let deadline = tokio::time::Instant::now() + EVICTION_PATIENCE;
+        loop {
+            match self.send(request, Mode::Apply).await {
+                Err(e)
+                    if matches!(request.change, Change::Evict(_))
+                        && blocked(&e)
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(EVICTION_RETRY).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
     async fn send(&self, request: &Request, mode: Mode) -> Result<Value, ExecError> {
         let target = &request.target;
         let mut uri = format!("{}?fieldManager=mlxp", request.path());
@@ -217,15 +267,16 @@ impl Executor {
         }
         let body = serde_json::to_vec(request.change.body()).expect("JSON of a JSON value");
         let method = match request.change {
-            Change::Create(_) => http::Method::POST,
-            _ => http::Method::PATCH,
+            Change::Create(_) | Change::Evict(_) => http::Method::POST,
+            Change::Delete(_) => http::Method::DELETE,
+            Change::JsonPatch(_) | Change::MergePatch(_) => http::Method::PATCH,
         };
         let http = http::Request::builder()
             .method(method)
             .uri(uri)
             .header(http::header::CONTENT_TYPE, request.change.content_type())
             .body(body)
-            .expect("a PATCH of a path");
+            .expect("a request to a path");
         self.client
             .request::<Value>(http)
             .await
@@ -259,6 +310,22 @@ impl Executor {
             .await
             .map_err(|e| Cause::of(&e))
     }
+}
+
+/// How long a drain waits for a PodDisruptionBudget to allow an eviction, and how often it
+/// asks again (kubectl drain asks every 5 s, until its --timeout).
+const EVICTION_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+const EVICTION_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// 429 to an eviction: a PodDisruptionBudget allows no disruption now.
+fn blocked(e: &ExecError) -> bool {
+    matches!(
+        e,
+        ExecError::Api {
+            cause: Cause::Api { code: 429, .. },
+            ..
+        }
+    )
 }
 
 fn api(target: &Target, cause: Cause) -> ExecError {

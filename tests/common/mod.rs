@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 pub mod cockpit;
+pub mod ops;
 pub mod proxy;
 
+#[allow(unused_imports)]
 pub use mlxp_sim::testing::*;
 
 /// The cockpit (default keymap, dark theme, truecolor) showing `snapshot`, drawn whole at

@@ -137,6 +137,27 @@ impl Snapshot {
     }
 
     /// Every source has finished its first list (or cannot: not installed, forbidden).
+    /// The metadata of one object of any watched kind (cluster-scoped: namespace "").
+    pub fn meta_of(&self, kind: KindName, namespace: &str, name: &str) -> Option<&Meta> {
+        fn of<'a, T: Watched>(kind: &'a Kind<T>, ns: &str, name: &str) -> Option<&'a Meta> {
+            kind.get(ns, name).map(|o| o.meta())
+        }
+        match kind {
+            KindName::Nodes => of(&self.nodes, namespace, name),
+            KindName::Pods => of(&self.pods, namespace, name),
+            KindName::Jobs => of(&self.jobs, namespace, name),
+            KindName::Workloads => of(&self.workloads, namespace, name),
+            KindName::ClusterQueues => of(&self.cluster_queues, namespace, name),
+            KindName::LocalQueues => of(&self.local_queues, namespace, name),
+            KindName::Deployments => of(&self.deployments, namespace, name),
+            KindName::Hpas => of(&self.hpas, namespace, name),
+            KindName::HttpRoutes => of(&self.routes, namespace, name),
+            KindName::Models => of(&self.models, namespace, name),
+            KindName::ModelVersions => of(&self.model_versions, namespace, name),
+            KindName::Events => of(&self.events, namespace, name),
+        }
+    }
+
     pub fn complete(&self) -> bool {
         use crate::source::SourceState::*;
         KindName::ALL.iter().all(|k| {

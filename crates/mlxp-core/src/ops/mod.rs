@@ -14,12 +14,16 @@ use crate::snapshot::Snapshot;
 
 mod lifecycle;
 mod nodes;
+mod queues;
 mod serving;
 mod training;
 mod weights;
 
+pub use queues::find_queue;
 pub use weights::model_namespace;
 
+#[cfg(test)]
+mod queue_tests;
 #[cfg(test)]
 mod tests;
 
@@ -96,6 +100,37 @@ pub enum Op {
     Uncordon {
         node: String,
     },
+    /// Cordon, then evict every pod the node runs but its DaemonSets' (as `kubectl drain
+    /// --ignore-daemonsets`); PodDisruptionBudgets are honoured by the server. A pod no
+    /// controller would bring back is refused unless forced.
+    Drain {
+        node: String,
+        force: bool,
+    },
+    /// kueuectl stop: a Workload deactivated (spec.active false), or a LocalQueue or
+    /// ClusterQueue given stopPolicy HoldAndDrain (Hold when what runs keeps running).
+    StopQueue {
+        queue: Target,
+        keep_running: bool,
+    },
+    /// kueuectl resume: the Workload active again, the queue's stopPolicy None.
+    ResumeQueue {
+        queue: Target,
+    },
+    /// A Job's pods stopped (spec.suspend; a Job Kueue admits is stopped through its
+    /// Workload, as Kueue would start a suspended Job it admitted again).
+    SuspendJob {
+        namespace: String,
+        name: String,
+    },
+    ResumeJob {
+        namespace: String,
+        name: String,
+    },
+    /// Any object deleted, its dependents in the background.
+    Delete {
+        target: Target,
+    },
 }
 
 impl Op {
@@ -112,6 +147,12 @@ impl Op {
             Op::ScaleVersion { .. } => "scale",
             Op::Cordon { .. } => "cordon",
             Op::Uncordon { .. } => "uncordon",
+            Op::Drain { .. } => "drain",
+            Op::StopQueue { .. } => "stop",
+            Op::ResumeQueue { .. } => "resume",
+            Op::SuspendJob { .. } => "suspend",
+            Op::ResumeJob { .. } => "resume-job",
+            Op::Delete { .. } => "delete",
         }
     }
 }
@@ -191,6 +232,38 @@ impl Request {
         }
     }
 
+    /// DELETE, dependents removed in the background, and only the object planned on (a
+    /// new one of the same name is not touched).
+    pub fn delete(target: &Target, uid: &str) -> Request {
+        let mut options = json!({"propagationPolicy": "Background"});
+        if !uid.is_empty() {
+            options["preconditions"] = json!({"uid": uid});
+        }
+        Request {
+            target: target.clone(),
+            subresource: None,
+            change: Change::Delete(options),
+        }
+    }
+
+    /// A pod's eviction (policy/v1), which the server refuses (429) while it would break
+    /// a PodDisruptionBudget.
+    pub fn evict(pod: &Target) -> Request {
+        let mut metadata = json!({"name": pod.name});
+        if let Some(ns) = &pod.namespace {
+            metadata["namespace"] = json!(ns);
+        }
+        Request {
+            target: pod.clone(),
+            subresource: Some("eviction"),
+            change: Change::Evict(json!({
+                "apiVersion": "policy/v1",
+                "kind": "Eviction",
+                "metadata": metadata,
+            })),
+        }
+    }
+
     /// Where it is sent: the collection for a create, else the object (or its subresource).
     pub fn path(&self) -> String {
         let target = &self.target;
@@ -217,14 +290,19 @@ pub enum Change {
     /// A new object, POSTed to its collection; a second create of the same name meets
     /// AlreadyExists instead of making a second one.
     Create(Value),
+    /// DeleteOptions.
+    Delete(Value),
+    /// An Eviction, POSTed to the pod's eviction subresource.
+    Evict(Value),
 }
 
 impl Change {
     /// The verb an access review asks about.
     pub fn verb(&self) -> &'static str {
         match self {
-            Change::Create(_) => "create",
+            Change::Create(_) | Change::Evict(_) => "create",
             Change::JsonPatch(_) | Change::MergePatch(_) => "patch",
+            Change::Delete(_) => "delete",
         }
     }
 
@@ -232,13 +310,17 @@ impl Change {
         match self {
             Change::JsonPatch(_) => "application/json-patch+json",
             Change::MergePatch(_) => "application/merge-patch+json",
-            Change::Create(_) => "application/json",
+            Change::Create(_) | Change::Delete(_) | Change::Evict(_) => "application/json",
         }
     }
 
     pub fn body(&self) -> &Value {
         match self {
-            Change::JsonPatch(body) | Change::MergePatch(body) | Change::Create(body) => body,
+            Change::JsonPatch(body)
+            | Change::MergePatch(body)
+            | Change::Create(body)
+            | Change::Delete(body)
+            | Change::Evict(body) => body,
         }
     }
 }
@@ -342,6 +424,19 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
         } => serving::scale(op, snapshot, namespace, model, version, (*min, *max)),
         Op::Cordon { node } => nodes::cordon(op, snapshot, node, true),
         Op::Uncordon { node } => nodes::cordon(op, snapshot, node, false),
+        Op::Drain { node, force } => nodes::drain(op, snapshot, node, *force),
+        Op::StopQueue {
+            queue,
+            keep_running,
+        } => queues::stop(op, snapshot, queue, *keep_running),
+        Op::ResumeQueue { queue } => queues::resume(op, snapshot, queue),
+        Op::SuspendJob { namespace, name } => {
+            queues::suspend_job(op, snapshot, namespace, name, true)
+        }
+        Op::ResumeJob { namespace, name } => {
+            queues::suspend_job(op, snapshot, namespace, name, false)
+        }
+        Op::Delete { target } => queues::delete(op, snapshot, target),
     }
 }
 

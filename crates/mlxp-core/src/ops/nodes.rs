@@ -1,4 +1,5 @@
-//! Nodes: cordon and uncordon (`spec.unschedulable`), as `kubectl cordon` does.
+//! Nodes: cordon and uncordon (`spec.unschedulable`), as `kubectl cordon` does; drain, as
+//! `kubectl drain --ignore-daemonsets` does, through the Eviction API.
 
 use serde_json::json;
 
@@ -53,5 +54,75 @@ pub(super) fn cordon(
         },
         target,
         reason,
+    })
+}
+
+pub(super) fn drain(
+    op: &Op,
+    snapshot: &Snapshot,
+    node: &str,
+    force: bool,
+) -> Result<Plan, Refused> {
+    let found = snapshot
+        .nodes
+        .get("", node)
+        .ok_or_else(|| Refused::NotFound(format!("no node {node}")))?;
+    let target = Target {
+        kind: KindName::Nodes,
+        namespace: None,
+        name: node.to_string(),
+    };
+    let mut pods: Vec<_> = snapshot
+        .pods
+        .values()
+        .filter(|p| p.node == node && p.meta.deletion_timestamp.is_none())
+        .filter(|p| p.meta.controller().is_none_or(|o| o.kind != "DaemonSet"))
+        .collect();
+    pods.sort_by(|a, b| (&a.meta.namespace, &a.meta.name).cmp(&(&b.meta.namespace, &b.meta.name)));
+    let bare: Vec<String> = pods
+        .iter()
+        .filter(|p| {
+            p.meta.controller().is_none() && !matches!(p.phase.as_str(), "Succeeded" | "Failed")
+        })
+        .map(|p| format!("{}/{}", p.meta.namespace, p.meta.name))
+        .collect();
+    if !bare.is_empty() && !force {
+        return Err(Refused::Precondition(format!(
+            "{} on node {node} have no controller and would not come back ({}): drain with force to evict them anyway",
+            if bare.len() == 1 { "1 pod" } else { "pods" },
+            bare.join(", ")
+        )));
+    }
+    let mut requests = Vec::new();
+    if !found.unschedulable {
+        requests.push(Request::merge(
+            &target,
+            json!({"spec": {"unschedulable": true}}),
+        ));
+    }
+    for p in &pods {
+        requests.push(Request::evict(&Target::namespaced(
+            KindName::Pods,
+            &p.meta.namespace,
+            &p.meta.name,
+        )));
+    }
+    let effect = match pods.len() {
+        0 => format!("node {node} cordoned; no pod to evict"),
+        n => format!(
+            "node {node} drained: cordoned, {n} pod{} evicted ({}); their controllers place them elsewhere",
+            if n == 1 { "" } else { "s" },
+            pods.iter()
+                .map(|p| format!("{}/{}", p.meta.namespace, p.meta.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Ok(Plan {
+        op: op.clone(),
+        effect,
+        requests,
+        target,
+        reason: "NodeDrained",
     })
 }
