@@ -360,3 +360,158 @@ async fn a_retrain_from_the_models_view_creates_the_next_run_and_the_jobs_view_s
         app.message
     );
 }
+
+/// Selects the row `key` on the current view, walking down from the top.
+fn select(app: &mut App, key: &str) {
+    press(app, "g");
+    for _ in 0..200 {
+        if app.selected_key() == Some(key) {
+            return;
+        }
+        press(app, "j");
+    }
+    panic!("no row {key}");
+}
+
+/// The open dialog's op previewed and confirmed through the executor, as the loop does;
+/// returns the dry-run's diffs as text.
+async fn preview_and_confirm(app: &mut App, client: &kube::Client) -> String {
+    let Some(Effect::PreviewOp { op }) = app.take_effects().pop() else {
+        panic!("a preview ({:?}, {:?})", app.mode, app.message);
+    };
+    let executor = Executor::new(client.clone(), "mlxp-sim".into(), None);
+    let preview = executor.run(&op, &app.snapshot, ExecMode::DryRun).await;
+    let diffs = match &preview {
+        Ok(outcome) => outcome.diffs.iter().map(|d| d.text.clone()).collect(),
+        Err(e) => panic!("a dry-run: {e}"),
+    };
+    app.update(Msg::OpPreview {
+        op,
+        result: preview.map_err(|e| e.to_string()),
+    });
+    press(app, "y");
+    let Some(Effect::RunOp { op: run }) = app.take_effects().pop() else {
+        panic!("y runs it");
+    };
+    let done = executor.run(&run, &app.snapshot, ExecMode::Apply).await;
+    app.update(Msg::OpDone {
+        op: run,
+        result: done.map_err(|e| e.to_string()),
+    });
+    diffs
+}
+
+#[tokio::test]
+async fn drain_from_the_nodes_view_evicts_and_the_view_shows_the_node_cordoned() {
+    let (_sim, client, mut updates, _watch, mut app) = serving_v2().await;
+    let node = app
+        .snapshot
+        .pods
+        .values()
+        .find(|p| p.meta.name.starts_with("finetune-llm-r2-") && p.phase == "Running")
+        .map(|p| p.node.clone())
+        .expect("a running finetune pod");
+    press(&mut app, "2");
+    app.rebuild_if_due();
+    select(&mut app, &node);
+    press(&mut app, "D");
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("a dialog, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert!(
+        dialog.effect.starts_with(&format!(
+            "node {node} drained: cordoned, 1 pod evicted (training/finetune-llm-r2-"
+        )),
+        "{}",
+        dialog.effect
+    );
+    let diffs = preview_and_confirm(&mut app, &client).await;
+    assert!(diffs.contains("+  unschedulable: true"), "{diffs}");
+    assert!(diffs.contains(": evicted\n"), "{diffs}");
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("done: node ")),
+        "{:?}",
+        app.message
+    );
+    let after = until(&mut updates, |s| {
+        s.nodes.get("", &node).is_some_and(|n| n.unschedulable)
+            && !s
+                .pods
+                .values()
+                .any(|p| p.node == node && p.meta.name.starts_with("finetune-llm-r2-"))
+    })
+    .await;
+    app.update(Msg::Snapshot(after));
+    app.rebuild_if_due();
+    select(&mut app, &node);
+    let row = app
+        .table()
+        .rows
+        .iter()
+        .find(|r| r.key == node)
+        .expect("its row");
+    assert!(
+        row.cells
+            .iter()
+            .any(|c| c.contains("Cordoned") || c.contains("SchedulingDisabled")),
+        "{:?}",
+        row.cells
+    );
+}
+
+#[tokio::test]
+async fn z_suspends_a_queued_job_and_ctrl_d_deletes_one_after_its_dialog() {
+    let (_sim, client, mut updates, _watch, mut app) = serving_v2().await;
+    press(&mut app, "4");
+    app.rebuild_if_due();
+    select(&mut app, "training/finetune-llm-r2");
+    press(&mut app, "z");
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("a dialog, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert!(
+        dialog.effect.starts_with(
+            "job training/finetune-llm-r2 suspended through its Workload job-finetune-llm-r2-"
+        ),
+        "{}",
+        dialog.effect
+    );
+    let diffs = preview_and_confirm(&mut app, &client).await;
+    assert!(diffs.contains("+  active: false"), "{diffs}");
+    let after = until(&mut updates, |s| s.workloads.values().any(|w| !w.active)).await;
+    app.update(Msg::Snapshot(after));
+    // Now stopped, the same key resumes it.
+    press(&mut app, "z");
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("a dialog, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert!(dialog.effect.contains("resumed"), "{}", dialog.effect);
+    press(&mut app, "q");
+    app.take_effects();
+
+    select(&mut app, "training/train-qa-ranker-r9");
+    press(&mut app, "ctrl-d");
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("a dialog, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert_eq!(
+        dialog.effect,
+        "job training/train-qa-ranker-r9 deleted, and what it owns"
+    );
+    let diffs = preview_and_confirm(&mut app, &client).await;
+    assert!(diffs.contains("-  name: train-qa-ranker-r9"), "{diffs}");
+    let after = until(&mut updates, |s| {
+        s.jobs.get("training", "train-qa-ranker-r9").is_none()
+    })
+    .await;
+    app.update(Msg::Snapshot(after));
+    app.rebuild_if_due();
+    assert!(
+        !app.table()
+            .rows
+            .iter()
+            .any(|r| r.key == "training/train-qa-ranker-r9")
+    );
+}

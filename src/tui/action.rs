@@ -44,11 +44,13 @@ pub enum Action {
     Retrain,
     Cordon,
     Uncordon,
+    Drain,
+    ToggleSuspend,
+    Delete,
     Confirm,
     // Not built yet (see `planned`).
     Logs,
     Edit,
-    Delete,
     // Editing the line being typed (filter, command, search).
     Submit,
     Complete,
@@ -116,6 +118,8 @@ impl Action {
             Action::Retrain => "Retrain the selected version's model",
             Action::Cordon => "Cordon the selected node",
             Action::Uncordon => "Uncordon the selected node",
+            Action::Drain => "Drain the selected node (evict its pods)",
+            Action::ToggleSuspend => "Suspend or resume the selected job",
             Action::Confirm => "Apply the operation",
             Action::Logs => "Logs of the selected pod",
             Action::Edit => "Edit the selected object",
@@ -143,7 +147,6 @@ impl Action {
         match self {
             Action::Logs => Some(("logs", "pod logs")),
             Action::Edit => Some(("edit", "editing objects")),
-            Action::Delete => Some(("delete", "deleting objects")),
             _ => None,
         }
     }
@@ -182,6 +185,8 @@ const FIXED: &[Action] = &[
     Action::Retrain,
     Action::Cordon,
     Action::Uncordon,
+    Action::Drain,
+    Action::ToggleSuspend,
     Action::Confirm,
     Action::Logs,
     Action::Edit,

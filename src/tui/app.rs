@@ -500,10 +500,13 @@ impl App {
             | Action::StepCanary
             | Action::Retrain
             | Action::Cordon
-            | Action::Uncordon => self.start_op(action),
+            | Action::Uncordon
+            | Action::Drain
+            | Action::ToggleSuspend
+            | Action::Delete => self.start_op(action),
             // Bound only in `[dialog]`.
             Action::Confirm => {}
-            Action::Logs | Action::Edit | Action::Delete => {
+            Action::Logs | Action::Edit => {
                 let (what, plan) = action.planned().unwrap_or_default();
                 self.message = Some(not_built_yet(what, plan));
             }

@@ -37,12 +37,14 @@ impl OpDialog {
     }
 }
 
-/// Where an operation's key applies.
-fn applies_to(action: Action) -> (View, &'static str) {
+/// Where an operation's key applies: its view (None: any with objects) and what to select.
+fn applies_to(action: Action) -> (Option<View>, &'static str) {
     match action {
-        Action::Cordon | Action::Uncordon => (View::Nodes, "a node"),
-        Action::Retrain => (View::Models, "a model's version"),
-        _ => (View::Serving, "a served version"),
+        Action::Cordon | Action::Uncordon | Action::Drain => (Some(View::Nodes), "a node"),
+        Action::Retrain => (Some(View::Models), "a model's version"),
+        Action::ToggleSuspend => (Some(View::Jobs), "a job"),
+        Action::Delete => (None, "an object"),
+        _ => (Some(View::Serving), "a served version"),
     }
 }
 
@@ -102,20 +104,44 @@ impl App {
     /// The operation `action` means on the selected row.
     fn op_for(&self, action: Action) -> Result<Op, String> {
         let (view, what) = applies_to(action);
+        let view_here = view.is_none_or(|v| v == self.view);
         let key = self
             .selected_here()
-            .filter(|_| self.view == view)
-            .ok_or_else(|| {
-                format!(
+            .filter(|_| view_here)
+            .ok_or_else(|| match view {
+                Some(view) => format!(
                     "{}: select {what} on the {} view first",
                     action.describe(),
                     view.def().title
-                )
+                ),
+                None => format!("{}: select {what} first", action.describe()),
             })?;
+        let view = self.view;
+        if action == Action::Delete {
+            let target = view
+                .table_def()
+                .and_then(|t| t.object)
+                .and_then(|o| o.target(&key))
+                .ok_or("this row is part of an object: delete the object from its own view")?;
+            return Ok(Op::Delete { target });
+        }
         if view == View::Nodes {
             return Ok(match action {
                 Action::Cordon => Op::Cordon { node: key },
+                Action::Drain => Op::Drain {
+                    node: key,
+                    force: false,
+                },
                 _ => Op::Uncordon { node: key },
+            });
+        }
+        if view == View::Jobs {
+            let (namespace, name) = key.split_once('/').ok_or("no job selected")?;
+            let (namespace, name) = (namespace.to_string(), name.to_string());
+            return Ok(if self.job_stopped(&namespace, &name) {
+                Op::ResumeJob { namespace, name }
+            } else {
+                Op::SuspendJob { namespace, name }
             });
         }
         if view == View::Models {
@@ -158,6 +184,25 @@ impl App {
                 force: false,
             },
         })
+    }
+
+    /// A job stopped: through its Kueue Workload when it has one (Kueue itself suspends a
+    /// Job that waits for quota), else suspended.
+    fn job_stopped(&self, namespace: &str, name: &str) -> bool {
+        let snapshot = &self.snapshot;
+        let workload = snapshot.workloads.values().find(|w| {
+            w.meta.namespace == namespace
+                && w.meta
+                    .controller()
+                    .is_some_and(|o| o.kind == "Job" && o.name == name)
+        });
+        match workload {
+            Some(w) => !w.active,
+            None => snapshot
+                .jobs
+                .get(namespace, name)
+                .is_some_and(|j| j.suspend),
+        }
     }
 
     /// Why the canary is rolled back: what its metrics say when they fail it.

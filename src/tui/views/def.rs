@@ -49,6 +49,22 @@ pub enum RowObject {
 }
 
 impl RowObject {
+    /// The object behind the row `key`, for an operation on it; None for a part of one.
+    pub fn target(self, key: &str) -> Option<mlxp_core::ops::Target> {
+        match self {
+            RowObject::Named(kind) => Some(mlxp_core::ops::Target {
+                kind,
+                namespace: None,
+                name: key.to_string(),
+            }),
+            RowObject::Namespaced(kind) => {
+                let (ns, name) = key.split_once('/')?;
+                Some(mlxp_core::ops::Target::namespaced(kind, ns, name))
+            }
+            RowObject::PartOf(_) => None,
+        }
+    }
+
     /// The API path of the object behind the row `key`, through the core's paths.
     pub fn path(self, key: &str) -> Option<String> {
         match self {

@@ -277,10 +277,6 @@ fn keys_and_commands_not_built_yet_say_so() {
     for (key, said) in [
         ("l", "logs is not built yet (planned: pod logs)"),
         ("e", "edit is not built yet (planned: editing objects)"),
-        (
-            "ctrl-d",
-            "delete is not built yet (planned: deleting objects)",
-        ),
     ] {
         press(&mut app, key);
         assert_eq!(message(&app), said, "{key}");
