@@ -31,8 +31,8 @@ enum Command {
     Agent,
     /// Print pools, nodes, GPUs, jobs, queues, models or canaries.
     Get(GetArgs),
-    /// (Not built yet.) Launch a training run for a model.
-    Train,
+    /// Launch a training run of a model: a Job from its training spec, with overrides.
+    Train(mlxp::cli::act::TrainArgs),
     /// Retrain a model: its next training run, a Job from its own training spec.
     Retrain(mlxp::cli::act::RetrainArgs),
     /// Set a model's traffic weights, or step its canary.
@@ -80,7 +80,7 @@ impl Command {
             Command::Sim(_) => "sim",
             Command::Agent => "agent",
             Command::Get(_) => "get",
-            Command::Train => "train",
+            Command::Train(_) => "train",
             Command::Retrain(_) => "retrain",
             Command::Canary { .. } => "canary",
             Command::Serving { .. } => "serving",
@@ -346,6 +346,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         | Command::Promote(_)
         | Command::Rollback(_)
         | Command::Retrain(_)
+        | Command::Train(_)
         | Command::Approve(_)
         | Command::Reject(_)
             if cli.cockpit.readonly =>
@@ -364,13 +365,14 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Promote(args) => run_act(cli.cluster, Asked::Promote(args)),
         Command::Rollback(args) => run_act(cli.cluster, Asked::Rollback(args)),
         Command::Retrain(args) => run_act(cli.cluster, Asked::Retrain(args)),
+        Command::Train(args) => run_act(cli.cluster, Asked::Train(args)),
         Command::Approve(args) => run_act(cli.cluster, Asked::Approve(args)),
         Command::Reject(args) => run_act(cli.cluster, Asked::Reject(args)),
-        Command::Agent | Command::Train => {
+        Command::Agent => {
             eprintln!(
                 "mlxp: {} is not built yet. Built so far: {}mlxp tui or mlxp (the cockpit on \
                  your cluster), mlxp get (its data, for scripts), mlxp canary set|step, mlxp \
-                 promote|rollback|retrain|approve|reject, mlxp serving restart|scale, mlxp \
+                 train|retrain|promote|rollback|approve|reject, mlxp serving restart|scale, mlxp \
                  node cordon|uncordon|drain, mlxp queue stop|resume and mlxp job \
                  suspend|resume (changes).",
                 command.name(),

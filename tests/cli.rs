@@ -280,7 +280,7 @@ async fn a_malformed_kubeconfig_is_named_by_its_path() {
 #[tokio::test]
 async fn verbs_not_built_yet_say_so_and_what_there_is() {
     let home = tempfile::tempdir().expect("home");
-    for verb in ["agent", "train"] {
+    for verb in ["agent"] {
         let output = mlxp(home.path(), &[verb]).await;
         let text = stderr(&output);
         assert_eq!(output.status.code(), Some(2), "{verb}: {text}");

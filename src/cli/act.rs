@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::cluster::{Snapshot, snapshot_once};
 use crate::exec::{ExecError, Executor, Mode, Outcome, default_audit_path};
-use mlxp_core::ops::{Op, Refused, find_queue, model_namespace};
+use mlxp_core::ops::{Capacity, Op, Overrides, Refused, find_queue, model_namespace};
 
 /// How long to wait for every source's first list.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
@@ -70,6 +70,67 @@ pub struct RetrainArgs {
     force: bool,
     #[command(flatten)]
     how: How,
+}
+
+/// `mlxp train MODEL [--gpus N] [--pool P] [--spot|--on-demand] [--image I] [--set K=V]…`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    model: String,
+    /// GPUs per pod (default: the Model's).
+    #[arg(long)]
+    gpus: Option<i64>,
+    /// The node pool (label mlxp.io/pool).
+    #[arg(long)]
+    pool: Option<String>,
+    /// The GPU product (label nvidia.com/gpu.product), e.g. NVIDIA-H100-80GB-HBM3.
+    #[arg(long)]
+    product: Option<String>,
+    /// On spot capacity only.
+    #[arg(long, conflicts_with = "on_demand")]
+    spot: bool,
+    /// Off spot capacity.
+    #[arg(long)]
+    on_demand: bool,
+    /// The trainer's image (default: the Model's).
+    #[arg(long)]
+    image: Option<String>,
+    /// A hyperparameter, as KEY=VALUE in the trainer's environment; repeat for more.
+    #[arg(long = "set", value_parser = key_value)]
+    set: Vec<(String, String)>,
+    /// The dataset URI (DATASET_URI in the trainer's environment).
+    #[arg(long)]
+    dataset: Option<String>,
+    /// The Kueue LocalQueue (default: the Model's).
+    #[arg(long)]
+    queue: Option<String>,
+    #[command(flatten)]
+    how: How,
+}
+
+impl TrainArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            gpus: self.gpus,
+            pool: self.pool.clone(),
+            product: self.product.clone(),
+            capacity: match (self.spot, self.on_demand) {
+                (true, _) => Some(Capacity::Spot),
+                (_, true) => Some(Capacity::OnDemand),
+                _ => None,
+            },
+            image: self.image.clone(),
+            env: self.set.clone(),
+            dataset: self.dataset.clone(),
+            queue: self.queue.clone(),
+        }
+    }
+}
+
+fn key_value(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not KEY=VALUE"))?;
+    Ok((key.to_string(), value.to_string()))
 }
 
 /// `mlxp approve MODEL VERSION`, `mlxp reject MODEL VERSION --reason TEXT`.
@@ -210,6 +271,7 @@ pub enum Asked {
     Promote(PromoteArgs),
     Rollback(RollbackArgs),
     Retrain(RetrainArgs),
+    Train(TrainArgs),
     Approve(GateArgs),
     Reject(RejectArgs),
     Serving(ServingCommand),
@@ -225,6 +287,7 @@ impl Asked {
             | Asked::Promote(PromoteArgs { how, .. })
             | Asked::Rollback(RollbackArgs { how, .. })
             | Asked::Retrain(RetrainArgs { how, .. })
+            | Asked::Train(TrainArgs { how, .. })
             | Asked::Approve(GateArgs { how, .. })
             | Asked::Reject(RejectArgs {
                 gate: GateArgs { how, .. },
@@ -281,6 +344,11 @@ impl Asked {
                 namespace: model_namespace(snapshot, &model, namespace)?,
                 model,
                 force,
+            },
+            Asked::Train(args) => Op::Train {
+                namespace: model_namespace(snapshot, &args.model, namespace)?,
+                overrides: args.overrides(),
+                model: args.model,
             },
             Asked::Approve(GateArgs { model, version, .. }) => Op::Approve {
                 namespace: model_namespace(snapshot, &model, namespace)?,

@@ -55,7 +55,8 @@ pub enum Mode {
     /// The read-only YAML of an object.
     Yaml(YamlOverlay),
     /// An operation's effect and dry-run, waiting for its confirmation.
-    Dialog(OpDialog),
+    // Boxed: an op with its overrides is large, and every other mode small.
+    Dialog(Box<OpDialog>),
 }
 
 impl Mode {

@@ -90,13 +90,13 @@ impl App {
             Ok(plan) if plan.requests.is_empty() => self.message = Some(plan.effect),
             Ok(plan) => {
                 self.effects.push(Effect::PreviewOp { op: op.clone() });
-                self.mode = Mode::Dialog(OpDialog {
+                self.mode = Mode::Dialog(Box::new(OpDialog {
                     op,
                     effect: plan.effect,
                     preview: None,
                     running: false,
                     scroll: 0,
-                });
+                }));
             }
         }
     }

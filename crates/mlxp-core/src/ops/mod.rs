@@ -20,6 +20,7 @@ mod training;
 mod weights;
 
 pub use queues::find_queue;
+pub use training::{Capacity, Overrides, check_overrides};
 pub use weights::model_namespace;
 
 #[cfg(test)]
@@ -72,6 +73,12 @@ pub enum Op {
         model: String,
         version: String,
         reason: String,
+    },
+    /// A training Job from the Model's training spec with the overrides, the next run of it.
+    Train {
+        namespace: String,
+        model: String,
+        overrides: Overrides,
     },
     /// A training Job from the Model's own training spec, the next run of it; refused while
     /// one of its training Jobs is active, unless forced.
@@ -142,6 +149,7 @@ impl Op {
             Op::Rollback { .. } => "rollback",
             Op::Approve { .. } => "approve",
             Op::Reject { .. } => "reject",
+            Op::Train { .. } => "train",
             Op::Retrain { .. } => "retrain",
             Op::RestartVersion { .. } => "restart",
             Op::ScaleVersion { .. } => "scale",
@@ -405,11 +413,36 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
             version,
             reason,
         } => lifecycle::reject(op, snapshot, namespace, model, version, reason, actor),
+        Op::Train {
+            namespace,
+            model,
+            overrides,
+        } => training::train(
+            op,
+            snapshot,
+            training::Asked {
+                namespace,
+                model,
+                overrides,
+                retrain: None,
+            },
+            actor,
+        ),
         Op::Retrain {
             namespace,
             model,
             force,
-        } => training::retrain(op, snapshot, namespace, model, *force, actor),
+        } => training::train(
+            op,
+            snapshot,
+            training::Asked {
+                namespace,
+                model,
+                overrides: &Overrides::default(),
+                retrain: Some(*force),
+            },
+            actor,
+        ),
         Op::RestartVersion {
             namespace,
             model,

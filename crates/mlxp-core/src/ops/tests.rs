@@ -508,6 +508,21 @@ fn training(runs: &[(&str, bool)]) -> Snapshot {
                               "template": {"spec": {"containers": [{"name": "trainer", "image": "t:1"}]}}},
                  "route": {"name": "fraud-detector", "namespace": "serving"}},
     }));
+    s.local_queues.add_json(
+        json!({"metadata": {"name": "training", "namespace": "training"},
+                                   "spec": {"clusterQueue": "gpu"}}),
+    );
+    for (pool, spot) in [("training", true), ("training-ondemand", false)] {
+        let mut labels = json!({"mlxp.io/pool": pool, "nvidia.com/gpu.product": "H100"});
+        if spot {
+            labels["cloud.google.com/gke-spot"] = json!("true");
+        }
+        s.nodes.add_json(json!({
+            "metadata": {"name": format!("{pool}-0"), "labels": labels},
+            "spec": {"taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]},
+            "status": {"capacity": {"nvidia.com/gpu": "8"}, "allocatable": {"nvidia.com/gpu": "8"}},
+        }));
+    }
     for (name, finished) in runs {
         let conditions = if *finished {
             json!([{"type": "Complete", "status": "True"}])
@@ -590,4 +605,120 @@ fn a_retrain_while_one_runs_needs_force_and_a_model_without_a_template_is_refuse
         refusal(&retrain(false), &platform()),
         "fraud-detector has no training template (spec.training.template with containers)"
     );
+}
+
+fn train(overrides: Overrides) -> Op {
+    Op::Train {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        overrides,
+    }
+}
+
+#[test]
+fn a_train_lays_the_overrides_over_the_models_template() {
+    let s = training(&[("train-fraud-detector-r3", false)]);
+    let overrides = Overrides {
+        gpus: Some(4),
+        pool: Some("training-ondemand".into()),
+        capacity: Some(Capacity::OnDemand),
+        image: Some("t:2".into()),
+        env: vec![("LR".into(), "0.01".into())],
+        dataset: Some("gs://d/v7".into()),
+        ..Overrides::default()
+    };
+    // A run already active does not stop a Train (only a Retrain waits).
+    let p = plan(&train(overrides), &s).expect("planned");
+    assert_eq!(p.reason, "TrainingLaunched");
+    let job = p.requests[0].change.body();
+    assert_eq!(job["metadata"]["name"], "train-fraud-detector-r4");
+    let pod = &job["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["nodeSelector"],
+        json!({"mlxp.io/pool": "training-ondemand"})
+    );
+    assert_eq!(
+        pod["tolerations"],
+        json!([{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}])
+    );
+    assert_eq!(
+        pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+            [0]["matchExpressions"][0]["operator"],
+        "NotIn"
+    );
+    let c = &pod["containers"][0];
+    assert_eq!(c["image"], "t:2");
+    assert_eq!(c["resources"]["limits"]["nvidia.com/gpu"], "4");
+    assert_eq!(
+        c["env"],
+        json!([{"name": "LR", "value": "0.01"}, {"name": "DATASET_URI", "value": "gs://d/v7"}])
+    );
+    assert_eq!(
+        job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"],
+        "training"
+    );
+    assert_eq!(
+        p.requests[1].change.body(),
+        &json!({"status": {"lastTrainingJob": "train-fraud-detector-r4"}})
+    );
+}
+
+#[test]
+fn overrides_the_cluster_cannot_meet_are_refused_field_by_field() {
+    let s = training(&[]);
+    let check = |o: Overrides| check_overrides(&s, "serving", "fraud-detector", &o);
+    assert_eq!(
+        check(Overrides {
+            gpus: Some(0),
+            ..Overrides::default()
+        }),
+        [("gpus", "0 GPUs: a run needs at least 1".to_string())]
+    );
+    assert_eq!(
+        check(Overrides {
+            gpus: Some(16),
+            pool: Some("training".into()),
+            ..Overrides::default()
+        }),
+        [(
+            "gpus",
+            "16 GPUs a pod: the largest node there holds 8".to_string()
+        )]
+    );
+    assert_eq!(
+        check(Overrides {
+            pool: Some("nope".into()),
+            queue: Some("other".into()),
+            ..Overrides::default()
+        }),
+        [
+            ("pool", "no node pool nope".to_string()),
+            ("queue", "no LocalQueue other in training".to_string())
+        ]
+    );
+    assert_eq!(
+        check(Overrides {
+            pool: Some("training".into()),
+            capacity: Some(Capacity::OnDemand),
+            env: vec![("1X".into(), "y".into())],
+            ..Overrides::default()
+        })
+        .iter()
+        .map(|(f, _)| *f)
+        .collect::<Vec<_>>(),
+        ["pool", "env"]
+    );
+    assert_eq!(
+        check_overrides(&s, "serving", "nope", &Overrides::default()),
+        [("model", "no model nope in serving".to_string())]
+    );
+    let refused = plan(
+        &train(Overrides {
+            gpus: Some(0),
+            ..Overrides::default()
+        }),
+        &s,
+    )
+    .expect_err("refused");
+    assert_eq!(refused.to_string(), "0 GPUs: a run needs at least 1");
 }

@@ -143,16 +143,24 @@ fn gpu_toleration() -> Value {
 }
 
 fn queues(state: &ApiState, (spot, ondemand): (usize, usize)) -> anyhow::Result<()> {
-    for (flavor, pool) in [
-        ("h100-spot", "training"),
-        ("h100-ondemand", "training-ondemand"),
+    // The spot flavor names the spot label too, so a Job asking for spot (or not) is
+    // steered by Kueue to the flavor that has it.
+    for (flavor, labels) in [
+        (
+            "h100-spot",
+            json!({"mlxp.io/pool": "training", "cloud.google.com/gke-spot": "true"}),
+        ),
+        (
+            "h100-ondemand",
+            json!({"mlxp.io/pool": "training-ondemand"}),
+        ),
     ] {
         create(
             state,
             json!({
                 "apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "ResourceFlavor",
                 "metadata": {"name": flavor},
-                "spec": {"nodeLabels": {"mlxp.io/pool": pool}, "tolerations": [gpu_toleration()]},
+                "spec": {"nodeLabels": labels, "tolerations": [gpu_toleration()]},
             }),
         )?;
     }
