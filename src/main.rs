@@ -31,6 +31,8 @@ enum Command {
     Agent,
     /// Print pools, nodes, GPUs, jobs, queues, models or canaries.
     Get(GetArgs),
+    /// Print (or follow) the log of a pod, or of every pod of a Job or a Deployment.
+    Logs(mlxp::cli::logs::LogsArgs),
     /// Launch a training run of a model: a Job from its training spec, with overrides.
     Train(mlxp::cli::act::TrainArgs),
     /// Retrain a model: its next training run, a Job from its own training spec.
@@ -80,6 +82,7 @@ impl Command {
             Command::Sim(_) => "sim",
             Command::Agent => "agent",
             Command::Get(_) => "get",
+            Command::Logs(_) => "logs",
             Command::Train(_) => "train",
             Command::Retrain(_) => "retrain",
             Command::Canary { .. } => "canary",
@@ -338,6 +341,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         #[cfg(feature = "sim")]
         Command::Demo(args) => run_demo(args, cli.cluster, cli.cockpit),
         Command::Get(args) => run_get(args, cli.cluster),
+        Command::Logs(args) => run_logs(args, cli.cluster),
         Command::Canary { .. }
         | Command::Node { .. }
         | Command::Queue { .. }
@@ -476,6 +480,19 @@ fn run_get(args: GetArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
 }
 
 /// A verb that changes the cluster: its output, then its exit code (3 refused, 4 forbidden).
+fn run_logs(args: mlxp::cli::logs::LogsArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let code = runtime.block_on(async move {
+        let connected = cluster.connect().await?;
+        connected.answering().await?;
+        mlxp::cli::logs::logs(connected.client, cluster.namespace.as_deref(), args).await
+    })?;
+    if code != 0 {
+        std::process::exit(code);
+    }
+    Ok(())
+}
+
 fn run_act(cluster: ClusterArgs, asked: Asked) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let (text, code) = runtime.block_on(async move {

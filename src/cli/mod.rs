@@ -5,6 +5,7 @@ mod alerts;
 #[cfg(feature = "sim")]
 pub mod embedded;
 pub mod get;
+pub mod logs;
 mod ordered;
 mod records;
 mod table;

@@ -6,6 +6,7 @@ pub mod domain;
 pub mod gpus;
 pub mod health;
 pub mod kinds;
+pub mod logs;
 pub mod metrics;
 pub mod ops;
 pub mod served;
