@@ -568,7 +568,10 @@ async fn names_keep_their_width_at_120_columns() {
 #[tokio::test]
 async fn sorting_and_filtering_at_a_width() {
     let (_sim, mut app) = cockpit().await;
-    app.update(Msg::Resized { width: 80 });
+    app.update(Msg::Resized {
+        width: 80,
+        height: 40,
+    });
     key(&mut app, "2");
     let screen = draw(&app, 80, 24);
     let header = screen.lines().nth(3).expect("the header row").to_string();
@@ -578,7 +581,10 @@ async fn sorting_and_filtering_at_a_width() {
         let name = app.table().columns[sorted].name;
         assert!(header.contains(name), "{name} is not shown: {header}");
     }
-    app.update(Msg::Resized { width: 120 });
+    app.update(Msg::Resized {
+        width: 120,
+        height: 40,
+    });
     key(&mut app, "3");
     let header = |app: &App| {
         draw(app, 120, 40)

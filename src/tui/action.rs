@@ -48,8 +48,13 @@ pub enum Action {
     ToggleSuspend,
     Delete,
     Confirm,
-    // Not built yet (see `planned`).
     Logs,
+    // In the logs view.
+    ToggleFollow,
+    ToggleWrap,
+    ToggleTimestamps,
+    TogglePrevious,
+    // Not built yet (see `planned`).
     Edit,
     // Editing the line being typed (filter, command, search).
     Submit,
@@ -121,7 +126,11 @@ impl Action {
             Action::Drain => "Drain the selected node (evict its pods)",
             Action::ToggleSuspend => "Suspend or resume the selected job",
             Action::Confirm => "Apply the operation",
-            Action::Logs => "Logs of the selected pod",
+            Action::Logs => "Logs of the selected job or served version",
+            Action::ToggleFollow => "Follow the end, or pause",
+            Action::ToggleWrap => "Wrap long lines, or cut them",
+            Action::ToggleTimestamps => "Show each line's time, or hide it",
+            Action::TogglePrevious => "The previous containers' logs, or the current ones",
             Action::Edit => "Edit the selected object",
             Action::Delete => "Delete the selected object",
             Action::Submit => "Run the command / apply the filter",
@@ -145,7 +154,6 @@ impl Action {
     /// of. Building it means an arm in `App::act` and its line gone from here.
     pub fn planned(self) -> Option<(&'static str, &'static str)> {
         match self {
-            Action::Logs => Some(("logs", "pod logs")),
             Action::Edit => Some(("edit", "editing objects")),
             _ => None,
         }
@@ -189,6 +197,10 @@ const FIXED: &[Action] = &[
     Action::ToggleSuspend,
     Action::Confirm,
     Action::Logs,
+    Action::ToggleFollow,
+    Action::ToggleWrap,
+    Action::ToggleTimestamps,
+    Action::TogglePrevious,
     Action::Edit,
     Action::Delete,
     Action::Submit,

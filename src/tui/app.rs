@@ -19,19 +19,22 @@ use super::snapshot_part::Kept;
 use super::table::{Filter, Sort, Table};
 use super::theme::{self, Theme};
 use super::views::{Inputs, View};
-use crate::cluster::{Cause, Snapshot};
+use crate::cluster::{Cause, LogEvent, LogOptions, Snapshot};
 use crate::exec::Outcome;
 use crate::metrics::MetricsFrame;
 use mlxp_core::domain::cost::PriceTable;
+use mlxp_core::logs::LogTarget;
 use mlxp_core::ops::Op;
 
 mod command_line;
+mod logs;
 mod op_dialog;
 mod overlay;
 mod prepared;
 #[cfg(test)]
 pub(super) mod tests;
 
+pub use logs::{LOG_LINES, LogsView, PodLog};
 pub use op_dialog::OpDialog;
 pub use overlay::YamlOverlay;
 
@@ -57,6 +60,8 @@ pub enum Mode {
     /// An operation's effect and dry-run, waiting for its confirmation.
     // Boxed: an op with its overrides is large, and every other mode small.
     Dialog(Box<OpDialog>),
+    /// The merged logs of a Job's or a served version's pods.
+    Logs(Box<LogsView>),
 }
 
 impl Mode {
@@ -65,6 +70,7 @@ impl Mode {
         match self {
             Mode::Filter { line, .. } | Mode::Command(line) => Some(line),
             Mode::Yaml(yaml) => yaml.typing.as_mut(),
+            Mode::Logs(view) => view.typing.as_mut(),
             Mode::Normal | Mode::Help { .. } | Mode::Dialog(_) => None,
         }
     }
@@ -81,6 +87,14 @@ pub enum Effect {
     PreviewOp { op: Op },
     /// The executor runs `op` for real.
     RunOp { op: Op },
+    /// Follow these logs (instead of any followed before); lines come as `Msg::Logs`.
+    FollowLogs {
+        target: LogTarget,
+        selector: Option<String>,
+        options: LogOptions,
+    },
+    /// Stop following logs.
+    StopLogs,
 }
 
 pub enum Msg {
@@ -114,9 +128,12 @@ pub enum Msg {
         op: Op,
         result: Result<Outcome, String>,
     },
-    /// The terminal is this many columns wide (at the start and on every resize).
+    /// Lines (and pods starting and ending) of the logs followed.
+    Logs(Vec<LogEvent>),
+    /// The terminal's size (at the start and on every resize).
     Resized {
         width: u16,
+        height: u16,
     },
 }
 
@@ -165,6 +182,8 @@ pub struct App {
     pub quit: bool,
     /// Columns of the terminal, once known: which of a table's columns are shown.
     pub width: Option<u16>,
+    /// Rows of the terminal, once known: how far a page of logs goes.
+    pub height: Option<u16>,
     /// The current view's table or the Overview's numbers, built in `update()`.
     pub derived: Derived,
     /// The other views' last `derived`, as they were left: a key that comes back to one
@@ -238,6 +257,7 @@ impl App {
             credentials_read_only: None,
             quit: false,
             width: None,
+            height: None,
             derived: Derived::default(),
             prepared: Default::default(),
             data: 0,
@@ -379,7 +399,14 @@ impl App {
                     }
                 }
             }
-            Msg::Resized { width } => self.width = Some(width),
+            Msg::Resized { width, height } => {
+                self.width = Some(width);
+                self.height = Some(height);
+            }
+            Msg::Logs(events) => {
+                self.logs_arrived(events);
+                return;
+            }
             Msg::Key(key) => {
                 self.message = None;
                 let before = self.shown();
@@ -406,6 +433,8 @@ impl App {
             Mode::Yaml(yaml) if yaml.typing.is_some() => self.line_key(key),
             Mode::Yaml(_) | Mode::Help { .. } => self.overlay_key(key),
             Mode::Dialog(_) => self.dialog_key(key),
+            Mode::Logs(view) if view.typing.is_some() => self.line_key(key),
+            Mode::Logs(_) => self.logs_key(key),
             Mode::Normal => {
                 if let Some(action) = self.keymap.lookup(Context::Table, &key) {
                     self.act(action);
@@ -505,9 +534,14 @@ impl App {
             | Action::Drain
             | Action::ToggleSuspend
             | Action::Delete => self.start_op(action),
-            // Bound only in `[dialog]`.
-            Action::Confirm => {}
-            Action::Logs | Action::Edit => {
+            // Bound only in `[dialog]` and `[logs]`.
+            Action::Confirm
+            | Action::ToggleFollow
+            | Action::ToggleWrap
+            | Action::ToggleTimestamps
+            | Action::TogglePrevious => {}
+            Action::Logs => self.open_logs(),
+            Action::Edit => {
                 let (what, plan) = action.planned().unwrap_or_default();
                 self.message = Some(not_built_yet(what, plan));
             }

@@ -32,6 +32,8 @@ pub enum Context {
     Yaml,
     /// An operation's dialog: its effect and dry-run, confirmed or not.
     Dialog,
+    /// The logs view.
+    Logs,
     /// Typing a line: no global bindings, other keys type.
     Line,
 }
@@ -44,6 +46,7 @@ impl fmt::Display for Context {
             Context::Help => "help",
             Context::Yaml => "yaml",
             Context::Dialog => "dialog",
+            Context::Logs => "logs",
             Context::Line => "line",
         })
     }

@@ -15,6 +15,7 @@ pub mod keymap;
 pub mod keys;
 mod layout;
 pub mod line_edit;
+mod logs_view;
 mod op_dialog;
 mod overview;
 mod queue_panel;

@@ -40,6 +40,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Mode::Help { scroll } => help(app, *scroll, frame, body),
         Mode::Yaml(overlay) => yaml(app, overlay, frame, body),
         Mode::Dialog(dialog) => op_dialog::render(app, dialog, frame, body),
+        Mode::Logs(view) => super::logs_view::render(app, view, frame, body),
         _ => {}
     }
 }
@@ -177,6 +178,7 @@ fn bottom_line(app: &App) -> Paragraph<'static> {
         Mode::Filter { line, .. } => Some(('/', line, Slot::Filter)),
         Mode::Command(line) => Some((':', line, Slot::CommandLine)),
         Mode::Yaml(overlay) => overlay.typing.as_ref().map(|l| ('/', l, Slot::Filter)),
+        Mode::Logs(view) => view.typing.as_ref().map(|l| ('/', l, Slot::Filter)),
         _ => None,
     };
     if let Some((prompt, line, slot)) = typing {

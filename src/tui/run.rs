@@ -97,6 +97,8 @@ pub struct Cockpit {
     connected_tx: mpsc::Sender<Connected>,
     connected: mpsc::Receiver<Connected>,
     ticks: tokio::time::Interval,
+    /// The task forwarding the followed logs; aborted when they are no longer shown.
+    logs: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Cockpit {
@@ -130,6 +132,7 @@ impl Cockpit {
             connected_tx,
             connected,
             ticks: tokio::time::interval(Duration::from_millis(250)),
+            logs: None,
         }
     }
 
@@ -172,7 +175,7 @@ impl Cockpit {
     }
 
     /// Runs what `update()` asked for in a task; the result comes back as a message.
-    fn spawn_effect(&self, effect: Effect) {
+    fn spawn_effect(&mut self, effect: Effect) {
         match effect {
             Effect::FetchYaml { path } => {
                 let (client, messages) = (self.client.clone(), self.messages.clone());
@@ -183,6 +186,23 @@ impl Cockpit {
             }
             Effect::PreviewOp { op } => self.spawn_op(op, Mode::DryRun),
             Effect::RunOp { op } => self.spawn_op(op, Mode::Apply),
+            Effect::FollowLogs {
+                target,
+                selector,
+                options,
+            } => {
+                if let Some(old) = self.logs.take() {
+                    old.abort();
+                }
+                let events =
+                    crate::cluster::follow_logs(self.client.clone(), target, selector, options);
+                self.logs = Some(tokio::spawn(forward_logs(events, self.messages.clone())));
+            }
+            Effect::StopLogs => {
+                if let Some(old) = self.logs.take() {
+                    old.abort();
+                }
+            }
             Effect::SwitchContext { name } => {
                 let (connect, connected) =
                     (self.contexts.connect(&name), self.connected_tx.clone());
@@ -228,7 +248,10 @@ pub async fn run(
     spawn_keys(cockpit.messages());
     let mut terminal = ratatui::try_init()?;
     if let Ok(size) = terminal.size() {
-        cockpit.app.update(Msg::Resized { width: size.width });
+        cockpit.app.update(Msg::Resized {
+            width: size.width,
+            height: size.height,
+        });
     }
     let result = cockpit.drive(&mut terminal).await;
     ratatui::restore();
@@ -263,6 +286,27 @@ impl Cockpit {
     }
 }
 
+/// Lines as they come, in batches of what has arrived (one message per batch, not per
+/// line, so a fast log costs the loop one update per frame or so).
+async fn forward_logs(
+    mut events: mpsc::Receiver<crate::cluster::LogEvent>,
+    messages: mpsc::Sender<Msg>,
+) {
+    const BATCH: usize = 4096;
+    while let Some(first) = events.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match events.try_recv() {
+                Ok(event) => batch.push(event),
+                Err(_) => break,
+            }
+        }
+        if messages.send(Msg::Logs(batch)).await.is_err() {
+            return;
+        }
+    }
+}
+
 /// Keys are read on their own thread: crossterm's read blocks. A resize is passed on with
 /// the new width (what `s` sorts by depends on it), so the loop redraws at the new size at
 /// once (the draw itself fits the frame).
@@ -273,7 +317,7 @@ fn spawn_keys(messages: mpsc::Sender<Msg>) {
                 Event::Key(key) if key.kind != KeyEventKind::Release => {
                     Msg::Key(Key::from_event(&key))
                 }
-                Event::Resize(width, _) => Msg::Resized { width },
+                Event::Resize(width, height) => Msg::Resized { width, height },
                 _ => continue,
             };
             if messages.blocking_send(msg).is_err() {

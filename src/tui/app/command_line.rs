@@ -49,6 +49,10 @@ impl App {
                     ..yaml
                 })
             }
+            Mode::Logs(mut view) => {
+                view.typing = None;
+                self.mode = Mode::Logs(view);
+            }
             _ => {}
         }
     }
@@ -74,6 +78,9 @@ impl App {
     fn submit_line(&mut self) {
         if let Mode::Yaml(_) = self.mode {
             return self.submit_yaml_search();
+        }
+        if let Mode::Logs(_) = self.mode {
+            return self.submit_logs_search();
         }
         match std::mem::replace(&mut self.mode, Mode::Normal) {
             Mode::Command(line) => self.command(line.text()),

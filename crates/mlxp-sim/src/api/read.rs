@@ -416,10 +416,11 @@ fn line(value: &Value) -> Bytes {
 /// `pods/log`: the pod's log text, optionally the last lines, optionally followed.
 pub async fn log(ctx: &Context) -> Result<Response<Body>, ApiError> {
     let pod = fetch(ctx)?;
-    let text = ctx.state.store.logs(&pod.uid);
+    let full = ctx.state.store.logs(&pod.uid);
+    let read = full.len();
     let text = match ctx.query.tail_lines {
         Some(n) => {
-            let lines: Vec<&str> = text.lines().collect();
+            let lines: Vec<&str> = full.lines().collect();
             let start = lines.len().saturating_sub(n);
             let mut tail = lines[start..].join("\n");
             if !tail.is_empty() {
@@ -427,10 +428,10 @@ pub async fn log(ctx: &Context) -> Result<Response<Body>, ApiError> {
             }
             tail
         }
-        None => text,
+        None => full,
     };
     let mut response = if ctx.query.follow {
-        follow_log(ctx, pod, text)
+        follow_log(ctx, pod, text, read)
     } else {
         Response::new(super::full(text))
     };
@@ -443,12 +444,19 @@ pub async fn log(ctx: &Context) -> Result<Response<Body>, ApiError> {
 }
 
 /// Streams what is appended to the pod's log until the pod is gone or the client leaves.
-fn follow_log(ctx: &Context, pod: Arc<StoredObject>, already: String) -> Response<Body> {
+/// `read`: how much of the log `already` covers. The wake-up is armed before the log is
+/// looked at again, so an append between the two is never missed.
+fn follow_log(
+    ctx: &Context,
+    pod: Arc<StoredObject>,
+    already: String,
+    read: usize,
+) -> Response<Body> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
     let state = ctx.state.clone();
     let key = ctx.rt.store_key();
     tokio::spawn(async move {
-        let mut sent = state.store.logs(&pod.uid).len();
+        let mut sent = read;
         if tx.send(Bytes::from(already)).await.is_err() {
             return;
         }
@@ -457,17 +465,19 @@ fn follow_log(ctx: &Context, pod: Arc<StoredObject>, already: String) -> Respons
         };
         loop {
             let notified = state.store.log_appended();
-            tokio::select! {
-                _ = notified => {
-                    let text = state.store.logs(&pod.uid);
-                    if text.len() > sent {
-                        let new = text[sent..].to_string();
-                        sent = text.len();
-                        if tx.send(Bytes::from(new)).await.is_err() {
-                            return;
-                        }
-                    }
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let text = state.store.logs(&pod.uid);
+            if text.len() > sent {
+                let new = text[sent..].to_string();
+                sent = text.len();
+                if tx.send(Bytes::from(new)).await.is_err() {
+                    return;
                 }
+                continue;
+            }
+            tokio::select! {
+                _ = notified => {}
                 change = changes.recv() => match change {
                     Ok(c) if c.key == key && c.kind == ChangeType::Deleted && c.object.uid == pod.uid => return,
                     Err(RecvError::Closed) => return,

@@ -1,0 +1,244 @@
+//! The logs view (`l` on a Job or a served version): every pod's lines merged, each after
+//! its pod (as stern), in a bounded buffer. It follows the end until scrolled; `G` follows
+//! again. `/` searches, `w` wraps, `t` shows the server's timestamps, `p` reads the
+//! previous containers' logs instead.
+
+use std::collections::BTreeMap;
+
+use super::{App, Effect, Mode, PAGE};
+use crate::cluster::{LogEvent, LogOptions};
+use crate::tui::action::Action;
+use crate::tui::keymap::Context;
+use crate::tui::keys::Key;
+use crate::tui::line_edit::LineEdit;
+use crate::tui::views::View;
+use mlxp_core::logs::{LogBuffer, LogLine, LogTarget};
+
+/// Lines kept; older ones are let go (and counted).
+pub const LOG_LINES: usize = 20_000;
+
+/// A pod's log, as far as the view knows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PodLog {
+    Streaming,
+    Ended,
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct LogsView {
+    pub target: LogTarget,
+    pub buffer: LogBuffer,
+    /// Showing the end as lines come; scrolling up pauses it.
+    pub follow: bool,
+    pub wrap: bool,
+    pub timestamps: bool,
+    pub previous: bool,
+    /// The first line shown while paused.
+    pub top: usize,
+    pub pods: BTreeMap<String, PodLog>,
+    pub typing: Option<LineEdit>,
+    pub search: Option<String>,
+    /// Lines shown at the last frame (the loop tells on resize; a page before that).
+    pub height: usize,
+}
+
+impl PartialEq for LogsView {
+    fn eq(&self, other: &Self) -> bool {
+        self.target == other.target
+    }
+}
+
+impl LogsView {
+    fn new(target: LogTarget) -> LogsView {
+        LogsView {
+            target,
+            buffer: LogBuffer::new(LOG_LINES),
+            follow: true,
+            wrap: false,
+            timestamps: false,
+            previous: false,
+            top: 0,
+            pods: BTreeMap::new(),
+            typing: None,
+            search: None,
+            height: PAGE,
+        }
+    }
+
+    /// The first line a frame of `height` lines shows.
+    pub fn first_shown(&self, height: usize) -> usize {
+        if self.follow {
+            self.buffer.len().saturating_sub(height)
+        } else {
+            self.top.min(self.buffer.len().saturating_sub(1))
+        }
+    }
+
+    /// Lines, starts and ends from the follower.
+    pub fn take(&mut self, events: Vec<LogEvent>) {
+        for event in events {
+            match event {
+                LogEvent::Line(line) => {
+                    let dropped = self.buffer.dropped();
+                    self.buffer.push(line);
+                    // Paused, the same lines stay in view as old ones go.
+                    if self.buffer.dropped() > dropped {
+                        self.top = self.top.saturating_sub(1);
+                    }
+                }
+                LogEvent::Started(pod) => {
+                    self.pods.insert(pod, PodLog::Streaming);
+                }
+                LogEvent::Ended { pod, error } if !pod.is_empty() => {
+                    let state = error.map_or(PodLog::Ended, PodLog::Failed);
+                    self.pods.insert(pod, state);
+                }
+                LogEvent::Ended { error, .. } => {
+                    if let Some(error) = error {
+                        self.buffer
+                            .push(LogLine::parse("mlxp".into(), &format!("[{error}]")));
+                    }
+                }
+                LogEvent::Done => {}
+            }
+        }
+    }
+
+    fn scroll(&mut self, action: Action) -> bool {
+        let last = self.buffer.len().saturating_sub(1);
+        let from = self.first_shown(self.height);
+        let to = match action {
+            Action::Up => from.saturating_sub(1),
+            Action::Down => from + 1,
+            Action::PageUp => from.saturating_sub(PAGE),
+            Action::PageDown => from + PAGE,
+            Action::Top => 0,
+            Action::Bottom => {
+                self.follow = true;
+                return true;
+            }
+            _ => return false,
+        };
+        // Down to the end follows again; anything else pauses.
+        self.follow = to + self.height > last + 1 && action != Action::Top;
+        self.top = to.min(last);
+        true
+    }
+}
+
+impl App {
+    /// `l` on a row: the logs of its Job or served version.
+    pub(super) fn open_logs(&mut self) {
+        let key = self.selected_here();
+        let target = match (self.view, key.as_deref().and_then(|k| k.split_once('/'))) {
+            (View::Jobs, Some((namespace, name))) => LogTarget::Job {
+                namespace: namespace.into(),
+                name: name.into(),
+            },
+            (View::Serving | View::Models, Some((namespace, name)))
+                if self.snapshot.deployments.get(namespace, name).is_some() =>
+            {
+                LogTarget::Deployment {
+                    namespace: namespace.into(),
+                    name: name.into(),
+                }
+            }
+            _ => {
+                self.message =
+                    Some("logs: select a job (Jobs) or a served version (Serving) first".into());
+                return;
+            }
+        };
+        let view = LogsView::new(target);
+        self.follow_logs(&view);
+        self.mode = Mode::Logs(Box::new(view));
+    }
+
+    fn follow_logs(&mut self, view: &LogsView) {
+        self.effects.push(Effect::FollowLogs {
+            selector: view.target.selector(&self.snapshot),
+            target: view.target.clone(),
+            options: LogOptions {
+                follow: true,
+                container: None,
+                previous: view.previous,
+            },
+        });
+    }
+
+    pub(super) fn logs_key(&mut self, key: Key) {
+        let Some(action) = self.keymap.lookup(Context::Logs, &key) else {
+            return;
+        };
+        let Mode::Logs(view) = &mut self.mode else {
+            return;
+        };
+        // The body's rows: the screen less the header, health and bottom lines and borders.
+        view.height = self
+            .height
+            .map_or(PAGE, |h| usize::from(h).saturating_sub(5).max(1));
+        if view.scroll(action) {
+            return;
+        }
+        match action {
+            Action::Back => {
+                self.mode = Mode::Normal;
+                self.effects.push(Effect::StopLogs);
+            }
+            Action::Quit => self.quit = true,
+            Action::ToggleFollow => view.follow = !view.follow,
+            Action::ToggleWrap => view.wrap = !view.wrap,
+            Action::ToggleTimestamps => view.timestamps = !view.timestamps,
+            Action::TogglePrevious => {
+                let mut fresh = LogsView::new(view.target.clone());
+                fresh.previous = !view.previous;
+                fresh.wrap = view.wrap;
+                fresh.timestamps = view.timestamps;
+                self.follow_logs(&fresh);
+                self.mode = Mode::Logs(Box::new(fresh));
+            }
+            Action::Search => view.typing = Some(LineEdit::default()),
+            Action::SearchNext => self.search_logs(true),
+            Action::SearchPrev => self.search_logs(false),
+            _ => {}
+        }
+    }
+
+    /// Enter after `/` in the logs: the search runs from the first line shown.
+    pub(super) fn submit_logs_search(&mut self) {
+        let Mode::Logs(view) = &mut self.mode else {
+            return;
+        };
+        let term = view.typing.take().map(|line| line.text().to_string());
+        if term.as_deref().is_some_and(|t| !t.is_empty()) {
+            view.search = term;
+            self.search_logs(true);
+        }
+    }
+
+    /// Pauses on the next (or previous) line holding the search, around the end.
+    fn search_logs(&mut self, forward: bool) {
+        let Mode::Logs(view) = &mut self.mode else {
+            return;
+        };
+        let Some(term) = view.search.clone() else {
+            return;
+        };
+        let from = view.first_shown(view.height);
+        match view.buffer.find(&term, from, forward) {
+            Some(at) => {
+                view.follow = false;
+                view.top = at;
+            }
+            None => self.message = Some(format!("no match for {term}")),
+        }
+    }
+
+    /// Lines from the follower, for the view that asked for them.
+    pub(super) fn logs_arrived(&mut self, events: Vec<LogEvent>) {
+        if let Mode::Logs(view) = &mut self.mode {
+            view.take(events);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The logs view against the embedded cluster: `l` on a running Job follows its pods' merged
+//! log through the same follower the loop runs, keeps it when the pod finishes, and pauses,
+//! searches and wraps as its keys say.
+
+mod common;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mlxp::cluster::{LogEvent, Snapshot, follow_logs};
+use mlxp::tui::app::{App, Effect, Mode, Msg};
+use mlxp::tui::color_depth::ColorDepth;
+use mlxp::tui::keys::Key;
+use mlxp::tui::{keymap, render, theme};
+use tokio::sync::mpsc;
+
+fn press(app: &mut App, keys: &str) {
+    for k in keys.split(' ') {
+        app.update(Msg::Key(Key::from_str(k).expect("key")));
+    }
+}
+
+fn screen(app: &App) -> String {
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).expect("terminal");
+    terminal
+        .draw(|frame| render::render(app, frame))
+        .expect("drawn");
+    terminal.backend().to_string()
+}
+
+/// Feeds the follower's events to the app until the view holds to `what`, within 10 s.
+async fn until(
+    app: &mut App,
+    events: &mut mpsc::Receiver<LogEvent>,
+    said: &str,
+    what: impl Fn(&App) -> bool,
+) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !what(app) {
+            let first = events.recv().await.expect("the follower runs");
+            let mut batch = vec![first];
+            while let Ok(more) = events.try_recv() {
+                batch.push(more);
+            }
+            app.update(Msg::Logs(batch));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{said} within 10 s; the log: {:?}", shown_lines(app)));
+}
+
+fn shown_lines(app: &App) -> Vec<String> {
+    let Mode::Logs(view) = &app.mode else {
+        panic!("the logs view, not {:?}", app.mode);
+    };
+    view.buffer.iter().map(|l| l.text.to_string()).collect()
+}
+
+#[tokio::test]
+async fn l_on_a_running_job_follows_its_log_and_keeps_it_when_the_pod_finishes() {
+    let sim = common::platform_at(common::eight_am()).await;
+    sim.advance(Duration::from_secs(120));
+    let client = sim.client(false).await.expect("client");
+    let watch = mlxp::cluster::start(client.clone());
+    let mut updates = watch.subscribe();
+    let snapshot: Arc<Snapshot> = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let s = updates.borrow_and_update().clone();
+            if s.complete() {
+                return s;
+            }
+            updates.changed().await.expect("watchers run");
+        }
+    })
+    .await
+    .expect("synced");
+    let (keymap, _) = keymap::load("default", None);
+    let (theme, _) = theme::load("dark", None);
+    let mut app = App::new(
+        keymap,
+        theme,
+        ColorDepth::TrueColor,
+        "mlxp-sim".into(),
+        chrono::Utc::now(),
+    );
+    app.update(Msg::Snapshot(snapshot));
+    app.update(Msg::Resized {
+        width: 120,
+        height: 30,
+    });
+    press(&mut app, "4 g");
+    for _ in 0..20 {
+        if app.selected_key() == Some("training/train-fraud-detector-r12") {
+            break;
+        }
+        press(&mut app, "j");
+    }
+    press(&mut app, "l");
+    let Some(Effect::FollowLogs {
+        target,
+        selector,
+        options,
+    }) = app.take_effects().pop()
+    else {
+        panic!("l follows the logs ({:?})", app.message);
+    };
+    assert_eq!(
+        selector.as_deref(),
+        Some("job-name=train-fraud-detector-r12")
+    );
+    let mut events = follow_logs(client.clone(), target, selector, options);
+    until(&mut app, &mut events, "an epoch line", |a| {
+        shown_lines(a).iter().any(|l| l.starts_with("epoch"))
+    })
+    .await;
+    let shown = screen(&app);
+    assert!(
+        shown.contains(
+            "logs of job training/train-fraud-detector-r12 · 1 pods (1 streaming) · following"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("train-fraud-detector-r12-"),
+        "lines after their pod:\n{shown}"
+    );
+
+    // The run ends (its duration is 3 h): the last lines come, and the view stays.
+    sim.advance(Duration::from_secs(3 * 3600));
+    until(&mut app, &mut events, "the last line", |a| {
+        shown_lines(a)
+            .iter()
+            .any(|l| l.starts_with("training finished"))
+    })
+    .await;
+    assert!(matches!(app.mode, Mode::Logs(_)));
+
+    // Going to the top pauses (the log is shorter than the screen: k has nowhere to go),
+    // / finds, G follows again; w wraps; q closes and stops it.
+    press(&mut app, "g");
+    assert!(screen(&app).contains("· paused ·"));
+    press(&mut app, "/ s t a r t i n g enter");
+    let Mode::Logs(view) = &app.mode else {
+        panic!("still the logs")
+    };
+    let top = view.buffer.get(view.top).expect("a line");
+    assert!(top.text.contains("starting"), "{}", top.text);
+    press(&mut app, "G w");
+    let shown = screen(&app);
+    assert!(shown.contains("· following, wrap ·"), "{shown}");
+    press(&mut app, "q");
+    assert_eq!(app.mode, Mode::Normal);
+    assert_eq!(app.take_effects(), vec![Effect::StopLogs]);
+}
