@@ -251,6 +251,31 @@ async fn canary_step_walks_the_models_steps_then_says_to_promote() {
 }
 
 #[tokio::test]
+async fn promote_step_by_step_moves_the_canary_then_promotes_it_at_the_last_step() {
+    let p = platform().await;
+    let out = p.mlxp(&["promote", "fraud-detector", "v2", "--step"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "fraud-detector: v1 80→50 %, v2 20→50 % (canary step 3 of 4) — promoting step by step\n"
+    );
+    assert_eq!(stage(&p.sim, "v2").await, "Canary");
+    let out = p.mlxp(&["promote", "fraud-detector", "v2", "--step"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("fraud-detector v2 promoted: v1 50→0 %, v2 50→100 %"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        weights(&p.route().await),
+        pairs(&[("fraud-detector-v1", 0), ("fraud-detector-v2", 100)])
+    );
+    assert_eq!(stage(&p.sim, "v2").await, "Production");
+    assert_eq!(stage(&p.sim, "v1").await, "Archived");
+}
+
+#[tokio::test]
 async fn cordon_and_uncordon_a_node() {
     let p = platform().await;
     let client = p.sim.client(false).await.expect("client");

@@ -46,6 +46,9 @@ pub struct PromoteArgs {
     /// Send all traffic to it even with no ready replica (it would fail).
     #[arg(long)]
     force: bool,
+    /// Step by step: the canary to its Model's next canary step; promoted at the last.
+    #[arg(long)]
+    step: bool,
     #[command(flatten)]
     how: How,
 }
@@ -328,12 +331,14 @@ impl Asked {
                 model,
                 version,
                 force,
+                step,
                 ..
             }) => Op::Promote {
                 namespace: model_namespace(snapshot, &model, namespace)?,
                 model,
                 version,
                 force,
+                step,
             },
             Asked::Rollback(RollbackArgs { model, reason, .. }) => Op::Rollback {
                 namespace: model_namespace(snapshot, &model, namespace)?,

@@ -172,6 +172,7 @@ impl App {
                 namespace,
                 model,
                 force: false,
+                step: false,
             },
             Action::Rollback => Op::Rollback {
                 reason: self.rollback_reason(&namespace, &model),

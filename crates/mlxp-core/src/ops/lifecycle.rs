@@ -135,6 +135,43 @@ pub(super) fn promote(
     })
 }
 
+/// Promote step by step: a canary short of its last step below 100 % moves to the next step;
+/// from there (or already past it) it is promoted.
+pub(super) fn promote_step(
+    op: &Op,
+    snapshot: &Snapshot,
+    namespace: &str,
+    model: &str,
+    version: &str,
+    force: bool,
+) -> Result<Plan, Refused> {
+    let promoted = version_of_model(snapshot, namespace, model, version)?;
+    if promoted.stage != "Canary" {
+        return Err(Refused::Precondition(format!(
+            "{model} {version} is {}, not the canary: only a canary is promoted step by step",
+            if promoted.stage.is_empty() {
+                "in no stage"
+            } else {
+                &promoted.stage
+            }
+        )));
+    }
+    let steps = snapshot
+        .models
+        .get(namespace, model)
+        .map(|m| m.canary_steps.clone())
+        .unwrap_or_default();
+    let now = weights::weight_of(snapshot, namespace, model, version);
+    match steps.iter().copied().find(|&s| s > now) {
+        Some(next) if next < 100 => {
+            let mut plan = weights::step(op, snapshot, namespace, model, force)?;
+            plan.effect = format!("{} — promoting step by step", plan.effect);
+            Ok(plan)
+        }
+        _ => promote(op, snapshot, namespace, model, version, force),
+    }
+}
+
 pub(super) fn rollback(
     op: &Op,
     snapshot: &Snapshot,

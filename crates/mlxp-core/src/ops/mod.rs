@@ -53,6 +53,8 @@ pub enum Op {
         model: String,
         version: String,
         force: bool,
+        /// Step by step: the canary to its next canary step, promoted at the last one.
+        step: bool,
     },
     /// The canary's traffic back to the Production version; the canary Rejected with the
     /// reason and scaled to zero.
@@ -396,6 +398,14 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
             model,
             version,
             force,
+            step: true,
+        } => lifecycle::promote_step(op, snapshot, namespace, model, version, *force),
+        Op::Promote {
+            namespace,
+            model,
+            version,
+            force,
+            step: false,
         } => lifecycle::promote(op, snapshot, namespace, model, version, *force),
         Op::Rollback {
             namespace,

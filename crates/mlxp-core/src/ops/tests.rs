@@ -274,6 +274,7 @@ fn promote_moves_all_traffic_archives_the_old_production_and_scales_it_down() {
         model: "fraud-detector".into(),
         version: "v2".into(),
         force: false,
+        step: false,
     };
     let plan = plan(&op, &platform()).expect("a plan");
     assert_eq!(
@@ -321,6 +322,7 @@ fn a_rejected_or_unknown_version_is_not_promoted() {
         model: "fraud-detector".into(),
         version: version.into(),
         force: false,
+        step: false,
     };
     assert_eq!(
         refusal(&promote("v2"), &snapshot),
@@ -721,4 +723,42 @@ fn overrides_the_cluster_cannot_meet_are_refused_field_by_field() {
     )
     .expect_err("refused");
     assert_eq!(refused.to_string(), "0 GPUs: a run needs at least 1");
+}
+
+#[test]
+fn promote_step_by_step_walks_the_canary_steps_then_promotes() {
+    let promote = |version: &str| Op::Promote {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        version: version.into(),
+        force: false,
+        step: true,
+    };
+    let s = platform();
+    // v2 at 20: the next step is 50.
+    let p = plan(&promote("v2"), &s).expect("planned");
+    assert_eq!(
+        p.effect,
+        "fraud-detector: v1 80→50 %, v2 20→50 %, v0 0 % (canary step 3 of 4) — promoting step by \
+         step"
+    );
+    assert_eq!(p.reason, "CanaryWeightsSet");
+    // At 50 the next step is the last (100): promoted.
+    let mut at_50 = s.clone();
+    at_50.routes.add_json(json!({
+        "metadata": {"name": "fraud-detector", "namespace": "serving"},
+        "spec": {"rules": [{"backendRefs": [
+            {"name": "fraud-detector-v1", "weight": 50},
+            {"name": "fraud-detector-v2", "weight": 50},
+            {"name": "fraud-detector-v0", "weight": 0},
+        ]}]},
+    }));
+    let p = plan(&promote("v2"), &at_50).expect("planned");
+    assert_eq!(p.reason, "ModelPromoted");
+    assert!(p.effect.starts_with("fraud-detector v2 promoted: "), "{}", p.effect);
+    let refused = plan(&promote("v1"), &s).expect_err("refused").to_string();
+    assert_eq!(
+        refused,
+        "fraud-detector v1 is Production, not the canary: only a canary is promoted step by step"
+    );
 }
