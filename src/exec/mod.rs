@@ -7,6 +7,7 @@
 
 mod audit;
 mod diff;
+mod verdicts;
 
 use std::path::PathBuf;
 
@@ -19,6 +20,7 @@ use mlxp_core::ops::{self, Actor, Change, Op, Plan, Refused, Request, Target};
 
 pub use audit::{AuditLine, default_audit_path};
 pub use diff::Diff;
+pub use verdicts::{VERDICT_TTL, Verdicts};
 
 /// A preview (every request sent as a server-side dry-run) or the real thing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,6 +87,8 @@ pub struct Executor {
     context: String,
     /// Where the audit lines go; None: nowhere (tests that do not look at them).
     audit: Option<PathBuf>,
+    /// Access verdicts already given (a fresh executor asks every time).
+    verdicts: Verdicts,
 }
 
 impl Executor {
@@ -93,7 +97,14 @@ impl Executor {
             client,
             context,
             audit,
+            verdicts: Verdicts::default(),
         }
+    }
+
+    /// Uses verdicts kept from earlier ops (the cockpit keeps them a minute per context).
+    pub fn with_verdicts(mut self, verdicts: Verdicts) -> Self {
+        self.verdicts = verdicts;
+        self
     }
 
     /// Plans `op` on `snapshot` and runs it; the audit log records the attempt either way.
@@ -201,9 +212,18 @@ impl Executor {
                 _ => Some(&target.name),
             },
         };
-        let verdict = may(&self.client, access)
-            .await
-            .map_err(|cause| api(target, cause))?;
+        let now = std::time::Instant::now();
+        let verdict = match self.verdicts.get(&self.context, &access, now) {
+            Some(kept) => kept,
+            None => {
+                let asked = may(&self.client, access)
+                    .await
+                    .map_err(|cause| api(target, cause))?;
+                self.verdicts
+                    .put(&self.context, &access, asked.clone(), now);
+                asked
+            }
+        };
         if verdict.allowed {
             return Ok(());
         }

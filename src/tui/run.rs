@@ -14,7 +14,7 @@ use super::color_depth::ColorDepth;
 use super::keys::Key;
 use super::{keymap, render, theme};
 use crate::cluster::{ClusterWatch, Contexts, Snapshot};
-use crate::exec::{Executor, Mode, default_audit_path};
+use crate::exec::{Executor, Mode, Verdicts, default_audit_path};
 use crate::metrics::MetricsSource;
 use mlxp_core::domain::cost::PriceTable;
 use mlxp_core::ops::Op;
@@ -99,6 +99,8 @@ pub struct Cockpit {
     ticks: tokio::time::Interval,
     /// The task forwarding the followed logs; aborted when they are no longer shown.
     logs: Option<tokio::task::JoinHandle<()>>,
+    /// Access verdicts for the ops, a minute per context.
+    verdicts: Verdicts,
 }
 
 impl Cockpit {
@@ -133,6 +135,7 @@ impl Cockpit {
             connected,
             ticks: tokio::time::interval(Duration::from_millis(250)),
             logs: None,
+            verdicts: Verdicts::default(),
         }
     }
 
@@ -169,6 +172,7 @@ impl Cockpit {
             self.watch = crate::cluster::start_with(client.clone(), Some(reconnect));
             self.snapshots = self.watch.subscribe();
             check_access(&client, name.clone(), self.messages.clone());
+            self.verdicts.forget(&name);
             self.client = client;
         });
         self.app.update(Msg::ContextSwitched { name, result });
@@ -223,7 +227,8 @@ impl Cockpit {
             self.client.clone(),
             self.app.context.clone(),
             default_audit_path(),
-        );
+        )
+        .with_verdicts(self.verdicts.clone());
         let (snapshot, messages) = (Arc::clone(&self.app.snapshot), self.messages.clone());
         tokio::spawn(async move {
             let result = executor

@@ -755,7 +755,11 @@ fn promote_step_by_step_walks_the_canary_steps_then_promotes() {
     }));
     let p = plan(&promote("v2"), &at_50).expect("planned");
     assert_eq!(p.reason, "ModelPromoted");
-    assert!(p.effect.starts_with("fraud-detector v2 promoted: "), "{}", p.effect);
+    assert!(
+        p.effect.starts_with("fraud-detector v2 promoted: "),
+        "{}",
+        p.effect
+    );
     let refused = plan(&promote("v1"), &s).expect_err("refused").to_string();
     assert_eq!(
         refused,
