@@ -209,6 +209,27 @@ async fn read_only_and_refused_ops_say_why_and_send_nothing() {
         app.message.as_deref(),
         Some("read-only (--readonly): Roll the selected model's canary back is disabled")
     );
+    // The detail pane's key hints and the help say which keys are off, and why.
+    let shown = screen(&app);
+    assert!(
+        shown.contains("P R + ctrl-d disabled (read-only: --readonly) · l logs"),
+        "{shown}"
+    );
+    press(&mut app, "?");
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(300, 200)).expect("terminal");
+    terminal
+        .draw(|frame| render::render(&app, frame))
+        .expect("drawn");
+    let help = terminal.backend().to_string();
+    for line in [
+        "Promote the selected version (disabled: read-only, --readonly)",
+        "Drain the selected node (evict its pods) (disabled: read-only, --readonly)",
+        "Logs of the selected job or served version ",
+    ] {
+        assert!(help.contains(line), "{line:?} in:\n{help}");
+    }
+    press(&mut app, "q");
     app.readonly = false;
     app.update(Msg::Access {
         context: "mlxp-sim".into(),

@@ -150,6 +150,64 @@ impl Action {
 }
 
 impl Action {
+    /// The operations that change the cluster: disabled while read-only.
+    pub fn changes_the_cluster(self) -> bool {
+        matches!(
+            self,
+            Action::Promote
+                | Action::Rollback
+                | Action::StepCanary
+                | Action::Retrain
+                | Action::Cordon
+                | Action::Uncordon
+                | Action::Drain
+                | Action::ToggleSuspend
+                | Action::Delete
+        )
+    }
+
+    /// The keys on the selected row a view offers, for its detail pane's hints.
+    pub fn on_rows_of(view: View) -> &'static [Action] {
+        match view {
+            View::Serving => &[
+                Action::Promote,
+                Action::Rollback,
+                Action::StepCanary,
+                Action::Logs,
+                Action::Delete,
+            ],
+            View::Models => &[Action::Retrain, Action::Logs, Action::Delete],
+            View::Nodes => &[
+                Action::Cordon,
+                Action::Uncordon,
+                Action::Drain,
+                Action::Delete,
+            ],
+            View::Jobs => &[Action::ToggleSuspend, Action::Logs, Action::Delete],
+            View::Events => &[Action::Delete],
+            _ => &[],
+        }
+    }
+
+    /// A word or two for a key hint.
+    pub fn short(self) -> &'static str {
+        match self {
+            Action::Promote => "promote",
+            Action::Rollback => "roll back",
+            Action::StepCanary => "step",
+            Action::Retrain => "retrain",
+            Action::Cordon => "cordon",
+            Action::Uncordon => "uncordon",
+            Action::Drain => "drain",
+            Action::ToggleSuspend => "suspend/resume",
+            Action::Delete => "delete",
+            Action::Logs => "logs",
+            Action::DetailDown => "scroll",
+            Action::ToggleDetail => "hide",
+            _ => self.describe(),
+        }
+    }
+
     /// An action with a key that is not built yet: what it is called and the plan it is part
     /// of. Building it means an arm in `App::act` and its line gone from here.
     pub fn planned(self) -> Option<(&'static str, &'static str)> {

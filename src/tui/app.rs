@@ -275,6 +275,17 @@ impl App {
         self.readonly || self.credentials_read_only == Some(true)
     }
 
+    /// Why the operations are disabled, when they are.
+    pub fn read_only_reason(&self) -> Option<&'static str> {
+        if self.readonly {
+            Some("--readonly")
+        } else if self.credentials_read_only == Some(true) {
+            Some("these credentials may not change the cluster")
+        } else {
+            None
+        }
+    }
+
     /// The server has said what the current context's credentials may change.
     pub fn access_checked(&self) -> bool {
         self.credentials_read_only.is_some()

@@ -17,15 +17,46 @@ use super::views::detail::{CHART_TOP, Chart, Detail, DetailLine};
 const CHARTS_FROM_WIDTH: u16 = 56;
 
 pub fn render(app: &App, detail: &Detail, frame: &mut Frame, area: Rect) {
-    let hint = [Action::DetailDown, Action::ToggleDetail]
+    let key = |a: Action| {
+        let keys = app.keymap.keys_of(Context::Table, a)?;
+        Some(keys.split(", ").next()?.to_string())
+    };
+    let ops = Action::on_rows_of(app.view);
+    let (disabled, offered): (Vec<Action>, Vec<Action>) = ops
         .iter()
-        .filter_map(|a| {
-            app.keymap
-                .keys_of(Context::Table, *a)
-                .map(|k| format!("{k}: {}", short(*a)))
-        })
-        .collect::<Vec<_>>()
-        .join(" · ");
+        .partition(|a| a.changes_the_cluster() && app.read_only());
+    let mut hints: Vec<String> = offered
+        .iter()
+        .filter_map(|a| Some(format!("{} {}", key(*a)?, a.short())))
+        .collect();
+    if let (false, Some(why)) = (disabled.is_empty(), app.read_only_reason()) {
+        let keys: Vec<String> = disabled.iter().filter_map(|a| key(*a)).collect();
+        hints.insert(0, format!("{} disabled (read-only: {why})", keys.join(" ")));
+    }
+    hints.extend(
+        [Action::DetailDown, Action::ToggleDetail]
+            .iter()
+            .filter_map(|a| {
+                Some(format!(
+                    "{}: {}",
+                    app.keymap.keys_of(Context::Table, *a)?,
+                    a.short()
+                ))
+            }),
+    );
+    // As many as fit on the border, the first ones first.
+    let room = usize::from(area.width).saturating_sub(4);
+    let mut hint = String::new();
+    for h in hints {
+        let sep = if hint.is_empty() { 0 } else { 3 };
+        if hint.chars().count() + sep + h.chars().count() > room {
+            break;
+        }
+        if !hint.is_empty() {
+            hint.push_str(" · ");
+        }
+        hint.push_str(&h);
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(style(app, Slot::Border))
@@ -155,13 +186,5 @@ fn charts(app: &App, charts: &[Chart], frame: &mut Frame, area: Rect) {
                 .style(style(app, chart.slot)),
             plot,
         );
-    }
-}
-
-fn short(action: Action) -> &'static str {
-    match action {
-        Action::DetailDown => "scroll",
-        Action::ToggleDetail => "hide",
-        _ => action.describe(),
     }
 }

@@ -13,13 +13,17 @@ pub struct HelpRow {
     pub desc: String,
 }
 
-pub fn rows(keymap: &Keymap) -> Vec<HelpRow> {
+/// `disabled`: why the operations that change the cluster are off, when they are.
+pub fn rows(keymap: &Keymap, disabled: Option<&str>) -> Vec<HelpRow> {
     let keys = keymap.help().into_iter().map(|line| HelpRow {
         section: line.context.to_string(),
         keys: line.keys,
-        desc: match line.action.planned() {
-            Some(_) => format!("{} (not built yet)", line.desc),
-            None => line.desc,
+        desc: match (line.action.planned(), disabled) {
+            (Some(_), _) => format!("{} (not built yet)", line.desc),
+            (None, Some(why)) if line.action.changes_the_cluster() => {
+                format!("{} (disabled: read-only, {why})", line.desc)
+            }
+            (None, _) => line.desc,
         },
     });
     let commands = commands::all().map(|command| HelpRow {

@@ -320,7 +320,7 @@ fn keys_cell(keys: &str) -> String {
 
 /// The help, generated from the keymap.
 fn help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
-    let lines: Vec<Line> = help::rows(&app.keymap)
+    let lines: Vec<Line> = help::rows(&app.keymap, app.read_only_reason())
         .into_iter()
         .skip(scroll)
         .map(|h| {
@@ -331,7 +331,8 @@ fn help(app: &App, scroll: usize, frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let popup = centred(area, 72);
+    // Wide enough for a description with its "(disabled: read-only, …)" note.
+    let popup = centred(area, 110);
     frame.render_widget(Clear, popup);
     frame.render_widget(
         Paragraph::new(lines).style(style(app, Slot::Text)).block(

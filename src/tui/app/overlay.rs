@@ -59,7 +59,7 @@ impl App {
     /// A key over the help or the YAML (not while a search is typed).
     pub(super) fn overlay_key(&mut self, key: Key) {
         let (context, lines) = match &self.mode {
-            Mode::Help { .. } => (Context::Help, help::rows(&self.keymap).len()),
+            Mode::Help { .. } => (Context::Help, help::rows(&self.keymap, None).len()),
             Mode::Yaml(yaml) => (Context::Yaml, yaml.lines()),
             _ => return,
         };
