@@ -22,6 +22,9 @@ pub use audit::{AuditLine, default_audit_path};
 pub use diff::Diff;
 pub use verdicts::{VERDICT_TTL, Verdicts};
 
+/// What a conflict's message says, for those who must tell one from another failure.
+pub const CONFLICT: &str = "changed since it was read";
+
 /// A preview (every request sent as a server-side dry-run) or the real thing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -57,7 +60,7 @@ pub enum ExecError {
         reason: String,
     },
     /// The object changed since the snapshot the op was planned on.
-    #[error("{target} changed since it was read ({message}): nothing was changed; run it again")]
+    #[error("{target} {CONFLICT} ({message}): nothing was changed; run it again")]
     Conflict { target: String, message: String },
     #[error("{target}: {cause}")]
     Api { target: String, cause: Cause },
@@ -289,6 +292,7 @@ impl Executor {
         let method = match request.change {
             Change::Create(_) | Change::Evict(_) => http::Method::POST,
             Change::Delete(_) => http::Method::DELETE,
+            Change::Update(_) => http::Method::PUT,
             Change::JsonPatch(_) | Change::MergePatch(_) => http::Method::PATCH,
         };
         let http = http::Request::builder()

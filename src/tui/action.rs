@@ -54,8 +54,10 @@ pub enum Action {
     ToggleWrap,
     ToggleTimestamps,
     TogglePrevious,
-    // Not built yet (see `planned`).
     Edit,
+    // In the editor.
+    Save,
+    Reload,
     // Editing the line being typed (filter, command, search).
     Submit,
     Complete,
@@ -131,7 +133,9 @@ impl Action {
             Action::ToggleWrap => "Wrap long lines, or cut them",
             Action::ToggleTimestamps => "Show each line's time, or hide it",
             Action::TogglePrevious => "The previous containers' logs, or the current ones",
-            Action::Edit => "Edit the selected object",
+            Action::Edit => "Edit the selected object's YAML",
+            Action::Save => "Check the edit and preview it",
+            Action::Reload => "Take the object's fresh resourceVersion into the edit",
             Action::Delete => "Delete the selected object",
             Action::Submit => "Run the command / apply the filter",
             Action::Complete => "Complete the command or its argument",
@@ -163,6 +167,7 @@ impl Action {
                 | Action::Drain
                 | Action::ToggleSuspend
                 | Action::Delete
+                | Action::Edit
         )
     }
 
@@ -174,17 +179,24 @@ impl Action {
                 Action::Rollback,
                 Action::StepCanary,
                 Action::Logs,
+                Action::Edit,
                 Action::Delete,
             ],
-            View::Models => &[Action::Retrain, Action::Logs, Action::Delete],
+            View::Models => &[Action::Retrain, Action::Logs, Action::Edit, Action::Delete],
             View::Nodes => &[
                 Action::Cordon,
                 Action::Uncordon,
                 Action::Drain,
+                Action::Edit,
                 Action::Delete,
             ],
-            View::Jobs => &[Action::ToggleSuspend, Action::Logs, Action::Delete],
-            View::Events => &[Action::Delete],
+            View::Jobs => &[
+                Action::ToggleSuspend,
+                Action::Logs,
+                Action::Edit,
+                Action::Delete,
+            ],
+            View::Events => &[Action::Edit, Action::Delete],
             _ => &[],
         }
     }
@@ -202,18 +214,10 @@ impl Action {
             Action::ToggleSuspend => "suspend/resume",
             Action::Delete => "delete",
             Action::Logs => "logs",
+            Action::Edit => "edit",
             Action::DetailDown => "scroll",
             Action::ToggleDetail => "hide",
             _ => self.describe(),
-        }
-    }
-
-    /// An action with a key that is not built yet: what it is called and the plan it is part
-    /// of. Building it means an arm in `App::act` and its line gone from here.
-    pub fn planned(self) -> Option<(&'static str, &'static str)> {
-        match self {
-            Action::Edit => Some(("edit", "editing objects")),
-            _ => None,
         }
     }
 }
@@ -260,6 +264,8 @@ const FIXED: &[Action] = &[
     Action::ToggleTimestamps,
     Action::TogglePrevious,
     Action::Edit,
+    Action::Save,
+    Action::Reload,
     Action::Delete,
     Action::Submit,
     Action::Complete,

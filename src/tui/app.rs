@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use super::action::Action;
 use super::color_depth::ColorDepth;
 use super::column_fit;
-use super::commands::not_built_yet;
 use super::derived::Derived;
 use super::history::History;
 use super::keymap::{Context, Keymap};
@@ -24,9 +23,10 @@ use crate::exec::Outcome;
 use crate::metrics::MetricsFrame;
 use mlxp_core::domain::cost::PriceTable;
 use mlxp_core::logs::LogTarget;
-use mlxp_core::ops::Op;
+use mlxp_core::ops::{Op, Target};
 
 mod command_line;
+mod editor;
 mod logs;
 mod op_dialog;
 mod overlay;
@@ -34,6 +34,7 @@ mod prepared;
 #[cfg(test)]
 pub(super) mod tests;
 
+pub use editor::Editor;
 pub use logs::{LOG_LINES, LogsView, PodLog};
 pub use op_dialog::OpDialog;
 pub use overlay::YamlOverlay;
@@ -62,6 +63,8 @@ pub enum Mode {
     Dialog(Box<OpDialog>),
     /// The merged logs of a Job's or a served version's pods.
     Logs(Box<LogsView>),
+    /// An object's YAML being edited.
+    Edit(Box<Editor>),
 }
 
 impl Mode {
@@ -71,7 +74,7 @@ impl Mode {
             Mode::Filter { line, .. } | Mode::Command(line) => Some(line),
             Mode::Yaml(yaml) => yaml.typing.as_mut(),
             Mode::Logs(view) => view.typing.as_mut(),
-            Mode::Normal | Mode::Help { .. } | Mode::Dialog(_) => None,
+            Mode::Normal | Mode::Help { .. } | Mode::Dialog(_) | Mode::Edit(_) => None,
         }
     }
 }
@@ -95,6 +98,8 @@ pub enum Effect {
     },
     /// Stop following logs.
     StopLogs,
+    /// GET the object to edit; it comes back as `Msg::ForEdit`.
+    FetchForEdit { target: Target },
 }
 
 pub enum Msg {
@@ -130,6 +135,11 @@ pub enum Msg {
     },
     /// Lines (and pods starting and ending) of the logs followed.
     Logs(Vec<LogEvent>),
+    /// The object asked for by `Effect::FetchForEdit`, or why it could not be read.
+    ForEdit {
+        target: Target,
+        result: Result<serde_json::Value, String>,
+    },
     /// The terminal's size (at the start and on every resize).
     Resized {
         width: u16,
@@ -414,6 +424,7 @@ impl App {
                 self.width = Some(width);
                 self.height = Some(height);
             }
+            Msg::ForEdit { target, result } => self.edit_loaded(target, result),
             Msg::Logs(events) => {
                 self.logs_arrived(events);
                 return;
@@ -446,6 +457,7 @@ impl App {
             Mode::Dialog(_) => self.dialog_key(key),
             Mode::Logs(view) if view.typing.is_some() => self.line_key(key),
             Mode::Logs(_) => self.logs_key(key),
+            Mode::Edit(_) => self.editor_key(key),
             Mode::Normal => {
                 if let Some(action) = self.keymap.lookup(Context::Table, &key) {
                     self.act(action);
@@ -552,10 +564,8 @@ impl App {
             | Action::ToggleTimestamps
             | Action::TogglePrevious => {}
             Action::Logs => self.open_logs(),
-            Action::Edit => {
-                let (what, plan) = action.planned().unwrap_or_default();
-                self.message = Some(not_built_yet(what, plan));
-            }
+            Action::Edit => self.open_editor(),
+            Action::Save | Action::Reload => {}
             // Search the YAML; bound only in `[yaml]`.
             Action::Search | Action::SearchNext | Action::SearchPrev => {}
         }

@@ -18,12 +18,11 @@ pub fn rows(keymap: &Keymap, disabled: Option<&str>) -> Vec<HelpRow> {
     let keys = keymap.help().into_iter().map(|line| HelpRow {
         section: line.context.to_string(),
         keys: line.keys,
-        desc: match (line.action.planned(), disabled) {
-            (Some(_), _) => format!("{} (not built yet)", line.desc),
-            (None, Some(why)) if line.action.changes_the_cluster() => {
+        desc: match disabled {
+            Some(why) if line.action.changes_the_cluster() => {
                 format!("{} (disabled: read-only, {why})", line.desc)
             }
-            (None, _) => line.desc,
+            _ => line.desc,
         },
     });
     let commands = commands::all().map(|command| HelpRow {

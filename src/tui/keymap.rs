@@ -34,6 +34,8 @@ pub enum Context {
     Dialog,
     /// The logs view.
     Logs,
+    /// Editing an object's YAML: keys not bound here type.
+    Editor,
     /// Typing a line: no global bindings, other keys type.
     Line,
 }
@@ -47,6 +49,7 @@ impl fmt::Display for Context {
             Context::Yaml => "yaml",
             Context::Dialog => "dialog",
             Context::Logs => "logs",
+            Context::Editor => "editor",
             Context::Line => "line",
         })
     }

@@ -67,6 +67,11 @@ impl Key {
         }
     }
 
+    /// The key as crossterm reports it (for widgets that read crossterm events).
+    pub fn to_event(&self) -> KeyEvent {
+        KeyEvent::new(self.code, self.modifiers)
+    }
+
     pub fn from_event(event: &KeyEvent) -> Self {
         Self::new(event.code, event.modifiers)
     }

@@ -9,6 +9,7 @@ mod complete;
 pub mod config_file;
 pub mod derived;
 mod detail_pane;
+mod editor_view;
 mod help;
 pub mod history;
 pub mod keymap;

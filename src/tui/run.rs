@@ -202,6 +202,19 @@ impl Cockpit {
                     crate::cluster::follow_logs(self.client.clone(), target, selector, options);
                 self.logs = Some(tokio::spawn(forward_logs(events, self.messages.clone())));
             }
+            Effect::FetchForEdit { target } => {
+                let (client, messages) = (self.client.clone(), self.messages.clone());
+                tokio::spawn(async move {
+                    let request = http::Request::get(target.path())
+                        .body(Vec::new())
+                        .expect("a GET of a path");
+                    let result = client
+                        .request::<serde_json::Value>(request)
+                        .await
+                        .map_err(|e| crate::cluster::Cause::of(&e).to_string());
+                    let _ = messages.send(Msg::ForEdit { target, result }).await;
+                });
+            }
             Effect::StopLogs => {
                 if let Some(old) = self.logs.take() {
                     old.abort();

@@ -4,8 +4,9 @@
 //! dry-run as a diff, and a second key (`y`) has the executor run it. The view shows the new
 //! state when the watch delivers it; the result stays in the message line.
 
+use super::editor::Editor;
 use super::{App, Effect, Mode, PAGE};
-use crate::exec::Outcome;
+use crate::exec::{CONFLICT, Outcome};
 use crate::tui::action::Action;
 use crate::tui::keymap::Context;
 use crate::tui::keys::Key;
@@ -25,9 +26,22 @@ pub struct OpDialog {
     pub running: bool,
     /// Lines scrolled off the top of the diff.
     pub scroll: usize,
+    /// The edit this dialog applies: cancelling, or a conflict, goes back to it.
+    pub editor: Option<Box<Editor>>,
 }
 
 impl OpDialog {
+    pub fn new(op: Op, effect: String) -> OpDialog {
+        OpDialog {
+            op,
+            effect,
+            preview: None,
+            running: false,
+            scroll: 0,
+            editor: None,
+        }
+    }
+
     /// The dry-run's diff lines.
     pub fn diff_lines(&self) -> usize {
         match &self.preview {
@@ -90,13 +104,7 @@ impl App {
             Ok(plan) if plan.requests.is_empty() => self.message = Some(plan.effect),
             Ok(plan) => {
                 self.effects.push(Effect::PreviewOp { op: op.clone() });
-                self.mode = Mode::Dialog(Box::new(OpDialog {
-                    op,
-                    effect: plan.effect,
-                    preview: None,
-                    running: false,
-                    scroll: 0,
-                }));
+                self.mode = Mode::Dialog(Box::new(OpDialog::new(op, plan.effect)));
             }
         }
     }
@@ -230,7 +238,12 @@ impl App {
         };
         let last = dialog.diff_lines().saturating_sub(1);
         match action {
-            Action::Back if !dialog.running => self.mode = Mode::Normal,
+            Action::Back if !dialog.running => {
+                self.mode = match dialog.editor.take() {
+                    Some(editor) => Mode::Edit(editor),
+                    None => Mode::Normal,
+                }
+            }
             Action::Quit => self.quit = true,
             Action::Down => dialog.scroll = (dialog.scroll + 1).min(last),
             Action::Up => dialog.scroll = dialog.scroll.saturating_sub(1),
@@ -252,13 +265,42 @@ impl App {
         if let Mode::Dialog(dialog) = &mut self.mode
             && dialog.op == op
         {
+            if let Err(e) = &result
+                && e.contains(CONFLICT)
+                && dialog.editor.is_some()
+            {
+                return self.back_to_editor(e);
+            }
             dialog.preview = Some(result);
         }
     }
 
+    /// An edit the object moved past: back to the editor, the text kept.
+    fn back_to_editor(&mut self, error: &str) {
+        let Mode::Dialog(dialog) = &mut self.mode else {
+            return;
+        };
+        let Some(mut editor) = dialog.editor.take() else {
+            return;
+        };
+        editor.note = Some(format!(
+            "not applied: {error}. Your text is kept; ctrl-r takes the object's new \
+             resourceVersion into it"
+        ));
+        self.mode = Mode::Edit(editor);
+    }
+
     /// The op ran (or failed): the dialog closes and the message line keeps the result.
     pub(super) fn op_done(&mut self, op: Op, result: Result<Outcome, String>) {
-        if matches!(&self.mode, Mode::Dialog(d) if d.op == op) {
+        if let Mode::Dialog(dialog) = &mut self.mode
+            && dialog.op == op
+        {
+            if let Err(e) = &result
+                && e.contains(CONFLICT)
+                && dialog.editor.is_some()
+            {
+                return self.back_to_editor(e);
+            }
             self.mode = Mode::Normal;
         }
         self.message = Some(match result {

@@ -140,6 +140,13 @@ pub enum Op {
     Delete {
         target: Target,
     },
+    /// An object replaced by an edit of it (as `kubectl edit`): sent with the
+    /// resourceVersion it was read at, so a change made since fails it instead of being
+    /// overwritten.
+    Replace {
+        target: Target,
+        object: Value,
+    },
 }
 
 impl Op {
@@ -163,6 +170,7 @@ impl Op {
             Op::SuspendJob { .. } => "suspend",
             Op::ResumeJob { .. } => "resume-job",
             Op::Delete { .. } => "delete",
+            Op::Replace { .. } => "edit",
         }
     }
 }
@@ -302,6 +310,8 @@ pub enum Change {
     Create(Value),
     /// DeleteOptions.
     Delete(Value),
+    /// The whole object, PUT with its resourceVersion.
+    Update(Value),
     /// An Eviction, POSTed to the pod's eviction subresource.
     Evict(Value),
 }
@@ -313,6 +323,7 @@ impl Change {
             Change::Create(_) | Change::Evict(_) => "create",
             Change::JsonPatch(_) | Change::MergePatch(_) => "patch",
             Change::Delete(_) => "delete",
+            Change::Update(_) => "update",
         }
     }
 
@@ -320,7 +331,9 @@ impl Change {
         match self {
             Change::JsonPatch(_) => "application/json-patch+json",
             Change::MergePatch(_) => "application/merge-patch+json",
-            Change::Create(_) | Change::Delete(_) | Change::Evict(_) => "application/json",
+            Change::Create(_) | Change::Delete(_) | Change::Evict(_) | Change::Update(_) => {
+                "application/json"
+            }
         }
     }
 
@@ -330,7 +343,8 @@ impl Change {
             | Change::MergePatch(body)
             | Change::Create(body)
             | Change::Delete(body)
-            | Change::Evict(body) => body,
+            | Change::Evict(body)
+            | Change::Update(body) => body,
         }
     }
 }
@@ -480,6 +494,7 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
             queues::suspend_job(op, snapshot, namespace, name, false)
         }
         Op::Delete { target } => queues::delete(op, snapshot, target),
+        Op::Replace { target, object } => queues::replace(op, target, object),
     }
 }
 

@@ -1,10 +1,10 @@
 //! Queues and Jobs, with kueuectl's meanings: stop / resume a Workload (`spec.active`) or
 //! a LocalQueue / ClusterQueue (`spec.stopPolicy`); suspend / resume a Job; delete any
-//! object.
+//! object, or replace it with an edit of it.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::{Op, Plan, Refused, Request, Target};
+use super::{Change, Op, Plan, Refused, Request, Target};
 use crate::domain::objects::Workload;
 use crate::kinds::KindName;
 use crate::snapshot::Snapshot;
@@ -278,4 +278,39 @@ pub fn find_queue(
         "no ClusterQueue, LocalQueue or Workload named {name}{}",
         namespace.map(|n| format!(" in {n}")).unwrap_or_default()
     )))
+}
+
+/// An edit sent whole: it must still name the object it was read from, and carry the
+/// resourceVersion it was read at.
+pub(super) fn replace(op: &Op, target: &Target, object: &Value) -> Result<Plan, Refused> {
+    let meta = &object["metadata"];
+    if meta["name"].as_str() != Some(target.name.as_str())
+        || meta["namespace"].as_str() != target.namespace.as_deref()
+    {
+        return Err(Refused::Precondition(format!(
+            "the edit names another object than {target}: a name or namespace cannot be edited"
+        )));
+    }
+    if object["kind"].as_str() != Some(target.kind.kind()) {
+        return Err(Refused::Precondition(format!(
+            "the edit is not a {} any more: the kind cannot be edited",
+            target.kind.kind()
+        )));
+    }
+    if !meta["resourceVersion"].is_string() {
+        return Err(Refused::Precondition(
+            "the edit has no metadata.resourceVersion: keep the one it was read at, so a change made since is not overwritten".into(),
+        ));
+    }
+    Ok(Plan {
+        op: op.clone(),
+        target: target.clone(),
+        effect: format!("{target} replaced with your edit"),
+        requests: vec![Request {
+            target: target.clone(),
+            subresource: None,
+            change: Change::Update(object.clone()),
+        }],
+        reason: "ObjectEdited",
+    })
 }

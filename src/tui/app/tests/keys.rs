@@ -273,12 +273,10 @@ fn keys_and_commands_not_built_yet_say_so() {
         command(&mut app, command_text);
         assert_eq!(message(&app), said);
     }
+    // A GPU is part of a node: there is no object of its own to edit.
     press(&mut app, "3");
     press(&mut app, "e");
-    assert_eq!(
-        message(&app),
-        "edit is not built yet (planned: editing objects)"
-    );
+    assert_eq!(message(&app), "edit: select a row with an object first");
 }
 
 #[test]

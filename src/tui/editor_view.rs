@@ -1,0 +1,48 @@
+//! The editor over the body: the object's YAML as text, its title naming the object and
+//! the keys, and a line under it with why the last save did not go through.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::action::Action;
+use super::app::{App, Editor};
+use super::help;
+use super::keymap::Context;
+use super::style::style;
+use super::theme::Slot;
+
+const HINTS: &[(Action, &str)] = &[
+    (Action::Save, "saves"),
+    (Action::Back, "leaves"),
+    (Action::Reload, "takes the fresh resourceVersion"),
+];
+
+pub fn render(app: &App, editor: &Editor, frame: &mut Frame, area: Rect) {
+    let [text_area, note_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    frame.render_widget(Clear, area);
+    let mut text = editor.text.clone();
+    text.set_block(
+        Block::default()
+            .borders(Borders::ALL)
+            .border_style(style(app, Slot::Border))
+            .title(Span::styled(
+                format!(
+                    " edit {} ({}) ",
+                    editor.target,
+                    help::key_hints(&app.keymap, Context::Editor, HINTS)
+                ),
+                style(app, Slot::Title),
+            )),
+    );
+    text.set_style(style(app, Slot::Text));
+    frame.render_widget(&text, text_area);
+    if let Some(note) = &editor.note {
+        frame.render_widget(
+            Paragraph::new(Span::styled(format!(" {note}"), style(app, Slot::Warning))),
+            note_area,
+        );
+    }
+}
