@@ -212,7 +212,7 @@ async fn read_only_and_refused_ops_say_why_and_send_nothing() {
     // The detail pane's key hints and the help say which keys are off, and why.
     let shown = screen(&app);
     assert!(
-        shown.contains("P R + ctrl-d disabled (read-only: --readonly) · l logs"),
+        shown.contains("P R + W e ctrl-d disabled (read-only: --readonly) · l logs"),
         "{shown}"
     );
     press(&mut app, "?");
@@ -535,4 +535,58 @@ async fn z_suspends_a_queued_job_and_ctrl_d_deletes_one_after_its_dialog() {
             .iter()
             .any(|r| r.key == "training/train-qa-ranker-r9")
     );
+}
+
+#[tokio::test]
+async fn the_weights_form_sums_as_you_type_refuses_what_cannot_hold_and_sets_the_rest() {
+    let (_sim, client, mut updates, _watch, mut app) = serving_v2().await;
+    press(&mut app, "W");
+    let form = |app: &App| match &app.mode {
+        Mode::Weights(form) => (**form).clone(),
+        other => panic!("the weights form, not {other:?} ({:?})", app.message),
+    };
+    let fields: Vec<(String, String)> = form(&app)
+        .fields
+        .iter()
+        .map(|(v, l)| (v.clone(), l.text().to_string()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("v1".to_string(), "80".to_string()),
+            ("v2".into(), "20".into())
+        ]
+    );
+    // The field's text is selected: typing replaces it.
+    press(&mut app, "7 0");
+    assert_eq!(form(&app).sum(), 90);
+    assert!(screen(&app).contains("sum: 90 % — must be 100"));
+    press(&mut app, "enter");
+    assert_eq!(
+        form(&app).note.as_deref(),
+        Some("the weights sum to 90 %, not 100")
+    );
+    assert!(app.take_effects().is_empty(), "nothing is sent");
+    press(&mut app, "tab a b c enter");
+    assert_eq!(
+        form(&app).note.as_deref(),
+        Some("v2: \"abc\" is not a weight from 0 to 100")
+    );
+    press(&mut app, "backspace backspace backspace 3 0");
+    assert!(screen(&app).contains("sum: 100 %"));
+    press(&mut app, "enter");
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("the dialog, not {:?}", app.mode);
+    };
+    assert_eq!(dialog.effect, "fraud-detector: v1 80→70 %, v2 20→30 %");
+    preview_and_confirm(&mut app, &client).await;
+    let after = until(&mut updates, |s| {
+        s.routes
+            .get("serving", "fraud-detector")
+            .is_some_and(|r| r.backends.iter().any(|b| b.weight == 30))
+    })
+    .await;
+    app.update(Msg::Snapshot(after));
+    app.rebuild_if_due();
+    assert!(weight_cell(&app, "serving/fraud-detector-v2").starts_with("30%"));
 }

@@ -41,6 +41,7 @@ pub enum Action {
     Promote,
     Rollback,
     StepCanary,
+    Weights,
     Retrain,
     Cordon,
     Uncordon,
@@ -122,6 +123,7 @@ impl Action {
             Action::Promote => "Promote the selected version",
             Action::Rollback => "Roll the selected model's canary back",
             Action::StepCanary => "Step the selected model's canary",
+            Action::Weights => "Set the selected model's weights, version by version",
             Action::Retrain => "Retrain the selected version's model",
             Action::Cordon => "Cordon the selected node",
             Action::Uncordon => "Uncordon the selected node",
@@ -161,6 +163,7 @@ impl Action {
             Action::Promote
                 | Action::Rollback
                 | Action::StepCanary
+                | Action::Weights
                 | Action::Retrain
                 | Action::Cordon
                 | Action::Uncordon
@@ -178,6 +181,7 @@ impl Action {
                 Action::Promote,
                 Action::Rollback,
                 Action::StepCanary,
+                Action::Weights,
                 Action::Logs,
                 Action::Edit,
                 Action::Delete,
@@ -207,6 +211,7 @@ impl Action {
             Action::Promote => "promote",
             Action::Rollback => "roll back",
             Action::StepCanary => "step",
+            Action::Weights => "weights",
             Action::Retrain => "retrain",
             Action::Cordon => "cordon",
             Action::Uncordon => "uncordon",
@@ -252,6 +257,7 @@ const FIXED: &[Action] = &[
     Action::Promote,
     Action::Rollback,
     Action::StepCanary,
+    Action::Weights,
     Action::Retrain,
     Action::Cordon,
     Action::Uncordon,

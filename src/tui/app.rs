@@ -33,11 +33,13 @@ mod overlay;
 mod prepared;
 #[cfg(test)]
 pub(super) mod tests;
+mod weights_form;
 
 pub use editor::Editor;
 pub use logs::{LOG_LINES, LogsView, PodLog};
 pub use op_dialog::OpDialog;
 pub use overlay::YamlOverlay;
+pub use weights_form::WeightsForm;
 
 /// Lines or rows a page key moves.
 const PAGE: usize = 20;
@@ -65,6 +67,8 @@ pub enum Mode {
     Logs(Box<LogsView>),
     /// An object's YAML being edited.
     Edit(Box<Editor>),
+    /// The weights of a model's versions being typed.
+    Weights(Box<WeightsForm>),
 }
 
 impl Mode {
@@ -74,7 +78,11 @@ impl Mode {
             Mode::Filter { line, .. } | Mode::Command(line) => Some(line),
             Mode::Yaml(yaml) => yaml.typing.as_mut(),
             Mode::Logs(view) => view.typing.as_mut(),
-            Mode::Normal | Mode::Help { .. } | Mode::Dialog(_) | Mode::Edit(_) => None,
+            Mode::Normal
+            | Mode::Help { .. }
+            | Mode::Dialog(_)
+            | Mode::Edit(_)
+            | Mode::Weights(_) => None,
         }
     }
 }
@@ -458,6 +466,7 @@ impl App {
             Mode::Logs(view) if view.typing.is_some() => self.line_key(key),
             Mode::Logs(_) => self.logs_key(key),
             Mode::Edit(_) => self.editor_key(key),
+            Mode::Weights(_) => self.weights_key(key),
             Mode::Normal => {
                 if let Some(action) = self.keymap.lookup(Context::Table, &key) {
                     self.act(action);
@@ -565,6 +574,7 @@ impl App {
             | Action::TogglePrevious => {}
             Action::Logs => self.open_logs(),
             Action::Edit => self.open_editor(),
+            Action::Weights => self.open_weights_form(),
             Action::Save | Action::Reload => {}
             // Search the YAML; bound only in `[yaml]`.
             Action::Search | Action::SearchNext | Action::SearchPrev => {}

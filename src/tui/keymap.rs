@@ -36,6 +36,8 @@ pub enum Context {
     Logs,
     /// Editing an object's YAML: keys not bound here type.
     Editor,
+    /// A form's fields: keys not bound here edit the field, as on a line.
+    Form,
     /// Typing a line: no global bindings, other keys type.
     Line,
 }
@@ -50,6 +52,7 @@ impl fmt::Display for Context {
             Context::Dialog => "dialog",
             Context::Logs => "logs",
             Context::Editor => "editor",
+            Context::Form => "form",
             Context::Line => "line",
         })
     }

@@ -28,3 +28,4 @@ pub mod table;
 mod table_widget;
 pub mod theme;
 pub mod views;
+mod weights_view;
