@@ -590,3 +590,62 @@ async fn the_weights_form_sums_as_you_type_refuses_what_cannot_hold_and_sets_the
     app.rebuild_if_due();
     assert!(weight_cell(&app, "serving/fraud-detector-v2").starts_with("30%"));
 }
+
+#[tokio::test]
+async fn the_launch_form_checks_as_you_type_and_the_jobs_view_selects_the_new_run() {
+    let (_sim, client, mut updates, _watch, mut app) = serving_v2().await;
+    press(&mut app, "5");
+    app.rebuild_if_due();
+    select(&mut app, "serving/churn-predictor-v3");
+    press(&mut app, "T");
+    let form = |app: &App| match &app.mode {
+        Mode::Launch(form) => (**form).clone(),
+        other => panic!("the launch form, not {other:?} ({:?})", app.message),
+    };
+    let wrong =
+        |app: &App| -> Vec<String> { form(app).wrong.iter().map(|(_, w)| w.clone()).collect() };
+    assert_eq!(form(&app).fields[0].text(), "churn-predictor");
+    assert!(wrong(&app).is_empty(), "{:?}", wrong(&app));
+    // The cursor is on GPUs.
+    press(&mut app, "a b c");
+    assert_eq!(wrong(&app), ["\"abc\" is not a whole number"]);
+    press(&mut app, "enter");
+    assert_eq!(
+        app.message.as_deref(),
+        Some("not launched: \"abc\" is not a whole number")
+    );
+    assert!(app.take_effects().is_empty(), "nothing is sent");
+    press(&mut app, "backspace backspace backspace 0");
+    assert_eq!(wrong(&app), ["0 GPUs: a run needs at least 1"]);
+    press(&mut app, "backspace 1 6");
+    assert_eq!(
+        wrong(&app),
+        ["16 GPUs a pod: the largest node there holds 8"]
+    );
+    assert!(screen(&app).contains("16 GPUs a pod: the largest node there holds 8"));
+    press(&mut app, "backspace backspace 4 up x");
+    assert_eq!(wrong(&app), ["no model churn-predictorx in any namespace"]);
+    press(&mut app, "backspace tab tab tab tab o n - d e m a n d");
+    assert!(wrong(&app).is_empty(), "{:?}", wrong(&app));
+    press(&mut app, "enter");
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("the dialog, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert_eq!(
+        dialog.effect,
+        "churn-predictor: training Job training/train-churn-predictor-r8 (4 GPUs a pod, queue training)"
+    );
+    let diffs = preview_and_confirm(&mut app, &client).await;
+    assert!(diffs.contains("nvidia.com/gpu: \"4\""), "{diffs}");
+    let after = until(&mut updates, |s| {
+        s.jobs.get("training", "train-churn-predictor-r8").is_some()
+    })
+    .await;
+    app.update(Msg::Snapshot(after));
+    app.rebuild_if_due();
+    assert_eq!(app.view.def().title, "Training & Queue");
+    assert_eq!(
+        app.selected_key(),
+        Some("training/train-churn-predictor-r8")
+    );
+}

@@ -42,6 +42,7 @@ pub enum Action {
     Rollback,
     StepCanary,
     Weights,
+    Launch,
     Retrain,
     Cordon,
     Uncordon,
@@ -124,6 +125,7 @@ impl Action {
             Action::Rollback => "Roll the selected model's canary back",
             Action::StepCanary => "Step the selected model's canary",
             Action::Weights => "Set the selected model's weights, version by version",
+            Action::Launch => "Launch a training run of the selected model (a form)",
             Action::Retrain => "Retrain the selected version's model",
             Action::Cordon => "Cordon the selected node",
             Action::Uncordon => "Uncordon the selected node",
@@ -164,6 +166,7 @@ impl Action {
                 | Action::Rollback
                 | Action::StepCanary
                 | Action::Weights
+                | Action::Launch
                 | Action::Retrain
                 | Action::Cordon
                 | Action::Uncordon
@@ -186,7 +189,13 @@ impl Action {
                 Action::Edit,
                 Action::Delete,
             ],
-            View::Models => &[Action::Retrain, Action::Logs, Action::Edit, Action::Delete],
+            View::Models => &[
+                Action::Launch,
+                Action::Retrain,
+                Action::Logs,
+                Action::Edit,
+                Action::Delete,
+            ],
             View::Nodes => &[
                 Action::Cordon,
                 Action::Uncordon,
@@ -195,6 +204,7 @@ impl Action {
                 Action::Delete,
             ],
             View::Jobs => &[
+                Action::Launch,
                 Action::ToggleSuspend,
                 Action::Logs,
                 Action::Edit,
@@ -212,6 +222,7 @@ impl Action {
             Action::Rollback => "roll back",
             Action::StepCanary => "step",
             Action::Weights => "weights",
+            Action::Launch => "train",
             Action::Retrain => "retrain",
             Action::Cordon => "cordon",
             Action::Uncordon => "uncordon",
@@ -258,6 +269,7 @@ const FIXED: &[Action] = &[
     Action::Rollback,
     Action::StepCanary,
     Action::Weights,
+    Action::Launch,
     Action::Retrain,
     Action::Cordon,
     Action::Uncordon,

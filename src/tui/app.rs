@@ -27,6 +27,7 @@ use mlxp_core::ops::{Op, Target};
 
 mod command_line;
 mod editor;
+mod launch_form;
 mod logs;
 mod op_dialog;
 mod overlay;
@@ -36,6 +37,7 @@ pub(super) mod tests;
 mod weights_form;
 
 pub use editor::Editor;
+pub use launch_form::{LAUNCH_FIELDS, LaunchForm};
 pub use logs::{LOG_LINES, LogsView, PodLog};
 pub use op_dialog::OpDialog;
 pub use overlay::YamlOverlay;
@@ -69,6 +71,8 @@ pub enum Mode {
     Edit(Box<Editor>),
     /// The weights of a model's versions being typed.
     Weights(Box<WeightsForm>),
+    /// A training run's overrides being typed.
+    Launch(Box<LaunchForm>),
 }
 
 impl Mode {
@@ -82,7 +86,8 @@ impl Mode {
             | Mode::Help { .. }
             | Mode::Dialog(_)
             | Mode::Edit(_)
-            | Mode::Weights(_) => None,
+            | Mode::Weights(_)
+            | Mode::Launch(_) => None,
         }
     }
 }
@@ -202,6 +207,8 @@ pub struct App {
     pub width: Option<u16>,
     /// Rows of the terminal, once known: how far a page of logs goes.
     pub height: Option<u16>,
+    /// A row to select once a rebuild of its view has it (the Job a launch made).
+    select_when_seen: Option<(View, String)>,
     /// The current view's table or the Overview's numbers, built in `update()`.
     pub derived: Derived,
     /// The other views' last `derived`, as they were left: a key that comes back to one
@@ -276,6 +283,7 @@ impl App {
             quit: false,
             width: None,
             height: None,
+            select_when_seen: None,
             derived: Derived::default(),
             prepared: Default::default(),
             data: 0,
@@ -467,6 +475,7 @@ impl App {
             Mode::Logs(_) => self.logs_key(key),
             Mode::Edit(_) => self.editor_key(key),
             Mode::Weights(_) => self.weights_key(key),
+            Mode::Launch(_) => self.launch_key(key),
             Mode::Normal => {
                 if let Some(action) = self.keymap.lookup(Context::Table, &key) {
                     self.act(action);
@@ -575,6 +584,7 @@ impl App {
             Action::Logs => self.open_logs(),
             Action::Edit => self.open_editor(),
             Action::Weights => self.open_weights_form(),
+            Action::Launch => self.open_launch_form(),
             Action::Save | Action::Reload => {}
             // Search the YAML; bound only in `[yaml]`.
             Action::Search | Action::SearchNext | Action::SearchPrev => {}

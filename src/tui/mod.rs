@@ -14,6 +14,7 @@ mod help;
 pub mod history;
 pub mod keymap;
 pub mod keys;
+mod launch_view;
 mod layout;
 pub mod line_edit;
 mod logs_view;

@@ -43,6 +43,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Mode::Logs(view) => super::logs_view::render(app, view, frame, body),
         Mode::Edit(editor) => super::editor_view::render(app, editor, frame, body),
         Mode::Weights(form) => super::weights_view::render(app, form, frame, body),
+        Mode::Launch(form) => super::launch_view::render(app, form, frame, body),
         _ => {}
     }
 }

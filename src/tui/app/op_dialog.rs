@@ -303,6 +303,17 @@ impl App {
             }
             self.mode = Mode::Normal;
         }
+        // A launched run: the Jobs view, its Job selected when the watch brings it.
+        if let (Op::Train { .. } | Op::Retrain { .. }, Ok(outcome)) = (&op, &result)
+            && let Some(job) = outcome
+                .diffs
+                .first()
+                .and_then(|d| d.target.strip_prefix("job "))
+        {
+            self.select_when_seen = Some((View::Jobs, job.to_string()));
+            self.view = View::Jobs;
+            self.data += 1;
+        }
         self.message = Some(match result {
             Ok(outcome) => match outcome.event_error {
                 Some(e) => format!("done: {} (its Event failed: {e})", outcome.effect),

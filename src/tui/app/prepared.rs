@@ -25,7 +25,11 @@ impl App {
             t.arranged(filter.as_ref(), sort)
         });
         self.derived.data = self.data;
-        self.follow(was);
+        // A row asked for (the Job a launch made) is selected once it is there.
+        let asked = self.select_when_seen.take_if(|(view, key)| {
+            *view == self.view && self.derived.table.rows.iter().any(|r| r.key == *key)
+        });
+        self.follow(asked.map(|(_, key)| key).or(was));
         self.refresh_detail();
         self.last_rebuild = Some(Instant::now());
         self.frame_due = true;
