@@ -12,9 +12,8 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::api::{Api, Patch, PatchParams};
 use mlxp::exec::{Executor, Mode as ExecMode};
 use mlxp::tui::app::{App, Effect, Mode, Msg};
-use mlxp::tui::color_depth::ColorDepth;
 use mlxp::tui::keys::Key;
-use mlxp::tui::{keymap, theme};
+
 use ratatui_textarea::TextArea;
 use serde_json::{Value, json};
 
@@ -101,16 +100,7 @@ async fn e_edits_a_job_through_the_dry_run_and_a_conflict_keeps_the_text() {
     let snapshot = mlxp::cluster::snapshot_once(client.clone(), Duration::from_secs(30))
         .await
         .expect("a snapshot");
-    let (keymap, _) = keymap::load("default", None);
-    let (theme, _) = theme::load("dark", None);
-    let mut app = App::new(
-        keymap,
-        theme,
-        ColorDepth::TrueColor,
-        "mlxp-sim".into(),
-        chrono::Utc::now(),
-    );
-    app.update(Msg::Snapshot(snapshot));
+    let mut app = common::cockpit::app_showing(snapshot);
     // A finished Job: nothing else changes it while the test edits it.
     press(&mut app, "4 g");
     app.rebuild_if_due();

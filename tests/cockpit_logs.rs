@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use mlxp::cluster::{LogEvent, Snapshot, follow_logs};
 use mlxp::tui::app::{App, Effect, Mode, Msg};
-use mlxp::tui::color_depth::ColorDepth;
 use mlxp::tui::keys::Key;
-use mlxp::tui::{keymap, render, theme};
+use mlxp::tui::render;
 use tokio::sync::mpsc;
 
 fn press(app: &mut App, keys: &str) {
@@ -76,16 +75,7 @@ async fn l_on_a_running_job_follows_its_log_and_keeps_it_when_the_pod_finishes()
     })
     .await
     .expect("synced");
-    let (keymap, _) = keymap::load("default", None);
-    let (theme, _) = theme::load("dark", None);
-    let mut app = App::new(
-        keymap,
-        theme,
-        ColorDepth::TrueColor,
-        "mlxp-sim".into(),
-        chrono::Utc::now(),
-    );
-    app.update(Msg::Snapshot(snapshot));
+    let mut app = common::cockpit::app_showing(snapshot);
     app.update(Msg::Resized {
         width: 120,
         height: 30,

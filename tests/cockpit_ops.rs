@@ -11,9 +11,8 @@ use std::time::Duration;
 use mlxp::cluster::Snapshot;
 use mlxp::exec::{Executor, Mode as ExecMode};
 use mlxp::tui::app::{App, Effect, Mode, Msg};
-use mlxp::tui::color_depth::ColorDepth;
 use mlxp::tui::keys::Key;
-use mlxp::tui::{keymap, render, theme};
+use mlxp::tui::render;
 use tokio::sync::watch;
 
 fn press(app: &mut App, keys: &str) {
@@ -55,16 +54,7 @@ async fn serving_v2() -> (
     let watch = mlxp::cluster::start(client.clone());
     let mut updates = watch.subscribe();
     let snapshot = until(&mut updates, Snapshot::complete).await;
-    let (keymap, _) = keymap::load("default", None);
-    let (theme, _) = theme::load("dark", None);
-    let mut app = App::new(
-        keymap,
-        theme,
-        ColorDepth::TrueColor,
-        "mlxp-sim".into(),
-        chrono::Utc::now(),
-    );
-    app.update(Msg::Snapshot(snapshot));
+    let mut app = common::cockpit::app_showing(snapshot);
     select_v2(&mut app);
     (sim, client, updates, watch, app)
 }

@@ -4,13 +4,13 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::action::Action;
 use super::app::{App, Editor};
 use super::help;
 use super::keymap::Context;
-use super::style::style;
+use super::style::{style, titled_block};
 use super::theme::Slot;
 
 const HINTS: &[(Action, &str)] = &[
@@ -24,19 +24,14 @@ pub fn render(app: &App, editor: &Editor, frame: &mut Frame, area: Rect) {
         Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
     frame.render_widget(Clear, area);
     let mut text = editor.text.clone();
-    text.set_block(
-        Block::default()
-            .borders(Borders::ALL)
-            .border_style(style(app, Slot::Border))
-            .title(Span::styled(
-                format!(
-                    " edit {} ({}) ",
-                    editor.target,
-                    help::key_hints(&app.keymap, Context::Editor, HINTS)
-                ),
-                style(app, Slot::Title),
-            )),
-    );
+    text.set_block(titled_block(
+        app,
+        format!(
+            " edit {} ({}) ",
+            editor.target,
+            help::key_hints(&app.keymap, Context::Editor, HINTS)
+        ),
+    ));
     text.set_style(style(app, Slot::Text));
     frame.render_widget(&text, text_area);
     if let Some(note) = &editor.note {

@@ -4,14 +4,14 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::action::Action;
 use super::app::{App, LAUNCH_FIELDS, LaunchForm};
 use super::help;
 use super::keymap::Context;
 use super::layout::centred;
-use super::style::style;
+use super::style::{style, titled_block};
 use super::theme::Slot;
 
 const HINTS: &[(Action, &str)] = &[
@@ -58,18 +58,13 @@ pub fn render(app: &App, form: &LaunchForm, frame: &mut Frame, area: Rect) {
     let popup = centred(area, 90);
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(style(app, Slot::Border))
-                .title(Span::styled(
-                    format!(
-                        " launch a training run ({}) ",
-                        help::key_hints(&app.keymap, Context::Form, HINTS)
-                    ),
-                    style(app, Slot::Title),
-                )),
-        ),
+        Paragraph::new(lines).block(titled_block(
+            app,
+            format!(
+                " launch a training run ({}) ",
+                help::key_hints(&app.keymap, Context::Form, HINTS)
+            ),
+        )),
         popup,
     );
 }

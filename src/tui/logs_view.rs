@@ -5,13 +5,13 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::action::Action;
 use super::app::{App, LogsView, PodLog};
 use super::help;
 use super::keymap::Context;
-use super::style::style;
+use super::style::{style, titled_block};
 use super::theme::Slot;
 
 const HINTS: &[(Action, &str)] = &[
@@ -58,15 +58,7 @@ pub fn render(app: &App, view: &LogsView, frame: &mut Frame, area: Rect) {
         paragraph = paragraph.wrap(Wrap { trim: false });
     }
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        paragraph.block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(style(app, Slot::Border))
-                .title(Span::styled(title(app, view), style(app, Slot::Title))),
-        ),
-        area,
-    );
+    frame.render_widget(paragraph.block(titled_block(app, title(app, view))), area);
 }
 
 fn title(app: &App, view: &LogsView) -> String {

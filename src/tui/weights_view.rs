@@ -4,14 +4,14 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph};
 
 use super::action::Action;
 use super::app::{App, WeightsForm};
 use super::help;
 use super::keymap::Context;
 use super::layout::centred;
-use super::style::style;
+use super::style::{style, titled_block};
 use super::theme::Slot;
 
 const HINTS: &[(Action, &str)] = &[
@@ -61,19 +61,14 @@ pub fn render(app: &App, form: &WeightsForm, frame: &mut Frame, area: Rect) {
     let popup = centred(area, 64);
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(style(app, Slot::Border))
-                .title(Span::styled(
-                    format!(
-                        " weights of {} ({}) ",
-                        form.model,
-                        help::key_hints(&app.keymap, Context::Form, HINTS)
-                    ),
-                    style(app, Slot::Title),
-                )),
-        ),
+        Paragraph::new(lines).block(titled_block(
+            app,
+            format!(
+                " weights of {} ({}) ",
+                form.model,
+                help::key_hints(&app.keymap, Context::Form, HINTS)
+            ),
+        )),
         popup,
     );
 }

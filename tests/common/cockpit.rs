@@ -56,3 +56,19 @@ pub async fn cockpit_on(sim: Sim) -> (Sim, App) {
     }
     (sim, app)
 }
+
+/// The cockpit's App (default keymap, dark theme, truecolor) on context `mlxp-sim`,
+/// showing `snapshot`.
+pub fn app_showing(snapshot: Arc<mlxp::cluster::Snapshot>) -> App {
+    let (keymap, _) = keymap::load("default", None);
+    let (theme, _) = theme::load("dark", None);
+    let mut app = App::new(
+        keymap,
+        theme,
+        ColorDepth::TrueColor,
+        "mlxp-sim".into(),
+        chrono::Utc::now(),
+    );
+    app.update(Msg::Snapshot(snapshot));
+    app
+}

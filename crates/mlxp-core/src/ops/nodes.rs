@@ -4,15 +4,12 @@
 use serde_json::json;
 
 use super::{Op, Plan, Refused, Request, Target};
+use crate::domain::objects::Node;
 use crate::kinds::KindName;
 use crate::snapshot::Snapshot;
 
-pub(super) fn cordon(
-    op: &Op,
-    snapshot: &Snapshot,
-    node: &str,
-    cordon: bool,
-) -> Result<Plan, Refused> {
+/// The node named, and it as a target.
+fn node_target<'a>(snapshot: &'a Snapshot, node: &str) -> Result<(&'a Node, Target), Refused> {
     let found = snapshot
         .nodes
         .get("", node)
@@ -22,6 +19,16 @@ pub(super) fn cordon(
         namespace: None,
         name: node.to_string(),
     };
+    Ok((found, target))
+}
+
+pub(super) fn cordon(
+    op: &Op,
+    snapshot: &Snapshot,
+    node: &str,
+    cordon: bool,
+) -> Result<Plan, Refused> {
+    let (found, target) = node_target(snapshot, node)?;
     let (word, reason) = if cordon {
         ("cordoned", "NodeCordoned")
     } else {
@@ -63,15 +70,7 @@ pub(super) fn drain(
     node: &str,
     force: bool,
 ) -> Result<Plan, Refused> {
-    let found = snapshot
-        .nodes
-        .get("", node)
-        .ok_or_else(|| Refused::NotFound(format!("no node {node}")))?;
-    let target = Target {
-        kind: KindName::Nodes,
-        namespace: None,
-        name: node.to_string(),
-    };
+    let (found, target) = node_target(snapshot, node)?;
     let mut pods: Vec<_> = snapshot
         .pods
         .values()
