@@ -86,9 +86,13 @@ pub(super) fn drain(
         .map(|p| format!("{}/{}", p.meta.namespace, p.meta.name))
         .collect();
     if !bare.is_empty() && !force {
+        let (pods, have) = if bare.len() == 1 {
+            ("1 pod", "has")
+        } else {
+            ("pods", "have")
+        };
         return Err(Refused::Precondition(format!(
-            "{} on node {node} have no controller and would not come back ({}): drain with force to evict them anyway",
-            if bare.len() == 1 { "1 pod" } else { "pods" },
+            "{pods} on node {node} {have} no controller and would not come back ({}): drain with force to evict them anyway",
             bare.join(", ")
         )));
     }
