@@ -107,11 +107,12 @@ pub(super) fn resume(op: &Op, snapshot: &Snapshot, queue: &Target) -> Result<Pla
     Ok(Plan {
         op: op.clone(),
         target: queue.clone(),
-        effect: if stopped {
-            format!("{queue} resumed: it is queued and admits again")
-        } else {
-            format!("{queue} is not stopped")
+        effect: match (stopped, queue.kind) {
+            (true, KindName::Workloads) => format!("{queue} resumed: it is queued again"),
+            (true, _) => format!("{queue} resumed: it admits again"),
+            (false, _) => format!("{queue} is not stopped"),
         },
+
         requests: if stopped {
             vec![Request::merge(queue, change)]
         } else {
