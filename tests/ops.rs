@@ -307,7 +307,7 @@ async fn cordon_and_uncordon_a_node() {
 }
 
 #[tokio::test]
-async fn a_route_changed_since_the_snapshot_is_a_conflict_and_is_left_alone() {
+async fn a_route_changed_since_the_snapshot_is_sent_again_when_the_op_still_means_the_same() {
     let p = platform().await;
     let client = p.sim.client(false).await.expect("client");
     let stale = snapshot_once(client.clone(), Duration::from_secs(30))
@@ -327,23 +327,70 @@ async fn a_route_changed_since_the_snapshot_is_a_conflict_and_is_left_alone() {
         )
         .await
         .expect("patched");
-    let executor = Executor::new(client, "mlxp-sim".into(), None);
+    let executor = Executor::new(client.clone(), "mlxp-sim".into(), None);
+    // Weights say where traffic ends up: planned again on the route as it is, the same.
     let op = Op::SetWeights {
         namespace: "serving".into(),
         model: "fraud-detector".into(),
         weights: vec![("v1".into(), 0), ("v2".into(), 100)],
         force: false,
     };
-    let error = executor
+    let done = executor
         .run(&op, &stale, Mode::Apply)
+        .await
+        .expect("sent again");
+    assert!(
+        done.effect.ends_with(
+            "(sent again on the cluster as it is now: it had changed since it was read)"
+        ),
+        "{}",
+        done.effect
+    );
+    assert_eq!(
+        weights(&p.route().await),
+        pairs(&[("fraud-detector-v2", 100), ("fraud-detector-v1", 0)])
+    );
+    // A step is a move from where the canary was: on a stale snapshot it is reported, and
+    // what the other writer set stands.
+    routes(&p.sim)
+        .await
+        .patch(
+            "fraud-detector",
+            &PatchParams::default(),
+            &Patch::Merge(&swapped),
+        )
+        .await
+        .expect("patched");
+    let stale = snapshot_once(client, Duration::from_secs(30))
+        .await
+        .expect("a snapshot");
+    let back = json!({"spec": {"rules": [{"backendRefs": [
+        {"name": "fraud-detector-v1", "port": 8080, "weight": 80},
+        {"name": "fraud-detector-v2", "port": 8080, "weight": 20},
+    ]}]}});
+    routes(&p.sim)
+        .await
+        .patch(
+            "fraud-detector",
+            &PatchParams::default(),
+            &Patch::Merge(&back),
+        )
+        .await
+        .expect("patched");
+    let step = Op::StepCanary {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        force: false,
+    };
+    let error = executor
+        .run(&step, &stale, Mode::Apply)
         .await
         .expect_err("a conflict");
     assert!(matches!(error, ExecError::Conflict { .. }), "{error}");
     assert_eq!(error.exit_code(), 3);
-    // What the other writer set stands: v1 did not get v2's weight.
     assert_eq!(
         weights(&p.route().await),
-        pairs(&[("fraud-detector-v2", 20), ("fraud-detector-v1", 80)])
+        pairs(&[("fraud-detector-v1", 80), ("fraud-detector-v2", 20)])
     );
 }
 

@@ -15,12 +15,15 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cluster::{Access, Cause, Snapshot, may, whoami};
+use crate::cluster::{Access, Cause, Snapshot, may, snapshot_once, whoami};
 use mlxp_core::ops::{self, Actor, Change, Op, Plan, Refused, Request, Target};
 
 pub use audit::{AuditLine, default_audit_path};
 pub use diff::Diff;
 pub use verdicts::{VERDICT_TTL, Verdicts};
+
+/// How long the fresh snapshot a conflict asks for may take.
+const FRESH_SNAPSHOT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a conflict's message says, for those who must tell one from another failure.
 pub const CONFLICT: &str = "changed since it was read";
@@ -127,6 +130,26 @@ impl Executor {
         let result = match ops::plan(op, snapshot, &actor) {
             Ok(plan) => self.run_plan(&plan, mode, &user).await,
             Err(refused) => Err(ExecError::from(refused)),
+        };
+        // Something changed since the snapshot, before anything was applied: where the op
+        // still means the same on the cluster as it is now, it is planned and sent again
+        // once; else the conflict is what the user hears.
+        let result = match result {
+            Err(conflict @ ExecError::Conflict { .. }) if op.holds_on_fresh_state() => {
+                match snapshot_once(self.client.clone(), FRESH_SNAPSHOT).await {
+                    Ok(fresh) => match ops::plan(op, &fresh, &actor) {
+                        Ok(plan) => self.run_plan(&plan, mode, &user).await.map(|mut done| {
+                            done.effect.push_str(
+                                " (sent again on the cluster as it is now: it had changed since it was read)",
+                            );
+                            done
+                        }),
+                        Err(refused) => Err(ExecError::from(refused)),
+                    },
+                    Err(_) => Err(conflict),
+                }
+            }
+            other => other,
         };
         if let Some(path) = &self.audit {
             let line = AuditLine::of(&self.context, &user, op, mode, &result);

@@ -150,6 +150,27 @@ pub enum Op {
 }
 
 impl Op {
+    /// Planned again on a fresher state, it still asks for what was asked: it says where
+    /// things end up (weights, a stage, a bound), not a move from where they were (a
+    /// canary's next step), nor a create, an eviction or an edit of what was read.
+    pub fn holds_on_fresh_state(&self) -> bool {
+        matches!(
+            self,
+            Op::SetWeights { .. }
+                | Op::Promote { step: false, .. }
+                | Op::Rollback { .. }
+                | Op::Approve { .. }
+                | Op::Reject { .. }
+                | Op::ScaleVersion { .. }
+                | Op::Cordon { .. }
+                | Op::Uncordon { .. }
+                | Op::StopQueue { .. }
+                | Op::ResumeQueue { .. }
+                | Op::SuspendJob { .. }
+                | Op::ResumeJob { .. }
+        )
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Op::SetWeights { .. } => "set-weights",
