@@ -639,3 +639,63 @@ async fn the_launch_form_checks_as_you_type_and_the_jobs_view_selects_the_new_ru
         Some("training/train-churn-predictor-r8")
     );
 }
+
+/// `:text` typed on the command line and run.
+fn run_command(app: &mut App, text: &str) {
+    press(app, ":");
+    for c in text.chars() {
+        match c {
+            ' ' => press(app, "space"),
+            c => app.update(Msg::Key(Key::from_str(&c.to_string()).expect("key"))),
+        }
+    }
+    press(app, "enter");
+}
+
+#[tokio::test]
+async fn op_commands_open_the_same_dialog_as_the_keys() {
+    let (_sim, _client, _updates, _watch, mut app) = serving_v2().await;
+    run_command(&mut app, "canary fraud-detector v1=50 v2=50");
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("a dialog, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert_eq!(dialog.effect, "fraud-detector: v1 80→50 %, v2 20→50 %");
+    assert!(matches!(
+        app.take_effects().as_slice(),
+        [Effect::PreviewOp { .. }]
+    ));
+    press(&mut app, "q");
+    let node = app
+        .snapshot
+        .nodes
+        .values()
+        .next()
+        .expect("a node")
+        .meta
+        .name
+        .clone();
+    run_command(&mut app, &format!("cordon {node}"));
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("a dialog, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert_eq!(
+        dialog.effect,
+        format!("node {node} cordoned: no new pods land on it")
+    );
+    press(&mut app, "q");
+    app.take_effects();
+    run_command(&mut app, "promote fraud-detector v9");
+    assert_eq!(app.mode, Mode::Normal);
+    assert!(
+        app.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("not done: ") && m.contains("v9")),
+        "{:?}",
+        app.message
+    );
+    run_command(&mut app, "train churn-predictor");
+    let Mode::Launch(form) = &app.mode else {
+        panic!("the launch form, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert_eq!(form.fields[0].text(), "churn-predictor");
+}

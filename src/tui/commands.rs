@@ -1,6 +1,6 @@
 //! The `:` commands, in one list that the command line runs, completes and the help lists:
-//! each registered view's names, then the others. Commands not built yet are in it too, so
-//! that they say so and what they wait for.
+//! each registered view's names, then the others (the operations among them go through the
+//! same dialog as their keys).
 
 use super::views::View;
 
@@ -13,8 +13,22 @@ pub enum Run {
     Theme,
     Help,
     Quit,
-    /// Not built yet: the plan it is part of.
-    Planned(&'static str),
+    /// An operation, named on the line instead of by the selected row.
+    Op(OpCommand),
+}
+
+/// The operations the command line names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpCommand {
+    Promote,
+    Rollback,
+    Weights,
+    Approve,
+    Train,
+    Retrain,
+    Drain,
+    Cordon,
+    Uncordon,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -28,10 +42,6 @@ pub struct Command {
     desc: &'static str,
 }
 
-pub const LIFECYCLE: &str = "lifecycle operations";
-const TRAINING: &str = "training operations";
-const NODES: &str = "node operations";
-
 /// The command of a registered view: the names it declares.
 fn view(view: View) -> Command {
     Command {
@@ -42,22 +52,22 @@ fn view(view: View) -> Command {
     }
 }
 
-const fn planned(
+const fn op(
     names: &'static [&'static str],
     usage: &'static str,
-    plan: &'static str,
+    op: OpCommand,
     desc: &'static str,
 ) -> Command {
     Command {
         names,
         usage,
-        run: Run::Planned(plan),
+        run: Run::Op(op),
         desc,
     }
 }
 
-/// Every command, in the help's order: the views' first, so that a name both a view and a
-/// planned command have (`canary`) finds the view when no argument follows.
+/// Every command, in the help's order: the views' first, so that a name both a view and an
+/// operation have (`canary`) finds the view when no argument follows.
 pub fn all() -> impl Iterator<Item = Command> {
     View::ALL
         .into_iter()
@@ -96,29 +106,45 @@ const OTHERS: &[Command] = &[
         run: Run::Quit,
         desc: "Quit mlxp",
     },
-    planned(
+    op(
         &["promote"],
         "MODEL VERSION",
-        LIFECYCLE,
+        OpCommand::Promote,
         "Promote a version",
     ),
-    planned(&["rollback"], "MODEL", LIFECYCLE, "Roll a model back"),
-    planned(
-        &["canary"],
-        "MODEL WEIGHT",
-        LIFECYCLE,
-        "Set a canary's weight",
+    op(
+        &["rollback"],
+        "MODEL",
+        OpCommand::Rollback,
+        "Roll a model's canary back",
     ),
-    planned(
+    op(
+        &["canary"],
+        "MODEL VERSION=WEIGHT…",
+        OpCommand::Weights,
+        "Set a model's weights",
+    ),
+    op(
         &["approve"],
         "MODEL VERSION",
-        LIFECYCLE,
-        "Approve a gated step",
+        OpCommand::Approve,
+        "Approve a version",
     ),
-    planned(&["train"], "MODEL", TRAINING, "Launch a training run"),
-    planned(&["retrain"], "MODEL", TRAINING, "Retrain a model"),
-    planned(&["drain"], "NODE", NODES, "Drain a node"),
-    planned(&["cordon"], "NODE", NODES, "Cordon a node"),
+    op(
+        &["train"],
+        "MODEL",
+        OpCommand::Train,
+        "Launch a training run (the form)",
+    ),
+    op(&["retrain"], "MODEL", OpCommand::Retrain, "Retrain a model"),
+    op(&["drain"], "NODE", OpCommand::Drain, "Drain a node"),
+    op(&["cordon"], "NODE", OpCommand::Cordon, "Cordon a node"),
+    op(
+        &["uncordon"],
+        "NODE",
+        OpCommand::Uncordon,
+        "Uncordon a node",
+    ),
 ];
 
 impl Command {
@@ -133,25 +159,19 @@ impl Command {
             _ => self.desc,
         };
         let also = &self.names[1..];
-        match (self.run, also.is_empty()) {
-            (Run::Planned(_), _) => format!("{desc} (not built yet)"),
-            (_, true) => desc.to_string(),
-            (_, false) => format!("{desc} (also :{})", also.join(" :")),
+        match also.is_empty() {
+            true => desc.to_string(),
+            false => format!("{desc} (also :{})", also.join(" :")),
         }
     }
 }
 
 /// The command `name` runs, given whether a word follows it: one that fits that first
-/// (`:canary` opens the view, `:canary fraud 20` is the planned command), else any.
+/// (`:canary` opens the view, `:canary fraud v2=20 v1=80` sets weights), else any.
 pub fn find(name: &str, with_argument: bool) -> Option<Command> {
     let named = || all().filter(|c| c.names.contains(&name));
     let fits = |c: &Command| c.usage.is_empty() != with_argument;
     named().find(fits).or_else(|| named().next())
-}
-
-/// "promote is not built yet (planned: lifecycle operations)"
-pub fn not_built_yet(what: &str, plan: &str) -> String {
-    format!("{what} is not built yet (planned: {plan})")
 }
 
 #[cfg(test)]
@@ -174,7 +194,7 @@ mod tests {
         );
         assert_eq!(
             find("canary", true).map(|c| c.run),
-            Some(Run::Planned(LIFECYCLE))
+            Some(Run::Op(OpCommand::Weights))
         );
         assert_eq!(find("ns", false).map(|c| c.run), Some(Run::Namespace));
         assert_eq!(

@@ -3,12 +3,13 @@
 
 use super::{App, Effect, Mode, index};
 use crate::tui::action::Action;
-use crate::tui::commands::{self, Run, not_built_yet};
+use crate::tui::commands::{self, OpCommand, Run};
 use crate::tui::complete::{Completion, complete};
 use crate::tui::keymap::Context;
 use crate::tui::keys::Key;
 use crate::tui::table::Filter;
 use crate::tui::theme;
+use mlxp_core::ops::{self, Op};
 
 impl App {
     /// A key while a line is being typed: an editing action from `[line]`, else the
@@ -111,7 +112,8 @@ impl App {
     fn command(&mut self, text: &str) {
         let mut words = text.split_whitespace();
         let Some(name) = words.next() else { return };
-        let arg = words.next();
+        let args: Vec<&str> = words.collect();
+        let arg = args.first().copied();
         let Some(command) = commands::find(name, arg.is_some()) else {
             self.message = Some(format!("unknown command: {text} (tab lists them)"));
             return;
@@ -120,7 +122,7 @@ impl App {
             (Run::View(view), _) => self.go(view),
             (Run::Quit, _) => self.quit = true,
             (Run::Help, _) => self.mode = Mode::Help { scroll: 0 },
-            (Run::Planned(plan), _) => self.message = Some(not_built_yet(command.name(), plan)),
+            (Run::Op(kind), _) => self.op_command(kind, command.usage, &args),
             (Run::Namespace, None | Some("all" | "-")) => self.choose_namespace(None),
             (Run::Namespace, Some(ns)) => match self.namespaces().iter().any(|n| n == ns) {
                 true => self.choose_namespace(Some(ns.to_string())),
@@ -197,4 +199,97 @@ impl App {
             pods.chain(jobs).map(|(ns, _)| ns.as_str()).collect();
         names.into_iter().map(str::to_string).collect()
     }
+}
+
+impl App {
+    /// `:promote fraud-detector v2` and the like: the op named on the line, through the same
+    /// checks and dialog as its key.
+    fn op_command(&mut self, kind: OpCommand, usage: &str, args: &[&str]) {
+        let wanted = usage.split_whitespace().count();
+        let enough = match kind {
+            OpCommand::Weights => args.len() >= 2,
+            _ => args.len() == wanted,
+        };
+        if !enough {
+            self.message = Some(format!("usage: {} {usage}", command_name(kind)));
+            return;
+        }
+        if !self.may_act(command_name(kind)) {
+            return;
+        }
+        let node = || args[0].to_string();
+        let model = || {
+            ops::model_namespace(&self.snapshot, args[0], None)
+                .map(|namespace| (namespace, args[0].to_string()))
+                .map_err(|e| e.to_string())
+        };
+        let op = match kind {
+            OpCommand::Drain => Ok(Op::Drain {
+                node: node(),
+                force: false,
+            }),
+            OpCommand::Cordon => Ok(Op::Cordon { node: node() }),
+            OpCommand::Uncordon => Ok(Op::Uncordon { node: node() }),
+            OpCommand::Train => {
+                // The form, its model filled in.
+                return self.open_launch_form_for(args[0]);
+            }
+            OpCommand::Retrain => model().map(|(namespace, model)| Op::Retrain {
+                namespace,
+                model,
+                force: false,
+            }),
+            OpCommand::Rollback => model().map(|(namespace, model)| Op::Rollback {
+                namespace,
+                model,
+                reason: "rolled back from the cockpit".into(),
+            }),
+            OpCommand::Promote => model().map(|(namespace, model)| Op::Promote {
+                namespace,
+                model,
+                version: args[1].to_string(),
+                force: false,
+                step: false,
+            }),
+            OpCommand::Approve => model().map(|(namespace, model)| Op::Approve {
+                namespace,
+                model,
+                version: args[1].to_string(),
+            }),
+            OpCommand::Weights => weights(&args[1..]).and_then(|weights| {
+                model().map(|(namespace, model)| Op::SetWeights {
+                    namespace,
+                    model,
+                    weights,
+                    force: false,
+                })
+            }),
+        };
+        match op {
+            Ok(op) => self.propose(op),
+            Err(why) => self.message = Some(format!("not done: {why}")),
+        }
+    }
+}
+
+fn command_name(kind: OpCommand) -> &'static str {
+    commands::all()
+        .find(|c| c.run == Run::Op(kind))
+        .map_or("", |c| c.name())
+}
+
+/// `v1=80 v2=20` as weights.
+fn weights(words: &[&str]) -> Result<Vec<(String, i32)>, String> {
+    words
+        .iter()
+        .map(|w| {
+            let (version, weight) = w
+                .split_once('=')
+                .ok_or_else(|| format!("{w:?} is not VERSION=WEIGHT"))?;
+            let weight = weight
+                .parse()
+                .map_err(|_| format!("{weight:?} in {w:?} is not a whole number"))?;
+            Ok((version.to_string(), weight))
+        })
+        .collect()
 }

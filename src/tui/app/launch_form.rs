@@ -97,10 +97,6 @@ impl LaunchForm {
 impl App {
     /// `T`: the form, its model the selected version's (Models) or job's (Training).
     pub(super) fn open_launch_form(&mut self) {
-        if let Some(why) = self.read_only_reason() {
-            self.message = Some(format!("read-only ({why}): launching training is disabled"));
-            return;
-        }
         let key = self.selected_here();
         let split = key.as_deref().and_then(|k| k.split_once('/'));
         let model = match (self.view, split) {
@@ -116,8 +112,18 @@ impl App {
                 .and_then(|j| j.meta.label("mlxp.io/model").map(String::from)),
             _ => None,
         };
+        self.open_launch_form_for(model.as_deref().unwrap_or_default());
+    }
+
+    /// The form with `model` filled in (or empty, to type it).
+    pub(super) fn open_launch_form_for(&mut self, model: &str) {
+        if let Some(why) = self.read_only_reason() {
+            self.message = Some(format!("read-only ({why}): launching training is disabled"));
+            return;
+        }
+        let model = Some(model).filter(|m| !m.is_empty());
         let mut fields: Vec<LineEdit> = LAUNCH_FIELDS.iter().map(|_| LineEdit::default()).collect();
-        fields[0] = LineEdit::new(model.as_deref().unwrap_or_default());
+        fields[0] = LineEdit::new(model.unwrap_or_default());
         let mut form = LaunchForm {
             fields,
             focus: usize::from(model.is_some()),

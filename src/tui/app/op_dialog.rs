@@ -65,15 +65,21 @@ fn applies_to(action: Action) -> (Option<View>, &'static str) {
 impl App {
     /// An operation's key on the current view.
     pub(super) fn start_op(&mut self, action: Action) {
-        let name = action.describe();
-        if self.readonly || self.credentials_read_only == Some(true) {
-            let why = if self.readonly {
-                "--readonly"
-            } else {
-                "these credentials may not change the cluster"
-            };
-            self.message = Some(format!("read-only ({why}): {name} is disabled"));
+        if !self.may_act(action.describe()) {
             return;
+        }
+        match self.op_for(action) {
+            Ok(op) => self.propose(op),
+            Err(why) => self.message = Some(why),
+        }
+    }
+
+    /// Whether an op may be planned now; if not, the message says why (read-only, or the
+    /// cockpit blind to part of the cluster).
+    pub(super) fn may_act(&mut self, what: &str) -> bool {
+        if let Some(why) = self.read_only_reason() {
+            self.message = Some(format!("read-only ({why}): {what} is disabled"));
+            return false;
         }
         // An op is planned on what the cockpit sees: not while part of it is unknown.
         let blind = self.snapshot.blind_spots();
@@ -84,15 +90,13 @@ impl App {
                  the API server silent); nothing is sent while it is blind",
                 kinds.join(", ")
             ));
-            return;
+            return false;
         }
-        let op = match self.op_for(action) {
-            Ok(op) => op,
-            Err(why) => {
-                self.message = Some(why);
-                return;
-            }
-        };
+        true
+    }
+
+    /// `op` planned on what is shown: refused in the message line, or its dialog opened.
+    pub(super) fn propose(&mut self, op: Op) {
         // The executor plans again as the user the server names; this plan is for the
         // words and a refusal before anything is sent.
         let actor = Actor {
