@@ -692,3 +692,56 @@ async fn a_retrain_creates_one_job_of_the_next_run_even_when_asked_twice_at_once
         1
     );
 }
+
+#[tokio::test]
+async fn rollback_with_no_canary_scales_the_archived_version_up_then_moves_the_traffic() {
+    let p = platform().await;
+    let out = p.mlxp(&["promote", "fraud-detector", "v2"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(replicas(&p.sim, "v1").await, 0);
+    // The rollback waits for v1 to be Ready: the embedded cluster's clock is driven
+    // meanwhile, as time would pass, until the verb is done (bounded).
+    let kubeconfig = p.kubeconfig.to_str().expect("utf-8").to_string();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mlxp"))
+        .args([
+            "rollback",
+            "fraud-detector",
+            "--reason",
+            "v2 p99 over budget",
+        ])
+        .args(["--kubeconfig", &kubeconfig])
+        .env("HOME", p.home.path())
+        .env("XDG_STATE_HOME", p.home.path().join(".state"))
+        .env_remove("KUBECONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mlxp runs");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waited") {
+            break status;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the rollback did not end"
+        );
+        p.sim.advance(Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let out = child.wait_with_output().await.expect("output");
+    assert!(status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.starts_with("fraud-detector: v1 scaled up to ")
+            && said.contains("; then fraud-detector rolled back to v1: v1 0→100 %, v2 100→0 %; v2 rejected (v2 p99 over budget), scaled to 0"),
+        "{said}"
+    );
+    assert_eq!(
+        weights(&p.route().await),
+        pairs(&[("fraud-detector-v1", 100), ("fraud-detector-v2", 0)])
+    );
+    assert_eq!(stage(&p.sim, "v1").await, "Production");
+    assert_eq!(stage(&p.sim, "v2").await, "Rejected");
+    assert_eq!(replicas(&p.sim, "v2").await, 0);
+}

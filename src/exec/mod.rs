@@ -22,6 +22,9 @@ pub use audit::{AuditLine, default_audit_path};
 pub use diff::Diff;
 pub use verdicts::{VERDICT_TTL, Verdicts};
 
+/// How long a rollback waits for the version it goes back to to be Ready.
+const READY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(180);
+
 /// How long the fresh snapshot a conflict asks for may take.
 const FRESH_SNAPSHOT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -127,9 +130,20 @@ impl Executor {
             user: user.clone(),
             now: Utc::now(),
         };
-        let result = match ops::plan(op, snapshot, &actor) {
-            Ok(plan) => self.run_plan(&plan, mode, &user).await,
-            Err(refused) => Err(ExecError::from(refused)),
+        let planned = ops::plan(op, snapshot, &actor);
+        let result = match &planned {
+            Ok(plan) => self.run_plan(plan, mode, &user).await,
+            Err(refused) => Err(ExecError::from(refused.clone())),
+        };
+        // A rollback's first step scaled the version it goes back to up: once it is Ready,
+        // the rollback is planned again on the cluster as it is, and moves the traffic.
+        let result = match (result, &planned) {
+            (Ok(first), Ok(plan))
+                if mode == Mode::Apply && plan.reason == ops::SCALED_UP_FOR_ROLLBACK =>
+            {
+                self.then_when_ready(op, plan, first, &actor).await
+            }
+            (result, _) => result,
         };
         // Something changed since the snapshot, before anything was applied: where the op
         // still means the same on the cluster as it is now, it is planned and sent again
@@ -220,6 +234,58 @@ impl Executor {
             outcome.event_error = Some(e.to_string());
         }
         Ok(outcome)
+    }
+
+    /// The second step of a plan that scaled a Deployment up: once it is Ready, `op` planned
+    /// again on a fresh snapshot and run; the outcome tells both steps.
+    async fn then_when_ready(
+        &self,
+        op: &Op,
+        plan: &Plan,
+        first: Outcome,
+        actor: &Actor,
+    ) -> Result<Outcome, ExecError> {
+        let stopped = |error: ExecError| ExecError::Stopped {
+            done: plan.requests.len(),
+            of: plan.requests.len() + 1,
+            error: Box::new(error),
+        };
+        self.when_ready(&plan.target)
+            .await
+            .map_err(|cause| stopped(api(&plan.target, cause)))?;
+        let fresh = snapshot_once(self.client.clone(), FRESH_SNAPSHOT)
+            .await
+            .map_err(|e| stopped(api(&plan.target, Cause::Other(e.to_string()))))?;
+        let then = ops::plan(op, &fresh, actor).map_err(|r| stopped(ExecError::from(r)))?;
+        let mut done = self.run_plan(&then, Mode::Apply, &actor.user).await?;
+        done.effect = format!("{}; then {}", first.effect, done.effect);
+        done.diffs.splice(0..0, first.diffs);
+        Ok(done)
+    }
+
+    /// Waits (a watch on the one object, bounded) until a Deployment has a ready replica.
+    async fn when_ready(&self, deployment: &Target) -> Result<(), Cause> {
+        use k8s_openapi::api::apps::v1::Deployment;
+        let namespace = deployment.namespace.as_deref().unwrap_or_default();
+        let api: kube::Api<Deployment> = kube::Api::namespaced(self.client.clone(), namespace);
+        let ready = |d: Option<&Deployment>| {
+            d.and_then(|d| d.status.as_ref())
+                .and_then(|s| s.ready_replicas)
+                .is_some_and(|n| n > 0)
+        };
+        let waited = tokio::time::timeout(
+            READY_PATIENCE,
+            kube::runtime::wait::await_condition(api, &deployment.name, ready),
+        )
+        .await;
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(Cause::Other(e.to_string())),
+            Err(_) => Err(Cause::Other(format!(
+                "not Ready within {} s: the traffic was not moved",
+                READY_PATIENCE.as_secs()
+            ))),
+        }
     }
 
     async fn check_access(&self, request: &Request, user: &str) -> Result<(), ExecError> {

@@ -182,9 +182,7 @@ pub(super) fn rollback(
     let model_target = model_target(snapshot, namespace, model)?;
     let in_stage = |stage: &str| versions(snapshot, namespace, model).find(|v| v.stage == stage);
     let Some(canary) = in_stage("Canary") else {
-        return Err(Refused::Precondition(format!(
-            "{model} has no canary to roll back (rolling back to an Archived version is not built yet)"
-        )));
+        return back_to_archived(op, snapshot, namespace, model, reason);
     };
     let stable = in_stage("Production").ok_or_else(|| {
         Refused::Precondition(format!("{model} has no Production version to roll back to"))
@@ -221,6 +219,115 @@ pub(super) fn rollback(
         reason: "ModelRolledBack",
     })
 }
+
+/// The Deployment of a model's version: labelled with it, or named `MODEL-VERSION`.
+fn deployment_of<'a>(
+    snapshot: &'a Snapshot,
+    namespace: &str,
+    model: &str,
+    version: &str,
+) -> Option<&'a crate::domain::objects::Deployment> {
+    snapshot.deployments.values().map(|d| d.as_ref()).find(|d| {
+        d.meta.namespace == namespace
+            && d.meta.label("mlxp.io/model").unwrap_or(model) == model
+            && (d.meta.label("mlxp.io/version") == Some(version)
+                || d.meta.name == format!("{model}-{version}"))
+    })
+}
+
+/// Rollback with no canary: the Production version's traffic back to the newest Archived
+/// version still deployed. Its Deployment is scaled up first when it runs nothing (the
+/// executor waits for it to be Ready, then plans the rollback again: traffic moves only to
+/// ready replicas); then all traffic to it, it Production, the bad one Rejected with the
+/// reason and scaled to zero.
+fn back_to_archived(
+    op: &Op,
+    snapshot: &Snapshot,
+    namespace: &str,
+    model: &str,
+    reason: &str,
+) -> Result<Plan, Refused> {
+    let model_target = model_target(snapshot, namespace, model)?;
+    let production = versions(snapshot, namespace, model)
+        .find(|v| v.stage == "Production")
+        .ok_or_else(|| {
+            Refused::Precondition(format!("{model} has no Production version to roll back"))
+        })?;
+    let mut archived: Vec<&ModelVersion> = versions(snapshot, namespace, model)
+        .filter(|v| {
+            v.stage == "Archived" && weights::on_route(snapshot, namespace, model, &v.version)
+        })
+        .filter(|v| deployment_of(snapshot, namespace, model, &v.version).is_some())
+        .collect();
+    archived.sort_by_key(|v| std::cmp::Reverse(v.meta.creation_timestamp));
+    let Some(previous) = archived.first() else {
+        return Err(Refused::Precondition(format!(
+            "{model} has no canary to roll back, and no Archived version still deployed and on \
+             its route to roll {} back to",
+            production.version
+        )));
+    };
+    let deployment = deployment_of(snapshot, namespace, model, &previous.version)
+        .expect("filtered on having one");
+    if deployment.ready == 0 {
+        let replicas = deployment_of(snapshot, namespace, model, &production.version)
+            .map_or(1, |d| d.replicas.max(1));
+        let target = Target::namespaced(KindName::Deployments, namespace, &deployment.meta.name);
+        return Ok(Plan {
+            op: op.clone(),
+            effect: format!(
+                "{model}: {} scaled up to {replicas} first (it has no ready replica); the \
+                 traffic moves to it once it is Ready",
+                previous.version
+            ),
+            requests: vec![Request::merge(
+                &target,
+                json!({"spec": {"replicas": replicas}}),
+            )],
+            target,
+            reason: SCALED_UP_FOR_ROLLBACK,
+        });
+    }
+    let route = weights_on_route(op, snapshot, namespace, model, &previous.version, false)?;
+    let mut requests = route.requests.clone();
+    requests.push(Request::merge(
+        &Target::namespaced(KindName::ModelVersions, namespace, &previous.meta.name),
+        json!({"spec": {"stage": "Production"}}),
+    ));
+    requests.push(Request::merge(
+        &Target::namespaced(KindName::ModelVersions, namespace, &production.meta.name),
+        json!({
+            "metadata": {"annotations": {"mlxp.io/rejected-reason": reason}},
+            "spec": {"stage": "Rejected"},
+        }),
+    ));
+    requests.extend(scale_to_zero(
+        snapshot,
+        namespace,
+        model,
+        &[production.version.as_str()],
+    ));
+    requests.push(Request::merge_status(
+        &model_target,
+        json!({"status": {"productionVersion": previous.version, "canaryVersion": null}}),
+    ));
+    Ok(Plan {
+        op: op.clone(),
+        target: model_target,
+        effect: format!(
+            "{model} rolled back to {}: {}; {} rejected ({reason}), scaled to 0",
+            previous.version,
+            split_of(&route),
+            production.version
+        ),
+        requests,
+        reason: "ModelRolledBack",
+    })
+}
+
+/// The reason of a rollback's first step, scaling the version it goes back to up: the
+/// executor then waits for that Deployment to be Ready and plans the rollback again.
+pub const SCALED_UP_FOR_ROLLBACK: &str = "VersionScaledUpForRollback";
 
 /// The route's weights with all traffic to `version`.
 fn weights_on_route(

@@ -19,6 +19,7 @@ mod serving;
 mod training;
 mod weights;
 
+pub use lifecycle::SCALED_UP_FOR_ROLLBACK;
 pub use queues::find_queue;
 pub use training::{Capacity, Overrides, check_overrides};
 pub use weights::model_namespace;

@@ -766,3 +766,49 @@ fn promote_step_by_step_walks_the_canary_steps_then_promotes() {
         "fraud-detector v1 is Production, not the canary: only a canary is promoted step by step"
     );
 }
+
+#[test]
+fn rollback_with_no_canary_scales_the_archived_version_up_then_moves_traffic_to_it() {
+    let mut s = platform();
+    // No canary: v2 was rejected earlier; v0 is archived, deployed at 0, on the route.
+    s.model_versions.add_json(json!({
+        "metadata": {"name": "fraud-detector-v2", "namespace": "serving"},
+        "spec": {"model": "fraud-detector", "version": "v2", "stage": "Rejected"},
+    }));
+    let rollback = Op::Rollback {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        reason: "v1 errors".into(),
+    };
+    let first = plan(&rollback, &s).expect("planned");
+    assert_eq!(first.reason, SCALED_UP_FOR_ROLLBACK);
+    assert_eq!(
+        first.effect,
+        "fraud-detector: v0 scaled up to 3 first (it has no ready replica); the traffic moves to \
+         it once it is Ready"
+    );
+    assert_eq!(
+        first.requests[0].change.body(),
+        &json!({"spec": {"replicas": 3}})
+    );
+    s.deployments.add_json(json!({
+        "metadata": {"name": "fraud-detector-v0", "namespace": "serving",
+                     "labels": {"mlxp.io/version": "v0"}},
+        "spec": {"replicas": 3},
+        "status": {"readyReplicas": 3},
+    }));
+    let then = plan(&rollback, &s).expect("planned");
+    assert_eq!(then.reason, "ModelRolledBack");
+    assert!(
+        then.effect
+            .starts_with("fraud-detector rolled back to v0: v1 80→0 %, v2 20→0 %, v0 0→100 %"),
+        "{}",
+        then.effect
+    );
+    assert!(
+        then.effect
+            .ends_with("v1 rejected (v1 errors), scaled to 0"),
+        "{}",
+        then.effect
+    );
+}
