@@ -617,7 +617,23 @@ async fn the_launch_form_checks_as_you_type_and_the_jobs_view_selects_the_new_ru
     assert_eq!(wrong(&app), ["no model churn-predictorx in any namespace"]);
     press(&mut app, "backspace tab tab tab tab o n - d e m a n d");
     assert!(wrong(&app).is_empty(), "{:?}", wrong(&app));
+    // enter: the run's Job in the editor for last changes (here, the image).
     press(&mut app, "enter");
+    let Mode::Edit(editor) = &mut app.mode else {
+        panic!("the editor, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert_eq!(
+        editor.target.to_string(),
+        "job training/train-churn-predictor-r8"
+    );
+    let lines: Vec<String> = editor
+        .text
+        .lines()
+        .iter()
+        .map(|l| l.replace("ghcr.io/mlxp/trainer:2.4", "ghcr.io/mlxp/trainer:2.5"))
+        .collect();
+    editor.text = ratatui_textarea::TextArea::new(lines);
+    press(&mut app, "ctrl-s");
     let Mode::Dialog(dialog) = &app.mode else {
         panic!("the dialog, not {:?} ({:?})", app.mode, app.message);
     };
@@ -627,6 +643,7 @@ async fn the_launch_form_checks_as_you_type_and_the_jobs_view_selects_the_new_ru
     );
     let diffs = preview_and_confirm(&mut app, &client).await;
     assert!(diffs.contains("nvidia.com/gpu: \"4\""), "{diffs}");
+    assert!(diffs.contains("image: ghcr.io/mlxp/trainer:2.5"), "{diffs}");
     let after = until(&mut updates, |s| {
         s.jobs.get("training", "train-churn-predictor-r8").is_some()
     })

@@ -354,6 +354,7 @@ impl Asked {
                 namespace: model_namespace(snapshot, &args.model, namespace)?,
                 overrides: args.overrides(),
                 model: args.model,
+                job: None,
             },
             Asked::Approve(GateArgs { model, version, .. }) => Op::Approve {
                 namespace: model_namespace(snapshot, &model, namespace)?,

@@ -21,6 +21,27 @@ pub struct Editor {
     pub text: TextArea<'static>,
     /// Why the last save did not go through, or what to do next.
     pub note: Option<String>,
+    pub purpose: EditFor,
+}
+
+/// What saving the edit does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EditFor {
+    /// Replaces the object it was read from.
+    Replace,
+    /// Creates the launch form's run (this `Op::Train`) with the Job as edited.
+    Launch(Box<Op>),
+}
+
+impl Editor {
+    pub fn new(target: Target, yaml: &str, purpose: EditFor) -> Editor {
+        Editor {
+            target,
+            text: TextArea::new(yaml.lines().map(String::from).collect()),
+            note: None,
+            purpose,
+        }
+    }
 }
 
 impl PartialEq for Editor {
@@ -103,12 +124,11 @@ impl App {
             ));
             return;
         }
-        let lines = editable_yaml(&object).lines().map(String::from).collect();
-        self.mode = Mode::Edit(Box::new(Editor {
+        self.mode = Mode::Edit(Box::new(Editor::new(
             target,
-            text: TextArea::new(lines),
-            note: None,
-        }));
+            &editable_yaml(&object),
+            EditFor::Replace,
+        )));
     }
 
     pub(super) fn editor_key(&mut self, key: Key) {
@@ -118,7 +138,7 @@ impl App {
         match self.keymap.lookup(Context::Editor, &key) {
             Some(Action::Back) => self.mode = Mode::Normal,
             Some(Action::Save) => self.save_edit(),
-            Some(Action::Reload) => {
+            Some(Action::Reload) if editor.purpose == EditFor::Replace => {
                 let target = editor.target.clone();
                 self.effects.push(Effect::FetchForEdit { target });
             }
@@ -140,9 +160,25 @@ impl App {
                 return;
             }
         };
-        let op = Op::Replace {
-            target: editor.target.clone(),
-            object,
+        let op = match &editor.purpose {
+            EditFor::Replace => Op::Replace {
+                target: editor.target.clone(),
+                object,
+            },
+            EditFor::Launch(launch) => match launch.as_ref() {
+                Op::Train {
+                    namespace,
+                    model,
+                    overrides,
+                    ..
+                } => Op::Train {
+                    namespace: namespace.clone(),
+                    model: model.clone(),
+                    overrides: overrides.clone(),
+                    job: Some(object),
+                },
+                other => other.clone(),
+            },
         };
         let actor = Actor {
             user: "you".into(),

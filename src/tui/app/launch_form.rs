@@ -1,10 +1,11 @@
 //! The launch form (`T` on a model's version or a training job): a training run's
 //! overrides field by field — model, GPUs, pool, GPU product, capacity, image,
 //! hyperparameters, dataset, queue — checked against the cluster as they are typed (the
-//! same checks `mlxp train` makes); `enter` previews the run's Job through the dialog.
+//! same checks `mlxp train` makes); `enter` opens the run's Job in the editor for last
+//! changes, and saving it previews the run through the dialog.
 
-use super::op_dialog::OpDialog;
-use super::{App, Effect, Mode};
+use super::editor::{EditFor, Editor, editable_yaml};
+use super::{App, Mode};
 use crate::tui::action::Action;
 use crate::tui::keymap::Context;
 use crate::tui::keys::Key;
@@ -191,16 +192,27 @@ impl App {
             namespace,
             model,
             overrides,
+            job: None,
         };
         let actor = Actor {
             user: "you".into(),
             now: self.now,
         };
+        // The run's Job in the editor for last changes; saving previews it.
         match ops::plan(&op, &self.snapshot, &actor) {
             Err(refused) => self.message = Some(format!("not launched: {refused}")),
             Ok(plan) => {
-                self.effects.push(Effect::PreviewOp { op: op.clone() });
-                self.mode = Mode::Dialog(Box::new(OpDialog::new(op, plan.effect)));
+                let Some(create) = plan.requests.first() else {
+                    return;
+                };
+                let yaml = editable_yaml(create.change.body());
+                let mut editor =
+                    Editor::new(create.target.clone(), &yaml, EditFor::Launch(Box::new(op)));
+                editor.note = Some(format!(
+                    "{}: last changes, then ctrl-s previews it",
+                    plan.effect
+                ));
+                self.mode = Mode::Edit(Box::new(editor));
             }
         }
     }

@@ -82,6 +82,10 @@ pub enum Op {
         namespace: String,
         model: String,
         overrides: Overrides,
+        /// The run's Job as the user last changed it (the launch form's editor step), sent
+        /// instead of the one made from the overrides; it keeps the run's name.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        job: Option<Value>,
     },
     /// A training Job from the Model's own training spec, the next run of it; refused while
     /// one of its training Jobs is active, unless forced.
@@ -463,6 +467,7 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
             namespace,
             model,
             overrides,
+            job,
         } => training::train(
             op,
             snapshot,
@@ -471,6 +476,7 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
                 model,
                 overrides,
                 retrain: None,
+                job: job.as_ref(),
             },
             actor,
         ),
@@ -486,6 +492,7 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
                 model,
                 overrides: &Overrides::default(),
                 retrain: Some(*force),
+                job: None,
             },
             actor,
         ),

@@ -614,6 +614,7 @@ fn train(overrides: Overrides) -> Op {
         namespace: "serving".into(),
         model: "fraud-detector".into(),
         overrides,
+        job: None,
     }
 }
 
@@ -810,5 +811,26 @@ fn rollback_with_no_canary_scales_the_archived_version_up_then_moves_traffic_to_
             .ends_with("v1 rejected (v1 errors), scaled to 0"),
         "{}",
         then.effect
+    );
+}
+
+#[test]
+fn an_edited_run_is_sent_as_edited_but_keeps_the_runs_name() {
+    let s = training(&[]);
+    let made = plan(&train(Overrides::default()), &s).expect("planned");
+    let mut edited = made.requests[0].change.body().clone();
+    edited["spec"]["backoffLimit"] = json!(0);
+    let op = |job: serde_json::Value| Op::Train {
+        namespace: "serving".into(),
+        model: "fraud-detector".into(),
+        overrides: Overrides::default(),
+        job: Some(job),
+    };
+    let p = plan(&op(edited.clone()), &s).expect("planned");
+    assert_eq!(p.requests[0].change.body()["spec"]["backoffLimit"], 0);
+    edited["metadata"]["name"] = json!("my-run");
+    assert_eq!(
+        plan(&op(edited), &s).expect_err("refused").to_string(),
+        "the edited run must stay Job training/train-fraud-detector-r1: its name is the model's next run"
     );
 }

@@ -161,6 +161,8 @@ pub(super) struct Asked<'a> {
     pub overrides: &'a Overrides,
     /// Retrain: refused while a run is active, unless forced.
     pub retrain: Option<bool>,
+    /// The Job as the user changed it, sent instead of the one made here.
+    pub job: Option<&'a Value>,
 }
 
 pub(super) fn train(
@@ -174,6 +176,7 @@ pub(super) fn train(
         model,
         overrides,
         retrain,
+        job: edited,
     } = asked;
     let found = snapshot
         .models
@@ -217,7 +220,22 @@ pub(super) fn train(
         + 1;
     let name = format!("train-{model}-r{run}");
     let spec = RunSpec::of(training, overrides, snapshot);
-    let job = job(model, &name, jobs_ns, &spec, template, overrides);
+    let made = job(model, &name, jobs_ns, &spec, template, overrides);
+    let job = match edited {
+        None => made,
+        Some(edited) => {
+            let meta = &edited["metadata"];
+            if meta["name"].as_str() != Some(name.as_str())
+                || meta["namespace"].as_str() != Some(jobs_ns)
+                || edited["kind"] != "Job"
+            {
+                return Err(Refused::Precondition(format!(
+                    "the edited run must stay Job {jobs_ns}/{name}: its name is the model's next run"
+                )));
+            }
+            edited.clone()
+        }
+    };
     let job_target = Target::namespaced(KindName::Jobs, jobs_ns, &name);
     let model_target = Target::namespaced(KindName::Models, namespace, model);
     let mut status = json!({"lastTrainingJob": name});
