@@ -364,16 +364,18 @@ fn rollback_gives_the_stable_version_all_traffic_and_rejects_the_canary() {
         "the canary's Deployment scaled down"
     );
     assert_eq!(plan.reason, "ModelRolledBack");
-    // Without a canary there is nothing to roll back (yet).
+    // Without a canary, and nothing Archived to go back to, there is nothing to do.
     let mut no_canary = platform();
-    no_canary.model_versions.add_json(json!({
-        "metadata": {"name": "fraud-detector-v2", "namespace": "serving"},
-        "spec": {"model": "fraud-detector", "version": "v2", "stage": "Archived"},
-    }));
+    for (name, version) in [("fraud-detector-v2", "v2"), ("fraud-detector-v0", "v0")] {
+        no_canary.model_versions.add_json(json!({
+            "metadata": {"name": name, "namespace": "serving"},
+            "spec": {"model": "fraud-detector", "version": version, "stage": "Rejected"},
+        }));
+    }
     assert_eq!(
         refusal(&op, &no_canary),
-        "fraud-detector has no canary to roll back (rolling back to an Archived version is \
-         not built yet)"
+        "fraud-detector has no canary to roll back, and no Archived version still deployed and \
+         on its route to roll v1 back to"
     );
 }
 
