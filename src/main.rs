@@ -375,7 +375,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Agent => {
             eprintln!(
                 "mlxp: {} is not built yet. Built so far: {}mlxp tui or mlxp (the cockpit on \
-                 your cluster), mlxp get (its data, for scripts), mlxp canary set|step, mlxp \
+                 your cluster), mlxp get and mlxp logs (its data and logs, for scripts), mlxp canary set|step, mlxp \
                  train|retrain|promote|rollback|approve|reject, mlxp serving restart|scale, mlxp \
                  node cordon|uncordon|drain, mlxp queue stop|resume and mlxp job \
                  suspend|resume (changes).",

@@ -36,7 +36,7 @@ mod prepared;
 pub(super) mod tests;
 mod weights_form;
 
-pub use editor::Editor;
+pub use editor::{EditFor, Editor};
 pub use launch_form::{LAUNCH_FIELDS, LaunchForm};
 pub use logs::{LOG_LINES, LogsView, PodLog};
 pub use op_dialog::OpDialog;

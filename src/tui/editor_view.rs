@@ -7,7 +7,7 @@ use ratatui::text::Span;
 use ratatui::widgets::{Clear, Paragraph};
 
 use super::action::Action;
-use super::app::{App, Editor};
+use super::app::{App, EditFor, Editor};
 use super::help;
 use super::keymap::Context;
 use super::style::{style, titled_block};
@@ -18,6 +18,8 @@ const HINTS: &[(Action, &str)] = &[
     (Action::Back, "leaves"),
     (Action::Reload, "takes the fresh resourceVersion"),
 ];
+/// A run being launched was never read from the cluster: nothing to take afresh.
+const LAUNCH_HINTS: &[(Action, &str)] = &[(Action::Save, "previews"), (Action::Back, "leaves")];
 
 pub fn render(app: &App, editor: &Editor, frame: &mut Frame, area: Rect) {
     let [text_area, note_area] =
@@ -29,7 +31,14 @@ pub fn render(app: &App, editor: &Editor, frame: &mut Frame, area: Rect) {
         format!(
             " edit {} ({}) ",
             editor.target,
-            help::key_hints(&app.keymap, Context::Editor, HINTS)
+            help::key_hints(
+                &app.keymap,
+                Context::Editor,
+                match editor.purpose {
+                    EditFor::Replace => HINTS,
+                    EditFor::Launch(_) => LAUNCH_HINTS,
+                }
+            )
         ),
     ));
     text.set_style(style(app, Slot::Text));
