@@ -208,4 +208,6 @@ async fn e_edits_a_job_through_the_dry_run_and_a_conflict_keeps_the_text() {
         .labels
         .unwrap_or_default();
     assert_eq!(labels.get("team").map(String::as_str), Some("serving"));
+    // Two edits applied, two Events (the conflicting attempt applied nothing).
+    assert_eq!(common::ops::events_with_reason(&sim, "ObjectEdited").await.len(), 2);
 }

@@ -474,7 +474,7 @@ async fn drain_from_the_nodes_view_evicts_and_the_view_shows_the_node_cordoned()
 
 #[tokio::test]
 async fn z_suspends_a_queued_job_and_ctrl_d_deletes_one_after_its_dialog() {
-    let (_sim, client, mut updates, _watch, mut app) = serving_v2().await;
+    let (sim, client, mut updates, _watch, mut app) = serving_v2().await;
     press(&mut app, "4");
     app.rebuild_if_due();
     select(&mut app, "training/finetune-llm-r2");
@@ -525,6 +525,10 @@ async fn z_suspends_a_queued_job_and_ctrl_d_deletes_one_after_its_dialog() {
             .iter()
             .any(|r| r.key == "training/train-qa-ranker-r9")
     );
+    for reason in ["JobSuspended", "ObjectDeleted"] {
+        let events = common::ops::events_with_reason(&sim, reason).await;
+        assert_eq!(events.len(), 1, "an Event {reason}");
+    }
 }
 
 #[tokio::test]
