@@ -209,5 +209,64 @@ async fn e_edits_a_job_through_the_dry_run_and_a_conflict_keeps_the_text() {
         .unwrap_or_default();
     assert_eq!(labels.get("team").map(String::as_str), Some("serving"));
     // Two edits applied, two Events (the conflicting attempt applied nothing).
-    assert_eq!(common::ops::events_with_reason(&sim, "ObjectEdited").await.len(), 2);
+    assert_eq!(
+        common::ops::events_with_reason(&sim, "ObjectEdited")
+            .await
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn with_editor_set_the_edit_goes_to_it_and_what_it_leaves_is_previewed() {
+    let sim = common::platform_at(common::eight_am()).await;
+    let client = sim.client(false).await.expect("client");
+    let snapshot = mlxp::cluster::snapshot_once(client.clone(), Duration::from_secs(30))
+        .await
+        .expect("a snapshot");
+    let mut app = common::cockpit::app_showing(snapshot);
+    app.external_editor = Some("vi".into());
+    press(&mut app, "4 g");
+    app.rebuild_if_due();
+    press(&mut app, "e");
+    fetch_for_edit(&mut app, &client).await;
+    let Some(Effect::EditOutside(editor)) = app.take_effects().pop() else {
+        panic!("the edit handed to $EDITOR ({:?})", app.mode);
+    };
+    assert_eq!(app.mode, Mode::Normal, "the cockpit waits for $EDITOR");
+    // What the loop does once $EDITOR closes: its text comes back.
+    let mut object: Value = serde_saphyr::from_str(&editor.text.lines().join("\n")).expect("yaml");
+    object["metadata"]["labels"]["team"] = json!("ml");
+    let text = serde_saphyr::to_string(&object).expect("yaml");
+    app.update(Msg::EditedOutside {
+        editor: editor.clone(),
+        result: Ok(text),
+    });
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("the dialog, not {:?}", app.mode);
+    };
+    assert!(
+        dialog.effect.ends_with("replaced with your edit"),
+        "{}",
+        dialog.effect
+    );
+    assert!(matches!(
+        app.take_effects().as_slice(),
+        [Effect::PreviewOp { .. }]
+    ));
+    // A YAML error, or an editor that failed, lands in the built-in editor with the reason.
+    press(&mut app, "q");
+    app.update(Msg::EditedOutside {
+        editor: editor.clone(),
+        result: Ok("metadata:\n  name: x\n bad: [\n".into()),
+    });
+    assert!(note(&app).starts_with("not saved: line "), "{}", note(&app));
+    app.update(Msg::EditedOutside {
+        editor,
+        result: Err("vi ended with exit status: 1".into()),
+    });
+    assert_eq!(
+        note(&app),
+        "$EDITOR could not be run (vi ended with exit status: 1): edit it here"
+    );
 }

@@ -113,6 +113,9 @@ pub enum Effect {
     StopLogs,
     /// GET the object to edit; it comes back as `Msg::ForEdit`.
     FetchForEdit { target: Target },
+    /// Hand the terminal to `$EDITOR` on this edit's text; it comes back as
+    /// `Msg::EditedOutside`.
+    EditOutside(Box<Editor>),
 }
 
 pub enum Msg {
@@ -148,6 +151,11 @@ pub enum Msg {
     },
     /// Lines (and pods starting and ending) of the logs followed.
     Logs(Vec<LogEvent>),
+    /// The text `$EDITOR` left (`Effect::EditOutside`), or why it could not be run.
+    EditedOutside {
+        editor: Box<Editor>,
+        result: Result<String, String>,
+    },
     /// The object asked for by `Effect::FetchForEdit`, or why it could not be read.
     ForEdit {
         target: Target,
@@ -207,6 +215,8 @@ pub struct App {
     pub width: Option<u16>,
     /// Rows of the terminal, once known: how far a page of logs goes.
     pub height: Option<u16>,
+    /// `$EDITOR`, when set: edits open in it instead of the built-in editor.
+    pub external_editor: Option<String>,
     /// A row to select once a rebuild of its view has it (the Job a launch made).
     select_when_seen: Option<(View, String)>,
     /// The current view's table or the Overview's numbers, built in `update()`.
@@ -284,6 +294,7 @@ impl App {
             width: None,
             height: None,
             select_when_seen: None,
+            external_editor: None,
             derived: Derived::default(),
             prepared: Default::default(),
             data: 0,
@@ -441,6 +452,7 @@ impl App {
                 self.height = Some(height);
             }
             Msg::ForEdit { target, result } => self.edit_loaded(target, result),
+            Msg::EditedOutside { editor, result } => self.edited_outside(editor, result),
             Msg::Logs(events) => {
                 self.logs_arrived(events);
                 return;

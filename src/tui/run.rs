@@ -4,12 +4,13 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyEventKind};
 use tokio::sync::{mpsc, watch};
 
-use super::app::{App, Effect, Msg};
+use super::app::{App, Editor, Effect, Msg};
 use super::color_depth::ColorDepth;
 use super::keys::Key;
 use super::{keymap, render, theme};
@@ -101,6 +102,33 @@ pub struct Cockpit {
     logs: Option<tokio::task::JoinHandle<()>>,
     /// Access verdicts for the ops, a minute per context.
     verdicts: Verdicts,
+    /// An edit waiting for the terminal to be handed to `$EDITOR`.
+    outside: Option<Box<Editor>>,
+    /// Stops the key thread reading while `$EDITOR` has the terminal.
+    keys_paused: Arc<KeyGate>,
+}
+
+/// The key thread's gate: `paused` asks it to stop reading, `parked` says it has.
+#[derive(Default)]
+pub struct KeyGate {
+    paused: AtomicBool,
+    parked: AtomicBool,
+}
+
+impl KeyGate {
+    /// Asks the key thread to stop reading and waits (a second at most) until it has, so
+    /// no key meant for `$EDITOR` is read here.
+    fn pause(&self) {
+        self.paused.store(true, Ordering::Release);
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        while !self.parked.load(Ordering::Acquire) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn resume(&self) {
+        self.paused.store(false, Ordering::Release);
+    }
 }
 
 impl Cockpit {
@@ -136,6 +164,8 @@ impl Cockpit {
             ticks: tokio::time::interval(Duration::from_millis(250)),
             logs: None,
             verdicts: Verdicts::default(),
+            outside: None,
+            keys_paused: Arc::new(KeyGate::default()),
         }
     }
 
@@ -202,6 +232,7 @@ impl Cockpit {
                     crate::cluster::follow_logs(self.client.clone(), target, selector, options);
                 self.logs = Some(tokio::spawn(forward_logs(events, self.messages.clone())));
             }
+            Effect::EditOutside(editor) => self.outside = Some(editor),
             Effect::FetchForEdit { target } => {
                 let (client, messages) = (self.client.clone(), self.messages.clone());
                 tokio::spawn(async move {
@@ -263,7 +294,11 @@ pub async fn run(
     options: Options,
 ) -> anyhow::Result<()> {
     let mut cockpit = Cockpit::new(client, metrics, options);
-    spawn_keys(cockpit.messages());
+    // As kubectl edit picks it.
+    cockpit.app.external_editor = ["KUBE_EDITOR", "EDITOR"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()));
+    spawn_keys(cockpit.messages(), cockpit.keys_paused.clone());
     let mut terminal = ratatui::try_init()?;
     if let Ok(size) = terminal.size() {
         cockpit.app.update(Msg::Resized {
@@ -299,8 +334,48 @@ impl Cockpit {
             if self.app.quit {
                 return Ok(());
             }
+            if let Some(editor) = self.outside.take() {
+                let result = self.edit_outside(&editor);
+                terminal.clear()?;
+                self.app.update(Msg::EditedOutside { editor, result });
+            }
             tokio::time::sleep(Duration::from_millis(16)).await;
         }
+    }
+}
+
+impl Cockpit {
+    /// Hands the terminal to `$EDITOR` on the edit's text (as kubectl edit does) and takes
+    /// it back; the text it left, or why it could not be run.
+    fn edit_outside(&self, editor: &Editor) -> Result<String, String> {
+        let command = self.app.external_editor.clone().unwrap_or_default();
+        let path = std::env::temp_dir().join(format!(
+            "mlxp-edit-{}-{}.yaml",
+            std::process::id(),
+            editor.target.name
+        ));
+        std::fs::write(&path, editor.text.lines().join("\n") + "\n")
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        self.keys_paused.pause();
+        ratatui::restore();
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{command} \"$1\""))
+            .arg("mlxp-edit")
+            .arg(&path)
+            .status();
+        let _ = crossterm::terminal::enable_raw_mode();
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::terminal::EnterAlternateScreen);
+        self.keys_paused.resume();
+        let text = match status {
+            Ok(done) if done.success() => {
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+            }
+            Ok(done) => Err(format!("{command} ended with {done}")),
+            Err(e) => Err(format!("{command}: {e}")),
+        };
+        let _ = std::fs::remove_file(&path);
+        text
     }
 }
 
@@ -328,9 +403,24 @@ async fn forward_logs(
 /// Keys are read on their own thread: crossterm's read blocks. A resize is passed on with
 /// the new width (what `s` sorts by depends on it), so the loop redraws at the new size at
 /// once (the draw itself fits the frame).
-fn spawn_keys(messages: mpsc::Sender<Msg>) {
+fn spawn_keys(messages: mpsc::Sender<Msg>, gate: Arc<KeyGate>) {
     std::thread::spawn(move || {
-        while let Ok(event) = crossterm::event::read() {
+        loop {
+            // While `$EDITOR` has the terminal its keys are its own.
+            let paused = gate.paused.load(Ordering::Acquire);
+            gate.parked.store(paused, Ordering::Release);
+            if paused {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            match crossterm::event::poll(Duration::from_millis(50)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => return,
+            }
+            let Ok(event) = crossterm::event::read() else {
+                return;
+            };
             let msg = match event {
                 Event::Key(key) if key.kind != KeyEventKind::Release => {
                     Msg::Key(Key::from_event(&key))

@@ -124,11 +124,37 @@ impl App {
             ));
             return;
         }
-        self.mode = Mode::Edit(Box::new(Editor::new(
-            target,
-            &editable_yaml(&object),
-            EditFor::Replace,
-        )));
+        let editor = Editor::new(target, &editable_yaml(&object), EditFor::Replace);
+        self.open_edit(editor);
+    }
+
+    /// An edit opens in `$EDITOR` when it is set (as kubectl edit), else in the built-in one.
+    pub(super) fn open_edit(&mut self, editor: Editor) {
+        if self.external_editor.is_some() {
+            self.effects.push(Effect::EditOutside(Box::new(editor)));
+        } else {
+            self.mode = Mode::Edit(Box::new(editor));
+        }
+    }
+
+    /// `$EDITOR` closed: its text is checked and previewed as a save from the built-in
+    /// editor would be; a YAML error leaves it in the built-in editor, the line named.
+    pub(super) fn edited_outside(
+        &mut self,
+        mut editor: Box<Editor>,
+        result: Result<String, String>,
+    ) {
+        match result {
+            Ok(text) => {
+                editor.text = TextArea::new(text.lines().map(String::from).collect());
+                self.mode = Mode::Edit(editor);
+                self.save_edit();
+            }
+            Err(e) => {
+                editor.note = Some(format!("$EDITOR could not be run ({e}): edit it here"));
+                self.mode = Mode::Edit(editor);
+            }
+        }
     }
 
     pub(super) fn editor_key(&mut self, key: Key) {

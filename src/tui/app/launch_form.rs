@@ -212,7 +212,7 @@ impl App {
                     "{}: last changes, then ctrl-s previews it",
                     plan.effect
                 ));
-                self.mode = Mode::Edit(Box::new(editor));
+                self.open_edit(editor);
             }
         }
     }
