@@ -144,3 +144,71 @@ async fn l_on_a_running_job_follows_its_log_and_keeps_it_when_the_pod_finishes()
     assert_eq!(app.mode, Mode::Normal);
     assert_eq!(app.take_effects(), vec![Effect::StopLogs]);
 }
+
+#[tokio::test]
+async fn c_moves_through_the_containers_of_pods_that_have_several() {
+    use k8s_openapi::api::batch::v1::Job;
+    use kube::api::{Api, PostParams};
+    let sim = common::platform_at(common::eight_am()).await;
+    let client = sim.client(false).await.expect("client");
+    let job: Job = serde_json::from_value(serde_json::json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "two-c", "namespace": "training"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [
+            {"name": "main", "image": "busybox"},
+            {"name": "sidecar", "image": "busybox"},
+        ]}}},
+    }))
+    .expect("a job");
+    Api::<Job>::namespaced(client.clone(), "training")
+        .create(&PostParams::default(), &job)
+        .await
+        .expect("created");
+    // Created, scheduled, started: a few of the controllers' rounds.
+    for _ in 0..6 {
+        sim.advance(Duration::from_secs(10));
+    }
+    let snapshot = mlxp::cluster::snapshot_once(client.clone(), Duration::from_secs(30))
+        .await
+        .expect("a snapshot");
+    let mut app = common::cockpit::app_showing(snapshot);
+    press(&mut app, "4 g");
+    app.rebuild_if_due();
+    for _ in 0..20 {
+        if app.selected_key() == Some("training/two-c") {
+            break;
+        }
+        press(&mut app, "j");
+    }
+    press(&mut app, "l");
+    let Some(Effect::FollowLogs {
+        target,
+        selector,
+        options,
+    }) = app.take_effects().pop()
+    else {
+        panic!("l follows the logs ({:?})", app.message);
+    };
+    assert_eq!(options.container, None);
+    let mut events = follow_logs(client, target, selector, options);
+    until(&mut app, &mut events, "its pod started", |a| {
+        match &a.mode {
+            Mode::Logs(view) => !view.pods.is_empty(),
+            _ => false,
+        }
+    })
+    .await;
+    let containers = |app: &mut App| -> Option<String> {
+        match app.take_effects().pop() {
+            Some(Effect::FollowLogs { options, .. }) => options.container,
+            other => panic!("c follows again: {other:?} ({:?})", app.message),
+        }
+    };
+    press(&mut app, "c");
+    assert_eq!(containers(&mut app).as_deref(), Some("main"));
+    assert!(screen(&app).contains("container main"));
+    press(&mut app, "c");
+    assert_eq!(containers(&mut app).as_deref(), Some("sidecar"));
+    press(&mut app, "c");
+    assert_eq!(containers(&mut app), None, "back to each pod's default");
+}

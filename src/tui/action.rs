@@ -56,6 +56,7 @@ pub enum Action {
     ToggleWrap,
     ToggleTimestamps,
     TogglePrevious,
+    NextContainer,
     Edit,
     // In the editor.
     Save,
@@ -137,6 +138,7 @@ impl Action {
             Action::ToggleWrap => "Wrap long lines, or cut them",
             Action::ToggleTimestamps => "Show each line's time, or hide it",
             Action::TogglePrevious => "The previous containers' logs, or the current ones",
+            Action::NextContainer => "The next container's logs (pods with several)",
             Action::Edit => "Edit the selected object's YAML",
             Action::Save => "Check the edit and preview it",
             Action::Reload => "Take the object's fresh resourceVersion into the edit",
@@ -281,6 +283,7 @@ const FIXED: &[Action] = &[
     Action::ToggleWrap,
     Action::ToggleTimestamps,
     Action::TogglePrevious,
+    Action::NextContainer,
     Action::Edit,
     Action::Save,
     Action::Reload,

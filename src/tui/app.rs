@@ -592,7 +592,8 @@ impl App {
             | Action::ToggleFollow
             | Action::ToggleWrap
             | Action::ToggleTimestamps
-            | Action::TogglePrevious => {}
+            | Action::TogglePrevious
+            | Action::NextContainer => {}
             Action::Logs => self.open_logs(),
             Action::Edit => self.open_editor(),
             Action::Weights => self.open_weights_form(),

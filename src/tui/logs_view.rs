@@ -20,6 +20,7 @@ const HINTS: &[(Action, &str)] = &[
     (Action::ToggleWrap, "wraps"),
     (Action::ToggleTimestamps, "times"),
     (Action::TogglePrevious, "previous"),
+    (Action::NextContainer, "container"),
     (Action::Search, "searches"),
 ];
 
@@ -84,6 +85,10 @@ fn title(app: &App, view: &LogsView) -> String {
     }
     if view.previous {
         on.push("previous containers");
+    }
+    let container = view.container.as_ref().map(|c| format!("container {c}"));
+    if let Some(container) = &container {
+        on.push(container);
     }
     let dropped = match view.buffer.dropped() {
         0 => String::new(),

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::{App, Effect, Mode, PAGE};
+use crate::cluster::Snapshot;
 use crate::cluster::{LogEvent, LogOptions};
 use crate::tui::action::Action;
 use crate::tui::keymap::Context;
@@ -34,6 +35,8 @@ pub struct LogsView {
     pub wrap: bool,
     pub timestamps: bool,
     pub previous: bool,
+    /// The container read (None: each pod's default one).
+    pub container: Option<String>,
     /// The first line shown while paused.
     pub top: usize,
     pub pods: BTreeMap<String, PodLog>,
@@ -58,6 +61,7 @@ impl LogsView {
             wrap: false,
             timestamps: false,
             previous: false,
+            container: None,
             top: 0,
             pods: BTreeMap::new(),
             typing: None,
@@ -127,6 +131,37 @@ impl LogsView {
     }
 }
 
+impl LogsView {
+    /// The same view, its lines gone, to follow again another way.
+    fn restarted(&self) -> LogsView {
+        let mut fresh = LogsView::new(self.target.clone());
+        fresh.previous = self.previous;
+        fresh.container = self.container.clone();
+        fresh.wrap = self.wrap;
+        fresh.timestamps = self.timestamps;
+        // The pods known so far stay listed (their containers choose the next one).
+        fresh.pods = self.pods.clone();
+        fresh
+    }
+}
+
+/// The containers the followed pods have, when they have more than one.
+fn containers_of(snapshot: &Snapshot, view: &LogsView) -> Vec<String> {
+    let namespace = view.target.namespace();
+    let mut names: Vec<String> = Vec::new();
+    for pod in view.pods.keys() {
+        let Some(found) = snapshot.pods.get(namespace, pod) else {
+            continue;
+        };
+        for name in found.containers.iter() {
+            if !names.iter().any(|n| n == name.as_ref()) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}
+
 impl App {
     /// `l` on a row: the logs of its Job or served version.
     pub(super) fn open_logs(&mut self) {
@@ -161,7 +196,7 @@ impl App {
             target: view.target.clone(),
             options: LogOptions {
                 follow: true,
-                container: None,
+                container: view.container.clone(),
                 previous: view.previous,
             },
         });
@@ -191,10 +226,27 @@ impl App {
             Action::ToggleWrap => view.wrap = !view.wrap,
             Action::ToggleTimestamps => view.timestamps = !view.timestamps,
             Action::TogglePrevious => {
-                let mut fresh = LogsView::new(view.target.clone());
+                let mut fresh = view.restarted();
                 fresh.previous = !view.previous;
-                fresh.wrap = view.wrap;
-                fresh.timestamps = view.timestamps;
+                self.follow_logs(&fresh);
+                self.mode = Mode::Logs(Box::new(fresh));
+            }
+            Action::NextContainer => {
+                let names = containers_of(&self.snapshot, view);
+                if names.is_empty() {
+                    self.message = Some("its pods have one container each".into());
+                    return;
+                }
+                // The default, then each container by name, then the default again.
+                let next = match &view.container {
+                    None => names.first().cloned(),
+                    Some(now) => names
+                        .iter()
+                        .position(|n| n == now)
+                        .and_then(|i| names.get(i + 1).cloned()),
+                };
+                let mut fresh = view.restarted();
+                fresh.container = next;
                 self.follow_logs(&fresh);
                 self.mode = Mode::Logs(Box::new(fresh));
             }

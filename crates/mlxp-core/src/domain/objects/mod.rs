@@ -66,6 +66,8 @@ pub(crate) fn resources<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Resour
 #[derive(Deserialize)]
 pub(crate) struct RawContainer {
     #[serde(default)]
+    pub(crate) name: String,
+    #[serde(default)]
     resources: RawResources,
 }
 
