@@ -280,15 +280,20 @@ async fn no_op_is_planned_while_the_cockpit_is_blind() {
     let mut silent = (*app.snapshot).clone();
     silent.api.reachability = mlxp::cluster::Reachability::Silent;
     app.update(Msg::Snapshot(Arc::new(silent)));
-    press(&mut app, "R");
-    assert_eq!(app.mode, Mode::Normal);
-    assert!(
-        app.message.as_deref().is_some_and(|m| m
-            .starts_with("not done: the cockpit cannot see all of the cluster now (nodes, pods")),
-        "{:?}",
-        app.message
-    );
-    assert!(app.take_effects().is_empty());
+    // Nor do the forms open, nor the commands plan.
+    for keys in ["R", "W", "5 T", ": d r a i n space x enter"] {
+        press(&mut app, keys);
+        assert_eq!(app.mode, Mode::Normal, "{keys}");
+        assert!(
+            app.message.as_deref().is_some_and(|m| m.starts_with(
+                "not done: the cockpit cannot see all of the cluster now (nodes, pods"
+            )),
+            "{keys}: {:?}",
+            app.message
+        );
+        assert!(app.take_effects().is_empty());
+        press(&mut app, "6");
+    }
 }
 
 #[tokio::test]

@@ -118,8 +118,8 @@ impl App {
 
     /// The form with `model` filled in (or empty, to type it).
     pub(super) fn open_launch_form_for(&mut self, model: &str) {
-        if let Some(why) = self.read_only_reason() {
-            self.message = Some(format!("read-only ({why}): launching training is disabled"));
+        // Read-only, or blind to part of the cluster: no form to fill in for nothing.
+        if !self.may_act("launching training") {
             return;
         }
         let model = Some(model).filter(|m| !m.is_empty());

@@ -49,8 +49,8 @@ impl WeightsForm {
 
 impl App {
     pub(super) fn open_weights_form(&mut self) {
-        if let Some(why) = self.read_only_reason() {
-            self.message = Some(format!("read-only ({why}): setting weights is disabled"));
+        // Read-only, or blind to part of the cluster: no form to fill in for nothing.
+        if !self.may_act("setting weights") {
             return;
         }
         let key = self.selected_here().filter(|_| self.view == View::Serving);
