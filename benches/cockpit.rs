@@ -34,16 +34,9 @@ const ADDED_LATENCY: Duration = Duration::from_millis(100);
 /// How long the idle cockpit is measured.
 const IDLE: Duration = Duration::from_secs(60);
 
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+#[path = "common/rss.rs"]
+mod rss;
+use rss::rss_mib;
 
 /// User + system CPU seconds of this process.
 fn cpu_seconds() -> f64 {

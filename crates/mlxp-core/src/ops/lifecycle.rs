@@ -59,6 +59,25 @@ fn scale_to_zero(
         .collect()
 }
 
+/// A version moved to `stage`.
+fn to_stage(namespace: &str, version: &ModelVersion, stage: &str) -> Request {
+    Request::merge(
+        &Target::namespaced(KindName::ModelVersions, namespace, &version.meta.name),
+        json!({"spec": {"stage": stage}}),
+    )
+}
+
+/// A version taken out of the rollout: Rejected, the reason kept on it.
+fn rejected_for(namespace: &str, version: &ModelVersion, reason: &str) -> Request {
+    Request::merge(
+        &Target::namespaced(KindName::ModelVersions, namespace, &version.meta.name),
+        json!({
+            "metadata": {"annotations": {"mlxp.io/rejected-reason": reason}},
+            "spec": {"stage": "Rejected"},
+        }),
+    )
+}
+
 /// Every version of the route at 0 but `to`, at 100.
 fn all_to(snapshot: &Snapshot, namespace: &str, model: &str, to: &str) -> Vec<(String, i32)> {
     let mut asked = vec![(to.to_string(), 100)];
@@ -89,16 +108,10 @@ pub(super) fn promote(
         .collect();
     let mut requests = route.requests.clone();
     if promoted.stage != "Production" {
-        requests.push(Request::merge(
-            &Target::namespaced(KindName::ModelVersions, namespace, &promoted.meta.name),
-            json!({"spec": {"stage": "Production"}}),
-        ));
+        requests.push(to_stage(namespace, promoted, "Production"));
     }
     for old in &previous {
-        requests.push(Request::merge(
-            &Target::namespaced(KindName::ModelVersions, namespace, &old.meta.name),
-            json!({"spec": {"stage": "Archived"}}),
-        ));
+        requests.push(to_stage(namespace, old, "Archived"));
     }
     let others: Vec<&str> = versions(snapshot, namespace, model)
         .filter(|v| v.version != version)
@@ -189,13 +202,7 @@ pub(super) fn rollback(
     })?;
     let route = weights_on_route(op, snapshot, namespace, model, &stable.version, false)?;
     let mut requests = route.requests.clone();
-    requests.push(Request::merge(
-        &Target::namespaced(KindName::ModelVersions, namespace, &canary.meta.name),
-        json!({
-            "metadata": {"annotations": {"mlxp.io/rejected-reason": reason}},
-            "spec": {"stage": "Rejected"},
-        }),
-    ));
+    requests.push(rejected_for(namespace, canary, reason));
     let scaled = scale_to_zero(snapshot, namespace, model, &[canary.version.as_str()]);
     let mut effect = format!(
         "{model} rolled back to {}: {}; {} rejected ({reason})",
@@ -290,17 +297,8 @@ fn back_to_archived(
     }
     let route = weights_on_route(op, snapshot, namespace, model, &previous.version, false)?;
     let mut requests = route.requests.clone();
-    requests.push(Request::merge(
-        &Target::namespaced(KindName::ModelVersions, namespace, &previous.meta.name),
-        json!({"spec": {"stage": "Production"}}),
-    ));
-    requests.push(Request::merge(
-        &Target::namespaced(KindName::ModelVersions, namespace, &production.meta.name),
-        json!({
-            "metadata": {"annotations": {"mlxp.io/rejected-reason": reason}},
-            "spec": {"stage": "Rejected"},
-        }),
-    ));
+    requests.push(to_stage(namespace, previous, "Production"));
+    requests.push(rejected_for(namespace, production, reason));
     requests.extend(scale_to_zero(
         snapshot,
         namespace,
