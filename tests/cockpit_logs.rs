@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::proxy::FaultProxy;
 use mlxp::cluster::{LogEvent, Snapshot, follow_logs};
 use mlxp::tui::app::{App, Effect, Mode, Msg};
 use mlxp::tui::keys::Key;
@@ -57,11 +58,9 @@ fn shown_lines(app: &App) -> Vec<String> {
     view.buffer.iter().map(|l| l.text.to_string()).collect()
 }
 
-#[tokio::test]
-async fn l_on_a_running_job_follows_its_log_and_keeps_it_when_the_pod_finishes() {
-    let sim = common::platform_at(common::eight_am()).await;
-    sim.advance(Duration::from_secs(120));
-    let client = sim.client(false).await.expect("client");
+/// A cockpit watching the cluster through `client`, its logs view open on the running
+/// fraud-detector training Job, and the follower the loop would run for it.
+async fn logs_of_the_running_job(client: kube::Client) -> (App, mpsc::Receiver<LogEvent>) {
     let watch = mlxp::cluster::start(client.clone());
     let mut updates = watch.subscribe();
     let snapshot: Arc<Snapshot> = tokio::time::timeout(Duration::from_secs(10), async {
@@ -100,7 +99,64 @@ async fn l_on_a_running_job_follows_its_log_and_keeps_it_when_the_pod_finishes()
         selector.as_deref(),
         Some("job-name=train-fraud-detector-r12")
     );
-    let mut events = follow_logs(client.clone(), target, selector, options);
+    (app, follow_logs(client, target, selector, options))
+}
+
+#[tokio::test]
+async fn a_cut_log_stream_is_followed_again_from_the_line_after_the_last_one_shown() {
+    let sim = common::platform_at(common::eight_am()).await;
+    sim.advance(Duration::from_secs(120));
+    let proxy = FaultProxy::start(sim.addr()).await;
+    let mut config = sim.config(false).await.expect("config");
+    config.cluster_url = format!("https://{}", proxy.addr()).parse().expect("url");
+    let client = kube::Client::try_from(config).expect("client");
+    let (mut app, mut events) = logs_of_the_running_job(client).await;
+    until(&mut app, &mut events, "an epoch line", |a| {
+        shown_lines(a).iter().any(|l| l.starts_with("epoch"))
+    })
+    .await;
+    let before = shown_lines(&app);
+
+    // Every connection closes; the pod still runs: the view says so and reaches it again.
+    proxy.cut();
+    until(&mut app, &mut events, "a reconnecting pod", |a| {
+        screen(a).contains("reconnecting")
+    })
+    .await;
+    let shown = screen(&app);
+    assert!(
+        shown.contains("1 pods (0 streaming, 1 reconnecting: "),
+        "{shown}"
+    );
+    until(&mut app, &mut events, "the stream again", |a| {
+        screen(a).contains("1 pods (1 streaming)")
+    })
+    .await;
+
+    // Lines written after the cut come, each once; none shown before comes again.
+    sim.advance(Duration::from_secs(40 * 60));
+    until(&mut app, &mut events, "a new epoch line", |a| {
+        shown_lines(a).len() > before.len()
+    })
+    .await;
+    let after = shown_lines(&app);
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "the lines had stay as they were"
+    );
+    let mut seen = std::collections::HashSet::new();
+    for line in after.iter().filter(|l| l.starts_with("epoch")) {
+        assert!(seen.insert(line), "{line} came twice: {after:?}");
+    }
+}
+
+#[tokio::test]
+async fn l_on_a_running_job_follows_its_log_and_keeps_it_when_the_pod_finishes() {
+    let sim = common::platform_at(common::eight_am()).await;
+    sim.advance(Duration::from_secs(120));
+    let client = sim.client(false).await.expect("client");
+    let (mut app, mut events) = logs_of_the_running_job(client).await;
     until(&mut app, &mut events, "an epoch line", |a| {
         shown_lines(a).iter().any(|l| l.starts_with("epoch"))
     })

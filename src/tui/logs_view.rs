@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::action::Action;
-use super::app::{App, LogsView, PodLog};
+use super::app::{App, LogsView};
 use super::help;
 use super::keymap::Context;
 use super::style::{style, titled_block};
@@ -63,19 +63,7 @@ pub fn render(app: &App, view: &LogsView, frame: &mut Frame, area: Rect) {
 }
 
 fn title(app: &App, view: &LogsView) -> String {
-    let running = view
-        .pods
-        .values()
-        .filter(|p| **p == PodLog::Streaming)
-        .count();
-    let failed = view
-        .pods
-        .iter()
-        .filter_map(|(pod, p)| match p {
-            PodLog::Failed(why) => Some(format!("{pod}: {why}")),
-            _ => None,
-        })
-        .collect::<Vec<_>>();
+    let streams = view.streams(app.snapshot.api.silent());
     let mut on = vec![if view.follow { "following" } else { "paused" }];
     if view.wrap {
         on.push("wrap");
@@ -94,15 +82,9 @@ fn title(app: &App, view: &LogsView) -> String {
         0 => String::new(),
         n => format!(" ({n} older let go)"),
     };
-    let failed = if failed.is_empty() {
-        String::new()
-    } else {
-        format!(" · failed: {}", failed.join("; "))
-    };
     format!(
-        " logs of {} · {} pods ({running} streaming){failed} · {} · {} lines{dropped} · {} ",
+        " logs of {} · {streams} · {} · {} lines{dropped} · {} ",
         view.target,
-        view.pods.len(),
         on.join(", "),
         view.buffer.len(),
         help::key_hints(&app.keymap, Context::Logs, HINTS)

@@ -22,6 +22,8 @@ pub const LOG_LINES: usize = 20_000;
 #[derive(Debug, Clone, PartialEq)]
 pub enum PodLog {
     Streaming,
+    /// Its stream was cut (why); the follower is reaching it again.
+    Reconnecting(String),
     Ended,
     Failed(String),
 }
@@ -94,6 +96,9 @@ impl LogsView {
                 LogEvent::Started(pod) => {
                     self.pods.insert(pod, PodLog::Streaming);
                 }
+                LogEvent::Reconnecting { pod, cause } => {
+                    self.pods.insert(pod, PodLog::Reconnecting(cause));
+                }
                 LogEvent::Ended { pod, error } if !pod.is_empty() => {
                     let state = error.map_or(PodLog::Ended, PodLog::Failed);
                     self.pods.insert(pod, state);
@@ -107,6 +112,44 @@ impl LogsView {
                 LogEvent::Done => {}
             }
         }
+    }
+
+    /// The pods and how their streams stand: `3 pods (2 streaming, 1 reconnecting: …)`.
+    /// While the API server is silent a stream that sends nothing may be cut without a
+    /// word, so none is called streaming.
+    pub fn streams(&self, api_silent: bool) -> String {
+        let count = |wanted: fn(&PodLog) -> bool| self.pods.values().filter(|p| wanted(p)).count();
+        let streaming = count(|p| *p == PodLog::Streaming);
+        let mut parts = vec![if api_silent && streaming > 0 {
+            format!("{streaming} unconfirmed: the API server is silent")
+        } else {
+            format!("{streaming} streaming")
+        }];
+        let reconnecting: Vec<&str> = self
+            .pods
+            .values()
+            .filter_map(|p| match p {
+                PodLog::Reconnecting(why) => Some(why.as_str()),
+                _ => None,
+            })
+            .collect();
+        if let Some(why) = reconnecting.first() {
+            parts.push(format!("{} reconnecting: {why}", reconnecting.len()));
+        }
+        let failed: Vec<String> = self
+            .pods
+            .iter()
+            .filter_map(|(pod, p)| match p {
+                PodLog::Failed(why) => Some(format!("{pod}: {why}")),
+                _ => None,
+            })
+            .collect();
+        let failed = if failed.is_empty() {
+            String::new()
+        } else {
+            format!(" · failed: {}", failed.join("; "))
+        };
+        format!("{} pods ({}){failed}", self.pods.len(), parts.join(", "))
     }
 
     fn scroll(&mut self, action: Action) -> bool {
@@ -292,5 +335,39 @@ impl App {
         if let Mode::Logs(view) = &mut self.mode {
             view.take(events);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_stream_is_called_streaming_while_the_api_server_is_silent() {
+        let mut view = LogsView::new(LogTarget::Job {
+            namespace: "training".into(),
+            name: "train-a".into(),
+        });
+        view.take(vec![
+            LogEvent::Started("a-1".into()),
+            LogEvent::Started("a-2".into()),
+            LogEvent::Started("a-3".into()),
+            LogEvent::Reconnecting {
+                pod: "a-2".into(),
+                cause: "connection reset".into(),
+            },
+            LogEvent::Ended {
+                pod: "a-3".into(),
+                error: Some("forbidden".into()),
+            },
+        ]);
+        assert_eq!(
+            view.streams(false),
+            "3 pods (1 streaming, 1 reconnecting: connection reset) · failed: a-3: forbidden"
+        );
+        assert_eq!(
+            view.streams(true),
+            "3 pods (1 unconfirmed: the API server is silent, 1 reconnecting: connection reset) · failed: a-3: forbidden"
+        );
     }
 }
