@@ -43,6 +43,7 @@ impl AuditLine {
                 Err(e @ ExecError::Refused(_)) => format!("refused: {e}"),
                 Err(e @ ExecError::Forbidden { .. }) => e.to_string(),
                 Err(e @ ExecError::Conflict { .. }) => format!("conflict: {e}"),
+                Err(e @ ExecError::Unanswered { .. }) => format!("unknown: {e}"),
                 Err(e @ (ExecError::Api { .. } | ExecError::Stopped { .. })) => {
                     format!("failed: {e}")
                 }

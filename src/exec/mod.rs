@@ -10,6 +10,7 @@ mod diff;
 mod verdicts;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono::Utc;
 use serde::Serialize;
@@ -23,6 +24,8 @@ pub use diff::Diff;
 pub use verdicts::{VERDICT_TTL, Verdicts};
 
 /// How long a rollback waits for the version it goes back to to be Ready.
+/// How long one request may go unanswered by default.
+const ANSWER_PATIENCE: Duration = Duration::from_secs(30);
 const READY_PATIENCE: std::time::Duration = std::time::Duration::from_secs(180);
 
 /// How long the fresh snapshot a conflict asks for may take.
@@ -70,6 +73,17 @@ pub enum ExecError {
     Conflict { target: String, message: String },
     #[error("{target}: {cause}")]
     Api { target: String, cause: Cause },
+    /// The server took the request and said nothing back in time: a change may or may
+    /// not have been made.
+    #[error(
+        "{target}: no answer from the API server in {secs} s{}",
+        if *.maybe_done { "; the change may have been made: look before running it again" } else { "; nothing was changed" }
+    )]
+    Unanswered {
+        target: String,
+        secs: u64,
+        maybe_done: bool,
+    },
     /// A request after the first failed: what was done before it stays done.
     #[error("stopped after {done} of {of} changes ({error}); the first {done} stay done")]
     Stopped {
@@ -85,7 +99,9 @@ impl ExecError {
         match self {
             ExecError::Refused(Refused::Precondition(_)) | ExecError::Conflict { .. } => 3,
             ExecError::Forbidden { .. } => 4,
-            ExecError::Refused(Refused::NotFound(_)) | ExecError::Api { .. } => 1,
+            ExecError::Refused(Refused::NotFound(_))
+            | ExecError::Api { .. }
+            | ExecError::Unanswered { .. } => 1,
             ExecError::Stopped { error, .. } => error.exit_code(),
         }
     }
@@ -98,6 +114,8 @@ pub struct Executor {
     audit: Option<PathBuf>,
     /// Access verdicts already given (a fresh executor asks every time).
     verdicts: Verdicts,
+    /// How long one request may go unanswered (kube's own read timeout is 295 s).
+    patience: Duration,
 }
 
 impl Executor {
@@ -107,7 +125,33 @@ impl Executor {
             context,
             audit,
             verdicts: Verdicts::default(),
+            patience: ANSWER_PATIENCE,
         }
+    }
+
+    /// Waits `patience` for each answer instead of the default 30 s.
+    pub fn with_patience(mut self, patience: Duration) -> Self {
+        self.patience = patience;
+        self
+    }
+
+    /// `request`'s answer, or Unanswered once `patience` has passed: a frozen server is
+    /// reported, not waited on. `maybe_done`: the request would change the cluster.
+    async fn answered<T>(
+        &self,
+        target: &Target,
+        maybe_done: bool,
+        request: impl std::future::Future<Output = Result<T, ExecError>>,
+    ) -> Result<T, ExecError> {
+        tokio::time::timeout(self.patience, request)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ExecError::Unanswered {
+                    target: target.to_string(),
+                    secs: self.patience.as_secs(),
+                    maybe_done,
+                })
+            })
     }
 
     /// Uses verdicts kept from earlier ops (the cockpit keeps them a minute per context).
@@ -123,8 +167,9 @@ impl Executor {
         snapshot: &Snapshot,
         mode: Mode,
     ) -> Result<Outcome, ExecError> {
-        let user = whoami(&self.client)
+        let user = tokio::time::timeout(self.patience, whoami(&self.client))
             .await
+            .unwrap_or(Err(Cause::TimedOut))
             .unwrap_or_else(|cause| format!("unknown ({cause})"));
         let actor = Actor {
             user: user.clone(),
@@ -308,8 +353,9 @@ impl Executor {
         let verdict = match self.verdicts.get(&self.context, &access, now) {
             Some(kept) => kept,
             None => {
-                let asked = may(&self.client, access)
+                let asked = tokio::time::timeout(self.patience, may(&self.client, access))
                     .await
+                    .unwrap_or(Err(Cause::TimedOut))
                     .map_err(|cause| api(target, cause))?;
                 self.verdicts
                     .put(&self.context, &access, asked.clone(), now);
@@ -346,10 +392,13 @@ impl Executor {
         let request = http::Request::get(target.path())
             .body(Vec::new())
             .expect("a GET of a path");
-        self.client
-            .request::<Value>(request)
-            .await
-            .map_err(|e| api(target, Cause::of(&e)))
+        self.answered(target, false, async {
+            self.client
+                .request::<Value>(request)
+                .await
+                .map_err(|e| api(target, Cause::of(&e)))
+        })
+        .await
     }
 
     /// Sends a request for real; an eviction a PodDisruptionBudget blocks is tried again
@@ -390,26 +439,29 @@ impl Executor {
             .header(http::header::CONTENT_TYPE, request.change.content_type())
             .body(body)
             .expect("a request to a path");
-        self.client
-            .request::<Value>(http)
-            .await
-            .map_err(|e| match Cause::of(&e) {
-                // 409: a resourceVersion that moved on; 422 to a JSON patch: one of its
-                // `test`s no longer holds, or a path it names is gone (the route's backends
-                // changed under it). Its values were checked when it was planned.
-                Cause::Api { code: 409, message }
-                    if matches!(request.change, Change::Create(_)) =>
-                {
-                    conflict(target, format!("it already exists: {message}"))
-                }
-                Cause::Api { code: 409, message } => conflict(target, message),
-                Cause::Api { code: 422, message }
-                    if matches!(request.change, Change::JsonPatch(_)) =>
-                {
-                    conflict(target, message)
-                }
-                cause => api(target, cause),
-            })
+        let sent = async {
+            self.client
+                .request::<Value>(http)
+                .await
+                .map_err(|e| match Cause::of(&e) {
+                    // 409: a resourceVersion that moved on; 422 to a JSON patch: one of its
+                    // `test`s no longer holds, or a path it names is gone (the route's
+                    // backends changed under it). Its values were checked when planned.
+                    Cause::Api { code: 409, message }
+                        if matches!(request.change, Change::Create(_)) =>
+                    {
+                        conflict(target, format!("it already exists: {message}"))
+                    }
+                    Cause::Api { code: 409, message } => conflict(target, message),
+                    Cause::Api { code: 422, message }
+                        if matches!(request.change, Change::JsonPatch(_)) =>
+                    {
+                        conflict(target, message)
+                    }
+                    cause => api(target, cause),
+                })
+        };
+        self.answered(target, mode == Mode::Apply, sent).await
     }
 
     async fn create_event(&self, target: &Target, event: Value) -> Result<Value, Cause> {
@@ -418,9 +470,9 @@ impl Executor {
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(serde_json::to_vec(&event).expect("JSON of a JSON value"))
             .expect("a POST of a path");
-        self.client
-            .request::<Value>(request)
+        tokio::time::timeout(self.patience, self.client.request::<Value>(request))
             .await
+            .map_err(|_| Cause::TimedOut)?
             .map_err(|e| Cause::of(&e))
     }
 }

@@ -140,6 +140,12 @@ pub(super) fn set(
             }
         }
     }
+    // A JSON patch of the weight leaves, each behind a `test` of its backend's name, rather
+    // than a server-side apply: in the Gateway API CRDs `spec.rules` and `backendRefs` are
+    // atomic lists (no list-map keys), so an apply carrying the weights must carry every
+    // rule whole — mlxp would take the matches and filters from whoever wrote the route
+    // (a conflict without force, their fields taken with it). The patch changes only the
+    // weights and fails (422, planned again) if a backend moved.
     let mut patch = Vec::new();
     for e in entries.iter().filter(|e| weight(e) != e.backend.weight) {
         let (rule, index) = e.backend.at;
