@@ -117,7 +117,9 @@ async fn a_cut_log_stream_is_followed_again_from_the_line_after_the_last_one_sho
     .await;
     let before = shown_lines(&app);
 
-    // Every connection closes; the pod still runs: the view says so and reaches it again.
+    // Every connection closes and the server cannot be reached for a while; the pod still
+    // runs: the view says so, once, and reaches it again when it can.
+    proxy.refuse(true);
     proxy.cut();
     until(&mut app, &mut events, "a reconnecting pod", |a| {
         screen(a).contains("reconnecting")
@@ -128,6 +130,20 @@ async fn a_cut_log_stream_is_followed_again_from_the_line_after_the_last_one_sho
         shown.contains("1 pods (0 streaming, 1 reconnecting: "),
         "{shown}"
     );
+    // Two seconds unreachable: the follower's tries back off and say nothing new (without
+    // a backoff its pods watch said so thousands of times a second).
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(event) = events.recv().await {
+            app.update(Msg::Logs(vec![event]));
+        }
+    })
+    .await;
+    let notes = shown_lines(&app)
+        .iter()
+        .filter(|l| l.starts_with('['))
+        .count();
+    assert!(notes <= 1, "said once, not {notes} times");
+    proxy.refuse(false);
     until(&mut app, &mut events, "the stream again", |a| {
         screen(a).contains("1 pods (1 streaming)")
     })

@@ -78,6 +78,10 @@ pub async fn logs(
                 eprintln!("mlxp: the log of {pod}: {error}");
                 Ok(())
             }
+            LogEvent::Note(note) => {
+                eprintln!("mlxp: {note}");
+                Ok(())
+            }
             LogEvent::Reconnecting { pod, cause } => {
                 eprintln!("mlxp: the log of {pod} was cut ({cause}); reconnecting");
                 Ok(())

@@ -35,6 +35,8 @@ pub enum LogEvent {
         pod: String,
         error: Option<String>,
     },
+    /// A word from the follower itself: watching the pods failed, or works again.
+    Note(String),
     /// No more will come (not following, and every pod's log was read).
     Done,
 }
@@ -96,12 +98,22 @@ async fn follow_pods(
 ) {
     let mut streaming: HashSet<String> = HashSet::new();
     let config = watcher::Config::default().labels(&selector);
-    let mut events = watcher(pods.clone(), config).applied_objects().boxed();
+    // Backoff: without it the watcher tries again at once, in a tight loop, while the
+    // server cannot be reached.
+    let mut events = watcher(pods.clone(), config)
+        .default_backoff()
+        .applied_objects()
+        .boxed();
+    // A failure is said once, when it starts, and its end once, not at every try.
+    let mut failing = false;
     loop {
         tokio::select! {
             () = tx.closed() => return,
             event = events.try_next() => match event {
                 Ok(Some(pod)) => {
+                    if std::mem::take(&mut failing) {
+                        let _ = tx.send(note("watching the pods again")).await;
+                    }
                     let started = pod
                         .status
                         .as_ref()
@@ -114,18 +126,20 @@ async fn follow_pods(
                     }
                 }
                 Ok(None) => return,
-                // The watcher retries by itself; say so once per failure.
+                // The watcher retries by itself (with its backoff).
                 Err(e) => {
-                    let _ = tx
-                        .send(LogEvent::Ended {
-                            pod: String::new(),
-                            error: Some(format!("watching the pods: {e}")),
-                        })
-                        .await;
+                    if !std::mem::replace(&mut failing, true) {
+                        let why = format!("watching the pods: {e}; trying again");
+                        let _ = tx.send(note(&why)).await;
+                    }
                 }
             },
         }
     }
+}
+
+fn note(text: &str) -> LogEvent {
+    LogEvent::Note(text.to_string())
 }
 
 /// The longest wait between two tries to reach a pod's log again.

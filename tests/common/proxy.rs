@@ -1,6 +1,7 @@
 //! A TCP proxy between a client and the embedded cluster that a test can freeze (the
 //! connections stay open and nothing passes: a hung server, a dead node behind a load
-//! balancer), resume, or cut (every connection closed).
+//! balancer), resume, cut (every connection closed), or make refuse new connections (a
+//! server gone).
 
 use std::net::SocketAddr;
 
@@ -12,6 +13,7 @@ pub struct FaultProxy {
     addr: SocketAddr,
     frozen: watch::Sender<bool>,
     cuts: watch::Sender<u64>,
+    refusing: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -21,9 +23,14 @@ impl FaultProxy {
         let addr = listener.local_addr().expect("addr");
         let (frozen, _) = watch::channel(false);
         let (cuts, _) = watch::channel(0u64);
+        let (refusing, refusing_rx) = watch::channel(false);
         let (frozen_rx, cuts_rx) = (frozen.subscribe(), cuts.subscribe());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if *refusing_rx.borrow() {
+                    drop(client);
+                    continue;
+                }
                 let (frozen, cuts) = (frozen_rx.clone(), cuts_rx.clone());
                 tokio::spawn(async move {
                     if let Ok(server) = TcpStream::connect(upstream).await {
@@ -36,6 +43,7 @@ impl FaultProxy {
             addr,
             frozen,
             cuts,
+            refusing,
             task,
         }
     }
@@ -51,6 +59,11 @@ impl FaultProxy {
 
     pub fn resume(&self) {
         self.frozen.send_replace(false);
+    }
+
+    /// New connections are closed as soon as they are made (or, `false`, relayed again).
+    pub fn refuse(&self, refusing: bool) {
+        self.refusing.send_replace(refusing);
     }
 
     /// Closes every connection open now.

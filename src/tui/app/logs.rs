@@ -99,15 +99,13 @@ impl LogsView {
                 LogEvent::Reconnecting { pod, cause } => {
                     self.pods.insert(pod, PodLog::Reconnecting(cause));
                 }
-                LogEvent::Ended { pod, error } if !pod.is_empty() => {
+                LogEvent::Ended { pod, error } => {
                     let state = error.map_or(PodLog::Ended, PodLog::Failed);
                     self.pods.insert(pod, state);
                 }
-                LogEvent::Ended { error, .. } => {
-                    if let Some(error) = error {
-                        self.buffer
-                            .push(LogLine::parse("mlxp".into(), &format!("[{error}]")));
-                    }
+                LogEvent::Note(note) => {
+                    self.buffer
+                        .push(LogLine::parse("mlxp".into(), &format!("[{note}]")));
                 }
                 LogEvent::Done => {}
             }
