@@ -15,6 +15,9 @@ pub enum KindName {
     Models,
     ModelVersions,
     Events,
+    /// Written only (a served version's Service, with its Deployment), never watched: not
+    /// in ALL.
+    Services,
 }
 
 impl KindName {
@@ -48,6 +51,7 @@ impl KindName {
             KindName::Models => ("mlxp.io", "v1alpha1", "models"),
             KindName::ModelVersions => ("mlxp.io", "v1alpha1", "modelversions"),
             KindName::Events => ("", "v1", "events"),
+            KindName::Services => ("", "v1", "services"),
         }
     }
 
@@ -66,6 +70,7 @@ impl KindName {
             KindName::Models => "Model",
             KindName::ModelVersions => "ModelVersion",
             KindName::Events => "Event",
+            KindName::Services => "Service",
         }
     }
 

@@ -2,6 +2,7 @@
 //! the metrics as one `MetricsFrame` and the trait of their sources. No I/O: no Kubernetes
 //! client, no async runtime, no terminal (see the README's Architecture).
 
+pub mod agent;
 pub mod domain;
 pub mod gpus;
 pub mod health;

@@ -95,6 +95,8 @@ impl Snapshot {
             KindName::Models => &self.models.status,
             KindName::ModelVersions => &self.model_versions.status,
             KindName::Events => &self.events.status,
+            // Not watched: what is known of serving is what the Deployments say.
+            KindName::Services => &self.deployments.status,
         }
     }
 
@@ -155,7 +157,36 @@ impl Snapshot {
             KindName::Models => of(&self.models, namespace, name),
             KindName::ModelVersions => of(&self.model_versions, namespace, name),
             KindName::Events => of(&self.events, namespace, name),
+            KindName::Services => None,
         }
+    }
+
+    /// Every kind listed and the server answering: a fixture's starting point.
+    #[cfg(test)]
+    pub(crate) fn synced_for_tests() -> Snapshot {
+        let mut snapshot = Snapshot::default();
+        snapshot.set_states_for_tests(&crate::source::SourceState::Synced);
+        snapshot.api.reachability = crate::source::Reachability::Answering;
+        snapshot
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_states_for_tests(&mut self, state: &crate::source::SourceState) {
+        fn set<T>(kind: &mut Kind<T>, state: &crate::source::SourceState) {
+            kind.status.state = state.clone();
+        }
+        set(&mut self.nodes, state);
+        set(&mut self.pods, state);
+        set(&mut self.jobs, state);
+        set(&mut self.workloads, state);
+        set(&mut self.cluster_queues, state);
+        set(&mut self.local_queues, state);
+        set(&mut self.deployments, state);
+        set(&mut self.hpas, state);
+        set(&mut self.routes, state);
+        set(&mut self.models, state);
+        set(&mut self.model_versions, state);
+        set(&mut self.events, state);
     }
 
     pub fn complete(&self) -> bool {

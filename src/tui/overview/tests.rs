@@ -34,7 +34,7 @@ fn snapshot(state: SourceState, answering: bool) -> Arc<Snapshot> {
             KindName::HttpRoutes => &mut snapshot.routes.status,
             KindName::Models => &mut snapshot.models.status,
             KindName::ModelVersions => &mut snapshot.model_versions.status,
-            KindName::Events => &mut snapshot.events.status,
+            KindName::Events | KindName::Services => &mut snapshot.events.status,
         };
         status.state = state.clone();
         status.error = Some("connection refused".into());

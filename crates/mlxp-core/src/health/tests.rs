@@ -9,29 +9,11 @@ const H100: &str = "NVIDIA-H100-80GB-HBM3";
 
 /// Every kind listed and the server answering.
 fn synced() -> Snapshot {
-    let mut snapshot = Snapshot::default();
-    set_state(&mut snapshot, SourceState::Synced);
-    snapshot.api.reachability = Reachability::Answering;
-    snapshot
+    Snapshot::synced_for_tests()
 }
 
 fn set_state(snapshot: &mut Snapshot, state: SourceState) {
-    fn set<T>(kind: &mut Kind<T>, state: &SourceState) {
-        kind.status.state = state.clone();
-    }
-    let s = &state;
-    set(&mut snapshot.nodes, s);
-    set(&mut snapshot.pods, s);
-    set(&mut snapshot.jobs, s);
-    set(&mut snapshot.workloads, s);
-    set(&mut snapshot.cluster_queues, s);
-    set(&mut snapshot.local_queues, s);
-    set(&mut snapshot.deployments, s);
-    set(&mut snapshot.hpas, s);
-    set(&mut snapshot.routes, s);
-    set(&mut snapshot.models, s);
-    set(&mut snapshot.model_versions, s);
-    set(&mut snapshot.events, s);
+    snapshot.set_states_for_tests(&state);
 }
 
 fn add<T: serde::de::DeserializeOwned>(kind: &mut Kind<T>, object: Value) {

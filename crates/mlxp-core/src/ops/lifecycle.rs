@@ -157,6 +157,7 @@ pub(super) fn promote_step(
     model: &str,
     version: &str,
     force: bool,
+    actor: &Actor,
 ) -> Result<Plan, Refused> {
     let promoted = version_of_model(snapshot, namespace, model, version)?;
     if promoted.stage != "Canary" {
@@ -177,7 +178,7 @@ pub(super) fn promote_step(
     let now = weights::weight_of(snapshot, namespace, model, version);
     match steps.iter().copied().find(|&s| s > now) {
         Some(next) if next < 100 => {
-            let mut plan = weights::step(op, snapshot, namespace, model, force)?;
+            let mut plan = weights::step(op, snapshot, namespace, model, force, actor)?;
             plan.effect = format!("{} — promoting step by step", plan.effect);
             Ok(plan)
         }

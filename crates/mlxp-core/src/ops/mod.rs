@@ -14,10 +14,12 @@ use crate::snapshot::Snapshot;
 
 mod lifecycle;
 mod nodes;
+pub mod pipeline;
 mod queues;
 mod serving;
 mod training;
 mod weights;
+pub(crate) use weights::weight_of;
 
 pub use lifecycle::SCALED_UP_FOR_ROLLBACK;
 pub use queues::find_queue;
@@ -145,6 +147,41 @@ pub enum Op {
     Delete {
         target: Target,
     },
+    /// A ModelVersion (stage Registered) for the run a training Job made, with its metrics.
+    Register {
+        namespace: String,
+        model: String,
+        job_namespace: String,
+        job: String,
+    },
+    /// A Registered version judged by its Model's thresholds: Validated, or Rejected with
+    /// what fell short.
+    Validate {
+        namespace: String,
+        model: String,
+        version: String,
+    },
+    /// A Validated version's Deployment, Service and autoscaler, from its Model's serving
+    /// template.
+    Deploy {
+        namespace: String,
+        model: String,
+        version: String,
+    },
+    /// A deployed, Validated version on the route at the first canary step: stage Canary.
+    StartCanary {
+        namespace: String,
+        model: String,
+        version: String,
+    },
+    /// The canary's failed analyses in a row, kept on it; `why` says what was measured.
+    RecordAnalysis {
+        namespace: String,
+        model: String,
+        version: String,
+        failures: u32,
+        why: String,
+    },
     /// An object replaced by an edit of it (as `kubectl edit`): sent with the
     /// resourceVersion it was read at, so a change made since fails it instead of being
     /// overwritten.
@@ -173,6 +210,8 @@ impl Op {
                 | Op::ResumeQueue { .. }
                 | Op::SuspendJob { .. }
                 | Op::ResumeJob { .. }
+                | Op::Validate { .. }
+                | Op::RecordAnalysis { .. }
         )
     }
 
@@ -197,6 +236,11 @@ impl Op {
             Op::ResumeJob { .. } => "resume-job",
             Op::Delete { .. } => "delete",
             Op::Replace { .. } => "edit",
+            Op::Register { .. } => "register",
+            Op::Validate { .. } => "validate",
+            Op::Deploy { .. } => "deploy",
+            Op::StartCanary { .. } => "start-canary",
+            Op::RecordAnalysis { .. } => "record-analysis",
         }
     }
 }
@@ -432,14 +476,14 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
             namespace,
             model,
             force,
-        } => weights::step(op, snapshot, namespace, model, *force),
+        } => weights::step(op, snapshot, namespace, model, *force, actor),
         Op::Promote {
             namespace,
             model,
             version,
             force,
             step: true,
-        } => lifecycle::promote_step(op, snapshot, namespace, model, version, *force),
+        } => lifecycle::promote_step(op, snapshot, namespace, model, version, *force, actor),
         Op::Promote {
             namespace,
             model,
@@ -508,6 +552,34 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
             min,
             max,
         } => serving::scale(op, snapshot, namespace, model, version, (*min, *max)),
+        Op::Register {
+            namespace,
+            model,
+            job_namespace,
+            job,
+        } => pipeline::register(op, snapshot, namespace, model, (job_namespace, job)),
+        Op::Validate {
+            namespace,
+            model,
+            version,
+        } => pipeline::validate(op, snapshot, namespace, model, version, actor),
+        Op::Deploy {
+            namespace,
+            model,
+            version,
+        } => pipeline::deploy(op, snapshot, namespace, model, version),
+        Op::StartCanary {
+            namespace,
+            model,
+            version,
+        } => pipeline::start_canary(op, snapshot, namespace, model, version, actor),
+        Op::RecordAnalysis {
+            namespace,
+            model,
+            version,
+            failures,
+            why,
+        } => pipeline::record_analysis(op, snapshot, namespace, model, version, *failures, why),
         Op::Cordon { node } => nodes::cordon(op, snapshot, node, true),
         Op::Uncordon { node } => nodes::cordon(op, snapshot, node, false),
         Op::Drain { node, force } => nodes::drain(op, snapshot, node, *force),

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use super::{Op, Plan, Refused, Request, Target};
-use crate::domain::objects::{Backend, HttpRoute};
+use super::{Actor, Op, Plan, Refused, Request, Target};
+use crate::domain::objects::{ANALYSIS_FAILURES, Backend, HttpRoute, STEP_SINCE};
 use crate::kinds::KindName;
 use crate::served::version_of;
 use crate::snapshot::Snapshot;
@@ -53,7 +53,7 @@ pub(super) fn on_route(snapshot: &Snapshot, namespace: &str, model: &str, versio
 }
 
 /// The weight the model's route gives `version`, over its backends (0 when not on it).
-pub(super) fn weight_of(snapshot: &Snapshot, namespace: &str, model: &str, version: &str) -> i32 {
+pub(crate) fn weight_of(snapshot: &Snapshot, namespace: &str, model: &str, version: &str) -> i32 {
     route(snapshot, namespace, model).map_or(0, |route| {
         entries(snapshot, route, model)
             .iter()
@@ -183,12 +183,81 @@ pub(super) fn set(
     })
 }
 
+/// A backend added to the model's route with `added`'s weight, `production` taking
+/// `100 - added - others`. Guarded by the route's resourceVersion: two adds planned on the
+/// same route cannot both land (the second fails and is planned again, finding it there).
+pub(super) fn add_backend(
+    op: &Op,
+    snapshot: &Snapshot,
+    namespace: &str,
+    model: &str,
+    added: (&str, i32),
+    production: (&str, i32),
+) -> Result<Plan, Refused> {
+    let route = route(snapshot, namespace, model)?;
+    let entries = entries(snapshot, route, model);
+    let (backend, weight) = added;
+    if entries.iter().any(|e| e.backend.name == backend) {
+        let version = version_of(snapshot, &route.meta.namespace, model, backend);
+        let asked = [(version, weight), (production.0.to_string(), production.1)];
+        return set(op, snapshot, namespace, model, &asked, false);
+    }
+    let stable = entries
+        .iter()
+        .find(|e| e.version == production.0)
+        .ok_or_else(|| {
+            Refused::Precondition(format!(
+                "{model} {} is not on HTTPRoute {}/{}",
+                production.0, route.meta.namespace, route.meta.name
+            ))
+        })?;
+    let (rule, index) = stable.backend.at;
+    let others: i32 = entries
+        .iter()
+        .filter(|e| e.backend.at.0 == rule && e.backend.at != stable.backend.at)
+        .map(|e| e.backend.weight.max(0))
+        .sum();
+    let rest = 100 - weight - others;
+    if rest < 0 {
+        return Err(Refused::Precondition(format!(
+            "other versions hold {others} %: no room for {weight} % to {backend}"
+        )));
+    }
+    let at = format!("/spec/rules/{rule}/backendRefs");
+    let mut entry = json!({"name": backend, "weight": weight});
+    if let Some(port) = stable.backend.port {
+        entry["port"] = json!(port);
+    }
+    let patch = vec![
+        json!({"op": "test", "path": "/metadata/resourceVersion", "value": route.meta.resource_version}),
+        json!({"op": "test", "path": format!("{at}/{index}/name"), "value": stable.backend.name}),
+        json!({"op": "add", "path": format!("{at}/{index}/weight"), "value": rest}),
+        json!({"op": "add", "path": format!("{at}/-"), "value": entry}),
+    ];
+    let target = Target::namespaced(
+        KindName::HttpRoutes,
+        &route.meta.namespace,
+        &route.meta.name,
+    );
+    Ok(Plan {
+        op: op.clone(),
+        effect: format!(
+            "{model}: {} {}→{rest} %, {backend} added at {weight} %",
+            stable.version, stable.backend.weight
+        ),
+        requests: vec![Request::json_patch(&target, patch)],
+        target,
+        reason: "CanaryWeightsSet",
+    })
+}
+
 pub(super) fn step(
     op: &Op,
     snapshot: &Snapshot,
     namespace: &str,
     model_name: &str,
     force: bool,
+    actor: &Actor,
 ) -> Result<Plan, Refused> {
     let model = snapshot
         .models
@@ -247,9 +316,21 @@ pub(super) fn step(
             "other versions hold {others} %: no room for the canary's {next} %"
         )));
     }
+    let canary_object = snapshot
+        .model_versions
+        .values()
+        .find(|v| v.meta.namespace == namespace && v.model == model_name && v.version == canary)
+        .map(|v| v.meta.name.clone());
     let asked = [(canary, next), (production, 100 - next - others)];
     let mut plan = set(op, snapshot, namespace, model_name, &asked, force)?;
     plan.effect = format!("{} (canary step {} of {})", plan.effect, i + 1, steps.len());
+    // The new step's pause counts from now; the analyses of the last one are done with.
+    if let Some(name) = canary_object.filter(|_| !plan.requests.is_empty()) {
+        plan.requests.push(Request::merge(
+            &Target::namespaced(KindName::ModelVersions, namespace, &name),
+            json!({"metadata": {"annotations": {STEP_SINCE: actor.stamp(), ANALYSIS_FAILURES: null}}}),
+        ));
+    }
     Ok(plan)
 }
 

@@ -12,7 +12,7 @@ mod workload;
 
 pub use kueue::{ClusterQueue, FlavorQuota, LocalQueue};
 pub use meta::{Condition, Meta, Owner, last_transition};
-pub use models::{Model, ModelVersion};
+pub use models::{ANALYSIS_FAILURES, Model, ModelVersion, STEP_SINCE};
 pub use node::{Node, Taint};
 pub use pod::{ContainerEnd, Pod};
 pub use serving::{Backend, Deployment, Event, Hpa, HttpRoute};

@@ -1,8 +1,21 @@
 //! The model registry: Models (mlxp.io/v1alpha1) and their ModelVersions.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::meta::Meta;
+
+/// Canary analyses failed in a row, kept on the version so that a restarted agent counts on.
+pub const ANALYSIS_FAILURES: &str = "mlxp.io/analysis-failures";
+/// When the canary reached its current step: its pause is counted from there.
+pub const STEP_SINCE: &str = "mlxp.io/step-since";
+
+fn time(value: &serde_json::Value) -> Option<DateTime<Utc>> {
+    value
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(from = "RawModel")]
@@ -16,8 +29,20 @@ pub struct Model {
     pub max_p99_seconds: Option<f64>,
     /// The canary's weights, step by step (`spec.canary.steps[].weight`).
     pub canary_steps: Vec<i32>,
+    /// How long the canary stays at each step before the next (`pauseSeconds`, 0 if unset).
+    pub canary_pauses: Vec<i64>,
+    /// A new version waits for `mlxp approve` before it takes traffic.
+    pub require_approval: bool,
+    /// What a new version's training metrics must meet (`spec.validation`).
+    pub min_accuracy: Option<f64>,
+    pub max_loss: Option<f64>,
+    pub retrain_cooldown_seconds: Option<i64>,
+    /// `status.lastRetrainTime`.
+    pub last_retrain: Option<DateTime<Utc>>,
     /// How it trains (`spec.training`), as written: what a retrain's Job is made from.
     pub training: serde_json::Value,
+    /// How a version is served (`spec.serving`), as written: what its Deployment is made from.
+    pub serving: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -26,6 +51,8 @@ struct RawModel {
     metadata: Meta,
     #[serde(default)]
     spec: serde_json::Value,
+    #[serde(default)]
+    status: serde_json::Value,
 }
 
 impl From<RawModel> for Model {
@@ -53,7 +80,23 @@ impl From<RawModel> for Model {
                         .collect()
                 })
                 .unwrap_or_default(),
+            canary_pauses: spec["canary"]["steps"]
+                .as_array()
+                .map(|steps| {
+                    steps
+                        .iter()
+                        .filter(|s| s["weight"].is_i64())
+                        .map(|s| s["pauseSeconds"].as_i64().unwrap_or(0).max(0))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            require_approval: spec["canary"]["requireApproval"].as_bool() == Some(true),
+            min_accuracy: spec["validation"]["minAccuracy"].as_f64(),
+            max_loss: spec["validation"]["maxLoss"].as_f64(),
+            retrain_cooldown_seconds: spec["drift"]["retrainCooldownSeconds"].as_i64(),
+            last_retrain: time(&raw.status["lastRetrainTime"]),
             training: spec["training"].clone(),
+            serving: spec["serving"].clone(),
             meta: raw.metadata,
         }
     }
@@ -72,6 +115,10 @@ pub struct ModelVersion {
     pub artifact: String,
     /// Who approved it (annotation `mlxp.io/approved-by`): the gate a rollout waits on.
     pub approved_by: Option<String>,
+    /// Canary analyses failed in a row (annotation `mlxp.io/analysis-failures`).
+    pub analysis_failures: u32,
+    /// When the canary reached its current step (annotation `mlxp.io/step-since`).
+    pub step_since: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +144,11 @@ impl From<RawVersion> for ModelVersion {
             approved_by: raw.metadata["annotations"]["mlxp.io/approved-by"]
                 .as_str()
                 .map(String::from),
+            analysis_failures: raw.metadata["annotations"][ANALYSIS_FAILURES]
+                .as_str()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+            step_since: time(&raw.metadata["annotations"][STEP_SINCE]),
             meta: serde_json::from_value(raw.metadata).unwrap_or_default(),
         }
     }

@@ -124,6 +124,8 @@ pub struct Backend {
     /// Gateway API defaults a missing weight to 1.
     #[serde(default = "one")]
     pub weight: i32,
+    #[serde(default)]
+    pub port: Option<i64>,
     /// Where it sits in the route: `spec.rules[rule].backendRefs[index]`, so that a change
     /// of its weight names this very entry.
     #[serde(skip)]

@@ -135,11 +135,13 @@ fn a_route_gives_weights_defaulting_to_one() {
             Backend {
                 name: "fraud-detector-v1".into(),
                 weight: 80,
+                port: None,
                 at: (0, 0),
             },
             Backend {
                 name: "fraud-detector-v2".into(),
                 weight: 1,
+                port: None,
                 at: (0, 1),
             },
         ]

@@ -1,0 +1,365 @@
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration as Span, Utc};
+use serde_json::{Value, json};
+
+use super::*;
+use crate::metrics::VersionTraffic;
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+        .expect("a time")
+        .with_timezone(&Utc)
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// fraud-detector: v1 Production at 80, v2 Canary at 20 (its step since `step_since`,
+/// `failures` analyses failed in a row); steps 10 → 20 → 50 → 100 with 600 s pauses,
+/// errors at most 1 %, p99 at most 500 ms, drift at most 0.3, accuracy at least 0.85.
+fn platform(step_since: DateTime<Utc>, failures: u32) -> Snapshot {
+    let mut s = Snapshot::synced_for_tests();
+    s.models.add_json(json!({
+        "metadata": {"name": "fraud-detector", "namespace": "serving"},
+        "spec": {"canary": {"steps": [{"weight": 10, "pauseSeconds": 600}, {"weight": 20, "pauseSeconds": 600},
+                                      {"weight": 50, "pauseSeconds": 600}, {"weight": 100}],
+                            "maxErrorRate": 0.01, "maxP99LatencySeconds": 0.5},
+                 "validation": {"minAccuracy": 0.85, "maxLoss": 0.4},
+                 "drift": {"threshold": 0.3, "retrainCooldownSeconds": 3600},
+                 "training": {"namespace": "training"},
+                 "route": {"name": "fraud-detector", "namespace": "serving"}},
+    }));
+    let mut annotations = json!({"mlxp.io/step-since": stamp(step_since)});
+    if failures > 0 {
+        annotations["mlxp.io/analysis-failures"] = json!(failures.to_string());
+    }
+    for (version, stage, annotations) in [
+        ("v1", "Production", json!({})),
+        ("v2", "Canary", annotations),
+    ] {
+        s.model_versions.add_json(json!({
+            "metadata": {"name": format!("fraud-detector-{version}"), "namespace": "serving",
+                         "annotations": annotations},
+            "spec": {"model": "fraud-detector", "version": version, "stage": stage},
+        }));
+        s.deployments.add_json(json!({
+            "metadata": {"name": format!("fraud-detector-{version}"), "namespace": "serving"},
+            "spec": {"replicas": 2}, "status": {"readyReplicas": 2},
+        }));
+    }
+    s.routes.add_json(json!({
+        "metadata": {"name": "fraud-detector", "namespace": "serving"},
+        "spec": {"rules": [{"backendRefs": [
+            {"name": "fraud-detector-v1", "weight": 80},
+            {"name": "fraud-detector-v2", "weight": 20},
+        ]}]},
+    }));
+    s
+}
+
+fn frame(rps: f64, error_ratio: f64, p99: f64) -> MetricsFrame {
+    MetricsFrame {
+        at: now(),
+        gpus: Vec::new(),
+        traffic: vec![VersionTraffic {
+            model: "fraud-detector".into(),
+            version: "v2".into(),
+            rps,
+            error_ratio,
+            p50_seconds: Some(p99 / 4.0),
+            p99_seconds: Some(p99),
+        }],
+        quality: Vec::new(),
+    }
+}
+
+fn decide_with(
+    snapshot: &Snapshot,
+    frame: Result<&MetricsFrame, String>,
+    sustained: &BTreeMap<(String, String), Sustained>,
+) -> Vec<Decision> {
+    let policy = Policy::default();
+    decide(&Inputs {
+        snapshot,
+        numbers: Numbers {
+            frame,
+            sustained: Ok(sustained),
+        },
+        now: now(),
+        policy: &policy,
+    })
+}
+
+fn of<'a>(decisions: &'a [Decision], policy: &str) -> Vec<&'a Decision> {
+    decisions.iter().filter(|d| d.policy == policy).collect()
+}
+
+fn only<'a>(decisions: &'a [Decision], policy: &str) -> &'a Decision {
+    match of(decisions, policy).as_slice() {
+        [one] => one,
+        other => panic!("one {policy} decision, not {other:?}"),
+    }
+}
+
+#[test]
+fn a_passing_canary_waits_out_its_pause_then_steps() {
+    let healthy = frame(40.0, 0.002, 0.08);
+    let none = BTreeMap::new();
+    let early = platform(now() - Span::seconds(200), 0);
+    let d = decide_with(&early, Ok(&healthy), &none);
+    let canary = only(&d, "canary");
+    assert_eq!(canary.op, None);
+    assert_eq!(
+        canary.reason,
+        "passes at 20 %: next step in 400 s (pause 600 s)"
+    );
+
+    let later = platform(now() - Span::seconds(601), 0);
+    let d = decide_with(&later, Ok(&healthy), &none);
+    let canary = only(&d, "canary");
+    assert!(
+        matches!(&canary.op, Some(Op::Promote { version, step: true, .. }) if version == "v2"),
+        "{canary:?}"
+    );
+    assert_eq!(canary.figures["rps"], 40.0);
+}
+
+#[test]
+fn a_failing_canary_is_counted_then_rolled_back_at_the_limit() {
+    let bad = frame(40.0, 0.08, 0.9);
+    let none = BTreeMap::new();
+    let d = decide_with(&platform(now(), 0), Ok(&bad), &none);
+    let first = only(&d, "canary");
+    assert!(
+        matches!(&first.op, Some(Op::RecordAnalysis { failures: 1, .. })),
+        "{first:?}"
+    );
+    assert_eq!(
+        first.reason,
+        "failing (errors 8.0% > 1.0%, p99 900ms > 500ms): 1 of 2 before a rollback"
+    );
+
+    let d = decide_with(&platform(now(), 1), Ok(&bad), &none);
+    let second = only(&d, "canary");
+    assert!(
+        matches!(&second.op, Some(Op::Rollback { reason, .. })
+            if reason == "failing: errors 8.0% > 1.0%, p99 900ms > 500ms"),
+        "{second:?}"
+    );
+    assert!(second.alert);
+
+    // A pass after a failure starts the count again before anything moves on.
+    let healthy = frame(40.0, 0.002, 0.08);
+    let d = decide_with(&platform(now() - Span::hours(1), 1), Ok(&healthy), &none);
+    assert!(matches!(
+        &only(&d, "canary").op,
+        Some(Op::RecordAnalysis { failures: 0, .. })
+    ));
+}
+
+#[test]
+fn a_canary_is_neither_stepped_nor_rolled_back_on_stale_or_thin_numbers() {
+    let none = BTreeMap::new();
+    let snapshot = platform(now() - Span::hours(1), 1);
+    let mut old = frame(40.0, 0.08, 0.9);
+    old.at = now() - Span::seconds(300);
+    let d = decide_with(&snapshot, Ok(&old), &none);
+    let held = only(&d, "canary");
+    assert_eq!(held.op, None);
+    assert_eq!(
+        held.reason,
+        "held: the metrics are 300 s old (at most 120 s); no step and no rollback"
+    );
+    assert!(held.alert);
+
+    let d = decide_with(
+        &snapshot,
+        Err("metrics server unreachable: refused".into()),
+        &none,
+    );
+    assert_eq!(only(&d, "canary").op, None);
+
+    let thin = frame(0.1, 0.5, 2.0);
+    let d = decide_with(&snapshot, Ok(&thin), &none);
+    let canary = only(&d, "canary");
+    assert_eq!(canary.op, None);
+    assert!(
+        canary.reason.contains("too little to tell"),
+        "{}",
+        canary.reason
+    );
+}
+
+#[test]
+fn nothing_is_decided_on_a_cluster_not_seen_whole() {
+    let mut snapshot = platform(now() - Span::hours(1), 1);
+    snapshot.routes.status.state = crate::source::SourceState::Failing;
+    let bad = frame(40.0, 0.08, 0.9);
+    let d = decide_with(&snapshot, Ok(&bad), &BTreeMap::new());
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].op, None);
+    assert!(
+        d[0].reason
+            .starts_with("held: the cluster is not seen whole")
+    );
+}
+
+fn add(kind: &mut crate::snapshot::Kind<impl serde::de::DeserializeOwned>, object: Value) {
+    kind.add_json(object);
+}
+
+/// A finished run of fraud-detector, and its pod with the metrics it handed back.
+fn run(snapshot: &mut Snapshot, run: u32, accuracy: f64) {
+    let job = format!("train-fraud-detector-r{run}");
+    add(
+        &mut snapshot.jobs,
+        json!({"metadata": {"name": job, "namespace": "training", "uid": format!("j{run}"),
+                            "labels": {"mlxp.io/model": "fraud-detector"}},
+               "status": {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}}),
+    );
+    add(
+        &mut snapshot.pods,
+        json!({"metadata": {"name": format!("{job}-abcde"), "namespace": "training",
+                            "ownerReferences": [{"kind": "Job", "name": job, "uid": format!("j{run}"), "controller": true}]},
+               "status": {"phase": "Succeeded", "containerStatuses": [{"name": "main", "state": {"terminated": {
+                   "exitCode": 0, "message": json!({"accuracy": accuracy, "loss": 0.2}).to_string()}}}]}}),
+    );
+}
+
+fn version(snapshot: &mut Snapshot, version: &str, stage: &str, annotations: Value) {
+    add(
+        &mut snapshot.model_versions,
+        json!({"metadata": {"name": format!("fraud-detector-{version}"), "namespace": "serving",
+                            "annotations": annotations},
+               "spec": {"model": "fraud-detector", "version": version, "stage": stage,
+                        "sourceJob": format!("train-fraud-detector-r{}", &version[1..]),
+                        "metrics": {"accuracy": 0.9, "loss": 0.2}}}),
+    );
+}
+
+#[test]
+fn a_succeeded_run_is_registered_once_with_its_metrics() {
+    let mut snapshot = platform(now(), 0);
+    run(&mut snapshot, 12, 0.93);
+    let d = decide_with(&snapshot, Ok(&frame(40.0, 0.0, 0.1)), &BTreeMap::new());
+    let registered = of(&d, "pipeline");
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    assert!(
+        matches!(&registered[0].op, Some(Op::Register { job, .. }) if job == "train-fraud-detector-r12")
+    );
+    assert_eq!(registered[0].figures["accuracy"], 0.93);
+
+    version(&mut snapshot, "v12", "Registered", json!({}));
+    let d = decide_with(&snapshot, Ok(&frame(40.0, 0.0, 0.1)), &BTreeMap::new());
+    let next = of(&d, "pipeline");
+    assert_eq!(next.len(), 1, "registered once, then validated: {next:?}");
+    assert!(matches!(&next[0].op, Some(Op::Validate { version, .. }) if version == "v12"));
+}
+
+#[test]
+fn a_validated_version_waits_for_the_canary_then_its_approval_then_is_deployed() {
+    let mut snapshot = platform(now(), 0);
+    version(&mut snapshot, "v12", "Validated", json!({}));
+    let decide_now = |s: &Snapshot| decide_with(s, Ok(&frame(40.0, 0.0, 0.1)), &BTreeMap::new());
+    let d = decide_now(&snapshot);
+    assert_eq!(only(&d, "pipeline").reason, "v12 waits: v2 is in canary");
+
+    // v2 promoted: v12 is next. With approval required, it waits for it.
+    let mut promoted = Snapshot::synced_for_tests();
+    promoted.models.add_json(json!({
+        "metadata": {"name": "fraud-detector", "namespace": "serving"},
+        "spec": {"canary": {"steps": [{"weight": 10}, {"weight": 100}], "requireApproval": true},
+                 "serving": {"template": {"spec": {"containers": [{"name": "server", "image": "m"}]}}}},
+    }));
+    version(&mut promoted, "v2", "Production", json!({}));
+    version(&mut promoted, "v12", "Validated", json!({}));
+    let d = decide_now(&promoted);
+    assert_eq!(
+        only(&d, "pipeline").reason,
+        "v12 waits for approval (mlxp approve fraud-detector v12)"
+    );
+    assert_eq!(only(&d, "pipeline").op, None);
+
+    let mut approved = promoted.clone();
+    version(
+        &mut approved,
+        "v12",
+        "Validated",
+        json!({"mlxp.io/approved-by": "ana"}),
+    );
+    let d = decide_now(&approved);
+    assert!(
+        matches!(&only(&d, "pipeline").op, Some(Op::Deploy { version, .. }) if version == "v12")
+    );
+
+    add(
+        &mut approved.deployments,
+        json!({"metadata": {"name": "fraud-detector-v12", "namespace": "serving"},
+               "spec": {"replicas": 1}, "status": {"readyReplicas": 1}}),
+    );
+    let d = decide_now(&approved);
+    assert!(
+        matches!(&only(&d, "pipeline").op, Some(Op::StartCanary { version, .. }) if version == "v12")
+    );
+}
+
+fn drifting(drift: f64) -> BTreeMap<(String, String), Sustained> {
+    BTreeMap::from([(
+        ("fraud-detector".to_string(), "v1".to_string()),
+        Sustained {
+            drift_min: Some(drift),
+            accuracy_max: Some(0.9),
+        },
+    )])
+}
+
+#[test]
+fn sustained_drift_retrains_once_per_cooldown_and_never_twice_at_once() {
+    let healthy = frame(40.0, 0.002, 0.08);
+    let snapshot = platform(now(), 0);
+    assert!(
+        of(
+            &decide_with(&snapshot, Ok(&healthy), &drifting(0.2)),
+            "drift"
+        )
+        .is_empty()
+    );
+
+    let d = decide_with(&snapshot, Ok(&healthy), &drifting(0.42));
+    let drift = only(&d, "drift");
+    assert!(
+        matches!(&drift.op, Some(Op::Retrain { force: false, .. })),
+        "{drift:?}"
+    );
+    assert_eq!(
+        drift.reason,
+        "drift above 0.3 for 600 s (at least 0.420): retrained"
+    );
+
+    let mut cooling = snapshot.clone();
+    cooling.models.add_json(json!({
+        "metadata": {"name": "fraud-detector", "namespace": "serving"},
+        "spec": {"drift": {"threshold": 0.3, "retrainCooldownSeconds": 3600}},
+        "status": {"lastRetrainTime": stamp(now() - Span::seconds(600))},
+    }));
+    let d = decide_with(&cooling, Ok(&healthy), &drifting(0.42));
+    assert_eq!(only(&d, "drift").op, None);
+    assert!(only(&d, "drift").reason.contains("cooldown 3600 s"));
+
+    let mut running = snapshot.clone();
+    add(
+        &mut running.jobs,
+        json!({"metadata": {"name": "train-fraud-detector-r13", "namespace": "training",
+                            "labels": {"mlxp.io/model": "fraud-detector"}},
+               "status": {"active": 1}}),
+    );
+    let d = decide_with(&running, Ok(&healthy), &drifting(0.42));
+    assert_eq!(only(&d, "drift").op, None);
+    assert!(
+        only(&d, "drift")
+            .reason
+            .contains("train-fraud-detector-r13 is still running")
+    );
+}
