@@ -1,1 +1,161 @@
-//! Headless policies (canary analysis, drift retraining, GPU cost). Filled by the agent issue.
+//! The agent: every interval, the core's policies decide on the cluster as the watches
+//! show it and the numbers as the metrics source gives them; each op goes through the
+//! same executor as the cockpit's and the CLI's (RBAC, dry-run, Event, audit line). Every
+//! decision is one JSON line (tracing, target `mlxp::agent`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::cluster::Snapshot;
+use crate::exec::{Clock, Executor, Mode};
+use mlxp_core::agent::{Decision, Inputs, Numbers, Policy, QualityWindow, decide};
+use mlxp_core::metrics::{MetricsFrame, MetricsSource};
+
+/// How long a metrics frame may take before the numbers count as unavailable.
+const FRAME_PATIENCE: Duration = Duration::from_secs(10);
+/// How long the agent waits, after changing the cluster, for its watches to show it.
+const SEEN_PATIENCE: Duration = Duration::from_secs(10);
+
+/// A decision and what came of its op.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// None: no op; Ok: what it did (or would do, dry-run); Err: why it did not.
+    pub result: Option<Result<String, String>>,
+    pub dry_run: bool,
+}
+
+pub struct Agent {
+    executor: Executor,
+    metrics: Arc<dyn MetricsSource>,
+    pub policy: Policy,
+    dry_run: bool,
+    clock: Clock,
+    window: QualityWindow,
+}
+
+impl Agent {
+    pub fn new(
+        executor: Executor,
+        metrics: Arc<dyn MetricsSource>,
+        policy: Policy,
+        dry_run: bool,
+        clock: Clock,
+    ) -> Agent {
+        Agent {
+            executor: executor.with_clock(clock.clone()),
+            metrics,
+            policy,
+            dry_run,
+            clock,
+            window: QualityWindow::default(),
+        }
+    }
+
+    /// One evaluation: decide on `snapshot` and the numbers now, run the ops.
+    pub async fn evaluate(&mut self, snapshot: &Snapshot) -> Vec<Record> {
+        let frame: Result<MetricsFrame, String> =
+            match tokio::time::timeout(FRAME_PATIENCE, self.metrics.frame()).await {
+                Ok(Ok(frame)) => Ok(frame),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!(
+                    "the metrics source did not answer in {} s",
+                    FRAME_PATIENCE.as_secs()
+                )),
+            };
+        let now = (self.clock)();
+        if let Ok(frame) = &frame {
+            self.window.push(frame, self.policy.drift_window);
+        }
+        let sustained = match &frame {
+            Ok(_) => self.window.sustained(now, self.policy.drift_window),
+            Err(why) => Err(why.clone()),
+        };
+        let decisions = decide(&Inputs {
+            snapshot,
+            numbers: Numbers {
+                frame: frame.as_ref().map_err(Clone::clone),
+                sustained: sustained.as_ref().map_err(Clone::clone),
+            },
+            now,
+            policy: &self.policy,
+        });
+        let mode = if self.dry_run {
+            Mode::DryRun
+        } else {
+            Mode::Apply
+        };
+        let mut records = Vec::with_capacity(decisions.len());
+        for decision in decisions {
+            let result = match &decision.op {
+                None => None,
+                Some(op) => Some(
+                    self.executor
+                        .run(op, snapshot, mode)
+                        .await
+                        .map(|done| done.effect)
+                        .map_err(|e| e.to_string()),
+                ),
+            };
+            let record = Record {
+                decision,
+                result,
+                dry_run: self.dry_run,
+            };
+            log(&record);
+            records.push(record);
+        }
+        records
+    }
+}
+
+/// One JSON line per decision: those that act or alert at info, the waiting at debug.
+fn log(record: &Record) {
+    let line = serde_json::to_string(record).unwrap_or_default();
+    let d = &record.decision;
+    if d.op.is_some() || d.alert {
+        tracing::info!(target: "mlxp::agent", policy = d.policy, subject = %d.subject, decision = %line);
+    } else {
+        tracing::debug!(target: "mlxp::agent", policy = d.policy, subject = %d.subject, decision = %line);
+    }
+}
+
+/// Runs the agent on the snapshots the watches publish: every `policy.interval` (once,
+/// with `once`) from the first complete one, until `stop` says so.
+pub async fn run(
+    mut agent: Agent,
+    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    once: bool,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    loop {
+        let snapshot = snapshots.borrow_and_update().clone();
+        if snapshot.complete() {
+            break;
+        }
+        tokio::select! {
+            changed = snapshots.changed() => changed?,
+            _ = stop.wait_for(|s| *s) => return Ok(()),
+        }
+    }
+    loop {
+        let snapshot = snapshots.borrow_and_update().clone();
+        let records = agent.evaluate(&snapshot).await;
+        if once {
+            return Ok(());
+        }
+        // What was changed is decided on once the watches show it, not on the state
+        // before it (a bounded wait: a change may be invisible to the watches).
+        if records.iter().any(|r| matches!(r.result, Some(Ok(_)))) && !agent.dry_run {
+            let _ = tokio::time::timeout(SEEN_PATIENCE, snapshots.changed()).await;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(agent.policy.interval) => {}
+            _ = stop.wait_for(|s| *s) => return Ok(()),
+        }
+    }
+}

@@ -116,6 +116,16 @@ pub struct Executor {
     verdicts: Verdicts,
     /// How long one request may go unanswered (kube's own read timeout is 295 s).
     patience: Duration,
+    /// What time it is for what the ops stamp (the embedded cluster's, on a fast clock).
+    clock: Clock,
+}
+
+/// A source of the current time.
+pub type Clock = std::sync::Arc<dyn Fn() -> chrono::DateTime<Utc> + Send + Sync>;
+
+/// The machine's clock.
+pub fn wall_clock() -> Clock {
+    std::sync::Arc::new(Utc::now)
 }
 
 impl Executor {
@@ -126,7 +136,14 @@ impl Executor {
             audit,
             verdicts: Verdicts::default(),
             patience: ANSWER_PATIENCE,
+            clock: wall_clock(),
         }
+    }
+
+    /// Stamps what the ops record (approvals, a canary step's start) with `clock`'s time.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Waits `patience` for each answer instead of the default 30 s.
@@ -173,7 +190,7 @@ impl Executor {
             .unwrap_or_else(|cause| format!("unknown ({cause})"));
         let actor = Actor {
             user: user.clone(),
-            now: Utc::now(),
+            now: (self.clock)(),
         };
         let planned = ops::plan(op, snapshot, &actor);
         let result = match &planned {
@@ -274,7 +291,7 @@ impl Executor {
             }
         }
         let message = format!("{} (by {user} with mlxp)", plan.effect);
-        let event = ops::event(&plan.target, &uid, plan.reason, &message, Utc::now());
+        let event = ops::event(&plan.target, &uid, plan.reason, &message, (self.clock)());
         if let Err(e) = self.create_event(&plan.target, event).await {
             outcome.event_error = Some(e.to_string());
         }

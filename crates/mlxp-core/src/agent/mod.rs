@@ -12,6 +12,9 @@ mod drift;
 mod pipeline;
 #[cfg(test)]
 mod tests;
+mod window;
+
+pub use window::QualityWindow;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

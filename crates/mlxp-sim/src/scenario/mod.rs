@@ -257,7 +257,8 @@ fn models(state: &ApiState) -> anyhow::Result<()> {
                     "description": format!("{model} model"),
                     "training": {"namespace": "training", "queueName": "training", "gpus": 8, "ttlSecondsAfterFinished": 3600,
                                  "template": trainer_template(model, json!({DURATION: "30m"}))},
-                    "serving": {"namespace": "serving", "minReplicas": 1, "maxReplicas": 6, "targetUtilization": 60},
+                    "serving": {"namespace": "serving", "minReplicas": 1, "maxReplicas": 6, "targetUtilization": 60,
+                                "template": serving_template(model, versions.iter().any(|v| v.5 && v.1 == "Production"))},
                     "validation": {"minAccuracy": 0.85, "maxLoss": 0.4},
                     "canary": {"steps": [{"weight": 10, "pauseSeconds": 600}, {"weight": 20, "pauseSeconds": 600},
                                          {"weight": 50, "pauseSeconds": 900}, {"weight": 100}],
@@ -306,17 +307,9 @@ fn models(state: &ApiState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A version's Deployment and HPA.
-fn serving(
-    state: &ApiState,
-    model: &str,
-    version: &str,
-    replicas: u32,
-    gpu: bool,
-    per_replica: u32,
-) -> anyhow::Result<()> {
-    let name = format!("{model}-{version}");
-    let labels = json!({"app": name, MODEL_LABEL: model, "mlxp.io/version": version});
+/// How a model's versions are served: the pod template of their Deployments (the Model's
+/// `spec.serving.template`, which the agent deploys new versions from).
+fn serving_template(model: &str, gpu: bool) -> Value {
     let (pool, resources, tolerations) = if gpu {
         (
             "serving-gpu",
@@ -330,6 +323,29 @@ fn serving(
             json!([]),
         )
     };
+    json!({
+        "metadata": {"labels": {MODEL_LABEL: model}},
+        "spec": {"nodeSelector": {"mlxp.io/pool": pool}, "tolerations": tolerations,
+                 "containers": [{"name": "server", "image": format!("ghcr.io/mlxp/{model}-server:1"),
+                                 "ports": [{"containerPort": 8080, "name": "http"}, {"containerPort": 9000, "name": "grpc"}],
+                                 "resources": resources}]},
+    })
+}
+
+/// A version's Deployment and HPA.
+fn serving(
+    state: &ApiState,
+    model: &str,
+    version: &str,
+    replicas: u32,
+    gpu: bool,
+    per_replica: u32,
+) -> anyhow::Result<()> {
+    let name = format!("{model}-{version}");
+    let labels = json!({"app": name, MODEL_LABEL: model, "mlxp.io/version": version});
+    let mut template = serving_template(model, gpu);
+    template["metadata"]["labels"] = labels.clone();
+    template["spec"]["containers"][0]["image"] = json!(format!("ghcr.io/mlxp/{model}:{version}"));
     create(
         state,
         json!({
@@ -340,13 +356,7 @@ fn serving(
                 "replicas": replicas,
                 "selector": {"matchLabels": {"app": name}},
                 "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"nodeSelector": {"mlxp.io/pool": pool}, "tolerations": tolerations,
-                             "containers": [{"name": "server", "image": format!("ghcr.io/mlxp/{model}:{version}"),
-                                             "ports": [{"containerPort": 8080, "name": "http"}, {"containerPort": 9000, "name": "grpc"}],
-                                             "resources": resources}]},
-                },
+                "template": template,
             },
         }),
     )?;
