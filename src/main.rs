@@ -27,8 +27,9 @@ enum Command {
     /// Serve the embedded GPU cluster over the Kubernetes API and write a kubeconfig for it.
     #[cfg(feature = "sim")]
     Sim(SimArgs),
-    /// (Not built yet.) Run the automation policies headless.
-    Agent,
+    /// Run the automation headless on the current context: the pipeline, canary analysis,
+    /// drift retraining; one JSON line per decision on stderr.
+    Agent(mlxp::cli::agent::AgentArgs),
     /// Print pools, nodes, GPUs, jobs, queues, models or canaries.
     Get(GetArgs),
     /// Print (or follow) the log of a pod, or of every pod of a Job or a Deployment.
@@ -80,7 +81,7 @@ impl Command {
             Command::Demo(_) => "demo",
             #[cfg(feature = "sim")]
             Command::Sim(_) => "sim",
-            Command::Agent => "agent",
+            Command::Agent(_) => "agent",
             Command::Get(_) => "get",
             Command::Logs(_) => "logs",
             Command::Train(_) => "train",
@@ -266,6 +267,12 @@ struct DemoArgs {
     /// Same seed, same cluster.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Run the agent on it too (its decisions as Events; its log in the state directory).
+    #[arg(long)]
+    agent: bool,
+    /// The agent's time between evaluations.
+    #[arg(long, value_parser = mlxp::cli::agent::parse_interval, requires = "agent")]
+    interval: Option<std::time::Duration>,
 }
 
 #[cfg(feature = "sim")]
@@ -290,6 +297,12 @@ struct SimArgs {
     /// Instead of the platform scenario, just this many pods (and nodes to hold them).
     #[arg(long)]
     pods: Option<usize>,
+    /// Run the agent on it too (its decisions as JSON lines on stderr).
+    #[arg(long)]
+    agent: bool,
+    /// The agent's time between evaluations.
+    #[arg(long, value_parser = mlxp::cli::agent::parse_interval, requires = "agent")]
+    interval: Option<std::time::Duration>,
 }
 
 #[cfg(feature = "sim")]
@@ -336,7 +349,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
     }
     match command {
         #[cfg(feature = "sim")]
-        Command::Sim(args) => run_sim(args),
+        Command::Sim(args) => run_sim(args, cli.cluster),
         Command::Tui => run_tui(cli.cluster, cli.cockpit),
         #[cfg(feature = "sim")]
         Command::Demo(args) => run_demo(args, cli.cluster, cli.cockpit),
@@ -372,24 +385,36 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => run_act(cli.cluster, Asked::Train(args)),
         Command::Approve(args) => run_act(cli.cluster, Asked::Approve(args)),
         Command::Reject(args) => run_act(cli.cluster, Asked::Reject(args)),
-        Command::Agent => {
-            eprintln!(
-                "mlxp: {} is not built yet. Built so far: {}mlxp tui or mlxp (the cockpit on \
-                 your cluster), mlxp get and mlxp logs (its data and logs, for scripts), mlxp canary set|step, mlxp \
-                 train|retrain|promote|rollback|approve|reject, mlxp serving restart|scale, mlxp \
-                 node cordon|uncordon|drain, mlxp queue stop|resume and mlxp job \
-                 suspend|resume (changes).",
-                command.name(),
-                if cfg!(feature = "sim") {
-                    "mlxp demo (the cockpit on an embedded cluster), mlxp sim (that cluster \
-                     alone, for any client), "
-                } else {
-                    ""
-                }
-            );
-            std::process::exit(2);
+        Command::Agent(_) if cli.cockpit.readonly => {
+            eprintln!("mlxp: --readonly: the agent changes the cluster; use --dry-run");
+            std::process::exit(4);
         }
+        Command::Agent(args) => run_agent(args, cli.cluster),
     }
+}
+
+/// The agent on a cluster the kubeconfig reaches, until Ctrl-C.
+fn run_agent(args: mlxp::cli::agent::AgentArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
+    let file = config_file(cluster.config.as_deref())?;
+    let policy =
+        mlxp::cli::agent::policy(file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())), &args)?;
+    mlxp::cli::agent::log_as_json();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let connected = cluster.connect().await?;
+        connected.answering().await?;
+        let stop = mlxp::cli::agent::stop_on_ctrl_c();
+        mlxp::cli::agent::run(
+            connected.client,
+            connected.context,
+            connected.metrics,
+            policy,
+            &args,
+            mlxp::exec::wall_clock(),
+            stop,
+        )
+        .await
+    })
 }
 
 fn options(
@@ -416,13 +441,42 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyho
     // The user's prices apply to the demo's cluster too.
     let prices = prices(config_file(cluster.config.as_deref())?.as_ref())?;
     let runtime = tokio::runtime::Runtime::new()?;
+    let agent = if args.agent {
+        let file = config_file(cluster.config.as_deref())?;
+        let agent_args = mlxp::cli::agent::AgentArgs {
+            interval: args.interval.or(Some(EMBEDDED_AGENT_INTERVAL)),
+            ..Default::default()
+        };
+        let policy = mlxp::cli::agent::policy(
+            file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
+            &agent_args,
+        )?;
+        // The cockpit has the terminal: the decisions go to a file (and become Events).
+        let log = mlxp::cli::agent::log_to_state_file()?;
+        Some((policy, agent_args, log))
+    } else {
+        None
+    };
     runtime.block_on(async move {
         let demo = mlxp::cli::embedded::start_demo(args.seed, args.speed, cockpit.readonly).await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let log = match agent {
+            Some((policy, agent_args, log)) => {
+                mlxp::cli::embedded::spawn_agent(&demo.sim, policy, agent_args, stopped).await?;
+                Some(log)
+            }
+            None => None,
+        };
         let client = demo.contexts.connect(demo.context).await?;
         let mut options = options(cockpit, cluster.namespace, demo.context.to_string(), prices);
         options.contexts = demo.contexts;
         let _sim = demo.sim;
-        mlxp::tui::run::run(client, Some(demo.metrics), options).await
+        let shown = mlxp::tui::run::run(client, Some(demo.metrics), options).await;
+        let _ = stop.send(true);
+        if let Some(log) = log {
+            eprintln!("mlxp demo: the agent's decisions: {}", log.display());
+        }
+        shown
     })
 }
 
@@ -523,16 +577,41 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
 }
 
 #[cfg(feature = "sim")]
-fn run_sim(args: SimArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MLXP_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+/// How often the agent beside the embedded cluster evaluates, unless told: its clock may
+/// run 60 times faster than the machine's.
+#[cfg(feature = "sim")]
+const EMBEDDED_AGENT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+#[cfg(feature = "sim")]
+fn run_sim(args: SimArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
+    let agent = if args.agent {
+        let file = config_file(cluster.config.as_deref())?;
+        let agent_args = mlxp::cli::agent::AgentArgs {
+            interval: args.interval.or(Some(EMBEDDED_AGENT_INTERVAL)),
+            ..Default::default()
+        };
+        let policy = mlxp::cli::agent::policy(
+            file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
+            &agent_args,
+        )?;
+        Some((policy, agent_args))
+    } else {
+        None
+    };
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("MLXP_LOG").unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // With the agent its decisions are JSON lines, and so is the rest.
+    if agent.is_some() {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.init();
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(mlxp::cli::embedded::serve(mlxp::cli::embedded::Serve {
+        agent,
         listen: args.listen,
         seed: args.seed,
         speed: args.speed,

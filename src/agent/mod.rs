@@ -113,14 +113,39 @@ impl Agent {
     }
 }
 
-/// One JSON line per decision: those that act or alert at info, the waiting at debug.
+/// One JSON line per decision, its fields at the top: those that act or alert at info,
+/// the waiting at debug.
 fn log(record: &Record) {
-    let line = serde_json::to_string(record).unwrap_or_default();
     let d = &record.decision;
+    let op =
+        d.op.as_ref()
+            .map(|op| serde_json::to_string(op).unwrap_or_default());
+    let figures = serde_json::to_string(&d.figures).unwrap_or_default();
+    let result = match &record.result {
+        None => None,
+        Some(Ok(effect)) if record.dry_run => Some(format!("dry-run: {effect}")),
+        Some(Ok(effect)) => Some(format!("done: {effect}")),
+        Some(Err(e)) => Some(format!("failed: {e}")),
+    };
+    macro_rules! line {
+        ($level:ident) => {
+            tracing::$level!(
+                target: "mlxp::agent",
+                policy = d.policy,
+                subject = %d.subject,
+                reason = %d.reason,
+                figures = %figures,
+                op = op.as_deref(),
+                result = result.as_deref(),
+                alert = d.alert,
+                dry_run = record.dry_run,
+            )
+        };
+    }
     if d.op.is_some() || d.alert {
-        tracing::info!(target: "mlxp::agent", policy = d.policy, subject = %d.subject, decision = %line);
+        line!(info);
     } else {
-        tracing::debug!(target: "mlxp::agent", policy = d.policy, subject = %d.subject, decision = %line);
+        line!(debug);
     }
 }
 

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use mlxp_core::metrics::MetricsSource;
 use mlxp_sim::{Scenario, Sim, SimConfig};
 
+use super::agent::AgentArgs;
 use crate::cluster::Contexts;
+use crate::exec::Clock;
+use mlxp_core::agent::Policy;
 
 pub const DEMO_CONTEXT: &str = "mlxp-demo";
 pub const DEMO_READONLY_CONTEXT: &str = "mlxp-demo-readonly";
@@ -65,6 +68,8 @@ pub fn demo_contexts(sim: &Sim) -> anyhow::Result<Contexts> {
 
 /// What `mlxp sim` serves.
 pub struct Serve {
+    /// The agent to run beside it, with its policy.
+    pub agent: Option<(Policy, AgentArgs)>,
     pub listen: SocketAddr,
     pub seed: u64,
     pub speed: f64,
@@ -83,6 +88,10 @@ pub async fn serve(serve: Serve) -> anyhow::Result<()> {
     })
     .await?;
     sim.write_kubeconfig(&serve.kubeconfig_out)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let Some((policy, args)) = serve.agent {
+        spawn_agent(&sim, policy, args, stopped).await?;
+    }
     eprintln!(
         "mlxp sim: serving the Kubernetes API on https://{} \n  kubeconfig: {} (contexts mlxp-sim, mlxp-sim-readonly)\n  try: KUBECONFIG={} kubectl get nodes",
         sim.addr(),
@@ -96,6 +105,7 @@ pub async fn serve(serve: Serve) -> anyhow::Result<()> {
         tokio::select! {
             stopped = tokio::signal::ctrl_c() => {
                 stopped?;
+                let _ = stop.send(true);
                 eprintln!("mlxp sim: stopping");
                 return Ok(());
             }
@@ -105,4 +115,32 @@ pub async fn serve(serve: Serve) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// The embedded cluster's clock: simulated time, however fast it runs.
+pub fn sim_clock(sim: &Sim) -> Clock {
+    let state = sim.state().clone();
+    Arc::new(move || state.clock.now())
+}
+
+/// The agent beside the embedded cluster, as its admin, on its clock and its numbers.
+pub async fn spawn_agent(
+    sim: &Sim,
+    policy: Policy,
+    args: AgentArgs,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let client = sim.client(false).await?;
+    let metrics: Arc<dyn MetricsSource> =
+        Arc::new(mlxp_sim::metrics_source::Embedded::new(sim.state().clone()));
+    let clock = sim_clock(sim);
+    tokio::spawn(async move {
+        let context = mlxp_sim::kubeconfig::CONTEXT.to_string();
+        if let Err(e) =
+            super::agent::run(client, context, Some(metrics), policy, &args, clock, stop).await
+        {
+            tracing::error!(target: "mlxp::agent", "the agent stopped: {e:#}");
+        }
+    });
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The CLI verbs besides the cockpit: the same data and the same operations, for scripts.
 
 pub mod act;
+pub mod agent;
 mod alerts;
 #[cfg(feature = "sim")]
 pub mod embedded;

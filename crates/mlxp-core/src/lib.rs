@@ -4,6 +4,7 @@
 
 pub mod agent;
 pub mod domain;
+pub mod duration;
 pub mod gpus;
 pub mod health;
 pub mod kinds;

@@ -1,0 +1,235 @@
+//! `mlxp agent`: the policies headless on the current context (and, with `--agent`, beside
+//! the embedded cluster of `mlxp sim` / `mlxp demo`). Its settings: the `[agent]` table of
+//! mlxp.toml laid over the defaults, then the flags.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mlxp_core::agent::Policy;
+use mlxp_core::duration::go_duration;
+use mlxp_core::metrics::{BoxFuture, MetricsError, MetricsFrame, MetricsSource, Series};
+use serde::Deserialize;
+use tokio::sync::watch;
+
+use crate::agent::Agent;
+use crate::exec::{Clock, Executor, default_audit_path};
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AgentArgs {
+    /// Decide and log, change nothing (each op is sent as a server-side dry-run).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Evaluate once and exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Time between evaluations ("30s", "2m"); default 30s, or the config's.
+    #[arg(long, value_parser = parse_interval)]
+    pub interval: Option<Duration>,
+}
+
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    go_duration(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{text:?} is not a duration such as 30s, 2m or 1h"))
+}
+
+/// The `[agent]` table of mlxp.toml.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct AgentTable {
+    interval: Option<String>,
+    metrics_max_age: Option<String>,
+    canary_failures: Option<u32>,
+    canary_min_rps: Option<f64>,
+    drift_window: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct File {
+    #[serde(default)]
+    agent: AgentTable,
+}
+
+/// The policy: defaults, the `[agent]` table of the config file when there is one (errors
+/// name the file), then the flags.
+pub fn policy(file: Option<(&Path, &str)>, args: &AgentArgs) -> anyhow::Result<Policy> {
+    let mut policy = Policy::default();
+    if let Some((path, text)) = file {
+        // Other tables are other sections' business.
+        let table: File = toml::from_str::<toml::Table>(text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+            .and_then(|t| {
+                let agent = t
+                    .get("agent")
+                    .cloned()
+                    .unwrap_or(toml::Value::Table(Default::default()));
+                let mut only = toml::Table::new();
+                only.insert("agent".into(), agent);
+                only.try_into::<File>()
+                    .map_err(|e| anyhow::anyhow!("{}: [agent]: {e}", path.display()))
+            })?;
+        let t = table.agent;
+        let duration = |name: &str, value: &Option<String>| -> anyhow::Result<Option<Duration>> {
+            value
+                .as_deref()
+                .map(|v| {
+                    parse_interval(v)
+                        .map_err(|e| anyhow::anyhow!("{}: [agent] {name}: {e}", path.display()))
+                })
+                .transpose()
+        };
+        if let Some(d) = duration("interval", &t.interval)? {
+            policy.interval = d;
+        }
+        if let Some(d) = duration("metrics-max-age", &t.metrics_max_age)? {
+            policy.metrics_max_age = d;
+        }
+        if let Some(d) = duration("drift-window", &t.drift_window)? {
+            policy.drift_window = d;
+        }
+        if let Some(n) = t.canary_failures {
+            policy.canary_failures = n.max(1);
+        }
+        if let Some(rps) = t.canary_min_rps {
+            policy.canary_min_rps = rps;
+        }
+    }
+    if let Some(interval) = args.interval {
+        policy.interval = interval;
+    }
+    Ok(policy)
+}
+
+/// Stands in when no metrics source is configured: canary analysis and drift hold, and
+/// say why; the pipeline, which needs no numbers, goes on.
+struct NoMetrics;
+
+impl MetricsSource for NoMetrics {
+    fn frame(&self) -> BoxFuture<'_, Result<MetricsFrame, MetricsError>> {
+        Box::pin(async {
+            Err(MetricsError::Config(
+                "no metrics source: set [metrics] url in mlxp.toml or --prometheus".into(),
+            ))
+        })
+    }
+
+    fn history(
+        &self,
+        _query: &str,
+        _range: Duration,
+        _step: Duration,
+    ) -> BoxFuture<'_, Result<Vec<Series>, MetricsError>> {
+        Box::pin(async { Err(MetricsError::Config("no metrics source".into())) })
+    }
+
+    fn describe(&self) -> String {
+        "none".into()
+    }
+}
+
+/// Decisions as JSON lines on stderr (`RUST_LOG` filters them; default: the agent's info).
+pub fn log_as_json() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mlxp::agent=info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Decisions as JSON lines appended to `agent.jsonl` in the state directory (next to the
+/// audit log): for when the terminal is the cockpit's. Returns the file's path.
+pub fn log_to_state_file() -> anyhow::Result<std::path::PathBuf> {
+    let dir = default_audit_path()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .ok_or_else(|| anyhow::anyhow!("no state directory: set XDG_STATE_HOME or HOME"))?;
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let path = dir.join("agent.jsonl");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let filter = tracing_subscriber::EnvFilter::new("mlxp::agent=info");
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_env_filter(filter)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+    Ok(path)
+}
+
+/// Runs the agent on `client`'s cluster until Ctrl-C (or `stop`), or once.
+pub async fn run(
+    client: kube::Client,
+    context: String,
+    metrics: Option<Arc<dyn MetricsSource>>,
+    policy: Policy,
+    args: &AgentArgs,
+    clock: Clock,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let watch = crate::cluster::start(client.clone());
+    let executor = Executor::new(client, context, default_audit_path());
+    let metrics = metrics.unwrap_or_else(|| Arc::new(NoMetrics));
+    let agent = Agent::new(executor, metrics, policy, args.dry_run, clock);
+    crate::agent::run(agent, watch.subscribe(), args.once, stop).await
+}
+
+/// A stop signal set by Ctrl-C.
+pub fn stop_on_ctrl_c() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = tx.send(true);
+        }
+    });
+    rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_table_lays_over_the_defaults_and_the_flags_over_it() {
+        let text = "[agent]\ninterval = \"10s\"\ncanary-failures = 3\n[metrics]\nurl = \"x\"\n";
+        let args = AgentArgs::default();
+        let p = policy(Some((Path::new("mlxp.toml"), text)), &args).expect("read");
+        assert_eq!(p.interval, Duration::from_secs(10));
+        assert_eq!(p.canary_failures, 3);
+        assert_eq!(p.drift_window, Policy::default().drift_window);
+        let args = AgentArgs {
+            interval: Some(Duration::from_secs(2)),
+            ..AgentArgs::default()
+        };
+        let p = policy(Some((Path::new("mlxp.toml"), text)), &args).expect("read");
+        assert_eq!(p.interval, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_wrong_setting_names_the_file_and_the_key() {
+        let bad = "[agent]\ninterval = \"soon\"\n";
+        let err = policy(
+            Some((Path::new("/etc/mlxp.toml"), bad)),
+            &AgentArgs::default(),
+        )
+        .expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "/etc/mlxp.toml: [agent] interval: \"soon\" is not a duration such as 30s, 2m or 1h"
+        );
+        let unknown = "[agent]\nintervall = \"5s\"\n";
+        let err = policy(Some((Path::new("m.toml"), unknown)), &AgentArgs::default())
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .starts_with("m.toml: [agent]: unknown field `intervall`"),
+            "{err}"
+        );
+    }
+}
