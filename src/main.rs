@@ -404,16 +404,17 @@ fn run_agent(args: mlxp::cli::agent::AgentArgs, cluster: ClusterArgs) -> anyhow:
         let connected = cluster.connect().await?;
         connected.answering().await?;
         let stop = mlxp::cli::agent::stop_on_ctrl_c();
-        mlxp::cli::agent::run(
-            connected.client,
-            connected.context,
-            connected.metrics,
-            policy,
-            &args,
-            mlxp::exec::wall_clock(),
-            stop,
-        )
-        .await
+        let at = mlxp::cli::agent::Placement {
+            client: connected.client,
+            context: connected.context,
+            namespace: cluster
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            metrics: connected.metrics,
+            clock: mlxp::exec::wall_clock(),
+        };
+        mlxp::cli::agent::run(at, policy, &args, stop).await
     })
 }
 

@@ -3,6 +3,8 @@
 //! same executor as the cockpit's and the CLI's (RBAC, dry-run, Event, audit line). Every
 //! decision is one JSON line (tracing, target `mlxp::agent`).
 
+pub mod lease;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +38,8 @@ pub struct Agent {
     dry_run: bool,
     clock: Clock,
     window: QualityWindow,
+    /// Whether this agent holds the lease (None: no election, it always acts).
+    leading: Option<watch::Receiver<bool>>,
 }
 
 impl Agent {
@@ -53,10 +57,22 @@ impl Agent {
             dry_run,
             clock,
             window: QualityWindow::default(),
+            leading: None,
         }
     }
 
-    /// One evaluation: decide on `snapshot` and the numbers now, run the ops.
+    /// Acts only while `leading` says this agent holds the lease.
+    pub fn with_lease(mut self, leading: watch::Receiver<bool>) -> Agent {
+        self.leading = Some(leading);
+        self
+    }
+
+    pub fn leads(&self) -> bool {
+        self.leading.as_ref().is_none_or(|l| *l.borrow())
+    }
+
+    /// One evaluation: decide on `snapshot` and the numbers now, run the ops. An agent that
+    /// does not lead decides nothing; one that loses the lease midway sends nothing more.
     pub async fn evaluate(&mut self, snapshot: &Snapshot) -> Vec<Record> {
         let frame: Result<MetricsFrame, String> =
             match tokio::time::timeout(FRAME_PATIENCE, self.metrics.frame()).await {
@@ -68,8 +84,12 @@ impl Agent {
                 )),
             };
         let now = (self.clock)();
+        // A follower keeps the window too: taking over, it need not wait one out.
         if let Ok(frame) = &frame {
             self.window.push(frame, self.policy.drift_window);
+        }
+        if !self.leads() {
+            return Vec::new();
         }
         let sustained = match &frame {
             Ok(_) => self.window.sustained(now, self.policy.drift_window),
@@ -93,6 +113,9 @@ impl Agent {
         for decision in decisions {
             let result = match &decision.op {
                 None => None,
+                Some(_) if !self.leads() => {
+                    Some(Err("not done: this agent no longer holds the lease".into()))
+                }
                 Some(op) => Some(
                     self.executor
                         .run(op, snapshot, mode)

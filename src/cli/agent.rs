@@ -13,6 +13,7 @@ use serde::Deserialize;
 use tokio::sync::watch;
 
 use crate::agent::Agent;
+use crate::agent::lease::{self, LeaseConfig};
 use crate::exec::{Clock, Executor, default_audit_path};
 
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -26,6 +27,9 @@ pub struct AgentArgs {
     /// Time between evaluations ("30s", "2m"); default 30s, or the config's.
     #[arg(long, value_parser = parse_interval)]
     pub interval: Option<Duration>,
+    /// Act without holding the `mlxp-agent` Lease (only when one agent runs).
+    #[arg(long)]
+    pub no_lease: bool,
 }
 
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
@@ -163,21 +167,40 @@ pub fn log_to_state_file() -> anyhow::Result<std::path::PathBuf> {
     Ok(path)
 }
 
-/// Runs the agent on `client`'s cluster until Ctrl-C (or `stop`), or once.
+/// Where the agent runs: its cluster, its lease's namespace, its numbers and clock.
+pub struct Placement {
+    pub client: kube::Client,
+    pub context: String,
+    /// The namespace of the `mlxp-agent` Lease.
+    pub namespace: String,
+    pub metrics: Option<Arc<dyn MetricsSource>>,
+    pub clock: Clock,
+}
+
+/// Runs the agent until Ctrl-C (or `stop`), or once. Unless told otherwise it acts only
+/// while it holds the `mlxp-agent` Lease (a single evaluation does not wait for it).
 pub async fn run(
-    client: kube::Client,
-    context: String,
-    metrics: Option<Arc<dyn MetricsSource>>,
+    at: Placement,
     policy: Policy,
     args: &AgentArgs,
-    clock: Clock,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    let watch = crate::cluster::start(client.clone());
-    let executor = Executor::new(client, context, default_audit_path());
-    let metrics = metrics.unwrap_or_else(|| Arc::new(NoMetrics));
-    let agent = Agent::new(executor, metrics, policy, args.dry_run, clock);
-    crate::agent::run(agent, watch.subscribe(), args.once, stop).await
+    let watch = crate::cluster::start(at.client.clone());
+    let executor = Executor::new(at.client.clone(), at.context, default_audit_path());
+    let metrics = at.metrics.unwrap_or_else(|| Arc::new(NoMetrics));
+    let mut agent = Agent::new(executor, metrics, policy, args.dry_run, at.clock);
+    let election = (!args.no_lease && !args.once).then(|| {
+        let config = LeaseConfig::new(&at.namespace, lease::identity());
+        lease::elect(at.client, config, stop.clone())
+    });
+    if let Some(election) = &election {
+        agent = agent.with_lease(election.leading.clone());
+    }
+    let ran = crate::agent::run(agent, watch.subscribe(), args.once, stop).await;
+    if let Some(election) = election {
+        election.ended(Duration::from_secs(3)).await;
+    }
+    ran
 }
 
 /// A stop signal set by Ctrl-C.

@@ -135,10 +135,14 @@ pub async fn spawn_agent(
         Arc::new(mlxp_sim::metrics_source::Embedded::new(sim.state().clone()));
     let clock = sim_clock(sim);
     tokio::spawn(async move {
-        let context = mlxp_sim::kubeconfig::CONTEXT.to_string();
-        if let Err(e) =
-            super::agent::run(client, context, Some(metrics), policy, &args, clock, stop).await
-        {
+        let at = super::agent::Placement {
+            client,
+            context: mlxp_sim::kubeconfig::CONTEXT.to_string(),
+            namespace: "default".into(),
+            metrics: Some(metrics),
+            clock,
+        };
+        if let Err(e) = super::agent::run(at, policy, &args, stop).await {
             tracing::error!(target: "mlxp::agent", "the agent stopped: {e:#}");
         }
     });
