@@ -220,7 +220,9 @@ async fn release(api: &Api<DynamicObject>, config: &LeaseConfig) {
     if lease.data["spec"]["holderIdentity"] != config.identity.as_str() {
         return;
     }
-    lease.data["spec"]["holderIdentity"] = Value::Null;
+    if let Some(spec) = lease.data["spec"].as_object_mut() {
+        spec.remove("holderIdentity");
+    }
     let _ = api
         .replace(&config.name, &PostParams::default(), &lease)
         .await;

@@ -203,13 +203,23 @@ pub async fn run(
     ran
 }
 
-/// A stop signal set by Ctrl-C.
+/// A stop signal set by Ctrl-C or SIGTERM (what a pod is sent when it is deleted).
 pub fn stop_on_ctrl_c() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            let _ = tx.send(true);
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(term) => term.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminated => {}
         }
+        let _ = tx.send(true);
     });
     rx
 }
