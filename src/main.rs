@@ -446,6 +446,8 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyho
         let file = config_file(cluster.config.as_deref())?;
         let agent_args = mlxp::cli::agent::AgentArgs {
             interval: args.interval.or(Some(EMBEDDED_AGENT_INTERVAL)),
+            // Any free port: two demos on one machine must not collide.
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             ..Default::default()
         };
         let policy = mlxp::cli::agent::policy(
@@ -589,6 +591,8 @@ fn run_sim(args: SimArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
         let file = config_file(cluster.config.as_deref())?;
         let agent_args = mlxp::cli::agent::AgentArgs {
             interval: args.interval.or(Some(EMBEDDED_AGENT_INTERVAL)),
+            // Any free port: two demos on one machine must not collide.
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             ..Default::default()
         };
         let policy = mlxp::cli::agent::policy(

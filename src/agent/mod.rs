@@ -3,7 +3,9 @@
 //! same executor as the cockpit's and the CLI's (RBAC, dry-run, Event, audit line). Every
 //! decision is one JSON line (tracing, target `mlxp::agent`).
 
+pub mod http;
 pub mod lease;
+pub mod telemetry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use crate::cluster::Snapshot;
 use crate::exec::{Clock, Executor, Mode};
 use mlxp_core::agent::{Decision, Inputs, Numbers, Policy, QualityWindow, decide};
 use mlxp_core::metrics::{MetricsFrame, MetricsSource};
+use telemetry::Telemetry;
 
 /// How long a metrics frame may take before the numbers count as unavailable.
 const FRAME_PATIENCE: Duration = Duration::from_secs(10);
@@ -40,6 +43,7 @@ pub struct Agent {
     window: QualityWindow,
     /// Whether this agent holds the lease (None: no election, it always acts).
     leading: Option<watch::Receiver<bool>>,
+    telemetry: Arc<Telemetry>,
 }
 
 impl Agent {
@@ -58,7 +62,14 @@ impl Agent {
             clock,
             window: QualityWindow::default(),
             leading: None,
+            telemetry: Arc::default(),
         }
+    }
+
+    /// Counts what it does into `telemetry` (what `/metrics` serves).
+    pub fn with_telemetry(mut self, telemetry: Arc<Telemetry>) -> Agent {
+        self.telemetry = telemetry;
+        self
     }
 
     /// Acts only while `leading` says this agent holds the lease.
@@ -74,6 +85,16 @@ impl Agent {
     /// One evaluation: decide on `snapshot` and the numbers now, run the ops. An agent that
     /// does not lead decides nothing; one that loses the lease midway sends nothing more.
     pub async fn evaluate(&mut self, snapshot: &Snapshot) -> Vec<Record> {
+        let started = std::time::Instant::now();
+        let records = self.decide_and_act(snapshot).await;
+        let now = (self.clock)();
+        let at = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
+        self.telemetry.set_leader(self.leads());
+        self.telemetry.evaluated(&records, started.elapsed(), at);
+        records
+    }
+
+    async fn decide_and_act(&mut self, snapshot: &Snapshot) -> Vec<Record> {
         let frame: Result<MetricsFrame, String> =
             match tokio::time::timeout(FRAME_PATIENCE, self.metrics.frame()).await {
                 Ok(Ok(frame)) => Ok(frame),

@@ -12,11 +12,12 @@ use mlxp_core::metrics::{BoxFuture, MetricsError, MetricsFrame, MetricsSource, S
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use crate::agent::Agent;
 use crate::agent::lease::{self, LeaseConfig};
+use crate::agent::telemetry::Telemetry;
+use crate::agent::{Agent, http};
 use crate::exec::{Clock, Executor, default_audit_path};
 
-#[derive(clap::Args, Debug, Clone, Default)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct AgentArgs {
     /// Decide and log, change nothing (each op is sent as a server-side dry-run).
     #[arg(long)]
@@ -30,6 +31,29 @@ pub struct AgentArgs {
     /// Act without holding the `mlxp-agent` Lease (only when one agent runs).
     #[arg(long)]
     pub no_lease: bool,
+    /// The HTTP port: /metrics, /healthz, /readyz and the trigger (not with --once).
+    #[arg(long, default_value = "127.0.0.1:9470")]
+    pub listen: std::net::SocketAddr,
+    /// The trigger's bearer token, from this file.
+    #[arg(long, conflicts_with = "token_secret")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// The trigger's bearer token, from this Secret's `token` key (in the lease's namespace).
+    #[arg(long)]
+    pub token_secret: Option<String>,
+}
+
+impl Default for AgentArgs {
+    fn default() -> Self {
+        AgentArgs {
+            dry_run: false,
+            once: false,
+            interval: None,
+            no_lease: false,
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 9470)),
+            token_file: None,
+            token_secret: None,
+        }
+    }
 }
 
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
@@ -185,10 +209,24 @@ pub async fn run(
     args: &AgentArgs,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    let token = token(&at.client, &at.namespace, args).await?;
     let watch = crate::cluster::start(at.client.clone());
+    let telemetry = Arc::new(Telemetry::default());
+    if !args.once {
+        let listener = http::bind(args.listen).await?;
+        let port = http::Port {
+            executor: Executor::new(at.client.clone(), at.context.clone(), default_audit_path())
+                .with_clock(at.clock.clone()),
+            snapshots: watch.subscribe(),
+            telemetry: telemetry.clone(),
+            token,
+        };
+        tokio::spawn(http::serve(listener, port, stop.clone()));
+    }
     let executor = Executor::new(at.client.clone(), at.context, default_audit_path());
     let metrics = at.metrics.unwrap_or_else(|| Arc::new(NoMetrics));
-    let mut agent = Agent::new(executor, metrics, policy, args.dry_run, at.clock);
+    let mut agent =
+        Agent::new(executor, metrics, policy, args.dry_run, at.clock).with_telemetry(telemetry);
     let election = (!args.no_lease && !args.once).then(|| {
         let config = LeaseConfig::new(&at.namespace, lease::identity());
         lease::elect(at.client, config, stop.clone())
@@ -201,6 +239,39 @@ pub async fn run(
         election.ended(Duration::from_secs(3)).await;
     }
     ran
+}
+
+/// The trigger's token, from its file or its Secret (never logged); None: no trigger.
+async fn token(
+    client: &kube::Client,
+    namespace: &str,
+    args: &AgentArgs,
+) -> anyhow::Result<Option<String>> {
+    let token = if let Some(path) = &args.token_file {
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    } else if let Some(name) = &args.token_secret {
+        let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+            kube::Api::namespaced(client.clone(), namespace);
+        let secret = secrets.get(name).await.map_err(|e| {
+            anyhow::anyhow!(
+                "Secret {namespace}/{name}: {}",
+                crate::cluster::Cause::of(&e)
+            )
+        })?;
+        let bytes = secret
+            .data
+            .and_then(|mut d| d.remove("token"))
+            .ok_or_else(|| anyhow::anyhow!("Secret {namespace}/{name} has no key \"token\""))?;
+        String::from_utf8(bytes.0)
+            .map_err(|_| anyhow::anyhow!("Secret {namespace}/{name}: the token is not UTF-8"))?
+    } else {
+        return Ok(None);
+    };
+    let token = token.trim().to_string();
+    if token.is_empty() {
+        anyhow::bail!("the trigger's token is empty");
+    }
+    Ok(Some(token))
 }
 
 /// A stop signal set by Ctrl-C or SIGTERM (what a pod is sent when it is deleted).

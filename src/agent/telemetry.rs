@@ -1,0 +1,181 @@
+//! What the agent has done, as Prometheus would scrape it from `/metrics`: decisions by
+//! policy, ops by result, failures, how long evaluations take, whether it leads, and the
+//! alerts of the last evaluation (one series each, so Alertmanager rules can route them).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use super::Record;
+
+#[derive(Debug, Default)]
+struct Counts {
+    decisions: BTreeMap<&'static str, u64>,
+    /// (op, done|failed|dry-run) → count.
+    ops: BTreeMap<(String, &'static str), u64>,
+    evaluations: u64,
+    evaluation_seconds: f64,
+    last_evaluation: Option<f64>,
+    leader: bool,
+    /// (policy, subject) of the last evaluation's alerts.
+    alerts: Vec<(&'static str, String)>,
+    /// Whether the cluster has been seen whole and one evaluation ran.
+    ready: bool,
+}
+
+/// Shared by the agent loop (which writes it once per evaluation) and the HTTP port.
+#[derive(Debug, Default)]
+pub struct Telemetry {
+    counts: Mutex<Counts>,
+}
+
+impl Telemetry {
+    fn with<T>(&self, f: impl FnOnce(&mut Counts) -> T) -> T {
+        f(&mut self.counts.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// One evaluation's records, how long it took, and when (seconds since the epoch).
+    pub fn evaluated(&self, records: &[Record], took: Duration, at_epoch_seconds: f64) {
+        self.with(|c| {
+            c.evaluations += 1;
+            c.evaluation_seconds += took.as_secs_f64();
+            c.last_evaluation = Some(at_epoch_seconds);
+            c.ready = true;
+            c.alerts.clear();
+            for r in records {
+                let d = &r.decision;
+                *c.decisions.entry(d.policy).or_default() += 1;
+                if d.alert {
+                    c.alerts.push((d.policy, d.subject.clone()));
+                }
+                if let (Some(op), Some(result)) = (&d.op, &r.result) {
+                    let outcome = match result {
+                        Ok(_) if r.dry_run => "dry-run",
+                        Ok(_) => "done",
+                        Err(_) => "failed",
+                    };
+                    *c.ops.entry((op.name().to_string(), outcome)).or_default() += 1;
+                }
+            }
+        });
+    }
+
+    /// An op the trigger endpoint ran.
+    pub fn triggered(&self, op: &'static str, done: bool) {
+        self.with(|c| {
+            let outcome = if done { "done" } else { "failed" };
+            *c.ops.entry((op.to_string(), outcome)).or_default() += 1;
+        });
+    }
+
+    pub fn set_leader(&self, leader: bool) {
+        self.with(|c| c.leader = leader);
+    }
+
+    pub fn ready(&self) -> bool {
+        self.with(|c| c.ready)
+    }
+
+    /// The Prometheus text exposition (format 0.0.4).
+    pub fn render(&self) -> String {
+        self.with(|c| exposition(c))
+    }
+}
+
+/// Each family's HELP and TYPE, then its samples: (what follows the name — a suffix,
+/// labels — and the value).
+fn exposition(c: &Counts) -> String {
+    let mut text = String::new();
+    let mut family = |name: &str, kind: &str, help: &str, samples: Vec<(String, String)>| {
+        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(text, "{name}{labels} {value}");
+        }
+    };
+    family(
+        "mlxp_agent_decisions_total",
+        "counter",
+        "Decisions made, by policy.",
+        c.decisions
+            .iter()
+            .map(|(policy, n)| (format!("{{policy=\"{}\"}}", escape(policy)), n.to_string()))
+            .collect(),
+    );
+    family(
+        "mlxp_agent_ops_total",
+        "counter",
+        "Ops sent, by op and result (done, failed, dry-run).",
+        c.ops
+            .iter()
+            .map(|((op, result), n)| {
+                (
+                    format!("{{op=\"{}\",result=\"{result}\"}}", escape(op)),
+                    n.to_string(),
+                )
+            })
+            .collect(),
+    );
+    let failed_ops: u64 = c
+        .ops
+        .iter()
+        .filter(|((_, result), _)| *result == "failed")
+        .map(|(_, n)| n)
+        .sum();
+    family(
+        "mlxp_agent_errors_total",
+        "counter",
+        "Ops that failed.",
+        vec![(String::new(), failed_ops.to_string())],
+    );
+    family(
+        "mlxp_agent_evaluation_seconds",
+        "summary",
+        "Time the evaluations took.",
+        vec![
+            ("_sum".into(), c.evaluation_seconds.to_string()),
+            ("_count".into(), c.evaluations.to_string()),
+        ],
+    );
+    family(
+        "mlxp_agent_last_evaluation_timestamp_seconds",
+        "gauge",
+        "When the last evaluation ran.",
+        c.last_evaluation
+            .map(|at| vec![(String::new(), at.to_string())])
+            .unwrap_or_default(),
+    );
+    family(
+        "mlxp_agent_leader",
+        "gauge",
+        "Whether this agent holds the lease.",
+        vec![(String::new(), u8::from(c.leader).to_string())],
+    );
+    family(
+        "mlxp_agent_alert",
+        "gauge",
+        "An alert of the last evaluation, by policy and subject.",
+        c.alerts
+            .iter()
+            .map(|(policy, subject)| {
+                (
+                    format!(
+                        "{{policy=\"{}\",subject=\"{}\"}}",
+                        escape(policy),
+                        escape(subject)
+                    ),
+                    "1".into(),
+                )
+            })
+            .collect(),
+    );
+    text
+}
+
+/// A label value as the exposition format quotes it.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
