@@ -415,3 +415,160 @@ async fn with_approval_required_a_validated_version_waits_for_mlxp_approve() {
         "Canary"
     );
 }
+
+/// The canary steps the records moved a model's version through, in order: the weight
+/// each step gave it ("100" for the promotion).
+fn steps_of(records: &[Record], model: &str) -> Vec<String> {
+    did(records, |op| {
+        matches!(op, Op::Promote { model: m, .. } | Op::StartCanary { model: m, .. } if m == model)
+    })
+    .iter()
+    .map(|r| match r.decision.reason.split(" % ").next() {
+        Some(reason) if reason.starts_with("passes at ") => reason.trim_start_matches("passes at ").to_string(),
+        _ => "start".to_string(),
+    })
+    .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_restarted_mid_canary_goes_on_from_the_clusters_state() {
+    let p = platform().await;
+    let client = p.sim.client(false).await.expect("client");
+    let mut first = agent(&p.sim, client.clone());
+    let mut records = Vec::new();
+    // churn-predictor v7 (from the seeded run r7) goes into canary and takes one step.
+    let one_step = |r: &[Record]| steps_of(r, "churn-predictor").len() >= 2;
+    run_until(
+        &mut first,
+        &p.sim,
+        &client,
+        &mut records,
+        2,
+        "v7 one step into its canary",
+        one_step,
+    )
+    .await;
+    drop(first);
+    // A new agent: nothing in memory; what it knows is what the cluster says.
+    let mut second = agent(&p.sim, client.clone());
+    let mut after = Vec::new();
+    let promoted = |r: &[Record]| {
+        did(
+            r,
+            |op| matches!(op, Op::Promote { model, .. } if model == "churn-predictor"),
+        )
+        .iter()
+        .any(|r| matches!(&r.result, Some(Ok(e)) if e.contains(" promoted: ")))
+    };
+    run_until(
+        &mut second,
+        &p.sim,
+        &client,
+        &mut after,
+        2,
+        "v7 promoted",
+        promoted,
+    )
+    .await;
+    let before_steps = steps_of(&records, "churn-predictor");
+    let after_steps = steps_of(&after, "churn-predictor");
+    let mut all = before_steps.clone();
+    all.extend(after_steps.clone());
+    // Started once, then each step once, in order: 10 → 20 → 50 → promoted.
+    assert_eq!(
+        all,
+        ["start", "10", "20", "50"],
+        "before {before_steps:?}, after {after_steps:?}"
+    );
+    assert!(
+        did(&after, |op| matches!(
+            op,
+            Op::Register { .. } | Op::Validate { .. } | Op::Deploy { .. } | Op::StartCanary { .. }
+        ))
+        .is_empty(),
+        "nothing done again"
+    );
+}
+
+/// A metrics source that is down.
+struct Down;
+
+impl mlxp_core::metrics::MetricsSource for Down {
+    fn frame(
+        &self,
+    ) -> mlxp_core::metrics::BoxFuture<
+        '_,
+        Result<mlxp_core::metrics::MetricsFrame, mlxp_core::metrics::MetricsError>,
+    > {
+        Box::pin(async {
+            Err(mlxp_core::metrics::MetricsError::Unreachable(
+                "connection refused".into(),
+            ))
+        })
+    }
+
+    fn history(
+        &self,
+        _: &str,
+        _: Duration,
+        _: Duration,
+    ) -> mlxp_core::metrics::BoxFuture<
+        '_,
+        Result<Vec<mlxp_core::metrics::Series>, mlxp_core::metrics::MetricsError>,
+    > {
+        Box::pin(async { Err(mlxp_core::metrics::MetricsError::Timeout) })
+    }
+
+    fn describe(&self) -> String {
+        "down".into()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_metrics_down_no_canary_moves_and_the_agent_says_why() {
+    let p = platform().await;
+    let client = p.sim.client(false).await.expect("client");
+    let state = p.sim.state().clone();
+    let mut agent = Agent::new(
+        Executor::new(client.clone(), "mlxp-sim".into(), None),
+        Arc::new(Down),
+        Policy {
+            interval: STEP,
+            ..Policy::default()
+        },
+        false,
+        Arc::new(move || state.clock.now()),
+    );
+    let mut records = Vec::new();
+    for _ in 0..30 {
+        p.sim.advance(STEP);
+        let snapshot = snapshot_once(client.clone(), Duration::from_secs(30))
+            .await
+            .expect("a snapshot");
+        records.extend(agent.evaluate(&snapshot).await);
+    }
+    // An hour: fraud-detector's failing canary is neither rolled back nor stepped, nor is
+    // churn-predictor v7's, once the pipeline (which needs no numbers) put it in canary.
+    let moved = did(&records, |op| {
+        matches!(
+            op,
+            Op::Rollback { .. }
+                | Op::Promote { .. }
+                | Op::RecordAnalysis { .. }
+                | Op::Retrain { .. }
+        )
+    });
+    assert!(moved.is_empty(), "nothing judged on no numbers: {moved:?}");
+    let held = records
+        .iter()
+        .filter(|r| r.decision.subject == "serving/fraud-detector v2")
+        .last()
+        .expect("the canary's decision");
+    assert_eq!(
+        held.decision.reason,
+        "held: metrics server unreachable: connection refused; no step and no rollback"
+    );
+    assert!(held.decision.alert);
+    let all = versions(&p.sim).await;
+    assert_eq!(stage_of(&all, "fraud-detector-v2"), "Canary");
+}
