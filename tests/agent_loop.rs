@@ -561,8 +561,7 @@ async fn with_the_metrics_down_no_canary_moves_and_the_agent_says_why() {
     assert!(moved.is_empty(), "nothing judged on no numbers: {moved:?}");
     let held = records
         .iter()
-        .filter(|r| r.decision.subject == "serving/fraud-detector v2")
-        .last()
+        .rfind(|r| r.decision.subject == "serving/fraud-detector v2")
         .expect("the canary's decision");
     assert_eq!(
         held.decision.reason,
