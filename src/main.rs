@@ -396,8 +396,8 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
 /// The agent on a cluster the kubeconfig reaches, until Ctrl-C.
 fn run_agent(args: mlxp::cli::agent::AgentArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
     let file = config_file(cluster.config.as_deref())?;
-    let policy =
-        mlxp::cli::agent::policy(file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())), &args)?;
+    let settings =
+        mlxp::cli::agent::settings(file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())), &args)?;
     mlxp::cli::agent::log_as_json();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -414,7 +414,7 @@ fn run_agent(args: mlxp::cli::agent::AgentArgs, cluster: ClusterArgs) -> anyhow:
             metrics: connected.metrics,
             clock: mlxp::exec::wall_clock(),
         };
-        mlxp::cli::agent::run(at, policy, &args, stop).await
+        mlxp::cli::agent::run(at, settings, &args, stop).await
     })
 }
 
@@ -450,13 +450,13 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyho
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             ..Default::default()
         };
-        let policy = mlxp::cli::agent::policy(
+        let settings = mlxp::cli::agent::settings(
             file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
             &agent_args,
         )?;
         // The cockpit has the terminal: the decisions go to a file (and become Events).
         let log = mlxp::cli::agent::log_to_state_file()?;
-        Some((policy, agent_args, log))
+        Some((settings, agent_args, log))
     } else {
         None
     };
@@ -464,8 +464,8 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyho
         let demo = mlxp::cli::embedded::start_demo(args.seed, args.speed, cockpit.readonly).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let log = match agent {
-            Some((policy, agent_args, log)) => {
-                mlxp::cli::embedded::spawn_agent(&demo.sim, policy, agent_args, stopped).await?;
+            Some((settings, agent_args, log)) => {
+                mlxp::cli::embedded::spawn_agent(&demo.sim, settings, agent_args, stopped).await?;
                 Some(log)
             }
             None => None,
@@ -595,11 +595,11 @@ fn run_sim(args: SimArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             ..Default::default()
         };
-        let policy = mlxp::cli::agent::policy(
+        let settings = mlxp::cli::agent::settings(
             file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
             &agent_args,
         )?;
-        Some((policy, agent_args))
+        Some((settings, agent_args))
     } else {
         None
     };

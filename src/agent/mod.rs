@@ -3,6 +3,7 @@
 //! same executor as the cockpit's and the CLI's (RBAC, dry-run, Event, audit line). Every
 //! decision is one JSON line (tracing, target `mlxp::agent`).
 
+pub mod alerts;
 pub mod http;
 pub mod lease;
 pub mod telemetry;
@@ -44,6 +45,14 @@ pub struct Agent {
     /// Whether this agent holds the lease (None: no election, it always acts).
     leading: Option<watch::Receiver<bool>>,
     telemetry: Arc<Telemetry>,
+    alerts: Option<Alerts>,
+}
+
+/// Where alerts go, and which have gone.
+struct Alerts {
+    config: alerts::AlertConfig,
+    gate: alerts::Gate,
+    out: tokio::sync::mpsc::Sender<Record>,
 }
 
 impl Agent {
@@ -63,7 +72,22 @@ impl Agent {
             window: QualityWindow::default(),
             leading: None,
             telemetry: Arc::default(),
+            alerts: None,
         }
+    }
+
+    /// Sends alerting decisions to the config's webhooks (none: nowhere). Call it after
+    /// `with_telemetry`: the deliveries are counted there.
+    pub fn with_alerts(mut self, config: alerts::AlertConfig) -> Agent {
+        if !config.webhooks.is_empty() {
+            let out = alerts::deliver(config.clone(), self.telemetry.clone());
+            self.alerts = Some(Alerts {
+                config,
+                gate: alerts::Gate::default(),
+                out,
+            });
+        }
+        self
     }
 
     /// Counts what it does into `telemetry` (what `/metrics` serves).
@@ -91,6 +115,21 @@ impl Agent {
         let at = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
         self.telemetry.set_leader(self.leads());
         self.telemetry.evaluated(&records, started.elapsed(), at);
+        if let Some(alerts) = &mut self.alerts {
+            let mut dropped = 0;
+            let due = alerts.gate.pass(
+                &records,
+                &alerts.config,
+                std::time::Instant::now(),
+                &mut dropped,
+            );
+            for record in due {
+                if alerts.out.try_send(record.clone()).is_err() {
+                    dropped += 1;
+                }
+            }
+            self.telemetry.webhooks_dropped(dropped);
+        }
         records
     }
 

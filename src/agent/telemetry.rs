@@ -22,6 +22,8 @@ struct Counts {
     alerts: Vec<(&'static str, String)>,
     /// Whether the cluster has been seen whole and one evaluation ran.
     ready: bool,
+    /// Webhook deliveries: sent, failed (after its tries), dropped (over the rate).
+    webhooks: BTreeMap<&'static str, u64>,
 }
 
 /// Shared by the agent loop (which writes it once per evaluation) and the HTTP port.
@@ -67,6 +69,22 @@ impl Telemetry {
             let outcome = if done { "done" } else { "failed" };
             *c.ops.entry((op.to_string(), outcome)).or_default() += 1;
         });
+    }
+
+    /// A webhook delivery's end: sent, or failed after its tries.
+    pub fn webhook(&self, sent: bool) {
+        self.with(|c| {
+            *c.webhooks
+                .entry(if sent { "sent" } else { "failed" })
+                .or_default() += 1
+        });
+    }
+
+    /// Alerts the rate limit kept from the webhooks.
+    pub fn webhooks_dropped(&self, n: u64) {
+        if n > 0 {
+            self.with(|c| *c.webhooks.entry("dropped").or_default() += n);
+        }
     }
 
     pub fn set_leader(&self, leader: bool) {
@@ -150,6 +168,15 @@ fn exposition(c: &Counts) -> String {
         "gauge",
         "Whether this agent holds the lease.",
         vec![(String::new(), u8::from(c.leader).to_string())],
+    );
+    family(
+        "mlxp_agent_webhook_sends_total",
+        "counter",
+        "Alerts to webhooks: sent, failed after their tries, dropped over the rate limit.",
+        c.webhooks
+            .iter()
+            .map(|(result, n)| (format!("{{result=\"{result}\"}}"), n.to_string()))
+            .collect(),
     );
     family(
         "mlxp_agent_alert",

@@ -12,6 +12,7 @@ use mlxp_core::metrics::{BoxFuture, MetricsError, MetricsFrame, MetricsSource, S
 use serde::Deserialize;
 use tokio::sync::watch;
 
+use crate::agent::alerts::{AlertConfig, Webhook};
 use crate::agent::lease::{self, LeaseConfig};
 use crate::agent::telemetry::Telemetry;
 use crate::agent::{Agent, http};
@@ -71,6 +72,10 @@ struct AgentTable {
     canary_failures: Option<u32>,
     canary_min_rps: Option<f64>,
     drift_window: Option<String>,
+    #[serde(default)]
+    webhooks: Vec<Webhook>,
+    alert_repeat: Option<String>,
+    alerts_per_minute: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -79,10 +84,18 @@ struct File {
     agent: AgentTable,
 }
 
-/// The policy: defaults, the `[agent]` table of the config file when there is one (errors
-/// name the file), then the flags.
-pub fn policy(file: Option<(&Path, &str)>, args: &AgentArgs) -> anyhow::Result<Policy> {
+/// How the agent judges, and where its alerts go.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub policy: Policy,
+    pub alerts: AlertConfig,
+}
+
+/// The settings: defaults, the `[agent]` table of the config file when there is one
+/// (errors name the file), then the flags.
+pub fn settings(file: Option<(&Path, &str)>, args: &AgentArgs) -> anyhow::Result<Settings> {
     let mut policy = Policy::default();
+    let mut alerts = AlertConfig::default();
     if let Some((path, text)) = file {
         // Other tables are other sections' business.
         let table: File = toml::from_str::<toml::Table>(text)
@@ -122,11 +135,18 @@ pub fn policy(file: Option<(&Path, &str)>, args: &AgentArgs) -> anyhow::Result<P
         if let Some(rps) = t.canary_min_rps {
             policy.canary_min_rps = rps;
         }
+        if let Some(d) = duration("alert-repeat", &t.alert_repeat)? {
+            alerts.repeat = d;
+        }
+        if let Some(n) = t.alerts_per_minute {
+            alerts.per_minute = n.max(1);
+        }
+        alerts.webhooks = t.webhooks;
     }
     if let Some(interval) = args.interval {
         policy.interval = interval;
     }
-    Ok(policy)
+    Ok(Settings { policy, alerts })
 }
 
 /// Stands in when no metrics source is configured: canary analysis and drift hold, and
@@ -205,7 +225,7 @@ pub struct Placement {
 /// while it holds the `mlxp-agent` Lease (a single evaluation does not wait for it).
 pub async fn run(
     at: Placement,
-    policy: Policy,
+    settings: Settings,
     args: &AgentArgs,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
@@ -225,8 +245,9 @@ pub async fn run(
     }
     let executor = Executor::new(at.client.clone(), at.context, default_audit_path());
     let metrics = at.metrics.unwrap_or_else(|| Arc::new(NoMetrics));
-    let mut agent =
-        Agent::new(executor, metrics, policy, args.dry_run, at.clock).with_telemetry(telemetry);
+    let mut agent = Agent::new(executor, metrics, settings.policy, args.dry_run, at.clock)
+        .with_telemetry(telemetry)
+        .with_alerts(settings.alerts);
     let election = (!args.no_lease && !args.once).then(|| {
         let config = LeaseConfig::new(&at.namespace, lease::identity());
         lease::elect(at.client, config, stop.clone())
@@ -303,7 +324,9 @@ mod tests {
     fn the_config_table_lays_over_the_defaults_and_the_flags_over_it() {
         let text = "[agent]\ninterval = \"10s\"\ncanary-failures = 3\n[metrics]\nurl = \"x\"\n";
         let args = AgentArgs::default();
-        let p = policy(Some((Path::new("mlxp.toml"), text)), &args).expect("read");
+        let p = settings(Some((Path::new("mlxp.toml"), text)), &args)
+            .expect("read")
+            .policy;
         assert_eq!(p.interval, Duration::from_secs(10));
         assert_eq!(p.canary_failures, 3);
         assert_eq!(p.drift_window, Policy::default().drift_window);
@@ -311,14 +334,16 @@ mod tests {
             interval: Some(Duration::from_secs(2)),
             ..AgentArgs::default()
         };
-        let p = policy(Some((Path::new("mlxp.toml"), text)), &args).expect("read");
+        let p = settings(Some((Path::new("mlxp.toml"), text)), &args)
+            .expect("read")
+            .policy;
         assert_eq!(p.interval, Duration::from_secs(2));
     }
 
     #[test]
     fn a_wrong_setting_names_the_file_and_the_key() {
         let bad = "[agent]\ninterval = \"soon\"\n";
-        let err = policy(
+        let err = settings(
             Some((Path::new("/etc/mlxp.toml"), bad)),
             &AgentArgs::default(),
         )
@@ -328,7 +353,7 @@ mod tests {
             "/etc/mlxp.toml: [agent] interval: \"soon\" is not a duration such as 30s, 2m or 1h"
         );
         let unknown = "[agent]\nintervall = \"5s\"\n";
-        let err = policy(Some((Path::new("m.toml"), unknown)), &AgentArgs::default())
+        let err = settings(Some((Path::new("m.toml"), unknown)), &AgentArgs::default())
             .expect_err("refused");
         assert!(
             err.to_string()

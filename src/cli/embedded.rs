@@ -9,9 +9,9 @@ use mlxp_core::metrics::MetricsSource;
 use mlxp_sim::{Scenario, Sim, SimConfig};
 
 use super::agent::AgentArgs;
+use super::agent::Settings;
 use crate::cluster::Contexts;
 use crate::exec::Clock;
-use mlxp_core::agent::Policy;
 
 pub const DEMO_CONTEXT: &str = "mlxp-demo";
 pub const DEMO_READONLY_CONTEXT: &str = "mlxp-demo-readonly";
@@ -69,7 +69,7 @@ pub fn demo_contexts(sim: &Sim) -> anyhow::Result<Contexts> {
 /// What `mlxp sim` serves.
 pub struct Serve {
     /// The agent to run beside it, with its policy.
-    pub agent: Option<(Policy, AgentArgs)>,
+    pub agent: Option<(Settings, AgentArgs)>,
     pub listen: SocketAddr,
     pub seed: u64,
     pub speed: f64,
@@ -89,8 +89,8 @@ pub async fn serve(serve: Serve) -> anyhow::Result<()> {
     .await?;
     sim.write_kubeconfig(&serve.kubeconfig_out)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    if let Some((policy, args)) = serve.agent {
-        spawn_agent(&sim, policy, args, stopped).await?;
+    if let Some((settings, args)) = serve.agent {
+        spawn_agent(&sim, settings, args, stopped).await?;
     }
     eprintln!(
         "mlxp sim: serving the Kubernetes API on https://{} \n  kubeconfig: {} (contexts mlxp-sim, mlxp-sim-readonly)\n  try: KUBECONFIG={} kubectl get nodes",
@@ -126,7 +126,7 @@ pub fn sim_clock(sim: &Sim) -> Clock {
 /// The agent beside the embedded cluster, as its admin, on its clock and its numbers.
 pub async fn spawn_agent(
     sim: &Sim,
-    policy: Policy,
+    settings: Settings,
     args: AgentArgs,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
@@ -142,7 +142,7 @@ pub async fn spawn_agent(
             metrics: Some(metrics),
             clock,
         };
-        if let Err(e) = super::agent::run(at, policy, &args, stop).await {
+        if let Err(e) = super::agent::run(at, settings, &args, stop).await {
             tracing::error!(target: "mlxp::agent", "the agent stopped: {e:#}");
         }
     });
