@@ -190,14 +190,7 @@ impl ClusterArgs {
             })?;
         let client = contexts.connect(&context).await?;
         let file = config_file(self.config.as_deref())?;
-        let metrics_config = metrics_config(file.as_ref(), self.prometheus.as_deref())?;
-        let metrics: Metrics = if metrics_config.url.is_empty() {
-            None
-        } else {
-            Some(std::sync::Arc::new(mlxp::metrics::Prometheus::new(
-                &metrics_config,
-            )?))
-        };
+        let metrics = metrics_source(file.as_ref(), self.prometheus.as_deref())?;
         Ok(Connected {
             client,
             context,
@@ -239,6 +232,20 @@ fn metrics_config(
         config.url = url.to_string();
     }
     Ok(config)
+}
+
+/// Prometheus when a URL is configured, else none.
+fn metrics_source(
+    file: Option<&(PathBuf, String)>,
+    prometheus: Option<&str>,
+) -> anyhow::Result<Metrics> {
+    let config = metrics_config(file, prometheus)?;
+    if config.url.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(std::sync::Arc::new(mlxp::metrics::Prometheus::new(
+        &config,
+    )?)))
 }
 
 /// The `[cost]` prices: the built-in examples with the user's file laid over them.
@@ -401,17 +408,31 @@ fn run_agent(args: mlxp::cli::agent::AgentArgs, cluster: ClusterArgs) -> anyhow:
     mlxp::cli::agent::log_as_json();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let connected = cluster.connect().await?;
-        connected.answering().await?;
+        let namespace = cluster
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let (client, context, metrics) = match cluster.connect().await {
+            Ok(connected) => {
+                connected.answering().await?;
+                (connected.client, connected.context, connected.metrics)
+            }
+            // In a pod: no kubeconfig, its ServiceAccount instead.
+            Err(no_kubeconfig) => match mlxp::cluster::in_cluster() {
+                Some(client) => {
+                    let client = client.map_err(|e| anyhow::anyhow!("in-cluster config: {e}"))?;
+                    let metrics = metrics_source(file.as_ref(), cluster.prometheus.as_deref())?;
+                    (client, "in-cluster".to_string(), metrics)
+                }
+                None => return Err(no_kubeconfig),
+            },
+        };
         let stop = mlxp::cli::agent::stop_on_ctrl_c();
         let at = mlxp::cli::agent::Placement {
-            client: connected.client,
-            context: connected.context,
-            namespace: cluster
-                .namespace
-                .clone()
-                .unwrap_or_else(|| "default".into()),
-            metrics: connected.metrics,
+            client,
+            context,
+            namespace,
+            metrics,
             clock: mlxp::exec::wall_clock(),
         };
         mlxp::cli::agent::run(at, settings, &args, stop).await

@@ -263,7 +263,7 @@ pub async fn run(
 }
 
 /// The trigger's token, from its file or its Secret (never logged); None: no trigger.
-async fn token(
+pub async fn token(
     client: &kube::Client,
     namespace: &str,
     args: &AgentArgs,

@@ -140,15 +140,30 @@ impl Contexts {
                 context: Some(inner?),
                 ..Default::default()
             };
-            let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
-            // kube retries 429 / 503 / 504 inside the request, up to 15 times with a backoff
-            // of up to 1000 s: a blocked eviction or an overloaded server would hang an op
-            // or a list silently. Our watches retry with their own backoff and say so; an
-            // op reports the answer.
-            config.default_retry = false;
-            Ok(kube::Client::try_from(config)?)
+            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options).await?;
+            client_of(config)
         }
     }
+}
+
+fn client_of(mut config: kube::Config) -> Result<kube::Client, ConnectError> {
+    // kube retries 429 / 503 / 504 inside the request, up to 15 times with a backoff of up
+    // to 1000 s: a blocked eviction or an overloaded server would hang an op or a list
+    // silently. Our watches retry with their own backoff and say so; an op reports the
+    // answer.
+    config.default_retry = false;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// In a pod with no kubeconfig: its ServiceAccount's token and the cluster's CA, as
+/// client-go's rest.InClusterConfig. None outside a cluster.
+pub fn in_cluster() -> Option<Result<kube::Client, String>> {
+    std::env::var_os("KUBERNETES_SERVICE_HOST")?;
+    Some(
+        kube::Config::incluster()
+            .map_err(|e| e.to_string())
+            .and_then(|config| client_of(config).map_err(|e| e.to_string())),
+    )
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ mod yaml;
 
 pub use access::{Access, Verdict, may, read_only, whoami};
 pub use cause::{Cause, probe};
-pub use contexts::{ConnectError, Contexts, context_listing};
+pub use contexts::{ConnectError, Contexts, context_listing, in_cluster};
 pub use kubeconfig::{KubeconfigLoadError, read_kubeconfig};
 pub use logs::{LogEvent, LogOptions, follow as follow_logs};
 pub use mlxp_core::kinds::KindName;

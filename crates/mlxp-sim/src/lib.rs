@@ -237,6 +237,25 @@ impl Sim {
             .settle(&self.state);
     }
 
+    /// From now on, keeps what every request asks for, as RBAC names it.
+    pub fn record_requests(&self) {
+        *self
+            .state
+            .recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
+    }
+
+    /// What the requests asked for since `record_requests`, and stops keeping it.
+    pub fn recorded_requests(&self) -> Vec<api::Access> {
+        self.state
+            .recorded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .unwrap_or_default()
+    }
+
     /// Stops simulated time where it stands, once the controllers' step in progress is done:
     /// from then on it moves only through `advance`, as with a manual clock.
     pub fn pause(&self) {

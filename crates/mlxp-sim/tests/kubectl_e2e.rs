@@ -563,6 +563,31 @@ async fn typed_creates(k: &Kubectl) {
     creates(k, &run, "pod/shell created").await;
 }
 
+/// The agent's in-cluster manifests (config/deploy) pass a server-side dry-run, each object.
+async fn deploy_manifests(k: &Kubectl) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/deploy");
+    let dir = dir.to_str().expect("a UTF-8 path");
+    let out = k.ok(&["apply", "--dry-run=server", "-f", dir]).await;
+    for object in [
+        "serviceaccount/mlxp-agent",
+        "clusterrole.rbac.authorization.k8s.io/mlxp-agent",
+        "clusterrolebinding.rbac.authorization.k8s.io/mlxp-agent",
+        "role.rbac.authorization.k8s.io/mlxp-agent",
+        "rolebinding.rbac.authorization.k8s.io/mlxp-agent",
+        "deployment.apps/mlxp-agent",
+        "service/mlxp-agent",
+    ] {
+        assert!(
+            out.contains(&format!("{object} created (server dry run)")),
+            "{object}: {out}"
+        );
+    }
+    let after = k
+        .run(&["get", "deployment", "mlxp-agent", "-n", "mlxp-system"])
+        .await;
+    assert!(!after.ok, "a dry-run creates nothing: {}", after.stdout);
+}
+
 async fn full_run(version: &str) {
     let Some((sim, k, dir)) = start(version).await else {
         return;
@@ -572,6 +597,7 @@ async fn full_run(version: &str) {
     watch(&k, &sim).await;
     delete(&k).await;
     typed_creates(&k).await;
+    deploy_manifests(&k).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -69,6 +69,20 @@ pub struct ApiState {
     pub clock: Arc<SimClock>,
     /// Requests being served, watches and log follows aside; past the limit: 429.
     inflight: tokio::sync::Semaphore,
+    /// What the requests asked for, as RBAC names it, while recording (tests
+    /// check a role against what a client really does).
+    pub recorded: std::sync::Mutex<Option<Vec<Access>>>,
+}
+
+/// One request as an RBAC rule would match it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Access {
+    pub verb: &'static str,
+    pub group: String,
+    /// `resource` or `resource/subresource`.
+    pub resource: String,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
 }
 
 impl ApiState {
@@ -88,6 +102,7 @@ impl ApiState {
             traffic: Default::default(),
             clock,
             inflight: tokio::sync::Semaphore::new(max_inflight),
+            recorded: std::sync::Mutex::new(None),
             store: Store::new(HISTORY_WINDOW),
             registry: RwLock::new(Registry::with_builtins()),
             admin_token,
@@ -258,6 +273,34 @@ async fn route(
         return Err(ApiError::path_not_found());
     };
     let verb = request::verb(&req.method, &target, &rt)?;
+    if let Some(log) = state
+        .recorded
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+    {
+        // A list with ?watch=true is a watch, as RBAC counts it.
+        let watching = req
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .any(|kv| matches!(kv, "watch=true" | "watch=1"));
+        log.push(Access {
+            verb: if verb == Verb::List && watching {
+                "watch"
+            } else {
+                verb.rbac()
+            },
+            group: target.group.clone(),
+            resource: match &target.subresource {
+                Some(sub) => format!("{}/{sub}", target.resource),
+                None => target.resource.clone(),
+            },
+            namespace: target.namespace.clone(),
+            name: target.name.clone(),
+        });
+    }
     authorize(user, verb, &target, &rt)?;
     let query = request::Query::parse(req.uri.query())?;
     let ctx = request::Context {

@@ -108,6 +108,20 @@ pub enum Verb {
 }
 
 impl Verb {
+    /// The verb an RBAC rule names for it.
+    pub fn rbac(self) -> &'static str {
+        match self {
+            Verb::Get | Verb::Log => "get",
+            Verb::List => "list",
+            Verb::Watch => "watch",
+            Verb::Create | Verb::Evict => "create",
+            Verb::Update => "update",
+            Verb::Patch => "patch",
+            Verb::Delete => "delete",
+            Verb::DeleteCollection => "deletecollection",
+        }
+    }
+
     pub fn is_read(self) -> bool {
         matches!(self, Verb::Get | Verb::List | Verb::Watch | Verb::Log)
     }
