@@ -16,7 +16,8 @@ use tokio::sync::watch;
 
 use crate::cluster::Snapshot;
 use crate::exec::{Clock, Executor, Mode};
-use mlxp_core::agent::{Decision, Inputs, Numbers, Policy, QualityWindow, decide};
+use mlxp_core::agent::{Decision, IdleSince, Inputs, Numbers, Policy, QualityWindow, decide};
+use mlxp_core::domain::cost::PriceTable;
 use mlxp_core::metrics::{MetricsFrame, MetricsSource};
 use telemetry::Telemetry;
 
@@ -42,6 +43,8 @@ pub struct Agent {
     dry_run: bool,
     clock: Clock,
     window: QualityWindow,
+    idle: IdleSince,
+    prices: PriceTable,
     /// Whether this agent holds the lease (None: no election, it always acts).
     leading: Option<watch::Receiver<bool>>,
     telemetry: Arc<Telemetry>,
@@ -70,6 +73,8 @@ impl Agent {
             dry_run,
             clock,
             window: QualityWindow::default(),
+            idle: IdleSince::default(),
+            prices: PriceTable::defaults(),
             leading: None,
             telemetry: Arc::default(),
             alerts: None,
@@ -93,6 +98,12 @@ impl Agent {
     /// Counts what it does into `telemetry` (what `/metrics` serves).
     pub fn with_telemetry(mut self, telemetry: Arc<Telemetry>) -> Agent {
         self.telemetry = telemetry;
+        self
+    }
+
+    /// Prices idle GPUs with `prices` (the `[cost]` table) instead of the built-in ones.
+    pub fn with_prices(mut self, prices: PriceTable) -> Agent {
+        self.prices = prices;
         self
     }
 
@@ -147,6 +158,7 @@ impl Agent {
         // A follower keeps the window too: taking over, it need not wait one out.
         if let Ok(frame) = &frame {
             self.window.push(frame, self.policy.drift_window);
+            self.idle.observe(frame);
         }
         if !self.leads() {
             return Vec::new();
@@ -163,6 +175,8 @@ impl Agent {
             },
             now,
             policy: &self.policy,
+            prices: &self.prices,
+            idle_since: &self.idle,
         });
         let mode = if self.dry_run {
             Mode::DryRun

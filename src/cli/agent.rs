@@ -72,6 +72,12 @@ struct AgentTable {
     canary_failures: Option<u32>,
     canary_min_rps: Option<f64>,
     drift_window: Option<String>,
+    idle_for: Option<String>,
+    suspend_idle: Option<bool>,
+    quota_share: Option<f64>,
+    /// [start, end) hours UTC.
+    training_hours: Option<[u32; 2]>,
+    training_pool_prefix: Option<String>,
     #[serde(default)]
     webhooks: Vec<Webhook>,
     alert_repeat: Option<String>,
@@ -85,10 +91,12 @@ struct File {
 }
 
 /// How the agent judges, and where its alerts go.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub policy: Policy,
     pub alerts: AlertConfig,
+    /// The `[cost]` prices idle GPUs are priced with.
+    pub prices: mlxp_core::domain::cost::PriceTable,
 }
 
 /// The settings: defaults, the `[agent]` table of the config file when there is one
@@ -135,6 +143,33 @@ pub fn settings(file: Option<(&Path, &str)>, args: &AgentArgs) -> anyhow::Result
         if let Some(rps) = t.canary_min_rps {
             policy.canary_min_rps = rps;
         }
+        if let Some(d) = duration("idle-for", &t.idle_for)? {
+            policy.idle_for = d;
+        }
+        if let Some(suspend) = t.suspend_idle {
+            policy.suspend_idle = suspend;
+        }
+        if let Some(share) = t.quota_share {
+            if !(0.0..=1.0).contains(&share) {
+                anyhow::bail!(
+                    "{}: [agent] quota-share: {share} is not between 0 and 1",
+                    path.display()
+                );
+            }
+            policy.quota_share = share;
+        }
+        if let Some([start, end]) = t.training_hours {
+            if start > 23 || end > 24 {
+                anyhow::bail!(
+                    "{}: [agent] training-hours: hours are 0 to 24",
+                    path.display()
+                );
+            }
+            policy.training_hours = Some((start, end));
+        }
+        if let Some(prefix) = t.training_pool_prefix {
+            policy.training_pool_prefix = prefix;
+        }
         if let Some(d) = duration("alert-repeat", &t.alert_repeat)? {
             alerts.repeat = d;
         }
@@ -146,7 +181,15 @@ pub fn settings(file: Option<(&Path, &str)>, args: &AgentArgs) -> anyhow::Result
     if let Some(interval) = args.interval {
         policy.interval = interval;
     }
-    Ok(Settings { policy, alerts })
+    let prices = match file {
+        Some((path, text)) => mlxp_core::domain::cost::PriceTable::from_toml(text, path)?,
+        None => mlxp_core::domain::cost::PriceTable::defaults(),
+    };
+    Ok(Settings {
+        policy,
+        alerts,
+        prices,
+    })
 }
 
 /// Stands in when no metrics source is configured: canary analysis and drift hold, and

@@ -8,12 +8,14 @@
 //! agent decides from where things are, never repeating or skipping a step.
 
 mod canary;
+mod cost;
 mod drift;
 mod pipeline;
 #[cfg(test)]
 mod tests;
 mod window;
 
+pub use cost::IdleSince;
 pub use window::QualityWindow;
 
 use std::collections::BTreeMap;
@@ -22,6 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::domain::cost::PriceTable;
 use crate::metrics::MetricsFrame;
 use crate::ops::Op;
 use crate::snapshot::Snapshot;
@@ -39,6 +42,17 @@ pub struct Policy {
     pub canary_min_rps: f64,
     /// Drift (or accuracy) must hold over this window to retrain.
     pub drift_window: Duration,
+    /// GPUs a pod holds idle this long are an alert.
+    pub idle_for: Duration,
+    /// And its Job is suspended.
+    pub suspend_idle: bool,
+    /// A ClusterQueue flavor using this share of its GPU quota is an alert.
+    pub quota_share: f64,
+    /// Hours (UTC, [start, end), may wrap midnight) training runs; outside them empty
+    /// training nodes are drained. None: always.
+    pub training_hours: Option<(u32, u32)>,
+    /// Pools whose name starts so are training pools (the others are never touched).
+    pub training_pool_prefix: String,
 }
 
 impl Default for Policy {
@@ -49,6 +63,11 @@ impl Default for Policy {
             canary_failures: 2,
             canary_min_rps: 0.5,
             drift_window: Duration::from_secs(600),
+            idle_for: Duration::from_secs(1800),
+            suspend_idle: false,
+            quota_share: 0.9,
+            training_hours: None,
+            training_pool_prefix: "training".into(),
         }
     }
 }
@@ -74,6 +93,9 @@ pub struct Inputs<'a> {
     pub numbers: Numbers<'a>,
     pub now: DateTime<Utc>,
     pub policy: &'a Policy,
+    pub prices: &'a PriceTable,
+    /// Since when pods have held their GPUs idle (from the frames the agent read).
+    pub idle_since: &'a IdleSince,
 }
 
 /// What a policy decided about one subject.
@@ -142,6 +164,7 @@ pub fn decide(inputs: &Inputs) -> Vec<Decision> {
     let mut decisions = pipeline::decide(inputs);
     decisions.extend(canary::decide(inputs));
     decisions.extend(drift::decide(inputs));
+    decisions.extend(cost::decide(inputs));
     decisions
 }
 

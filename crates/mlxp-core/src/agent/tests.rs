@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration as Span, Utc};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::domain::cost::PriceTable;
 use crate::metrics::VersionTraffic;
 
 fn now() -> DateTime<Utc> {
@@ -89,6 +90,8 @@ fn decide_with(
         },
         now: now(),
         policy: &policy,
+        prices: &PriceTable::defaults(),
+        idle_since: &IdleSince::default(),
     })
 }
 
@@ -361,5 +364,170 @@ fn sustained_drift_retrains_once_per_cooldown_and_never_twice_at_once() {
         only(&d, "drift")
             .reason
             .contains("train-fraud-detector-r13 is still running")
+    );
+}
+
+fn gpu(node: &str, index: &str, pod: Option<&str>, util: f64) -> crate::metrics::GpuSample {
+    crate::metrics::GpuSample {
+        node: node.into(),
+        gpu: index.into(),
+        uuid: format!("{node}-{index}"),
+        model_name: "NVIDIA H100 80GB HBM3".into(),
+        util,
+        fb_used_mib: 0.0,
+        fb_free_mib: 0.0,
+        power_watts: 0.0,
+        pod: pod.map(|p| crate::metrics::PodRef {
+            namespace: "training".into(),
+            name: p.into(),
+            container: "main".into(),
+        }),
+    }
+}
+
+#[test]
+fn gpus_held_idle_for_a_while_are_an_alert_with_their_waste_and_suspend_when_asked() {
+    let mut s = Snapshot::synced_for_tests();
+    add(
+        &mut s.pods,
+        json!({"metadata": {"name": "train-a-r1-x", "namespace": "training",
+                            "ownerReferences": [{"kind": "Job", "name": "train-a-r1", "uid": "j", "controller": true}]},
+               "spec": {"nodeName": "gpu-1"}, "status": {"phase": "Running"}}),
+    );
+    let frame_at = |at: DateTime<Utc>, util: f64| MetricsFrame {
+        at,
+        gpus: vec![
+            gpu("gpu-1", "0", Some("train-a-r1-x"), util),
+            gpu("gpu-1", "1", Some("train-a-r1-x"), util),
+        ],
+        traffic: Vec::new(),
+        quality: Vec::new(),
+    };
+    let mut idle = IdleSince::default();
+    idle.observe(&frame_at(now() - Span::minutes(40), 1.0));
+    let mut policy = Policy::default();
+    let prices = PriceTable::defaults();
+    let latest = frame_at(now(), 2.0);
+    idle.observe(&latest);
+    let inputs = |policy: &Policy, idle: &IdleSince| {
+        decide(&Inputs {
+            snapshot: &s,
+            numbers: Numbers {
+                frame: Ok(&latest),
+                sustained: Err("none".into()),
+            },
+            now: now(),
+            policy,
+            prices: &prices,
+            idle_since: idle,
+        })
+    };
+    let d = inputs(&policy, &idle);
+    let alert = only(&d, "gpu-cost");
+    let per_gpu = prices.gpu_hourly(Some("NVIDIA H100 80GB HBM3"), false);
+    assert_eq!(alert.figures["wasted_per_hour"], 2.0 * per_gpu);
+    assert!(
+        alert
+            .reason
+            .starts_with("2 GPU(s) held idle (under 5 %) for 40 min: $"),
+        "{}",
+        alert.reason
+    );
+    assert_eq!(alert.op, None);
+    assert!(alert.alert);
+
+    policy.suspend_idle = true;
+    let d = inputs(&policy, &idle);
+    assert!(
+        matches!(&only(&d, "gpu-cost").op, Some(Op::SuspendJob { name, .. }) if name == "train-a-r1")
+    );
+
+    // One busy GPU: the pod is not idle, the clock starts again.
+    let mut busy = idle.clone();
+    busy.observe(&MetricsFrame {
+        gpus: vec![
+            gpu("gpu-1", "0", Some("train-a-r1-x"), 1.0),
+            gpu("gpu-1", "1", Some("train-a-r1-x"), 80.0),
+        ],
+        ..latest.clone()
+    });
+    assert!(of(&inputs(&policy, &busy), "gpu-cost").is_empty());
+}
+
+#[test]
+fn a_queue_near_its_quota_is_an_alert_and_empty_training_nodes_are_drained_outside_the_window() {
+    let mut s = Snapshot::synced_for_tests();
+    add(
+        &mut s.cluster_queues,
+        json!({"metadata": {"name": "training"},
+               "spec": {"resourceGroups": [{"coveredResources": ["nvidia.com/gpu"], "flavors": [
+                   {"name": "h100-spot", "resources": [{"name": "nvidia.com/gpu", "nominalQuota": 40}]}]}]},
+               "status": {"flavorsUsage": [{"name": "h100-spot", "resources": [{"name": "nvidia.com/gpu", "total": 38}]}]}}),
+    );
+    for (node, pool) in [
+        ("t-1", "training"),
+        ("t-2", "training"),
+        ("s-1", "serving-gpu"),
+    ] {
+        add(
+            &mut s.nodes,
+            json!({"metadata": {"name": node, "labels": {"mlxp.io/pool": pool}}}),
+        );
+    }
+    add(
+        &mut s.pods,
+        json!({"metadata": {"name": "busy", "namespace": "training"}, "spec": {"nodeName": "t-2"}, "status": {"phase": "Running"}}),
+    );
+    add(
+        &mut s.pods,
+        json!({"metadata": {"name": "agent-x", "namespace": "kube-system",
+                            "ownerReferences": [{"kind": "DaemonSet", "name": "agent", "uid": "d", "controller": true}]},
+               "spec": {"nodeName": "t-1"}, "status": {"phase": "Running"}}),
+    );
+    let prices = PriceTable::defaults();
+    let decide_at = |policy: &Policy| {
+        decide(&Inputs {
+            snapshot: &s,
+            numbers: Numbers {
+                frame: Err("none".into()),
+                sustained: Err("none".into()),
+            },
+            now: now(),
+            policy,
+            prices: &prices,
+            idle_since: &IdleSince::default(),
+        })
+    };
+    let mut policy = Policy::default();
+    let d = decide_at(&policy);
+    let quota = only(&d, "quota");
+    assert_eq!(
+        quota.reason,
+        "h100-spot: 38 of 40 GPUs in use (95 %, alert at 90 %)"
+    );
+    assert!(
+        of(&d, "gpu-cost").is_empty(),
+        "no window set: nothing drained"
+    );
+
+    // 10:00 UTC is outside 20:00–08:00: t-1 runs only a DaemonSet's pod; t-2 is busy; the
+    // serving node is never touched.
+    policy.training_hours = Some((20, 8));
+    let d = decide_at(&policy);
+    let drained: Vec<&Op> = of(&d, "gpu-cost")
+        .iter()
+        .filter_map(|d| d.op.as_ref())
+        .collect();
+    assert_eq!(
+        drained,
+        [&Op::Drain {
+            node: "t-1".into(),
+            force: false
+        }]
+    );
+    policy.training_hours = Some((8, 20));
+    assert!(
+        of(&decide_at(&policy), "gpu-cost").is_empty(),
+        "inside the window"
     );
 }
