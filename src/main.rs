@@ -29,7 +29,7 @@ enum Command {
     Sim(SimArgs),
     /// Run the automation headless on the current context: the pipeline, canary analysis,
     /// drift retraining; one JSON line per decision on stderr.
-    Agent(mlxp::cli::agent::AgentArgs),
+    Agent(mlxp::agent::start::AgentArgs),
     /// Print pools, nodes, GPUs, jobs, queues, models or canaries.
     Get(GetArgs),
     /// Print (or follow) the log of a pod, or of every pod of a Job or a Deployment.
@@ -278,7 +278,7 @@ struct DemoArgs {
     #[arg(long)]
     agent: bool,
     /// The agent's time between evaluations.
-    #[arg(long, value_parser = mlxp::cli::agent::parse_interval, requires = "agent")]
+    #[arg(long, value_parser = mlxp::agent::start::parse_interval, requires = "agent")]
     interval: Option<std::time::Duration>,
 }
 
@@ -308,7 +308,7 @@ struct SimArgs {
     #[arg(long)]
     agent: bool,
     /// The agent's time between evaluations.
-    #[arg(long, value_parser = mlxp::cli::agent::parse_interval, requires = "agent")]
+    #[arg(long, value_parser = mlxp::agent::start::parse_interval, requires = "agent")]
     interval: Option<std::time::Duration>,
 }
 
@@ -401,11 +401,11 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
 }
 
 /// The agent on a cluster the kubeconfig reaches, until Ctrl-C.
-fn run_agent(args: mlxp::cli::agent::AgentArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
+fn run_agent(args: mlxp::agent::start::AgentArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
     let file = config_file(cluster.config.as_deref())?;
     let settings =
-        mlxp::cli::agent::settings(file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())), &args)?;
-    mlxp::cli::agent::log_as_json();
+        mlxp::agent::start::settings(file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())), &args)?;
+    mlxp::agent::start::log_as_json();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let namespace = cluster
@@ -427,15 +427,15 @@ fn run_agent(args: mlxp::cli::agent::AgentArgs, cluster: ClusterArgs) -> anyhow:
                 None => return Err(no_kubeconfig),
             },
         };
-        let stop = mlxp::cli::agent::stop_on_ctrl_c();
-        let at = mlxp::cli::agent::Placement {
+        let stop = mlxp::agent::start::stop_on_ctrl_c();
+        let at = mlxp::agent::start::Placement {
             client,
             context,
             namespace,
             metrics,
             clock: mlxp::exec::wall_clock(),
         };
-        mlxp::cli::agent::run(at, settings, &args, stop).await
+        mlxp::agent::start::run(at, settings, &args, stop).await
     })
 }
 
@@ -464,19 +464,9 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyho
     let prices = prices(config_file(cluster.config.as_deref())?.as_ref())?;
     let runtime = tokio::runtime::Runtime::new()?;
     let agent = if args.agent {
-        let file = config_file(cluster.config.as_deref())?;
-        let agent_args = mlxp::cli::agent::AgentArgs {
-            interval: args.interval.or(Some(EMBEDDED_AGENT_INTERVAL)),
-            // Any free port: two demos on one machine must not collide.
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-            ..Default::default()
-        };
-        let settings = mlxp::cli::agent::settings(
-            file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
-            &agent_args,
-        )?;
+        let (settings, agent_args) = embedded_agent(args.interval, &cluster)?;
         // The cockpit has the terminal: the decisions go to a file (and become Events).
-        let log = mlxp::cli::agent::log_to_state_file()?;
+        let log = mlxp::agent::start::log_to_state_file()?;
         Some((settings, agent_args, log))
     } else {
         None
@@ -486,7 +476,8 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyho
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let log = match agent {
             Some((settings, agent_args, log)) => {
-                mlxp::cli::embedded::spawn_agent(&demo.sim, settings, agent_args, stopped).await?;
+                let way_in = mlxp::cli::embedded::beside(&demo.sim, stopped.clone()).await?;
+                mlxp::agent::start::spawn(placement_beside(way_in), settings, agent_args, stopped);
                 Some(log)
             }
             None => None,
@@ -600,27 +591,48 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
     }
 }
 
-#[cfg(feature = "sim")]
 /// How often the agent beside the embedded cluster evaluates, unless told: its clock may
 /// run 60 times faster than the machine's.
 #[cfg(feature = "sim")]
 const EMBEDDED_AGENT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The agent's settings and flags beside the embedded cluster.
+#[cfg(feature = "sim")]
+fn embedded_agent(
+    interval: Option<std::time::Duration>,
+    cluster: &ClusterArgs,
+) -> anyhow::Result<(mlxp::agent::start::Settings, mlxp::agent::start::AgentArgs)> {
+    let file = config_file(cluster.config.as_deref())?;
+    let agent_args = mlxp::agent::start::AgentArgs {
+        interval: interval.or(Some(EMBEDDED_AGENT_INTERVAL)),
+        // Any free port: two demos on one machine must not collide.
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Default::default()
+    };
+    let settings = mlxp::agent::start::settings(
+        file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
+        &agent_args,
+    )?;
+    Ok((settings, agent_args))
+}
+
+/// Where the agent beside the embedded cluster runs: as its admin, on its clock and
+/// numbers, its Lease in `default`.
+#[cfg(feature = "sim")]
+fn placement_beside(way_in: mlxp::cli::embedded::Beside) -> mlxp::agent::start::Placement {
+    mlxp::agent::start::Placement {
+        client: way_in.client,
+        context: way_in.context,
+        namespace: "default".into(),
+        metrics: Some(way_in.metrics),
+        clock: way_in.clock,
+    }
+}
+
 #[cfg(feature = "sim")]
 fn run_sim(args: SimArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
     let agent = if args.agent {
-        let file = config_file(cluster.config.as_deref())?;
-        let agent_args = mlxp::cli::agent::AgentArgs {
-            interval: args.interval.or(Some(EMBEDDED_AGENT_INTERVAL)),
-            // Any free port: two demos on one machine must not collide.
-            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
-            ..Default::default()
-        };
-        let settings = mlxp::cli::agent::settings(
-            file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
-            &agent_args,
-        )?;
-        Some((settings, agent_args))
+        Some(embedded_agent(args.interval, &cluster)?)
     } else {
         None
     };
@@ -636,8 +648,14 @@ fn run_sim(args: SimArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
         logs.init();
     }
     let runtime = tokio::runtime::Runtime::new()?;
+    let beside = agent.map(|(settings, agent_args)| {
+        Box::new(move |way_in: mlxp::cli::embedded::Beside| {
+            let stop = way_in.stop.clone();
+            mlxp::agent::start::spawn(placement_beside(way_in), settings, agent_args, stop);
+        }) as Box<dyn FnOnce(mlxp::cli::embedded::Beside) + Send>
+    });
     runtime.block_on(mlxp::cli::embedded::serve(mlxp::cli::embedded::Serve {
-        agent,
+        beside,
         listen: args.listen,
         seed: args.seed,
         speed: args.speed,

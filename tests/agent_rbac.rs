@@ -130,11 +130,11 @@ async fn every_request_of_the_agent_is_granted_and_every_grant_is_used() {
 
     p.sim.record_requests();
     let client = p.sim.client(false).await.expect("client");
-    let args = mlxp::cli::agent::AgentArgs {
+    let args = mlxp::agent::start::AgentArgs {
         token_secret: Some("mlxp-agent-token".into()),
         ..Default::default()
     };
-    let token = mlxp::cli::agent::token(&client, "mlxp-system", &args)
+    let token = mlxp::agent::start::token(&client, "mlxp-system", &args)
         .await
         .expect("the token");
     assert_eq!(token.as_deref(), Some("t0ken"));

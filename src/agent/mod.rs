@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod http;
 pub mod lease;
+pub mod start;
 pub mod telemetry;
 
 use std::sync::Arc;

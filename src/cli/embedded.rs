@@ -8,8 +8,6 @@ use std::sync::Arc;
 use mlxp_core::metrics::MetricsSource;
 use mlxp_sim::{Scenario, Sim, SimConfig};
 
-use super::agent::AgentArgs;
-use super::agent::Settings;
 use crate::cluster::Contexts;
 use crate::exec::Clock;
 
@@ -68,8 +66,8 @@ pub fn demo_contexts(sim: &Sim) -> anyhow::Result<Contexts> {
 
 /// What `mlxp sim` serves.
 pub struct Serve {
-    /// The agent to run beside it, with its policy.
-    pub agent: Option<(Settings, AgentArgs)>,
+    /// What to start beside it once it serves (the agent), handed the way in.
+    pub beside: Option<Box<dyn FnOnce(Beside) + Send>>,
     pub listen: SocketAddr,
     pub seed: u64,
     pub speed: f64,
@@ -89,8 +87,8 @@ pub async fn serve(serve: Serve) -> anyhow::Result<()> {
     .await?;
     sim.write_kubeconfig(&serve.kubeconfig_out)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    if let Some((settings, args)) = serve.agent {
-        spawn_agent(&sim, settings, args, stopped).await?;
+    if let Some(start) = serve.beside {
+        start(beside(&sim, stopped).await?);
     }
     eprintln!(
         "mlxp sim: serving the Kubernetes API on https://{} \n  kubeconfig: {} (contexts mlxp-sim, mlxp-sim-readonly)\n  try: KUBECONFIG={} kubectl get nodes",
@@ -117,34 +115,23 @@ pub async fn serve(serve: Serve) -> anyhow::Result<()> {
     }
 }
 
-/// The embedded cluster's clock: simulated time, however fast it runs.
-pub fn sim_clock(sim: &Sim) -> Clock {
-    let state = sim.state().clone();
-    Arc::new(move || state.clock.now())
+/// The way in for what runs beside the embedded cluster: its admin's client, its numbers,
+/// its clock (simulated time, however fast it runs), and when to stop.
+pub struct Beside {
+    pub client: kube::Client,
+    pub context: String,
+    pub metrics: Arc<dyn MetricsSource>,
+    pub clock: Clock,
+    pub stop: tokio::sync::watch::Receiver<bool>,
 }
 
-/// The agent beside the embedded cluster, as its admin, on its clock and its numbers.
-pub async fn spawn_agent(
-    sim: &Sim,
-    settings: Settings,
-    args: AgentArgs,
-    stop: tokio::sync::watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    let client = sim.client(false).await?;
-    let metrics: Arc<dyn MetricsSource> =
-        Arc::new(mlxp_sim::metrics_source::Embedded::new(sim.state().clone()));
-    let clock = sim_clock(sim);
-    tokio::spawn(async move {
-        let at = super::agent::Placement {
-            client,
-            context: mlxp_sim::kubeconfig::CONTEXT.to_string(),
-            namespace: "default".into(),
-            metrics: Some(metrics),
-            clock,
-        };
-        if let Err(e) = super::agent::run(at, settings, &args, stop).await {
-            tracing::error!(target: "mlxp::agent", "the agent stopped: {e:#}");
-        }
-    });
-    Ok(())
+pub async fn beside(sim: &Sim, stop: tokio::sync::watch::Receiver<bool>) -> anyhow::Result<Beside> {
+    let state = sim.state().clone();
+    Ok(Beside {
+        client: sim.client(false).await?,
+        context: mlxp_sim::kubeconfig::CONTEXT.to_string(),
+        metrics: Arc::new(mlxp_sim::metrics_source::Embedded::new(state.clone())),
+        clock: Arc::new(move || state.clock.now()),
+        stop,
+    })
 }

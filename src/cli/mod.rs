@@ -1,7 +1,6 @@
 //! The CLI verbs besides the cockpit: the same data and the same operations, for scripts.
 
 pub mod act;
-pub mod agent;
 mod alerts;
 #[cfg(feature = "sim")]
 pub mod embedded;

@@ -1,5 +1,5 @@
-//! `mlxp agent`: the policies headless on the current context (and, with `--agent`, beside
-//! the embedded cluster of `mlxp sim` / `mlxp demo`). Its settings: the `[agent]` table of
+//! Starting the agent: `mlxp agent` on the current context, or beside the embedded cluster
+//! (`mlxp sim --agent`, `mlxp demo --agent`). Its settings: the `[agent]` table of
 //! mlxp.toml laid over the defaults, then the flags.
 
 use std::path::Path;
@@ -12,10 +12,10 @@ use mlxp_core::metrics::{BoxFuture, MetricsError, MetricsFrame, MetricsSource, S
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use crate::agent::alerts::{AlertConfig, Webhook};
-use crate::agent::lease::{self, LeaseConfig};
-use crate::agent::telemetry::Telemetry;
-use crate::agent::{Agent, http};
+use super::alerts::{AlertConfig, Webhook};
+use super::lease::{self, LeaseConfig};
+use super::telemetry::Telemetry;
+use super::{Agent, http};
 use crate::exec::{Clock, Executor, default_audit_path};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -298,11 +298,20 @@ pub async fn run(
     if let Some(election) = &election {
         agent = agent.with_lease(election.leading.clone());
     }
-    let ran = crate::agent::run(agent, watch.subscribe(), args.once, stop).await;
+    let ran = super::run(agent, watch.subscribe(), args.once, stop).await;
     if let Some(election) = election {
         election.ended(Duration::from_secs(3)).await;
     }
     ran
+}
+
+/// The agent in a task of its own (beside the embedded cluster); a failure is logged.
+pub fn spawn(at: Placement, settings: Settings, args: AgentArgs, stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        if let Err(e) = run(at, settings, &args, stop).await {
+            tracing::error!(target: "mlxp::agent", "the agent stopped: {e:#}");
+        }
+    });
 }
 
 /// The trigger's token, from its file or its Secret (never logged); None: no trigger.
