@@ -92,8 +92,12 @@ async fn the_trigger_creates_one_job_for_a_valid_token_and_nothing_otherwise() {
     assert_eq!(status, 409, "a second while one runs: {body}");
     assert_eq!(churn_jobs(&client).await.len(), after.len());
 
-    // /train takes overrides; a bad one is refused before anything is sent.
+    // /train takes overrides, right after: its run is the next one, not r8 again.
     let train = format!("{base}/v1/models/churn-predictor/train");
+    let (status, body) = post(&http, &train, Some(TOKEN), r#"{"gpus": 4, "spot": true}"#).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["job"], "training/train-churn-predictor-r9", "{body}");
+    // A bad one is refused before anything is sent.
     let (status, body) = post(&http, &train, Some(TOKEN), r#"{"gpus": "abc"}"#).await;
     assert_eq!(status, 400, "{body}");
     let (status, body) = post(&http, &train, Some(TOKEN), r#"{"gpus": 64}"#).await;
@@ -121,6 +125,10 @@ async fn the_trigger_creates_one_job_for_a_valid_token_and_nothing_otherwise() {
     );
     assert!(
         metrics.contains("mlxp_agent_ops_total{op=\"retrain\",result=\"failed\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("mlxp_agent_ops_total{op=\"train\",result=\"done\"} 1"),
         "{metrics}"
     );
     assert!(metrics.contains("mlxp_agent_errors_total 2"), "{metrics}");

@@ -23,6 +23,9 @@ use crate::cluster::Snapshot;
 use crate::exec::{ExecError, Executor, Mode};
 use mlxp_core::ops::{Capacity, Op, Overrides, Refused, model_namespace};
 
+/// How long an answer waits for the watches to show the Job it created.
+const SEEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Bodies larger than this are refused: a trigger's overrides are a few hundred bytes.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -243,6 +246,16 @@ impl Port {
                     .find_map(|d| d.target.strip_prefix("job "))
                     .unwrap_or_default()
                     .to_string();
+                // The next call plans on the watches' view: it must see this Job (or it
+                // would name its own run the same), so the answer waits for them.
+                if let Some((ns, name)) = job.split_once('/') {
+                    let mut seen = self.snapshots.clone();
+                    let _ = tokio::time::timeout(
+                        SEEN_PATIENCE,
+                        seen.wait_for(|s| s.jobs.get(ns, name).is_some()),
+                    )
+                    .await;
+                }
                 json_reply(
                     StatusCode::CREATED,
                     json!({"job": job, "effect": done.effect, "user": done.user}),
