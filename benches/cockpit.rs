@@ -36,22 +36,7 @@ const IDLE: Duration = Duration::from_secs(60);
 
 #[path = "common/rss.rs"]
 mod rss;
-use rss::rss_mib;
-
-/// User + system CPU seconds of this process.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // Fields 14 and 15 of stat, counted after the ")" that ends the command name.
-    (ticks(11) + ticks(12)) / 100.0
-}
+use rss::{cpu_seconds, rss_mib};
 
 fn key(text: &str) -> mlxp::tui::keys::Key {
     use std::str::FromStr;

@@ -91,6 +91,21 @@ impl Telemetry {
         self.with(|c| c.leader = leader);
     }
 
+    /// How many `op`s were done so far.
+    pub fn ops_done(&self, op: &str) -> u64 {
+        self.with(|c| {
+            c.ops
+                .iter()
+                .filter(|((name, result), _)| name == op && *result == "done")
+                .map(|(_, n)| n)
+                .sum()
+        })
+    }
+
+    pub fn evaluations(&self) -> u64 {
+        self.with(|c| c.evaluations)
+    }
+
     pub fn ready(&self) -> bool {
         self.with(|c| c.ready)
     }
