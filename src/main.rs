@@ -132,6 +132,10 @@ struct CockpitArgs {
     /// Built-in keymap: default or vim.
     #[arg(long, global = true)]
     keymap: Option<String>,
+    /// Run the agent too: beside the cockpit (its decisions become Events, its log goes to
+    /// the state directory), or beside `mlxp sim` (its decisions on stderr).
+    #[arg(long, global = true)]
+    agent: bool,
 }
 
 impl Cli {
@@ -274,10 +278,7 @@ struct DemoArgs {
     /// Same seed, same cluster.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Run the agent on it too (its decisions as Events; its log in the state directory).
-    #[arg(long)]
-    agent: bool,
-    /// The agent's time between evaluations.
+    /// The agent's time between evaluations (with --agent).
     #[arg(long, value_parser = mlxp::agent::start::parse_interval, requires = "agent")]
     interval: Option<std::time::Duration>,
 }
@@ -304,10 +305,7 @@ struct SimArgs {
     /// Instead of the platform scenario, just this many pods (and nodes to hold them).
     #[arg(long)]
     pods: Option<usize>,
-    /// Run the agent on it too (its decisions as JSON lines on stderr).
-    #[arg(long)]
-    agent: bool,
-    /// The agent's time between evaluations.
+    /// The agent's time between evaluations (with --agent).
     #[arg(long, value_parser = mlxp::agent::start::parse_interval, requires = "agent")]
     interval: Option<std::time::Duration>,
 }
@@ -354,9 +352,21 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             )
             .exit();
     }
+    if cli.cockpit.readonly && cli.cockpit.agent {
+        eprintln!(
+            "mlxp: --readonly and --agent: the agent changes the cluster; nothing was started"
+        );
+        std::process::exit(2);
+    }
+    if cli.cockpit.readonly && cli.cockpit.agent {
+        eprintln!(
+            "mlxp: --readonly and --agent: the agent changes the cluster; nothing was started"
+        );
+        std::process::exit(2);
+    }
     match command {
         #[cfg(feature = "sim")]
-        Command::Sim(args) => run_sim(args, cli.cluster),
+        Command::Sim(args) => run_sim(args, cli.cluster, cli.cockpit.agent),
         Command::Tui => run_tui(cli.cluster, cli.cockpit),
         #[cfg(feature = "sim")]
         Command::Demo(args) => run_demo(args, cli.cluster, cli.cockpit),
@@ -463,7 +473,7 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyho
     // The user's prices apply to the demo's cluster too.
     let prices = prices(config_file(cluster.config.as_deref())?.as_ref())?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let agent = if args.agent {
+    let agent = if cockpit.agent {
         let (settings, agent_args) = embedded_agent(args.interval, &cluster)?;
         // The cockpit has the terminal: the decisions go to a file (and become Events).
         let log = mlxp::agent::start::log_to_state_file()?;
@@ -497,9 +507,37 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyho
 
 /// The cockpit on a cluster the kubeconfig reaches, as kubectl picks it.
 fn run_tui(cluster: ClusterArgs, cockpit: CockpitArgs) -> anyhow::Result<()> {
+    let agent = if cockpit.agent {
+        let file = config_file(cluster.config.as_deref())?;
+        let agent_args = mlxp::agent::start::AgentArgs::default();
+        let settings = mlxp::agent::start::settings(
+            file.as_ref().map(|(p, t)| (p.as_path(), t.as_str())),
+            &agent_args,
+        )?;
+        // The cockpit has the terminal: the decisions go to a file (and become Events).
+        let log = mlxp::agent::start::log_to_state_file()?;
+        Some((settings, agent_args, log))
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let connected = cluster.connect().await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let log = agent.map(|(settings, agent_args, log)| {
+            let at = mlxp::agent::start::Placement {
+                client: connected.client.clone(),
+                context: connected.context.clone(),
+                namespace: cluster
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".into()),
+                metrics: connected.metrics.clone(),
+                clock: mlxp::exec::wall_clock(),
+            };
+            mlxp::agent::start::spawn(at, settings, agent_args, stopped);
+            log
+        });
         let mut options = options(
             cockpit,
             cluster.namespace.clone(),
@@ -507,7 +545,12 @@ fn run_tui(cluster: ClusterArgs, cockpit: CockpitArgs) -> anyhow::Result<()> {
             connected.prices,
         );
         options.contexts = connected.contexts;
-        mlxp::tui::run::run(connected.client, connected.metrics, options).await
+        let shown = mlxp::tui::run::run(connected.client, connected.metrics, options).await;
+        let _ = stop.send(true);
+        if let Some(log) = log {
+            eprintln!("mlxp: the agent's decisions: {}", log.display());
+        }
+        shown
     })
 }
 
@@ -630,8 +673,8 @@ fn placement_beside(way_in: mlxp::cli::embedded::Beside) -> mlxp::agent::start::
 }
 
 #[cfg(feature = "sim")]
-fn run_sim(args: SimArgs, cluster: ClusterArgs) -> anyhow::Result<()> {
-    let agent = if args.agent {
+fn run_sim(args: SimArgs, cluster: ClusterArgs, agent: bool) -> anyhow::Result<()> {
+    let agent = if agent {
         Some(embedded_agent(args.interval, &cluster)?)
     } else {
         None

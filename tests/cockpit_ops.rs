@@ -725,3 +725,41 @@ async fn op_commands_open_the_same_dialog_as_the_keys() {
     };
     assert_eq!(form.fields[0].text(), "churn-predictor");
 }
+
+#[tokio::test]
+async fn a_approves_the_selected_version_and_x_rejects_one_from_the_models_view() {
+    let (_sim, client, mut updates, _watch, mut app) = serving_v2().await;
+    press(&mut app, "5");
+    select(&mut app, "serving/fraud-detector-v2");
+    press(&mut app, "a");
+    let Mode::Dialog(dialog) = &app.mode else {
+        panic!("a dialog, not {:?} ({:?})", app.mode, app.message);
+    };
+    assert!(dialog.effect.contains("approved"), "{}", dialog.effect);
+    let diffs = preview_and_confirm(&mut app, &client).await;
+    assert!(diffs.contains("mlxp.io/approved-by"), "{diffs}");
+    let after = until(&mut updates, |s| {
+        s.model_versions
+            .get("serving", "fraud-detector-v2")
+            .is_some_and(|v| v.approved_by.is_some())
+    })
+    .await;
+    app.update(Msg::Snapshot(after));
+    app.rebuild_if_due();
+    assert!(
+        screen(&app).contains("approval    approved by mlxp-admin"),
+        "{}",
+        screen(&app)
+    );
+
+    // The archived churn-predictor v2 takes no traffic: rejected, with the cockpit's reason.
+    select(&mut app, "serving/churn-predictor-v2");
+    press(&mut app, "x");
+    preview_and_confirm(&mut app, &client).await;
+    until(&mut updates, |s| {
+        s.model_versions
+            .get("serving", "churn-predictor-v2")
+            .is_some_and(|v| v.stage == "Rejected")
+    })
+    .await;
+}

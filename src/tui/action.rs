@@ -44,6 +44,8 @@ pub enum Action {
     Weights,
     Launch,
     Retrain,
+    Approve,
+    Reject,
     Cordon,
     Uncordon,
     Drain,
@@ -128,6 +130,8 @@ impl Action {
             Action::Weights => "Set the selected model's weights, version by version",
             Action::Launch => "Launch a training run of the selected model (a form)",
             Action::Retrain => "Retrain the selected version's model",
+            Action::Approve => "Approve the selected version (the gate its rollout waits on)",
+            Action::Reject => "Reject the selected version",
             Action::Cordon => "Cordon the selected node",
             Action::Uncordon => "Uncordon the selected node",
             Action::Drain => "Drain the selected node (evict its pods)",
@@ -170,6 +174,8 @@ impl Action {
                 | Action::Weights
                 | Action::Launch
                 | Action::Retrain
+                | Action::Approve
+                | Action::Reject
                 | Action::Cordon
                 | Action::Uncordon
                 | Action::Drain
@@ -194,6 +200,8 @@ impl Action {
             View::Models => &[
                 Action::Launch,
                 Action::Retrain,
+                Action::Approve,
+                Action::Reject,
                 Action::Logs,
                 Action::Edit,
                 Action::Delete,
@@ -226,6 +234,8 @@ impl Action {
             Action::Weights => "weights",
             Action::Launch => "train",
             Action::Retrain => "retrain",
+            Action::Approve => "approve",
+            Action::Reject => "reject",
             Action::Cordon => "cordon",
             Action::Uncordon => "uncordon",
             Action::Drain => "drain",
@@ -273,6 +283,8 @@ const FIXED: &[Action] = &[
     Action::Weights,
     Action::Launch,
     Action::Retrain,
+    Action::Approve,
+    Action::Reject,
     Action::Cordon,
     Action::Uncordon,
     Action::Drain,

@@ -582,6 +582,8 @@ impl App {
             | Action::Rollback
             | Action::StepCanary
             | Action::Retrain
+            | Action::Approve
+            | Action::Reject
             | Action::Cordon
             | Action::Uncordon
             | Action::Drain

@@ -55,7 +55,9 @@ impl OpDialog {
 fn applies_to(action: Action) -> (Option<View>, &'static str) {
     match action {
         Action::Cordon | Action::Uncordon | Action::Drain => (Some(View::Nodes), "a node"),
-        Action::Retrain => (Some(View::Models), "a model's version"),
+        Action::Retrain | Action::Approve | Action::Reject => {
+            (Some(View::Models), "a model's version")
+        }
         Action::ToggleSuspend => (Some(View::Jobs), "a job"),
         Action::Delete => (None, "an object"),
         _ => (Some(View::Serving), "a served version"),
@@ -163,10 +165,24 @@ impl App {
                 .model_versions
                 .get(namespace, name)
                 .ok_or("the selected version is gone")?;
-            return Ok(Op::Retrain {
-                namespace: namespace.to_string(),
-                model: version.model.clone(),
-                force: false,
+            let (namespace, model) = (namespace.to_string(), version.model.clone());
+            return Ok(match action {
+                Action::Approve => Op::Approve {
+                    namespace,
+                    model,
+                    version: version.version.clone(),
+                },
+                Action::Reject => Op::Reject {
+                    namespace,
+                    model,
+                    version: version.version.clone(),
+                    reason: "rejected from the cockpit".into(),
+                },
+                _ => Op::Retrain {
+                    namespace,
+                    model,
+                    force: false,
+                },
             });
         }
         let (namespace, backend) = key.split_once('/').ok_or("no version selected")?;

@@ -133,6 +133,16 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
             .find(|q| q.model == version.model && q.version == version.version)
     });
     let model = snapshot.models.get(namespace, &version.model);
+    // The gate the agent's rollout waits on.
+    match (&version.approved_by, model.is_some_and(|m| m.require_approval)) {
+        (Some(who), _) => lines.field("approval", format!("approved by {who}")),
+        (None, true) if version.stage == "Validated" => lines.field_in(
+            "approval",
+            "waiting: its model requires one before it takes traffic".to_string(),
+            Slot::Warning,
+        ),
+        _ => {}
+    }
     let drift_limit = model.and_then(|m| m.drift_threshold);
     if let Some(q) = live {
         let drifting = matches!((q.drift, drift_limit), (Some(d), Some(l)) if d > l);
