@@ -18,27 +18,7 @@ use mlxp::agent::telemetry::Telemetry;
 use mlxp::cluster::snapshot_once;
 use mlxp::exec::Executor;
 use mlxp_core::agent::Policy;
-use mlxp_core::metrics::{BoxFuture, MetricsError, MetricsFrame, MetricsSource, Series};
 use serde_json::Value;
-
-struct Down;
-
-impl MetricsSource for Down {
-    fn frame(&self) -> BoxFuture<'_, Result<MetricsFrame, MetricsError>> {
-        Box::pin(async { Err(MetricsError::Unreachable("connection refused".into())) })
-    }
-    fn history(
-        &self,
-        _: &str,
-        _: Duration,
-        _: Duration,
-    ) -> BoxFuture<'_, Result<Vec<Series>, MetricsError>> {
-        Box::pin(async { Err(MetricsError::Timeout) })
-    }
-    fn describe(&self) -> String {
-        "down".into()
-    }
-}
 
 /// A receiver that keeps (path, body) of every POST; the first one answered 500.
 async fn receiver() -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
@@ -97,7 +77,7 @@ async fn each_alert_goes_once_to_each_webhook_and_a_failed_send_is_tried_again()
     let telemetry = Arc::new(Telemetry::default());
     let mut agent = Agent::new(
         Executor::new(client.clone(), "mlxp-sim".into(), None),
-        Arc::new(Down),
+        Arc::new(common::metrics::Down),
         Policy::default(),
         false,
         Arc::new(move || state.clock.now()),

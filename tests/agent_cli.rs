@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::ops::{platform, text};
-use kube::api::{Api, DynamicObject};
+use common::ops::{platform, registry, text};
 use serde_json::Value;
 
 fn lines(stderr: &[u8]) -> Vec<Value> {
@@ -15,18 +14,12 @@ fn lines(stderr: &[u8]) -> Vec<Value> {
 }
 
 async fn version_exists(sim: &mlxp_sim::Sim, name: &str) -> bool {
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        sim.client(false).await.expect("client"),
-        "serving",
-        &kube::api::ApiResource {
-            group: "mlxp.io".into(),
-            version: "v1alpha1".into(),
-            api_version: "mlxp.io/v1alpha1".into(),
-            kind: "ModelVersion".into(),
-            plural: "modelversions".into(),
-        },
-    );
-    api.get_opt(name).await.expect("read").is_some()
+    let client = sim.client(false).await.expect("client");
+    registry(client, "ModelVersion", "modelversions")
+        .get_opt(name)
+        .await
+        .expect("read")
+        .is_some()
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::ops::{platform, text};
+use common::ops::{platform, registry, text};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use mlxp::agent::{Agent, Record};
 use mlxp::cluster::snapshot_once;
@@ -80,18 +80,8 @@ fn did(records: &[Record], op: impl Fn(&Op) -> bool) -> Vec<&Record> {
 
 async fn versions(sim: &Sim) -> Vec<Value> {
     let client = sim.client(false).await.expect("client");
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        client,
-        "serving",
-        &kube::api::ApiResource {
-            group: "mlxp.io".into(),
-            version: "v1alpha1".into(),
-            api_version: "mlxp.io/v1alpha1".into(),
-            kind: "ModelVersion".into(),
-            plural: "modelversions".into(),
-        },
-    );
-    api.list(&ListParams::default())
+    registry(client, "ModelVersion", "modelversions")
+        .list(&ListParams::default())
         .await
         .expect("versions")
         .items
@@ -158,18 +148,8 @@ async fn events_of(sim: &Sim, model: &str) -> Vec<(String, String)> {
 
 async fn patch_model(sim: &Sim, model: &str, patch: Value) {
     let client = sim.client(false).await.expect("client");
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        client,
-        "serving",
-        &kube::api::ApiResource {
-            group: "mlxp.io".into(),
-            version: "v1alpha1".into(),
-            api_version: "mlxp.io/v1alpha1".into(),
-            kind: "Model".into(),
-            plural: "models".into(),
-        },
-    );
-    api.patch(model, &PatchParams::default(), &Patch::Merge(&patch))
+    registry(client, "Model", "models")
+        .patch(model, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .expect("model patched");
 }
@@ -490,40 +470,6 @@ async fn an_agent_restarted_mid_canary_goes_on_from_the_clusters_state() {
     );
 }
 
-/// A metrics source that is down.
-struct Down;
-
-impl mlxp_core::metrics::MetricsSource for Down {
-    fn frame(
-        &self,
-    ) -> mlxp_core::metrics::BoxFuture<
-        '_,
-        Result<mlxp_core::metrics::MetricsFrame, mlxp_core::metrics::MetricsError>,
-    > {
-        Box::pin(async {
-            Err(mlxp_core::metrics::MetricsError::Unreachable(
-                "connection refused".into(),
-            ))
-        })
-    }
-
-    fn history(
-        &self,
-        _: &str,
-        _: Duration,
-        _: Duration,
-    ) -> mlxp_core::metrics::BoxFuture<
-        '_,
-        Result<Vec<mlxp_core::metrics::Series>, mlxp_core::metrics::MetricsError>,
-    > {
-        Box::pin(async { Err(mlxp_core::metrics::MetricsError::Timeout) })
-    }
-
-    fn describe(&self) -> String {
-        "down".into()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_metrics_down_no_canary_moves_and_the_agent_says_why() {
     let p = platform().await;
@@ -531,7 +477,7 @@ async fn with_the_metrics_down_no_canary_moves_and_the_agent_says_why() {
     let state = p.sim.state().clone();
     let mut agent = Agent::new(
         Executor::new(client.clone(), "mlxp-sim".into(), None),
-        Arc::new(Down),
+        Arc::new(common::metrics::Down),
         Policy {
             interval: STEP,
             ..Policy::default()

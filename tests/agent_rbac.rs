@@ -10,9 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::ops::platform;
+use common::ops::{platform, registry};
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use mlxp::agent::Agent;
 use mlxp::agent::lease::{LeaseConfig, elect};
 use mlxp::cluster::snapshot_once;
@@ -105,17 +105,7 @@ async fn every_request_of_the_agent_is_granted_and_every_grant_is_used() {
         )
         .await
         .expect("the token's Secret");
-    let models: Api<DynamicObject> = Api::namespaced_with(
-        admin.clone(),
-        "serving",
-        &kube::api::ApiResource {
-            group: "mlxp.io".into(),
-            version: "v1alpha1".into(),
-            api_version: "mlxp.io/v1alpha1".into(),
-            kind: "Model".into(),
-            plural: "models".into(),
-        },
-    );
+    let models = registry(admin.clone(), "Model", "models");
     models
         .patch(
             "churn-predictor",

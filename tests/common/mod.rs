@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cockpit;
+pub mod metrics;
 pub mod ops;
 pub mod proxy;
 

@@ -98,3 +98,18 @@ pub async fn routes(sim: &Sim) -> Api<DynamicObject> {
     );
     Api::namespaced_with(client, "serving", &resource)
 }
+
+/// An mlxp.io kind (`Model` / `models`, `ModelVersion` / `modelversions`) in `serving`.
+pub fn registry(client: kube::Client, kind: &str, plural: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(
+        client,
+        "serving",
+        &kube::api::ApiResource {
+            group: "mlxp.io".into(),
+            version: "v1alpha1".into(),
+            api_version: "mlxp.io/v1alpha1".into(),
+            kind: kind.into(),
+            plural: plural.into(),
+        },
+    )
+}

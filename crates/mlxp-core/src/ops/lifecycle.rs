@@ -358,7 +358,7 @@ fn split_of(route: &Plan) -> &str {
 }
 
 /// The version of a model, as its ModelVersion registers it.
-fn version_of_model<'a>(
+pub(super) fn version_of_model<'a>(
     snapshot: &'a Snapshot,
     namespace: &str,
     model: &str,

@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use super::lifecycle::version_of_model;
 use super::weights;
 use super::{Actor, Op, Plan, Refused, Request, Target};
 use crate::domain::objects::{ANALYSIS_FAILURES, Job, Model, ModelVersion, STEP_SINCE};
@@ -22,18 +23,22 @@ fn model<'a>(snapshot: &'a Snapshot, namespace: &str, name: &str) -> Result<&'a 
         .ok_or_else(|| Refused::NotFound(format!("no model {name} in {namespace}")))
 }
 
-fn version<'a>(
+/// The version, in `stage`: a step of the pipeline starts only from the one before it.
+fn version_in<'a>(
     snapshot: &'a Snapshot,
     namespace: &str,
     model: &str,
     version: &str,
+    stage: &str,
 ) -> Result<&'a ModelVersion, Refused> {
-    snapshot
-        .model_versions
-        .values()
-        .map(|v| v.as_ref())
-        .find(|v| v.meta.namespace == namespace && v.model == model && v.version == version)
-        .ok_or_else(|| Refused::NotFound(format!("{model} has no version {version}")))
+    let v = version_of_model(snapshot, namespace, model, version)?;
+    if v.stage != stage {
+        return Err(Refused::Precondition(format!(
+            "{model} {version} is {}, not {stage}",
+            v.stage
+        )));
+    }
+    Ok(v)
 }
 
 fn version_target(namespace: &str, v: &ModelVersion) -> Target {
@@ -146,13 +151,7 @@ pub(super) fn validate(
     actor: &Actor,
 ) -> Result<Plan, Refused> {
     let m = model(snapshot, namespace, model_name)?;
-    let v = version(snapshot, namespace, model_name, version_name)?;
-    if v.stage != "Registered" {
-        return Err(Refused::Precondition(format!(
-            "{model_name} {version_name} is {}, not Registered",
-            v.stage
-        )));
-    }
+    let v = version_in(snapshot, namespace, model_name, version_name, "Registered")?;
     let target = version_target(namespace, v);
     let (stage, effect, reason, annotations) = match shortfall(m, v) {
         None => (
@@ -203,7 +202,7 @@ pub(super) fn deploy(
     version_name: &str,
 ) -> Result<Plan, Refused> {
     let m = model(snapshot, namespace, model_name)?;
-    let v = version(snapshot, namespace, model_name, version_name)?;
+    let v = version_of_model(snapshot, namespace, model_name, version_name)?;
     if !matches!(v.stage.as_str(), "Validated" | "Canary") {
         return Err(Refused::Precondition(format!(
             "{model_name} {version_name} is {}: only a Validated version is deployed",
@@ -288,13 +287,7 @@ pub(super) fn start_canary(
     actor: &Actor,
 ) -> Result<Plan, Refused> {
     let m = model(snapshot, namespace, model_name)?;
-    let v = version(snapshot, namespace, model_name, version_name)?;
-    if v.stage != "Validated" {
-        return Err(Refused::Precondition(format!(
-            "{model_name} {version_name} is {}, not Validated",
-            v.stage
-        )));
-    }
+    let v = version_in(snapshot, namespace, model_name, version_name, "Validated")?;
     if let Some(canary) = snapshot
         .model_versions
         .values()
@@ -364,7 +357,7 @@ pub(super) fn record_analysis(
     failures: u32,
     why: &str,
 ) -> Result<Plan, Refused> {
-    let v = version(snapshot, namespace, model_name, version_name)?;
+    let v = version_of_model(snapshot, namespace, model_name, version_name)?;
     let target = version_target(namespace, v);
     let value = if failures == 0 {
         Value::Null
