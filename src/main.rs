@@ -444,6 +444,7 @@ fn run_agent(args: mlxp::agent::start::AgentArgs, cluster: ClusterArgs) -> anyho
             namespace,
             metrics,
             clock: mlxp::exec::wall_clock(),
+            telemetry: Default::default(),
         };
         mlxp::agent::start::run(at, settings, &args, stop).await
     })
@@ -484,10 +485,12 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyho
     runtime.block_on(async move {
         let demo = mlxp::cli::embedded::start_demo(args.seed, args.speed, cockpit.readonly).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let telemetry = std::sync::Arc::new(mlxp::agent::telemetry::Telemetry::default());
         let log = match agent {
             Some((settings, agent_args, log)) => {
                 let way_in = mlxp::cli::embedded::beside(&demo.sim, stopped.clone()).await?;
-                mlxp::agent::start::spawn(placement_beside(way_in), settings, agent_args, stopped);
+                let at = placement_beside(way_in, telemetry.clone());
+                mlxp::agent::start::spawn(at, settings, agent_args, stopped);
                 Some(log)
             }
             None => None,
@@ -495,6 +498,9 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyho
         let client = demo.contexts.connect(demo.context).await?;
         let mut options = options(cockpit, cluster.namespace, demo.context.to_string(), prices);
         options.contexts = demo.contexts;
+        if log.is_some() {
+            options.agent_status = Some(std::sync::Arc::new(move || telemetry.summary()));
+        }
         let _sim = demo.sim;
         let shown = mlxp::tui::run::run(client, Some(demo.metrics), options).await;
         let _ = stop.send(true);
@@ -524,6 +530,7 @@ fn run_tui(cluster: ClusterArgs, cockpit: CockpitArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let connected = cluster.connect().await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let telemetry = std::sync::Arc::new(mlxp::agent::telemetry::Telemetry::default());
         let log = agent.map(|(settings, agent_args, log)| {
             let at = mlxp::agent::start::Placement {
                 client: connected.client.clone(),
@@ -534,6 +541,7 @@ fn run_tui(cluster: ClusterArgs, cockpit: CockpitArgs) -> anyhow::Result<()> {
                     .unwrap_or_else(|| "default".into()),
                 metrics: connected.metrics.clone(),
                 clock: mlxp::exec::wall_clock(),
+                telemetry: telemetry.clone(),
             };
             mlxp::agent::start::spawn(at, settings, agent_args, stopped);
             log
@@ -545,6 +553,9 @@ fn run_tui(cluster: ClusterArgs, cockpit: CockpitArgs) -> anyhow::Result<()> {
             connected.prices,
         );
         options.contexts = connected.contexts;
+        if log.is_some() {
+            options.agent_status = Some(std::sync::Arc::new(move || telemetry.summary()));
+        }
         let shown = mlxp::tui::run::run(connected.client, connected.metrics, options).await;
         let _ = stop.send(true);
         if let Some(log) = log {
@@ -662,13 +673,17 @@ fn embedded_agent(
 /// Where the agent beside the embedded cluster runs: as its admin, on its clock and
 /// numbers, its Lease in `default`.
 #[cfg(feature = "sim")]
-fn placement_beside(way_in: mlxp::cli::embedded::Beside) -> mlxp::agent::start::Placement {
+fn placement_beside(
+    way_in: mlxp::cli::embedded::Beside,
+    telemetry: std::sync::Arc<mlxp::agent::telemetry::Telemetry>,
+) -> mlxp::agent::start::Placement {
     mlxp::agent::start::Placement {
         client: way_in.client,
         context: way_in.context,
         namespace: "default".into(),
         metrics: Some(way_in.metrics),
         clock: way_in.clock,
+        telemetry,
     }
 }
 
@@ -694,7 +709,8 @@ fn run_sim(args: SimArgs, cluster: ClusterArgs, agent: bool) -> anyhow::Result<(
     let beside = agent.map(|(settings, agent_args)| {
         Box::new(move |way_in: mlxp::cli::embedded::Beside| {
             let stop = way_in.stop.clone();
-            mlxp::agent::start::spawn(placement_beside(way_in), settings, agent_args, stop);
+            let at = placement_beside(way_in, Default::default());
+            mlxp::agent::start::spawn(at, settings, agent_args, stop);
         }) as Box<dyn FnOnce(mlxp::cli::embedded::Beside) + Send>
     });
     runtime.block_on(mlxp::cli::embedded::serve(mlxp::cli::embedded::Serve {

@@ -687,3 +687,24 @@ async fn detail_and_overview_when_space_is_short() {
         "{screen}"
     );
 }
+
+#[tokio::test]
+async fn the_header_says_how_the_agent_beside_the_cockpit_stands() {
+    let (_sim, mut app) = cockpit().await;
+    assert!(
+        !draw(&app, 160, 10).contains("agent:"),
+        "no agent, no word of one"
+    );
+    app.update(mlxp::tui::app::Msg::AgentStatus(
+        "leading · evaluated 3 s ago · 1 op".into(),
+    ));
+    let header = draw(&app, 160, 10)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        header.contains("agent: leading · evaluated 3 s ago · 1 op"),
+        "{header}"
+    );
+}

@@ -262,6 +262,8 @@ pub struct Placement {
     pub namespace: String,
     pub metrics: Option<Arc<dyn MetricsSource>>,
     pub clock: Clock,
+    /// Where it counts what it does (what `/metrics` and the cockpit's header show).
+    pub telemetry: Arc<Telemetry>,
 }
 
 /// Runs the agent until Ctrl-C (or `stop`), or once. Unless told otherwise it acts only
@@ -274,7 +276,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let token = token(&at.client, &at.namespace, args).await?;
     let watch = crate::cluster::start(at.client.clone());
-    let telemetry = Arc::new(Telemetry::default());
+    let telemetry = at.telemetry.clone();
     if !args.once {
         let listener = http::bind(args.listen).await?;
         let port = http::Port {

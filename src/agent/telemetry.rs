@@ -24,6 +24,10 @@ struct Counts {
     ready: bool,
     /// Webhook deliveries: sent, failed (after its tries), dropped (over the rate).
     webhooks: BTreeMap<&'static str, u64>,
+    /// When the last evaluation ended, on this machine's clock.
+    last_at: Option<std::time::Instant>,
+    /// Ops the last evaluation sent (done or failed).
+    last_ops: usize,
 }
 
 /// Shared by the agent loop (which writes it once per evaluation) and the HTTP port.
@@ -43,6 +47,8 @@ impl Telemetry {
             c.evaluations += 1;
             c.evaluation_seconds += took.as_secs_f64();
             c.last_evaluation = Some(at_epoch_seconds);
+            c.last_at = Some(std::time::Instant::now());
+            c.last_ops = records.iter().filter(|r| r.result.is_some()).count();
             c.ready = true;
             c.alerts.clear();
             for r in records {
@@ -85,6 +91,20 @@ impl Telemetry {
         if n > 0 {
             self.with(|c| *c.webhooks.entry("dropped").or_default() += n);
         }
+    }
+
+    /// In a few words, for the cockpit's header: `leading · evaluated 3 s ago · 1 op`.
+    pub fn summary(&self) -> String {
+        self.with(|c| match c.last_at {
+            None => "starting".into(),
+            Some(_) if !c.leader => "following (another agent holds the lease)".into(),
+            Some(at) => format!(
+                "leading · evaluated {} s ago · {} op{}",
+                at.elapsed().as_secs(),
+                c.last_ops,
+                if c.last_ops == 1 { "" } else { "s" }
+            ),
+        })
     }
 
     pub fn set_leader(&self, leader: bool) {
@@ -220,4 +240,20 @@ fn escape(value: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_says_whether_it_leads_and_when_it_last_evaluated() {
+        let t = Telemetry::default();
+        assert_eq!(t.summary(), "starting");
+        t.set_leader(true);
+        t.evaluated(&[], Duration::from_millis(2), 0.0);
+        assert_eq!(t.summary(), "leading · evaluated 0 s ago · 0 ops");
+        t.set_leader(false);
+        assert_eq!(t.summary(), "following (another agent holds the lease)");
+    }
 }

@@ -123,6 +123,8 @@ pub enum Msg {
     Snapshot(Arc<Snapshot>),
     Metrics(Result<Arc<MetricsFrame>, String>),
     Tick(DateTime<Utc>),
+    /// How the agent beside the cockpit stands (`--agent`).
+    AgentStatus(String),
     /// The YAML asked for by `Effect::FetchYaml`, or why it could not be had.
     Yaml(Result<String, Cause>),
     /// A frame of the minutes before the cockpit started, oldest first: it goes into the
@@ -207,6 +209,8 @@ pub struct App {
     pub contexts: Vec<String>,
     /// Asked for with `--readonly`: no action that changes the cluster is to be offered.
     pub readonly: bool,
+    /// How the agent beside the cockpit stands, for the header (None: no agent here).
+    pub agent_status: Option<String>,
     /// The server's answer for the current context's credentials: may they change nothing?
     /// None until it has answered.
     pub credentials_read_only: Option<bool>,
@@ -289,6 +293,7 @@ impl App {
             prices: PriceTable::defaults(),
             contexts: Vec::new(),
             readonly: false,
+            agent_status: None,
             credentials_read_only: None,
             quit: false,
             width: None,
@@ -415,6 +420,10 @@ impl App {
                 self.data += 1;
             }
             Msg::Metrics(Err(e)) => self.metrics_error = Some(e),
+            Msg::AgentStatus(status) => {
+                self.frame_due |= self.agent_status.as_ref() != Some(&status);
+                self.agent_status = Some(status);
+            }
             Msg::Tick(now) => {
                 // Ages on screen are in whole seconds: redraw once a second at most.
                 self.frame_due |= now.timestamp() != self.now.timestamp();

@@ -93,6 +93,13 @@ fn header_line(app: &App, width: u16) -> Paragraph<'static> {
             if app.read_only() { "read-only " } else { "" },
             style(app, Slot::Warning),
         ),
+        Span::styled(
+            app.agent_status
+                .as_ref()
+                .map(|s| format!("agent: {s} "))
+                .unwrap_or_default(),
+            style(app, Slot::Muted),
+        ),
     ];
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let current = app.view;

@@ -34,7 +34,13 @@ pub struct Options {
     pub contexts: Contexts,
     /// `--readonly`: shown in the header, kept for the actions that will change the cluster.
     pub readonly: bool,
+    /// An agent running beside the cockpit (`--agent`): how it stands, in a few words.
+    pub agent_status: Option<AgentStatus>,
 }
+
+/// How an agent beside the cockpit stands (`leading · evaluated 3 s ago · 2 ops`); read
+/// at each tick, so it must be cheap.
+pub type AgentStatus = Arc<dyn Fn() -> String + Send + Sync>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -47,6 +53,7 @@ impl Default for Options {
             prices: PriceTable::defaults(),
             contexts: Contexts::default(),
             readonly: false,
+            agent_status: None,
         }
     }
 }
@@ -98,6 +105,7 @@ pub struct Cockpit {
     connected_tx: mpsc::Sender<Connected>,
     connected: mpsc::Receiver<Connected>,
     ticks: tokio::time::Interval,
+    agent_status: Option<AgentStatus>,
     /// The task forwarding the followed logs; aborted when they are no longer shown.
     logs: Option<tokio::task::JoinHandle<()>>,
     /// Access verdicts for the ops, a minute per context.
@@ -162,6 +170,7 @@ impl Cockpit {
             connected_tx,
             connected,
             ticks: tokio::time::interval(Duration::from_millis(250)),
+            agent_status: options.agent_status.clone(),
             logs: None,
             verdicts: Verdicts::default(),
             outside: None,
@@ -184,7 +193,12 @@ impl Cockpit {
                 self.app.update(Msg::Snapshot(latest));
             }
             Some((name, result)) = self.connected.recv() => self.switch(name, result),
-            _ = self.ticks.tick() => self.app.update(Msg::Tick(chrono::Utc::now())),
+            _ = self.ticks.tick() => {
+                self.app.update(Msg::Tick(chrono::Utc::now()));
+                if let Some(status) = &self.agent_status {
+                    self.app.update(Msg::AgentStatus(status()));
+                }
+            }
         }
         while let Ok(msg) = self.inbox.try_recv() {
             self.app.update(msg);
