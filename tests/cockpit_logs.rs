@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::proxy::FaultProxy;
-use mlxp::cluster::{LogEvent, Snapshot, follow_logs};
+use mlxp::cluster::{LogEvent, LogOptions, Snapshot, follow_logs};
 use mlxp::tui::app::{App, Effect, Mode, Msg};
 use mlxp::tui::keys::Key;
 use mlxp::tui::render;
+use mlxp_core::logs::LogTarget;
 use tokio::sync::mpsc;
 
 fn press(app: &mut App, keys: &str) {
@@ -58,6 +59,27 @@ fn shown_lines(app: &App) -> Vec<String> {
     view.buffer.iter().map(|l| l.text.to_string()).collect()
 }
 
+/// `l` on the Jobs view's row `job`: what the loop would follow.
+fn l_on_job(app: &mut App, job: &str) -> (LogTarget, Option<String>, LogOptions) {
+    press(app, "4 g");
+    app.rebuild_if_due();
+    for _ in 0..20 {
+        if app.selected_key() == Some(job) {
+            break;
+        }
+        press(app, "j");
+    }
+    press(app, "l");
+    match app.take_effects().pop() {
+        Some(Effect::FollowLogs {
+            target,
+            selector,
+            options,
+        }) => (target, selector, options),
+        _ => panic!("l follows the logs ({:?})", app.message),
+    }
+}
+
 /// A cockpit watching the cluster through `client`, its logs view open on the running
 /// fraud-detector training Job, and the follower the loop would run for it.
 async fn logs_of_the_running_job(client: kube::Client) -> (App, mpsc::Receiver<LogEvent>) {
@@ -79,22 +101,7 @@ async fn logs_of_the_running_job(client: kube::Client) -> (App, mpsc::Receiver<L
         width: 120,
         height: 30,
     });
-    press(&mut app, "4 g");
-    for _ in 0..20 {
-        if app.selected_key() == Some("training/train-fraud-detector-r12") {
-            break;
-        }
-        press(&mut app, "j");
-    }
-    press(&mut app, "l");
-    let Some(Effect::FollowLogs {
-        target,
-        selector,
-        options,
-    }) = app.take_effects().pop()
-    else {
-        panic!("l follows the logs ({:?})", app.message);
-    };
+    let (target, selector, options) = l_on_job(&mut app, "training/train-fraud-detector-r12");
     assert_eq!(
         selector.as_deref(),
         Some("job-name=train-fraud-detector-r12")
@@ -244,23 +251,8 @@ async fn c_moves_through_the_containers_of_pods_that_have_several() {
         .await
         .expect("a snapshot");
     let mut app = common::cockpit::app_showing(snapshot);
-    press(&mut app, "4 g");
     app.rebuild_if_due();
-    for _ in 0..20 {
-        if app.selected_key() == Some("training/two-c") {
-            break;
-        }
-        press(&mut app, "j");
-    }
-    press(&mut app, "l");
-    let Some(Effect::FollowLogs {
-        target,
-        selector,
-        options,
-    }) = app.take_effects().pop()
-    else {
-        panic!("l follows the logs ({:?})", app.message);
-    };
+    let (target, selector, options) = l_on_job(&mut app, "training/two-c");
     assert_eq!(options.container, None);
     let mut events = follow_logs(client, target, selector, options);
     until(&mut app, &mut events, "its pod started", |a| {
