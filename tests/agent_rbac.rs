@@ -149,7 +149,12 @@ async fn every_request_of_the_agent_is_granted_and_every_grant_is_used() {
     let mut agent = Agent::new(
         Executor::new(client.clone(), "mlxp-sim".into(), None),
         Arc::new(mlxp_sim::metrics_source::Embedded::new(state.clone())),
-        Policy::default(),
+        // The training queue held the whole day: the hold is part of the job too.
+        Policy {
+            hold_queues: vec!["training".into()],
+            hold_hours: Some((0, 24)),
+            ..Policy::default()
+        },
         false,
         Arc::new(move || state.clock.now()),
     )

@@ -79,6 +79,10 @@ struct AgentTable {
     training_hours: Option<[u32; 2]>,
     training_pool_prefix: Option<String>,
     #[serde(default)]
+    hold_queues: Vec<String>,
+    /// [start, end) hours UTC.
+    hold_hours: Option<[u32; 2]>,
+    #[serde(default)]
     webhooks: Vec<Webhook>,
     alert_repeat: Option<String>,
     alerts_per_minute: Option<usize>,
@@ -170,6 +174,21 @@ pub fn settings(file: Option<(&Path, &str)>, args: &AgentArgs) -> anyhow::Result
         if let Some(prefix) = t.training_pool_prefix {
             policy.training_pool_prefix = prefix;
         }
+        let hours = |name: &str, given: Option<[u32; 2]>| -> anyhow::Result<Option<(u32, u32)>> {
+            match given {
+                Some([start, end]) if start > 23 || end > 24 => {
+                    anyhow::bail!("{}: [agent] {name}: hours are 0 to 24", path.display())
+                }
+                other => Ok(other.map(|[start, end]| (start, end))),
+            }
+        };
+        if let Some(window) = hours("training-hours", t.training_hours)? {
+            policy.training_hours = Some(window);
+        }
+        if let Some(window) = hours("hold-hours", t.hold_hours)? {
+            policy.hold_hours = Some(window);
+        }
+        policy.hold_queues = t.hold_queues;
         if let Some(d) = duration("alert-repeat", &t.alert_repeat)? {
             alerts.repeat = d;
         }

@@ -10,8 +10,9 @@ use chrono::{DateTime, Timelike, Utc};
 use super::{Decision, Inputs, fresh_frame};
 use crate::domain::cost::{IDLE_BELOW, dollars};
 use crate::domain::pools::{is_spot, pool_of};
+use crate::kinds::KindName;
 use crate::metrics::MetricsFrame;
-use crate::ops::Op;
+use crate::ops::{Op, Target};
 
 /// Since when each pod (namespace, name) has held its GPUs idle, from the frames seen.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -51,6 +52,46 @@ pub(super) fn decide(inputs: &Inputs) -> Vec<Decision> {
     let mut decisions = idle_gpus(inputs);
     decisions.extend(quotas(inputs));
     decisions.extend(reclaim(inputs));
+    decisions.extend(hold(inputs));
+    decisions
+}
+
+/// During the hold hours the listed ClusterQueues admit nothing new (stopPolicy Hold;
+/// what runs keeps running); outside them the agent releases those it holds (Hold), not
+/// one drained (HoldAndDrain) by someone.
+fn hold(inputs: &Inputs) -> Vec<Decision> {
+    let Some(window) = inputs.policy.hold_hours else {
+        return Vec::new();
+    };
+    let holding = in_window(inputs.now.hour(), window);
+    let mut decisions = Vec::new();
+    for name in &inputs.policy.hold_queues {
+        let Some(queue) = inputs.snapshot.cluster_queues.get("", name) else {
+            continue;
+        };
+        let target = Target {
+            kind: KindName::ClusterQueues,
+            namespace: None,
+            name: name.clone(),
+        };
+        let hours = format!("{:02}:00–{:02}:00 UTC", window.0, window.1);
+        let (op, reason) = match (holding, queue.stop_policy.as_deref()) {
+            (true, None | Some("None")) => (
+                Op::StopQueue {
+                    queue: target,
+                    keep_running: true,
+                },
+                format!("held during {hours}: admits nothing new, what runs keeps running"),
+            ),
+            (false, Some("Hold")) => (
+                Op::ResumeQueue { queue: target },
+                format!("released outside {hours}"),
+            ),
+            _ => continue,
+        };
+        decisions
+            .push(Decision::new("gpu-cost", format!("clusterqueue/{name}"), reason).with_op(op));
+    }
     decisions
 }
 

@@ -53,6 +53,11 @@ pub struct Policy {
     pub training_hours: Option<(u32, u32)>,
     /// Pools whose name starts so are training pools (the others are never touched).
     pub training_pool_prefix: String,
+    /// ClusterQueues (experiments) held during `hold_hours` — Kueue `stopPolicy: Hold`,
+    /// what runs keeps running — and released outside them.
+    pub hold_queues: Vec<String>,
+    /// Hours (UTC, [start, end), may wrap midnight) the listed queues are held.
+    pub hold_hours: Option<(u32, u32)>,
 }
 
 impl Default for Policy {
@@ -68,6 +73,8 @@ impl Default for Policy {
             quota_share: 0.9,
             training_hours: None,
             training_pool_prefix: "training".into(),
+            hold_queues: Vec::new(),
+            hold_hours: None,
         }
     }
 }

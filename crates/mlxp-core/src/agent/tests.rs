@@ -531,3 +531,71 @@ fn a_queue_near_its_quota_is_an_alert_and_empty_training_nodes_are_drained_outsi
         "inside the window"
     );
 }
+
+#[test]
+fn listed_queues_are_held_in_their_hours_and_released_after_only_when_held() {
+    let mut s = Snapshot::synced_for_tests();
+    for (name, policy) in [("experiments", None), ("drained", Some("HoldAndDrain"))] {
+        let mut spec = json!({});
+        if let Some(policy) = policy {
+            spec["stopPolicy"] = json!(policy);
+        }
+        add(
+            &mut s.cluster_queues,
+            json!({"metadata": {"name": name}, "spec": spec}),
+        );
+    }
+    let prices = PriceTable::defaults();
+    let decide_with_policy = |snapshot: &Snapshot, policy: &Policy| {
+        decide(&Inputs {
+            snapshot,
+            numbers: Numbers {
+                frame: Err("none".into()),
+                sustained: Err("none".into()),
+            },
+            now: now(),
+            policy,
+            prices: &prices,
+            idle_since: &IdleSince::default(),
+        })
+    };
+    let policy = Policy {
+        hold_queues: vec!["experiments".into(), "drained".into()],
+        // 10:00 UTC is in 09:00–18:00.
+        hold_hours: Some((9, 18)),
+        ..Policy::default()
+    };
+    let d = decide_with_policy(&s, &policy);
+    let ops: Vec<&Op> = of(&d, "gpu-cost")
+        .iter()
+        .filter_map(|d| d.op.as_ref())
+        .collect();
+    assert_eq!(
+        ops,
+        [&Op::StopQueue {
+            queue: crate::ops::Target {
+                kind: crate::kinds::KindName::ClusterQueues,
+                namespace: None,
+                name: "experiments".into()
+            },
+            keep_running: true,
+        }],
+        "one held drained by someone is left as it is"
+    );
+    // Outside the hours: the one held (Hold) is released, the drained one is not touched.
+    s.cluster_queues
+        .add_json(json!({"metadata": {"name": "experiments"}, "spec": {"stopPolicy": "Hold"}}));
+    let after = Policy {
+        hold_hours: Some((18, 9)),
+        ..policy
+    };
+    let d = decide_with_policy(&s, &after);
+    let ops: Vec<&Op> = of(&d, "gpu-cost")
+        .iter()
+        .filter_map(|d| d.op.as_ref())
+        .collect();
+    assert!(
+        matches!(ops.as_slice(), [Op::ResumeQueue { queue }] if queue.name == "experiments"),
+        "{ops:?}"
+    );
+}
