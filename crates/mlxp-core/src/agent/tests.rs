@@ -367,6 +367,21 @@ fn sustained_drift_retrains_once_per_cooldown_and_never_twice_at_once() {
     );
 }
 
+/// What the policies decide on `snapshot` with no numbers to judge on, at `now()`.
+fn without_numbers(snapshot: &Snapshot, policy: &Policy) -> Vec<Decision> {
+    decide(&Inputs {
+        snapshot,
+        numbers: Numbers {
+            frame: Err("none".into()),
+            sustained: Err("none".into()),
+        },
+        now: now(),
+        policy,
+        prices: &PriceTable::defaults(),
+        idle_since: &IdleSince::default(),
+    })
+}
+
 fn gpu(node: &str, index: &str, pod: Option<&str>, util: f64) -> crate::metrics::GpuSample {
     crate::metrics::GpuSample {
         node: node.into(),
@@ -484,20 +499,7 @@ fn a_queue_near_its_quota_is_an_alert_and_empty_training_nodes_are_drained_outsi
                             "ownerReferences": [{"kind": "DaemonSet", "name": "agent", "uid": "d", "controller": true}]},
                "spec": {"nodeName": "t-1"}, "status": {"phase": "Running"}}),
     );
-    let prices = PriceTable::defaults();
-    let decide_at = |policy: &Policy| {
-        decide(&Inputs {
-            snapshot: &s,
-            numbers: Numbers {
-                frame: Err("none".into()),
-                sustained: Err("none".into()),
-            },
-            now: now(),
-            policy,
-            prices: &prices,
-            idle_since: &IdleSince::default(),
-        })
-    };
+    let decide_at = |policy: &Policy| without_numbers(&s, policy);
     let mut policy = Policy::default();
     let d = decide_at(&policy);
     let quota = only(&d, "quota");
@@ -545,20 +547,7 @@ fn listed_queues_are_held_in_their_hours_and_released_after_only_when_held() {
             json!({"metadata": {"name": name}, "spec": spec}),
         );
     }
-    let prices = PriceTable::defaults();
-    let decide_with_policy = |snapshot: &Snapshot, policy: &Policy| {
-        decide(&Inputs {
-            snapshot,
-            numbers: Numbers {
-                frame: Err("none".into()),
-                sustained: Err("none".into()),
-            },
-            now: now(),
-            policy,
-            prices: &prices,
-            idle_since: &IdleSince::default(),
-        })
-    };
+    let decide_with_policy = without_numbers;
     let policy = Policy {
         hold_queues: vec!["experiments".into(), "drained".into()],
         // 10:00 UTC is in 09:00–18:00.
