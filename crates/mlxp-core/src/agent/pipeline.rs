@@ -6,6 +6,7 @@ use crate::domain::objects::{Job, Model, ModelVersion};
 use crate::domain::training::last_change;
 use crate::ops::Op;
 use crate::ops::pipeline::{run_metrics, version_of_run};
+use crate::ops::validation::{has_validation_job, validation_job, validation_job_of};
 
 const MODEL_LABEL: &str = "mlxp.io/model";
 
@@ -104,21 +105,7 @@ fn versions(inputs: &Inputs, model: &Model) -> Vec<Decision> {
     let (ns, name) = (&model.meta.namespace, &model.meta.name);
     let mut decisions = Vec::new();
     for v in versions_of(inputs, model).filter(|v| v.stage == "Registered") {
-        decisions.push(
-            Decision::new(
-                "pipeline",
-                format!("{ns}/{name} {}", v.version),
-                format!(
-                    "{} registered: judged against {name}'s thresholds",
-                    v.version
-                ),
-            )
-            .with_op(Op::Validate {
-                namespace: ns.clone(),
-                model: name.clone(),
-                version: v.version.clone(),
-            }),
-        );
+        decisions.push(validation(inputs, model, v));
     }
     let Some(next) = versions_of(inputs, model)
         .filter(|v| v.stage == "Validated")
@@ -177,4 +164,56 @@ fn versions(inputs: &Inputs, model: &Model) -> Vec<Decision> {
     };
     decisions.push(say(reason).with_op(op));
     decisions
+}
+
+/// A registered version is judged: on its training metrics, or by its Model's validation
+/// Job — run first, judged once it has ended.
+fn validation(inputs: &Inputs, model: &Model, v: &ModelVersion) -> Decision {
+    let (ns, name) = (&model.meta.namespace, &model.meta.name);
+    let subject = format!("{ns}/{name} {}", v.version);
+    let validate = Op::Validate {
+        namespace: ns.clone(),
+        model: name.clone(),
+        version: v.version.clone(),
+    };
+    if !has_validation_job(model) {
+        let reason = format!(
+            "{} registered: judged against {name}'s thresholds",
+            v.version
+        );
+        return Decision::new("pipeline", subject, reason).with_op(validate);
+    }
+    let (job_ns, job_name) = validation_job(model, &v.version);
+    match validation_job_of(inputs.snapshot, model, &v.version) {
+        None => Decision::new(
+            "pipeline",
+            subject,
+            format!(
+                "{} registered: validation Job {job_ns}/{job_name} runs it",
+                v.version
+            ),
+        )
+        .with_op(Op::RunValidation {
+            namespace: ns.clone(),
+            model: name.clone(),
+            version: v.version.clone(),
+        }),
+        Some(job) if job.complete() || job.failed_for_good() => Decision::new(
+            "pipeline",
+            subject,
+            format!(
+                "validation Job {job_ns}/{job_name} ended: {} judged on its metrics",
+                v.version
+            ),
+        )
+        .with_op(validate),
+        Some(_) => Decision::new(
+            "pipeline",
+            subject,
+            format!(
+                "{} waits: validation Job {job_ns}/{job_name} runs",
+                v.version
+            ),
+        ),
+    }
 }

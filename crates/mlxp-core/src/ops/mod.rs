@@ -18,6 +18,7 @@ pub mod pipeline;
 mod queues;
 mod serving;
 mod training;
+pub mod validation;
 mod weights;
 pub(crate) use weights::weight_of;
 
@@ -154,6 +155,12 @@ pub enum Op {
         job_namespace: String,
         job: String,
     },
+    /// A Registered version's validation Job, from its Model's validation template.
+    RunValidation {
+        namespace: String,
+        model: String,
+        version: String,
+    },
     /// A Registered version judged by its Model's thresholds: Validated, or Rejected with
     /// what fell short.
     Validate {
@@ -237,6 +244,7 @@ impl Op {
             Op::Delete { .. } => "delete",
             Op::Replace { .. } => "edit",
             Op::Register { .. } => "register",
+            Op::RunValidation { .. } => "run-validation",
             Op::Validate { .. } => "validate",
             Op::Deploy { .. } => "deploy",
             Op::StartCanary { .. } => "start-canary",
@@ -562,7 +570,12 @@ pub fn plan(op: &Op, snapshot: &Snapshot, actor: &Actor) -> Result<Plan, Refused
             namespace,
             model,
             version,
-        } => pipeline::validate(op, snapshot, namespace, model, version, actor),
+        } => validation::validate(op, snapshot, namespace, model, version, actor),
+        Op::RunValidation {
+            namespace,
+            model,
+            version,
+        } => validation::run_validation(op, snapshot, namespace, model, version),
         Op::Deploy {
             namespace,
             model,

@@ -13,9 +13,13 @@ use crate::kinds::KindName;
 use crate::snapshot::Snapshot;
 
 const MODEL_LABEL: &str = "mlxp.io/model";
-const VERSION_LABEL: &str = "mlxp.io/version";
+pub(super) const VERSION_LABEL: &str = "mlxp.io/version";
 
-fn model<'a>(snapshot: &'a Snapshot, namespace: &str, name: &str) -> Result<&'a Model, Refused> {
+pub(super) fn model<'a>(
+    snapshot: &'a Snapshot,
+    namespace: &str,
+    name: &str,
+) -> Result<&'a Model, Refused> {
     snapshot
         .models
         .get(namespace, name)
@@ -24,7 +28,7 @@ fn model<'a>(snapshot: &'a Snapshot, namespace: &str, name: &str) -> Result<&'a 
 }
 
 /// The version, in `stage`: a step of the pipeline starts only from the one before it.
-fn version_in<'a>(
+pub(super) fn version_in<'a>(
     snapshot: &'a Snapshot,
     namespace: &str,
     model: &str,
@@ -41,7 +45,7 @@ fn version_in<'a>(
     Ok(v)
 }
 
-fn version_target(namespace: &str, v: &ModelVersion) -> Target {
+pub(super) fn version_target(namespace: &str, v: &ModelVersion) -> Target {
     Target::namespaced(KindName::ModelVersions, namespace, &v.meta.name)
 }
 
@@ -118,65 +122,6 @@ pub(super) fn register(
         )],
         target,
         reason: "VersionRegistered",
-    })
-}
-
-/// Why a version's training metrics fall short of its Model's thresholds (None: they meet
-/// them). Missing metrics fall short of a threshold that asks for them.
-pub fn shortfall(model: &Model, v: &ModelVersion) -> Option<String> {
-    let mut short = Vec::new();
-    if let Some(min) = model.min_accuracy {
-        match v.accuracy {
-            Some(a) if a >= min => {}
-            Some(a) => short.push(format!("accuracy {a} < {min}")),
-            None => short.push(format!("no accuracy (at least {min} asked)")),
-        }
-    }
-    if let Some(max) = model.max_loss {
-        match v.loss {
-            Some(l) if l <= max => {}
-            Some(l) => short.push(format!("loss {l} > {max}")),
-            None => short.push(format!("no loss (at most {max} asked)")),
-        }
-    }
-    (!short.is_empty()).then(|| short.join(", "))
-}
-
-pub(super) fn validate(
-    op: &Op,
-    snapshot: &Snapshot,
-    namespace: &str,
-    model_name: &str,
-    version_name: &str,
-    actor: &Actor,
-) -> Result<Plan, Refused> {
-    let m = model(snapshot, namespace, model_name)?;
-    let v = version_in(snapshot, namespace, model_name, version_name, "Registered")?;
-    let target = version_target(namespace, v);
-    let (stage, effect, reason, annotations) = match shortfall(m, v) {
-        None => (
-            "Validated",
-            format!("{model_name} {version_name} validated: its metrics meet the thresholds"),
-            "VersionValidated",
-            json!({}),
-        ),
-        Some(why) => (
-            "Rejected",
-            format!("{model_name} {version_name} rejected: {why}"),
-            "VersionRejected",
-            json!({"mlxp.io/rejected-reason": why, "mlxp.io/rejected-by": actor.user,
-                   "mlxp.io/rejected-at": actor.stamp()}),
-        ),
-    };
-    Ok(Plan {
-        op: op.clone(),
-        effect,
-        requests: vec![Request::merge(
-            &target,
-            json!({"metadata": {"annotations": annotations}, "spec": {"stage": stage}}),
-        )],
-        target,
-        reason,
     })
 }
 

@@ -43,6 +43,9 @@ pub struct Model {
     pub training: serde_json::Value,
     /// How a version is served (`spec.serving`), as written: what its Deployment is made from.
     pub serving: serde_json::Value,
+    /// How a version is validated (`spec.validation`), as written: its thresholds and, if
+    /// it has one, the template of the Job that validates it.
+    pub validation: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +100,7 @@ impl From<RawModel> for Model {
             last_retrain: time(&raw.status["lastRetrainTime"]),
             training: spec["training"].clone(),
             serving: spec["serving"].clone(),
+            validation: spec["validation"].clone(),
             meta: raw.metadata,
         }
     }

@@ -588,3 +588,5 @@ fn listed_queues_are_held_in_their_hours_and_released_after_only_when_held() {
         "{ops:?}"
     );
 }
+
+mod validation;
