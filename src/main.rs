@@ -499,7 +499,7 @@ fn run_demo(args: DemoArgs, cluster: ClusterArgs, cockpit: CockpitArgs) -> anyho
         let mut options = options(cockpit, cluster.namespace, demo.context.to_string(), prices);
         options.contexts = demo.contexts;
         if log.is_some() {
-            options.agent_status = Some(std::sync::Arc::new(move || telemetry.summary()));
+            options.agent_status = Some(std::sync::Arc::new(move || telemetry.line()));
         }
         let _sim = demo.sim;
         let shown = mlxp::tui::run::run(client, Some(demo.metrics), options).await;
@@ -554,7 +554,7 @@ fn run_tui(cluster: ClusterArgs, cockpit: CockpitArgs) -> anyhow::Result<()> {
         );
         options.contexts = connected.contexts;
         if log.is_some() {
-            options.agent_status = Some(std::sync::Arc::new(move || telemetry.summary()));
+            options.agent_status = Some(std::sync::Arc::new(move || telemetry.line()));
         }
         let shown = mlxp::tui::run::run(connected.client, connected.metrics, options).await;
         let _ = stop.send(true);

@@ -2,33 +2,18 @@
 //! embedded cluster, a switch that fails and one that lands on the read-only context.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
+mod common;
+
+use common::cockpit::{step_until, synced};
 use mlxp::cli::embedded::{DEMO_CONTEXT, DEMO_READONLY_CONTEXT, demo_contexts};
-use mlxp::cluster::{Contexts, KindName};
+use mlxp::cluster::Contexts;
 use mlxp::tui::app::{App, Msg};
 use mlxp::tui::keys::Key;
 use mlxp::tui::run::{Cockpit, Options};
 use mlxp_sim::Sim;
-
-fn synced(app: &App) -> bool {
-    KindName::ALL
-        .iter()
-        .all(|k| app.snapshot.status(*k).synced())
-}
-
-/// Steps the cockpit until `done` holds (20 s at most).
-async fn step_until(cockpit: &mut Cockpit, what: &str, done: impl Fn(&App) -> bool) {
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while !done(&cockpit.app) {
-            cockpit.step().await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{what} within 20 s"));
-}
 
 async fn type_command(cockpit: &Cockpit, text: &str) {
     let keys = std::iter::once(":".to_string())

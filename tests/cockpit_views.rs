@@ -696,7 +696,10 @@ async fn the_header_says_how_the_agent_beside_the_cockpit_stands() {
         "no agent, no word of one"
     );
     app.update(mlxp::tui::app::Msg::AgentStatus(
-        "leading · evaluated 3 s ago · 1 op".into(),
+        mlxp_core::agent::AgentLine {
+            text: "leading · evaluated 3 s ago · 1 op".into(),
+            trouble: false,
+        },
     ));
     let header = draw(&app, 160, 10)
         .lines()

@@ -326,12 +326,20 @@ pub async fn run(
     ran
 }
 
-/// The agent in a task of its own (beside the embedded cluster); a failure is logged.
+/// The agent in a task of its own (beside the embedded cluster, the cockpit); if it ends
+/// on an error or a panic, it is logged and its telemetry says so (the cockpit's header).
 pub fn spawn(at: Placement, settings: Settings, args: AgentArgs, stop: watch::Receiver<bool>) {
+    let telemetry = at.telemetry.clone();
+    let agent = tokio::spawn(async move { run(at, settings, &args, stop).await });
     tokio::spawn(async move {
-        if let Err(e) = run(at, settings, &args, stop).await {
-            tracing::error!(target: "mlxp::agent", "the agent stopped: {e:#}");
-        }
+        let why = match agent.await {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => format!("{e:#}"),
+            Err(e) if e.is_panic() => "it panicked (a bug: see the log)".to_string(),
+            Err(e) => e.to_string(),
+        };
+        tracing::error!(target: "mlxp::agent", "the agent stopped: {why}");
+        telemetry.stopped(why);
     });
 }
 
@@ -432,6 +440,43 @@ mod tests {
             err.to_string()
                 .starts_with("m.toml: [agent]: unknown field `intervall`"),
             "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_agent_that_ends_on_an_error_says_so_in_its_summary() {
+        // Nothing listens there: the agent ends on its token file before any request.
+        let config = kube::Config::new("http://127.0.0.1:9".parse().expect("a url"));
+        let telemetry = Arc::new(Telemetry::default());
+        let at = Placement {
+            client: kube::Client::try_from(config).expect("a client"),
+            context: "test".into(),
+            namespace: "default".into(),
+            metrics: None,
+            clock: Arc::new(chrono::Utc::now),
+            telemetry: telemetry.clone(),
+        };
+        let args = AgentArgs {
+            token_file: Some("/nonexistent/mlxp-token".into()),
+            ..AgentArgs::default()
+        };
+        let settings = settings(None, &args).expect("the defaults");
+        let (_stop, stop) = watch::channel(false);
+        spawn(at, settings, args, stop);
+        let said = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let said = telemetry.summary();
+                if said != "starting" {
+                    return said;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the summary changes within 10 s");
+        assert_eq!(
+            said,
+            "stopped: /nonexistent/mlxp-token: No such file or directory (os error 2)"
         );
     }
 }

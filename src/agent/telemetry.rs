@@ -28,6 +28,8 @@ struct Counts {
     last_at: Option<std::time::Instant>,
     /// Ops the last evaluation sent (done or failed).
     last_ops: usize,
+    /// Why the agent stopped on its own (an error, a panic); None while it runs.
+    stopped: Option<String>,
 }
 
 /// Shared by the agent loop (which writes it once per evaluation) and the HTTP port.
@@ -96,6 +98,7 @@ impl Telemetry {
     /// In a few words, for the cockpit's header: `leading · evaluated 3 s ago · 1 op`.
     pub fn summary(&self) -> String {
         self.with(|c| match c.last_at {
+            _ if c.stopped.is_some() => format!("stopped: {}", c.stopped.as_deref().unwrap_or("")),
             None => "starting".into(),
             Some(_) if !c.leader => "following (another agent holds the lease)".into(),
             Some(at) => format!(
@@ -105,6 +108,23 @@ impl Telemetry {
                 if c.last_ops == 1 { "" } else { "s" }
             ),
         })
+    }
+
+    /// The summary for the cockpit's header, marked as trouble once the agent stopped.
+    pub fn line(&self) -> mlxp_core::agent::AgentLine {
+        mlxp_core::agent::AgentLine {
+            text: self.summary(),
+            trouble: self.with(|c| c.stopped.is_some()),
+        }
+    }
+
+    /// The agent ended on its own: it decides nothing more, and says why.
+    pub fn stopped(&self, why: String) {
+        self.with(|c| {
+            c.stopped = Some(why);
+            c.leader = false;
+            c.ready = false;
+        });
     }
 
     pub fn set_leader(&self, leader: bool) {

@@ -21,6 +21,7 @@ use super::views::{Inputs, View};
 use crate::cluster::{Cause, LogEvent, LogOptions, Snapshot};
 use crate::exec::Outcome;
 use crate::metrics::MetricsFrame;
+use mlxp_core::agent::{AgentLine, LeaseSeen, leader_line};
 use mlxp_core::domain::cost::PriceTable;
 use mlxp_core::logs::LogTarget;
 use mlxp_core::ops::{Op, Target};
@@ -124,7 +125,9 @@ pub enum Msg {
     Metrics(Result<Arc<MetricsFrame>, String>),
     Tick(DateTime<Utc>),
     /// How the agent beside the cockpit stands (`--agent`).
-    AgentStatus(String),
+    AgentStatus(AgentLine),
+    /// The `mlxp-agent` Leases: who leads an agent running elsewhere.
+    AgentLeases(LeaseSeen),
     /// The YAML asked for by `Effect::FetchYaml`, or why it could not be had.
     Yaml(Result<String, Cause>),
     /// A frame of the minutes before the cockpit started, oldest first: it goes into the
@@ -209,8 +212,12 @@ pub struct App {
     pub contexts: Vec<String>,
     /// Asked for with `--readonly`: no action that changes the cluster is to be offered.
     pub readonly: bool,
-    /// How the agent beside the cockpit stands, for the header (None: no agent here).
-    pub agent_status: Option<String>,
+    /// How the agent beside the cockpit stands (None: no agent here).
+    pub agent_status: Option<AgentLine>,
+    /// What the `mlxp-agent` Leases say (for an agent running elsewhere).
+    pub agent_leases: LeaseSeen,
+    /// The header's word on the agents: the one beside the cockpit, else the leases'.
+    pub agent_line: Option<AgentLine>,
     /// The server's answer for the current context's credentials: may they change nothing?
     /// None until it has answered.
     pub credentials_read_only: Option<bool>,
@@ -294,6 +301,9 @@ impl App {
             contexts: Vec::new(),
             readonly: false,
             agent_status: None,
+            // Until a watch of the leases reports, nothing is said (tests run none).
+            agent_leases: LeaseSeen::Seen(Vec::new()),
+            agent_line: None,
             credentials_read_only: None,
             quit: false,
             width: None,
@@ -391,9 +401,23 @@ impl App {
         std::mem::take(&mut self.frame_due)
     }
 
+    /// The header's agent line, from the agent beside the cockpit or else the leases.
+    fn agent_line_again(&mut self) {
+        let line = self
+            .agent_status
+            .clone()
+            .or_else(|| leader_line(&self.agent_leases, self.now, self.snapshot.api.silent()));
+        self.frame_due |= line != self.agent_line;
+        self.agent_line = line;
+    }
+
     pub fn update(&mut self, msg: Msg) {
-        // A tick changes only the clock; anything else may change what is shown.
-        if !matches!(msg, Msg::Tick(_)) {
+        // A tick changes only the clock, the agent's word only the header: drawn when the
+        // line changes. Anything else may change what is shown.
+        if !matches!(
+            msg,
+            Msg::Tick(_) | Msg::AgentStatus(_) | Msg::AgentLeases(_)
+        ) {
             self.frame_due = true;
         }
         match msg {
@@ -421,13 +445,18 @@ impl App {
             }
             Msg::Metrics(Err(e)) => self.metrics_error = Some(e),
             Msg::AgentStatus(status) => {
-                self.frame_due |= self.agent_status.as_ref() != Some(&status);
                 self.agent_status = Some(status);
+                self.agent_line_again();
+            }
+            Msg::AgentLeases(seen) => {
+                self.agent_leases = seen;
+                self.agent_line_again();
             }
             Msg::Tick(now) => {
                 // Ages on screen are in whole seconds: redraw once a second at most.
                 self.frame_due |= now.timestamp() != self.now.timestamp();
                 self.now = now;
+                self.agent_line_again();
             }
             Msg::OpPreview { op, result } => self.op_previewed(op, result),
             Msg::OpDone { op, result } => self.op_done(op, result),

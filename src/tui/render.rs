@@ -93,13 +93,20 @@ fn header_line(app: &App, width: u16) -> Paragraph<'static> {
             if app.read_only() { "read-only " } else { "" },
             style(app, Slot::Warning),
         ),
-        Span::styled(
-            app.agent_status
-                .as_ref()
-                .map(|s| format!("agent: {s} "))
-                .unwrap_or_default(),
-            style(app, Slot::Muted),
-        ),
+        match &app.agent_line {
+            Some(line) => Span::styled(
+                format!("agent: {} ", line.text),
+                style(
+                    app,
+                    if line.trouble {
+                        Slot::Warning
+                    } else {
+                        Slot::Muted
+                    },
+                ),
+            ),
+            None => Span::raw(""),
+        },
     ];
     let used: usize = spans.iter().map(|s| s.width()).sum();
     let current = app.view;

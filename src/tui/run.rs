@@ -40,7 +40,7 @@ pub struct Options {
 
 /// How an agent beside the cockpit stands (`leading · evaluated 3 s ago · 2 ops`); read
 /// at each tick, so it must be cheap.
-pub type AgentStatus = Arc<dyn Fn() -> String + Send + Sync>;
+pub type AgentStatus = Arc<dyn Fn() -> mlxp_core::agent::AgentLine + Send + Sync>;
 
 impl Default for Options {
     fn default() -> Self {
@@ -106,6 +106,8 @@ pub struct Cockpit {
     connected: mpsc::Receiver<Connected>,
     ticks: tokio::time::Interval,
     agent_status: Option<AgentStatus>,
+    /// The current context's `mlxp-agent` Leases; replacing it stops the old watch.
+    leases: crate::cluster::AgentLeases,
     /// The task forwarding the followed logs; aborted when they are no longer shown.
     logs: Option<tokio::task::JoinHandle<()>>,
     /// Access verdicts for the ops, a minute per context.
@@ -161,6 +163,7 @@ impl Cockpit {
         check_access(&client, options.context.clone(), messages.clone());
         Cockpit {
             app,
+            leases: crate::cluster::agent_leases(client.clone()),
             client,
             watch,
             snapshots,
@@ -193,6 +196,10 @@ impl Cockpit {
                 self.app.update(Msg::Snapshot(latest));
             }
             Some((name, result)) = self.connected.recv() => self.switch(name, result),
+            Ok(()) = self.leases.seen.changed() => {
+                let seen = self.leases.seen.borrow_and_update().clone();
+                self.app.update(Msg::AgentLeases(seen));
+            }
             _ = self.ticks.tick() => {
                 self.app.update(Msg::Tick(chrono::Utc::now()));
                 if let Some(status) = &self.agent_status {
@@ -215,6 +222,7 @@ impl Cockpit {
             let reconnect = self.contexts.reconnect(&name);
             self.watch = crate::cluster::start_with(client.clone(), Some(reconnect));
             self.snapshots = self.watch.subscribe();
+            self.leases = crate::cluster::agent_leases(client.clone());
             check_access(&client, name.clone(), self.messages.clone());
             self.verdicts.forget(&name);
             self.client = client;

@@ -72,3 +72,25 @@ pub fn app_showing(snapshot: Arc<mlxp::cluster::Snapshot>) -> App {
     app.update(Msg::Snapshot(snapshot));
     app
 }
+
+/// Whether every kind has been listed.
+pub fn synced(app: &App) -> bool {
+    mlxp::cluster::KindName::ALL
+        .iter()
+        .all(|k| app.snapshot.status(*k).synced())
+}
+
+/// Steps the cockpit's loop until `done` holds (20 s at most).
+pub async fn step_until(
+    cockpit: &mut mlxp::tui::run::Cockpit,
+    what: &str,
+    done: impl Fn(&App) -> bool,
+) {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !done(&cockpit.app) {
+            cockpit.step().await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} within 20 s"));
+}

@@ -10,12 +10,14 @@
 mod canary;
 mod cost;
 mod drift;
+mod leader;
 mod pipeline;
 #[cfg(test)]
 mod tests;
 mod window;
 
 pub use cost::IdleSince;
+pub use leader::{AgentLine, LeaseRecord, LeaseSeen, leader_line};
 pub use window::QualityWindow;
 
 use std::collections::BTreeMap;
