@@ -112,7 +112,7 @@ async fn events_of(sim: &Sim, model: &str) -> Vec<(String, String)> {
         .items
         .into_iter()
         .map(|e| serde_json::to_value(e).expect("json"))
-        .filter(|e| e["reportingComponent"] == "mlxp" || e["reportingController"] == "mlxp")
+        .filter(|e| e["reportingComponent"] == "mlxp-agent")
         .filter(|e| {
             e["involvedObject"]["name"]
                 .as_str()
@@ -516,4 +516,12 @@ async fn with_the_metrics_down_no_canary_moves_and_the_agent_says_why() {
     assert!(held.decision.alert);
     let all = versions(&p.sim).await;
     assert_eq!(stage_of(&all, "fraud-detector-v2"), "Canary");
+    // Said on the canary as a Warning Event — once in the hour, not at every evaluation
+    // (again only after 30 min of it holding).
+    let said: Vec<(String, String)> = events_of(&p.sim, "fraud-detector")
+        .await
+        .into_iter()
+        .filter(|(reason, object)| reason == "CanaryHeld" && object == "fraud-detector-v2")
+        .collect();
+    assert_eq!(said.len(), 2, "at 0 and 30 min of the hour: {said:?}");
 }

@@ -208,6 +208,7 @@ mod tests {
                 reason: "held: the metrics are 300 s old".into(),
                 figures: BTreeMap::new(),
                 alert: true,
+                object: None,
             },
             result: None,
             dry_run: false,

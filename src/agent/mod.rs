@@ -9,9 +9,11 @@ pub mod lease;
 pub mod start;
 pub mod telemetry;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -26,6 +28,9 @@ use telemetry::Telemetry;
 const FRAME_PATIENCE: Duration = Duration::from_secs(10);
 /// How long the agent waits, after changing the cluster, for its watches to show it.
 const SEEN_PATIENCE: Duration = Duration::from_secs(10);
+/// An alert that holds is said again (logged at info, a new Event) this often; in between
+/// it is logged at debug. One that clears and comes back is said at once.
+const REANNOUNCE: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
 
 /// A decision and what came of its op.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -50,6 +55,8 @@ pub struct Agent {
     leading: Option<watch::Receiver<bool>>,
     telemetry: Arc<Telemetry>,
     alerts: Option<Alerts>,
+    /// When each alert that holds was last said: (policy, subject) → time on its clock.
+    announced: HashMap<(&'static str, String), DateTime<Utc>>,
 }
 
 /// Where alerts go, and which have gone.
@@ -68,7 +75,7 @@ impl Agent {
         clock: Clock,
     ) -> Agent {
         Agent {
-            executor: executor.with_clock(clock.clone()),
+            executor: executor.with_clock(clock.clone()).for_agent(),
             metrics,
             policy,
             dry_run,
@@ -79,6 +86,7 @@ impl Agent {
             leading: None,
             telemetry: Arc::default(),
             alerts: None,
+            announced: HashMap::new(),
         }
     }
 
@@ -185,7 +193,11 @@ impl Agent {
             Mode::Apply
         };
         let mut records = Vec::with_capacity(decisions.len());
+        let mut announced = HashMap::new();
         for decision in decisions {
+            let said = self
+                .alert_said(&decision, snapshot, now, &mut announced)
+                .await;
             let result = match &decision.op {
                 None => None,
                 Some(_) if !self.leads() => {
@@ -204,16 +216,58 @@ impl Agent {
                 result,
                 dry_run: self.dry_run,
             };
-            log(&record);
+            log(&record, said);
             records.push(record);
         }
+        self.announced = announced;
         records
+    }
+
+    /// Whether an alert with no op is to be said now (new, or not said for REANNOUNCE), and
+    /// if so its Warning Event on its object (not in a dry run: that changes nothing). What
+    /// was said is kept in `announced` for the next evaluation; an alert gone is forgotten.
+    async fn alert_said(
+        &self,
+        decision: &Decision,
+        snapshot: &Snapshot,
+        now: DateTime<Utc>,
+        announced: &mut HashMap<(&'static str, String), DateTime<Utc>>,
+    ) -> bool {
+        if !decision.alert || decision.op.is_some() {
+            return false;
+        }
+        let key = (decision.policy, decision.subject.clone());
+        let last = self.announced.get(&key).copied();
+        let due = last.is_none_or(|at| now - at >= REANNOUNCE);
+        announced.insert(key, if due { now } else { last.unwrap_or(now) });
+        if !due || self.dry_run {
+            return due;
+        }
+        if let Some(target) = &decision.object {
+            let uid = snapshot
+                .meta_of(
+                    target.kind,
+                    target.namespace.as_deref().unwrap_or(""),
+                    &target.name,
+                )
+                .map(|m| m.uid.clone())
+                .unwrap_or_default();
+            let message = format!("{} (mlxp agent)", decision.reason);
+            if let Err(e) = self
+                .executor
+                .warn(target, &uid, decision.event_reason(), &message)
+                .await
+            {
+                tracing::warn!(target: "mlxp::agent", "the Event of an alert on {target} was not written: {e}");
+            }
+        }
+        true
     }
 }
 
-/// One JSON line per decision, its fields at the top: those that act or alert at info,
-/// the waiting at debug.
-fn log(record: &Record) {
+/// One JSON line per decision, its fields at the top: those that act, and alerts when
+/// they are said (`said`), at info; the waiting, and alerts said lately, at debug.
+fn log(record: &Record, said: bool) {
     let d = &record.decision;
     let op =
         d.op.as_ref()
@@ -240,7 +294,7 @@ fn log(record: &Record) {
             )
         };
     }
-    if d.op.is_some() || d.alert {
+    if d.op.is_some() || said {
         line!(info);
     } else {
         line!(debug);

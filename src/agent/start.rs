@@ -300,7 +300,8 @@ pub async fn run(
         let listener = http::bind(args.listen).await?;
         let port = http::Port {
             executor: Executor::new(at.client.clone(), at.context.clone(), default_audit_path())
-                .with_clock(at.clock.clone()),
+                .with_clock(at.clock.clone())
+                .for_agent(),
             snapshots: watch.subscribe(),
             telemetry: telemetry.clone(),
             token,

@@ -118,6 +118,8 @@ pub struct Executor {
     patience: Duration,
     /// What time it is for what the ops stamp (the embedded cluster's, on a fast clock).
     clock: Clock,
+    /// Who its Events say reported them: `mlxp`, or `mlxp-agent` for the agent's.
+    component: &'static str,
 }
 
 /// A source of the current time.
@@ -137,7 +139,29 @@ impl Executor {
             verdicts: Verdicts::default(),
             patience: ANSWER_PATIENCE,
             clock: wall_clock(),
+            component: "mlxp",
         }
+    }
+
+    /// Its Events are reported by `mlxp-agent`: the automation's decisions told apart from
+    /// what people did, in the Events view and `kubectl get events`.
+    pub fn for_agent(mut self) -> Self {
+        self.component = "mlxp-agent";
+        self
+    }
+
+    /// A Warning Event on `target` that is not the record of an op (an alert); `uid`: the
+    /// object's, as read.
+    pub async fn warn(
+        &self,
+        target: &Target,
+        uid: &str,
+        reason: &str,
+        message: &str,
+    ) -> Result<(), Cause> {
+        let mut event = ops::event(target, uid, reason, message, (self.clock)());
+        event["type"] = Value::from("Warning");
+        self.create_event(target, event).await.map(|_| ())
     }
 
     /// Stamps what the ops record (approvals, a canary step's start) with `clock`'s time.
@@ -481,7 +505,11 @@ impl Executor {
         self.answered(target, mode == Mode::Apply, sent).await
     }
 
-    async fn create_event(&self, target: &Target, event: Value) -> Result<Value, Cause> {
+    async fn create_event(&self, target: &Target, mut event: Value) -> Result<Value, Cause> {
+        for field in ["reportingComponent", "reportingInstance"] {
+            event[field] = Value::from(self.component);
+        }
+        event["source"]["component"] = Value::from(self.component);
         let namespace = target.namespace.as_deref().unwrap_or("default");
         let request = http::Request::post(format!("/api/v1/namespaces/{namespace}/events"))
             .header(http::header::CONTENT_TYPE, "application/json")

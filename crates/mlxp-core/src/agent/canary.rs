@@ -4,7 +4,8 @@
 
 use super::{Decision, Inputs, fresh_frame};
 use crate::domain::objects::{Model, ModelVersion};
-use crate::ops::{Op, weight_of};
+use crate::kinds::KindName;
+use crate::ops::{Op, Target, weight_of};
 
 pub(super) fn decide(inputs: &Inputs) -> Vec<Decision> {
     inputs
@@ -22,7 +23,9 @@ pub(super) fn decide(inputs: &Inputs) -> Vec<Decision> {
 fn judge(inputs: &Inputs, model: &Model, canary: &ModelVersion) -> Decision {
     let (ns, name, version) = (&model.meta.namespace, &model.meta.name, &canary.version);
     let subject = format!("{ns}/{name} {version}");
-    let say = |reason: String| Decision::new("canary", subject.clone(), reason);
+    let object = Target::namespaced(KindName::ModelVersions, ns, &canary.meta.name);
+    let say =
+        |reason: String| Decision::new("canary", subject.clone(), reason).about(object.clone());
     let frame = match fresh_frame(inputs) {
         Ok(frame) => frame,
         Err(why) => return say(format!("held: {why}; no step and no rollback")).alerting(),

@@ -140,6 +140,7 @@ fn idle_gpus(inputs: &Inputs) -> Vec<Decision> {
         .figure("gpus", gpus as f64)
         .figure("wasted_per_hour", per_hour)
         .figure("idle_minutes", minutes as f64)
+        .about(Target::namespaced(KindName::Pods, namespace, name))
         .alerting();
         if let (true, Some(job)) = (policy.suspend_idle, job) {
             decision.reason.push_str(&format!("; Job {job} suspended"));
@@ -175,6 +176,11 @@ fn quotas(inputs: &Inputs) -> Vec<Decision> {
                     )
                     .figure("gpu_used", flavor.gpu_used as f64)
                     .figure("gpu_quota", flavor.gpu_quota as f64)
+                    .about(Target {
+                        kind: KindName::ClusterQueues,
+                        namespace: None,
+                        name: queue.meta.name.clone(),
+                    })
                     .alerting(),
                 );
             }

@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::domain::cost::PriceTable;
 use crate::metrics::MetricsFrame;
-use crate::ops::Op;
+use crate::ops::{Op, Target};
 use crate::snapshot::Snapshot;
 
 /// How the policies judge; the agent's config file sets these.
@@ -122,6 +122,9 @@ pub struct Decision {
     pub figures: BTreeMap<&'static str, f64>,
     /// Something a human should hear of (a failed run, a canary held on stale data).
     pub alert: bool,
+    /// The object it is about, where an alert's Event goes (None: the cluster as a whole).
+    #[serde(skip)]
+    pub object: Option<Target>,
 }
 
 impl Decision {
@@ -133,6 +136,24 @@ impl Decision {
             reason,
             figures: BTreeMap::new(),
             alert: false,
+            object: None,
+        }
+    }
+
+    fn about(mut self, object: Target) -> Decision {
+        self.object = Some(object);
+        self
+    }
+
+    /// The reason of the Event an alert with no op leaves on its object (an op leaves its
+    /// own): what kubectl describe and the Events view show.
+    pub fn event_reason(&self) -> &'static str {
+        match self.policy {
+            "canary" => "CanaryHeld",
+            "pipeline" => "TrainingFailed",
+            "gpu-cost" => "GPUsIdle",
+            "quota" => "GPUQuotaNearlyUsed",
+            _ => "AgentAlert",
         }
     }
 

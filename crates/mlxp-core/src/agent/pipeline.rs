@@ -4,9 +4,10 @@
 use super::{Decision, Inputs};
 use crate::domain::objects::{Job, Model, ModelVersion};
 use crate::domain::training::last_change;
-use crate::ops::Op;
+use crate::kinds::KindName;
 use crate::ops::pipeline::{run_metrics, version_of_run};
 use crate::ops::validation::{has_validation_job, validation_job, validation_job_of};
+use crate::ops::{Op, Target};
 
 const MODEL_LABEL: &str = "mlxp.io/model";
 
@@ -61,6 +62,11 @@ fn runs(inputs: &Inputs, model: &Model) -> Vec<Decision> {
                             job.meta.name
                         ),
                     )
+                    .about(Target::namespaced(
+                        KindName::Jobs,
+                        &job.meta.namespace,
+                        &job.meta.name,
+                    ))
                     .alerting(),
                 );
             }
