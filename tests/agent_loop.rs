@@ -370,6 +370,14 @@ async fn with_approval_required_a_validated_version_waits_for_mlxp_approve() {
         stage_of(&versions(&p.sim).await, "churn-predictor-v7"),
         "Validated"
     );
+    // The cockpit says so: an alert on the Overview, the version's row on the Models view.
+    let (overview, models) = screens(&client).await;
+    assert!(
+        overview.contains("churn-predictor v7 awaits approval to take traffic"),
+        "{overview}"
+    );
+    let row = line_of(&models, "churn-predictor v7 ");
+    assert!(row.contains(" awaits approval "), "{models}");
 
     let out = p.mlxp(&["approve", "churn-predictor", "v7"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -394,6 +402,50 @@ async fn with_approval_required_a_validated_version_waits_for_mlxp_approve() {
         stage_of(&versions(&p.sim).await, "churn-predictor-v7"),
         "Canary"
     );
+    // What mlxp last did to each version, on its Models row: told apart, the agent's
+    // (the canary analysis it recorded on fraud-detector v2) from a person's (the approval).
+    // The CLI stamps its Event with this machine's clock, ahead of the simulated one.
+    let (overview, models) = screens(&client).await;
+    assert!(!overview.contains("awaits approval"), "{overview}");
+    let row = line_of(&models, "churn-predictor v7 ");
+    assert!(row.contains(" mlxp: VersionApproved "), "{models}");
+    let row = line_of(&models, "fraud-detector v2 ");
+    assert!(row.contains(" agent: CanaryAnalysis "), "{models}");
+}
+
+/// The cockpit's Overview and Models view at 160×40, on the cluster as it is.
+async fn screens(client: &kube::Client) -> (String, String) {
+    use mlxp::tui::app::Msg;
+    use std::str::FromStr;
+    let snapshot = snapshot_once(client.clone(), Duration::from_secs(30))
+        .await
+        .expect("a snapshot");
+    let mut app = common::cockpit::app_showing(snapshot);
+    let draw = |app: &mlxp::tui::app::App| {
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(160, 40)).expect("terminal");
+        terminal
+            .draw(|frame| mlxp::tui::render::render(app, frame))
+            .expect("drawn");
+        terminal.backend().to_string()
+    };
+    let overview = draw(&app);
+    app.update(Msg::Key(
+        mlxp::tui::keys::Key::from_str("5").expect("a key"),
+    ));
+    (overview, draw(&app))
+}
+
+fn line_of<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| {
+            l.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .contains(needle.trim())
+        })
+        .unwrap_or_else(|| panic!("{needle} in {screen}"))
 }
 
 /// The canary steps the records moved a model's version through, in order: the weight

@@ -120,6 +120,27 @@ impl View {
     }
 }
 
+/// The last thing mlxp did to a ModelVersion, for a table cell: `agent: CanaryWeightsSet 3m`
+/// (the agent) or `mlxp: ModelPromoted 2h` (a person with the cockpit or the CLI); "-": none
+/// the cluster still keeps.
+pub fn last_action(
+    last: &std::collections::BTreeMap<(&str, &str), &mlxp_core::domain::objects::Event>,
+    namespace: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> String {
+    last.get(&(namespace, name))
+        .map(|e| {
+            format!(
+                "{}: {} {}",
+                mlxp_core::domain::serving::actor_of(e).unwrap_or("?"),
+                e.reason,
+                age(e.last_seen, now)
+            )
+        })
+        .unwrap_or_else(|| "-".into())
+}
+
 /// "3m", "2h", "5d": ages as kubectl prints them.
 pub fn age(since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     let Some(since) = since else {

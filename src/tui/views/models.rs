@@ -1,11 +1,13 @@
-//! Models: each ModelVersion with its model, stage, metrics, source Job and age.
+//! Models: each ModelVersion with its model, stage, metrics, what mlxp (the agent or a
+//! person) last did to it — or that it awaits an approval — its source Job and age.
 
 use super::detail::{Chart, Detail, Lines, chart, or_dash, split_key};
-use super::{Body, Inputs, RowObject, TableDef, ViewDef, age};
+use super::{Body, Inputs, RowObject, TableDef, ViewDef, age, last_action};
 use crate::cluster::KindName;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
 use mlxp_core::domain::objects::ModelVersion;
+use mlxp_core::domain::serving::last_actions;
 
 pub(super) fn stage_slot(stage: &str) -> Option<Slot> {
     match stage {
@@ -55,6 +57,7 @@ pub fn table(inputs: &Inputs) -> Table {
                 .find(|q| q.model == model && q.version == version)
         })
     };
+    let last = last_actions(inputs.snapshot);
     let mut rows: Vec<Row> = inputs
         .snapshot
         .model_versions
@@ -62,6 +65,8 @@ pub fn table(inputs: &Inputs) -> Table {
         .filter(|v| inputs.in_namespace(&v.meta.namespace))
         .map(|v| {
             let live = quality(&v.model, &v.version);
+            let model = inputs.snapshot.models.get(&v.meta.namespace, &v.model);
+            let waiting = v.awaits_approval(model.map(|m| m.as_ref()));
             let number =
                 |x: Option<f64>| x.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
             Row {
@@ -73,10 +78,19 @@ pub fn table(inputs: &Inputs) -> Table {
                     number(v.accuracy),
                     number(live.and_then(|q| q.accuracy)),
                     number(live.and_then(|q| q.drift)),
+                    if waiting {
+                        "awaits approval".to_string()
+                    } else {
+                        last_action(&last, &v.meta.namespace, &v.meta.name, inputs.now)
+                    },
                     source_job(inputs, v),
                     super::age(v.meta.creation_timestamp, inputs.now),
                 ],
-                slot: stage_slot(&v.stage),
+                slot: if waiting {
+                    Some(Slot::Warning)
+                } else {
+                    stage_slot(&v.stage)
+                },
                 labels: v
                     .meta
                     .labels
@@ -95,8 +109,9 @@ pub fn table(inputs: &Inputs) -> Table {
             Column::number("ACC(REG)").drops(1),
             Column::number("ACC(LIVE)"),
             Column::number("DRIFT"),
-            Column::text("SOURCE JOB").drops(2),
-            Column::number("AGE").drops(3),
+            Column::text("LAST ACTION").drops(2),
+            Column::text("SOURCE JOB").drops(3),
+            Column::number("AGE").drops(4),
         ],
         rows,
     )

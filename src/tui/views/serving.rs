@@ -1,14 +1,15 @@
 //! Serving & Canary: per model, each version's traffic weight, replicas, autoscaler, what
-//! it serves (requests/s, errors, latency), whether that holds to its Model's limits, and
-//! when its Deployment or route last changed.
+//! it serves (requests/s, errors, latency), whether that holds to its Model's limits,
+//! when its Deployment or route last changed, and what mlxp (the agent or a person) last
+//! did to it.
 
 use super::detail::{Chart, Detail, Lines, chart, or_dash, split_key};
-use super::{Body, Inputs, RowObject, TableDef, ViewDef};
+use super::{Body, Inputs, RowObject, TableDef, ViewDef, last_action};
 use crate::cluster::KindName;
 use crate::tui::history::spark;
 use crate::tui::table::{Column, Row, Table};
 use crate::tui::theme::Slot;
-use mlxp_core::domain::serving::{Breach, Health, splits};
+use mlxp_core::domain::serving::{Breach, Health, last_actions, splits};
 use mlxp_core::served::{model_of, traffic_of, version_health, version_of};
 
 /// Cells of the weight bar in the table.
@@ -38,6 +39,7 @@ pub const VIEW: ViewDef = ViewDef {
 
 pub fn table(inputs: &Inputs) -> Table {
     let snapshot = inputs.snapshot;
+    let last = last_actions(snapshot);
     let mut rows = Vec::new();
     for route in snapshot
         .routes
@@ -46,6 +48,12 @@ pub fn table(inputs: &Inputs) -> Table {
     {
         let model = model_of(route).to_string();
         let ns = route.meta.namespace.as_str();
+        // The versions' ModelVersions live with their Model, which may not be the route's.
+        let model_namespace = snapshot
+            .models
+            .values()
+            .find(|m| m.meta.name == model && m.route.as_ref().is_none_or(|(rns, _)| rns == ns))
+            .map_or(ns, |m| m.meta.namespace.as_str());
         let canary = route.backends.iter().filter(|b| b.weight > 0).count() > 1;
         for split in splits(route) {
             let deployment = snapshot.deployments.get(ns, &split.backend);
@@ -98,6 +106,7 @@ pub fn table(inputs: &Inputs) -> Table {
                     ms(traffic.and_then(|t| t.p50_seconds)),
                     ms(traffic.and_then(|t| t.p99_seconds)),
                     super::age(changed, inputs.now),
+                    last_action(&last, model_namespace, &split.backend, inputs.now),
                     health
                         .as_ref()
                         .map_or_else(|| "-".into(), Health::to_string),
@@ -119,13 +128,14 @@ pub fn table(inputs: &Inputs) -> Table {
             Column::text("VERSION").keeps(),
             Column::text("WEIGHT"),
             Column::number("READY"),
-            Column::text("HPA").drops(4),
+            Column::text("HPA").drops(5),
             Column::number("RPS"),
             Column::text("RPS TREND").drops(2),
             Column::number("ERR"),
-            Column::number("P50").drops(3),
+            Column::number("P50").drops(4),
             Column::number("P99"),
             Column::number("CHANGED").drops(1),
+            Column::text("LAST ACTION").drops(3),
             Column::text("STATUS").keeps(),
         ],
         rows,

@@ -128,7 +128,7 @@ fn versions(inputs: &Inputs, model: &Model) -> Vec<Decision> {
         )));
         return decisions;
     }
-    if model.require_approval && next.approved_by.is_none() {
+    if next.awaits_approval(Some(model)) {
         decisions.push(say(format!(
             "{} waits for approval (mlxp approve {name} {})",
             next.version, next.version

@@ -5,7 +5,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::objects::{HttpRoute, Model};
+use std::collections::BTreeMap;
+
+use super::objects::{Event, HttpRoute, Model};
+use crate::snapshot::Snapshot;
 
 /// A version's share of its model's traffic.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +142,34 @@ impl fmt::Display for Breach {
             }
         }
     }
+}
+
+/// Who an Event of mlxp's says acted: the agent, or someone with the cockpit or the CLI.
+pub fn actor_of(event: &Event) -> Option<&'static str> {
+    match event.source.as_str() {
+        "mlxp-agent" => Some("agent"),
+        "mlxp" => Some("mlxp"),
+        _ => None,
+    }
+}
+
+/// The last thing mlxp (the agent, or a person through mlxp) did to each ModelVersion, by
+/// (namespace, name): its latest Event.
+pub fn last_actions(snapshot: &Snapshot) -> BTreeMap<(&str, &str), &Event> {
+    let mut last: BTreeMap<(&str, &str), &Event> = BTreeMap::new();
+    for event in snapshot.events.values() {
+        if event.object_kind != "ModelVersion" || actor_of(event).is_none() {
+            continue;
+        }
+        let key = (event.object_namespace.as_str(), event.object_name.as_str());
+        match last.get(&key) {
+            Some(seen) if seen.last_seen >= event.last_seen => {}
+            _ => {
+                last.insert(key, event);
+            }
+        }
+    }
+    last
 }
 
 #[cfg(test)]

@@ -74,6 +74,12 @@ pub enum Alert {
     },
     /// GPUs no pod holds on nodes that are up, and so billed.
     FreeOnBilledNodes { gpus: i64, per_hour: f64 },
+    /// A Validated version that waits for a person's approval before it takes traffic.
+    AwaitingApproval {
+        namespace: String,
+        model: String,
+        version: String,
+    },
     /// A ClusterQueue at `QUOTA_PRESSURE_AT` of its GPU nominal quota or more.
     QuotaPressure {
         queue: String,
@@ -93,6 +99,7 @@ impl Alert {
             Alert::Drift { .. } => "drift",
             Alert::FreeOnBilledNodes { .. } => "free_on_billed_nodes",
             Alert::QuotaPressure { .. } => "quota_pressure",
+            Alert::AwaitingApproval { .. } => "awaiting_approval",
         }
     }
 
@@ -101,18 +108,19 @@ impl Alert {
             Alert::IdleAllocated { .. }
             | Alert::FailingVersion { .. }
             | Alert::FailedJobs { .. } => Severity::Critical,
-            Alert::Drift { .. } | Alert::FreeOnBilledNodes { .. } | Alert::QuotaPressure { .. } => {
-                Severity::Warning
-            }
+            Alert::Drift { .. }
+            | Alert::FreeOnBilledNodes { .. }
+            | Alert::QuotaPressure { .. }
+            | Alert::AwaitingApproval { .. } => Severity::Warning,
         }
     }
 
     /// The namespace of the one object it is about; None when it is cluster-wide.
     pub fn namespace(&self) -> Option<&str> {
         match self {
-            Alert::FailingVersion { namespace, .. } | Alert::Drift { namespace, .. } => {
-                Some(namespace)
-            }
+            Alert::FailingVersion { namespace, .. }
+            | Alert::Drift { namespace, .. }
+            | Alert::AwaitingApproval { namespace, .. } => Some(namespace),
             _ => None,
         }
     }
@@ -162,6 +170,9 @@ impl fmt::Display for Alert {
                 "free on billed nodes: {gpus} GPUs {}/h",
                 dollars(*per_hour)
             ),
+            Alert::AwaitingApproval { model, version, .. } => {
+                write!(f, "{model} {version} awaits approval to take traffic")
+            }
             Alert::QuotaPressure {
                 queue,
                 used,
@@ -248,13 +259,26 @@ pub fn metrics_alerts(
 }
 
 /// The alerts the snapshot alone raises (free GPUs on billed nodes, failed jobs, quota
-/// pressure), in no order: sums over every node, pod and job, so a caller that gets a
+/// pressure, versions awaiting approval), in no order: sums over every node, pod and job, so a caller that gets a
 /// metrics frame every few seconds keeps them until the snapshot changes.
 pub fn snapshot_alerts(snapshot: &Snapshot, prices: &PriceTable) -> Vec<Alert> {
     let mut alerts: Vec<Alert> = free_on_billed_nodes(snapshot, prices).into_iter().collect();
     alerts.extend(failed_jobs(snapshot));
     alerts.extend(quota_pressure(snapshot));
+    alerts.extend(awaiting_approval(snapshot));
     alerts
+}
+
+fn awaiting_approval(snapshot: &Snapshot) -> impl Iterator<Item = Alert> + '_ {
+    snapshot.model_versions.values().filter_map(|v| {
+        let model = snapshot.models.get(&v.meta.namespace, &v.model);
+        v.awaits_approval(model.map(|m| m.as_ref()))
+            .then(|| Alert::AwaitingApproval {
+                namespace: v.meta.namespace.clone(),
+                model: v.model.clone(),
+                version: v.version.clone(),
+            })
+    })
 }
 
 /// Both parts as they are shown: critical first, then warnings; within a severity the

@@ -125,6 +125,16 @@ pub struct ModelVersion {
     pub step_since: Option<DateTime<Utc>>,
 }
 
+impl ModelVersion {
+    /// Validated, its Model asks for an approval before a version takes traffic, and none
+    /// was given: the pipeline waits on a human (`mlxp approve`, `a` in the cockpit).
+    pub fn awaits_approval(&self, model: Option<&Model>) -> bool {
+        self.stage == "Validated"
+            && self.approved_by.is_none()
+            && model.is_some_and(|m| m.require_approval)
+    }
+}
+
 #[derive(Deserialize)]
 struct RawVersion {
     #[serde(default)]
