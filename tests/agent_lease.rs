@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::ops::platform;
+use common::proxy::FaultProxy;
 use mlxp::agent::lease::{LeaseConfig, elect};
 use mlxp::agent::{Agent, Record};
 use mlxp::cluster::snapshot_once;
@@ -144,4 +145,49 @@ async fn a_leader_that_stops_gives_the_lease_up_and_another_leads_at_once() {
     assert!(!*leads_a.borrow());
     // Released, not waited out: a renewal period or two, not the lease's duration.
     assert!(took < LEASE, "took over in {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_cut_off_by_a_frozen_network_stops_leading_before_another_takes_over() {
+    let p = platform().await;
+    let proxy = FaultProxy::start(p.sim.addr()).await;
+    let mut through_proxy = p.sim.config(false).await.expect("config");
+    through_proxy.cluster_url = format!("https://{}", proxy.addr()).parse().expect("url");
+    let cut_off = kube::Client::try_from(through_proxy).expect("client");
+    let direct = p.sim.client(false).await.expect("client");
+    let (_stop_a, stopped_a) = watch::channel(false);
+    let (_stop_b, stopped_b) = watch::channel(false);
+    let leads_a = elect(cut_off, config("agent-a"), stopped_a).leading;
+    until("agent-a leading", Duration::from_secs(5), || {
+        *leads_a.borrow()
+    })
+    .await;
+    let leads_b = elect(direct, config("agent-b"), stopped_b).leading;
+
+    // A's requests now go unanswered (not refused): it must stop leading on its own,
+    // within its renew deadline, before B takes the lease over.
+    proxy.freeze();
+    let frozen = Instant::now();
+    let mut a_stopped = None;
+    while !*leads_b.borrow() {
+        assert!(
+            frozen.elapsed() < LEASE + Duration::from_secs(3),
+            "agent-b never took over"
+        );
+        if a_stopped.is_none() && !*leads_a.borrow() {
+            a_stopped = Some(frozen.elapsed());
+        }
+        assert!(
+            !(*leads_a.borrow() && *leads_b.borrow()),
+            "two leaders at {:?}",
+            frozen.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let a_stopped = a_stopped.expect("agent-a stopped leading before agent-b led");
+    assert!(
+        a_stopped <= Duration::from_secs(2) + Duration::from_millis(500),
+        "agent-a stopped leading {a_stopped:?} after the freeze (renew deadline 2 s)"
+    );
+    proxy.resume();
 }

@@ -98,7 +98,17 @@ pub fn elect(
         let mut observed: Option<Observed> = None;
         let mut renewed: Option<Instant> = None;
         loop {
-            match try_lead(&api, &config, &mut observed).await {
+            // A round never outlives the renew deadline: a request to a hung server (or
+            // through a frozen network) would otherwise keep a leader leading for kube's
+            // read timeout, minutes, while another agent takes the lease over.
+            let patience = renewed.map_or(config.renew_deadline, |at| {
+                config.renew_deadline.saturating_sub(at.elapsed())
+            });
+            let round = tokio::time::timeout(patience, try_lead(&api, &config, &mut observed))
+                .await
+                .map(|r| r.map_err(|e| e.to_string()))
+                .unwrap_or_else(|_| Err(format!("no answer in {} ms", patience.as_millis())));
+            match round {
                 Ok(true) => {
                     renewed = Some(Instant::now());
                     leading.send_if_modified(|l| !std::mem::replace(l, true));
@@ -109,7 +119,8 @@ pub fn elect(
                 }
                 Err(e) => {
                     // Not renewed in time: another may hold it by now.
-                    if renewed.is_none_or(|at| at.elapsed() > config.renew_deadline) {
+                    if renewed.is_none_or(|at| at.elapsed() >= config.renew_deadline) {
+                        renewed = None;
                         leading.send_if_modified(|l| std::mem::replace(l, false));
                     }
                     tracing::warn!(target: "mlxp::agent", lease = %config.name, "the lease could not be read or renewed: {e}");
