@@ -27,7 +27,7 @@ use super::cause::Cause;
 use super::list_body::ItemSplitter;
 use mlxp_core::domain::objects::{
     ClusterQueue, Deployment, Event, Hpa, HttpRoute, Job, LocalQueue, Model, ModelVersion, Node,
-    Pod, Workload,
+    Pod, ResourceFlavor, Workload,
 };
 use mlxp_core::kinds::KindName;
 use mlxp_core::snapshot::Snapshot;
@@ -160,6 +160,10 @@ pub fn start_with(client: kube::Client, reconnect: Option<Reconnect>) -> Cluster
         changes.clone(),
     )));
     spawn(tokio::spawn(source::<LocalQueue>(
+        link.clone(),
+        changes.clone(),
+    )));
+    spawn(tokio::spawn(source::<ResourceFlavor>(
         link.clone(),
         changes.clone(),
     )));

@@ -9,6 +9,7 @@ pub enum KindName {
     Workloads,
     ClusterQueues,
     LocalQueues,
+    ResourceFlavors,
     Deployments,
     Hpas,
     HttpRoutes,
@@ -21,13 +22,14 @@ pub enum KindName {
 }
 
 impl KindName {
-    pub const ALL: [KindName; 12] = [
+    pub const ALL: [KindName; 13] = [
         KindName::Nodes,
         KindName::Pods,
         KindName::Jobs,
         KindName::Workloads,
         KindName::ClusterQueues,
         KindName::LocalQueues,
+        KindName::ResourceFlavors,
         KindName::Deployments,
         KindName::Hpas,
         KindName::HttpRoutes,
@@ -45,6 +47,7 @@ impl KindName {
             KindName::Workloads => ("kueue.x-k8s.io", "v1beta1", "workloads"),
             KindName::ClusterQueues => ("kueue.x-k8s.io", "v1beta1", "clusterqueues"),
             KindName::LocalQueues => ("kueue.x-k8s.io", "v1beta1", "localqueues"),
+            KindName::ResourceFlavors => ("kueue.x-k8s.io", "v1beta1", "resourceflavors"),
             KindName::Deployments => ("apps", "v1", "deployments"),
             KindName::Hpas => ("autoscaling", "v2", "horizontalpodautoscalers"),
             KindName::HttpRoutes => ("gateway.networking.k8s.io", "v1", "httproutes"),
@@ -64,6 +67,7 @@ impl KindName {
             KindName::Workloads => "Workload",
             KindName::ClusterQueues => "ClusterQueue",
             KindName::LocalQueues => "LocalQueue",
+            KindName::ResourceFlavors => "ResourceFlavor",
             KindName::Deployments => "Deployment",
             KindName::Hpas => "HorizontalPodAutoscaler",
             KindName::HttpRoutes => "HTTPRoute",

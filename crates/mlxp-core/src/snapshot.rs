@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::objects::{
     ClusterQueue, Deployment, Event, Hpa, HttpRoute, Job, LocalQueue, Meta, Model, ModelVersion,
-    Node, Pod, Workload,
+    Node, Pod, ResourceFlavor, Workload,
 };
 use crate::kinds::KindName;
 use crate::source::{ApiStatus, SourceStatus};
@@ -68,6 +68,7 @@ pub struct Snapshot {
     pub workloads: Kind<Workload>,
     pub cluster_queues: Kind<ClusterQueue>,
     pub local_queues: Kind<LocalQueue>,
+    pub resource_flavors: Kind<ResourceFlavor>,
     pub deployments: Kind<Deployment>,
     pub hpas: Kind<Hpa>,
     pub routes: Kind<HttpRoute>,
@@ -89,6 +90,7 @@ impl Snapshot {
             KindName::Workloads => &self.workloads.status,
             KindName::ClusterQueues => &self.cluster_queues.status,
             KindName::LocalQueues => &self.local_queues.status,
+            KindName::ResourceFlavors => &self.resource_flavors.status,
             KindName::Deployments => &self.deployments.status,
             KindName::Hpas => &self.hpas.status,
             KindName::HttpRoutes => &self.routes.status,
@@ -151,6 +153,7 @@ impl Snapshot {
             KindName::Workloads => of(&self.workloads, namespace, name),
             KindName::ClusterQueues => of(&self.cluster_queues, namespace, name),
             KindName::LocalQueues => of(&self.local_queues, namespace, name),
+            KindName::ResourceFlavors => of(&self.resource_flavors, namespace, name),
             KindName::Deployments => of(&self.deployments, namespace, name),
             KindName::Hpas => of(&self.hpas, namespace, name),
             KindName::HttpRoutes => of(&self.routes, namespace, name),
@@ -181,6 +184,7 @@ impl Snapshot {
         set(&mut self.workloads, state);
         set(&mut self.cluster_queues, state);
         set(&mut self.local_queues, state);
+        set(&mut self.resource_flavors, state);
         set(&mut self.deployments, state);
         set(&mut self.hpas, state);
         set(&mut self.routes, state);
@@ -228,6 +232,7 @@ watched! {
     Workload => Workloads, workloads;
     ClusterQueue => ClusterQueues, cluster_queues;
     LocalQueue => LocalQueues, local_queues;
+    ResourceFlavor => ResourceFlavors, resource_flavors;
     Deployment => Deployments, deployments;
     Hpa => Hpas, hpas;
     HttpRoute => HttpRoutes, routes;

@@ -29,6 +29,7 @@ fn snapshot(state: SourceState, answering: bool) -> Arc<Snapshot> {
             KindName::Workloads => &mut snapshot.workloads.status,
             KindName::ClusterQueues => &mut snapshot.cluster_queues.status,
             KindName::LocalQueues => &mut snapshot.local_queues.status,
+            KindName::ResourceFlavors => &mut snapshot.resource_flavors.status,
             KindName::Deployments => &mut snapshot.deployments.status,
             KindName::Hpas => &mut snapshot.hpas.status,
             KindName::HttpRoutes => &mut snapshot.routes.status,

@@ -25,7 +25,13 @@ pub fn pool_of(node: &Node) -> &str {
 
 /// Spot (preemptible) capacity, as GKE, EKS, Karpenter and AKS label it.
 pub fn is_spot(node: &Node) -> bool {
-    let label = |k: &str| node.meta.label(k).map(str::to_ascii_lowercase);
+    spot_labels(|k| node.meta.label(k))
+}
+
+/// Whether labels (a node's, a ResourceFlavor's nodeLabels) say spot or preemptible
+/// capacity, as GKE, EKS, Karpenter and AKS label it.
+pub fn spot_labels<'a>(label: impl Fn(&str) -> Option<&'a str>) -> bool {
+    let label = |k: &str| label(k).map(str::to_ascii_lowercase);
     label("cloud.google.com/gke-spot").as_deref() == Some("true")
         || label("cloud.google.com/gke-preemptible").as_deref() == Some("true")
         || label("eks.amazonaws.com/capacityType").as_deref() == Some("spot")

@@ -836,3 +836,52 @@ fn an_edited_run_is_sent_as_edited_but_keeps_the_runs_name() {
         "the edited run must stay Job training/train-fraud-detector-r1: its name is the model's next run"
     );
 }
+
+#[test]
+fn a_retrain_runs_on_spot_where_its_queue_has_spot_quota_free_for_it() {
+    let with_queue = |spot_used: i64| {
+        let mut s = training(&[("train-fraud-detector-r11", true)]);
+        s.cluster_queues.add_json(json!({
+            "metadata": {"name": "gpu"},
+            "spec": {"resourceGroups": [{"flavors": [
+                {"name": "h100-ondemand", "resources": [{"name": "nvidia.com/gpu", "nominalQuota": "16"}]},
+                {"name": "h100-spot", "resources": [{"name": "nvidia.com/gpu", "nominalQuota": "16"}]}]}]},
+            "status": {"flavorsUsage": [{"name": "h100-spot", "resources": [
+                {"name": "nvidia.com/gpu", "total": spot_used.to_string()}]}]},
+        }));
+        for (flavor, labels) in [
+            (
+                "h100-ondemand",
+                json!({"mlxp.io/pool": "training-ondemand"}),
+            ),
+            (
+                "h100-spot",
+                json!({"mlxp.io/pool": "training", "cloud.google.com/gke-spot": "true"}),
+            ),
+        ] {
+            s.resource_flavors
+                .add_json(json!({"metadata": {"name": flavor}, "spec": {"nodeLabels": labels}}));
+        }
+        s
+    };
+    let selector = |plan: &Plan| match &plan.requests[0].change {
+        Change::Create(job) => job["spec"]["template"]["spec"]["nodeSelector"].clone(),
+        other => panic!("a create: {other:?}"),
+    };
+    // The spot flavor listed second still wins while it has the run's 8 GPUs free.
+    let room = plan(&retrain(false), &with_queue(4)).expect("a plan");
+    assert_eq!(selector(&room)["cloud.google.com/gke-spot"], "true");
+    assert!(
+        room.effect
+            .ends_with(", on spot: flavor h100-spot has 12 GPUs free"),
+        "{}",
+        room.effect
+    );
+    // Without room on spot (or a flavor known to be spot), Kueue chooses as it would.
+    let full = plan(&retrain(false), &with_queue(12)).expect("a plan");
+    assert!(selector(&full)["cloud.google.com/gke-spot"].is_null());
+    assert!(!full.effect.contains("spot"), "{}", full.effect);
+    // A person's Train is launched as asked.
+    let asked = plan(&train(Overrides::default()), &with_queue(0)).expect("a plan");
+    assert!(selector(&asked)["cloud.google.com/gke-spot"].is_null());
+}

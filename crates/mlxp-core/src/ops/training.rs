@@ -220,7 +220,17 @@ pub(super) fn train(
         + 1;
     let name = format!("train-{model}-r{run}");
     let spec = RunSpec::of(training, overrides, snapshot);
-    let made = job(model, &name, jobs_ns, &spec, template, overrides);
+    // A retrain (the Model's defaults, no one chose) runs on spot where its queue has
+    // spot quota free for it: the cheaper capacity first, as GPU cost asks.
+    let mut overrides = overrides.clone();
+    let mut spot = None;
+    if retrain.is_some() && overrides.capacity.is_none() && !pins_capacity(&template) {
+        spot = spot_with_room(snapshot, jobs_ns, spec.queue.as_deref(), spec.gpus);
+        if spot.is_some() {
+            overrides.capacity = Some(Capacity::Spot);
+        }
+    }
+    let made = job(model, &name, jobs_ns, &spec, template, &overrides);
     let job = match edited {
         None => made,
         Some(edited) => {
@@ -255,7 +265,9 @@ pub(super) fn train(
                 .as_deref()
                 .map(|q| format!(", queue {q}"))
                 .unwrap_or_default()
-        ),
+        ) + &spot
+            .map(|(flavor, free)| format!(", on spot: flavor {flavor} has {free} GPUs free"))
+            .unwrap_or_default(),
         requests: vec![
             Request::create(&job_target, job),
             Request::merge_status(&model_target, json!({ "status": status })),
@@ -266,6 +278,37 @@ pub(super) fn train(
         } else {
             "TrainingLaunched"
         },
+    })
+}
+
+/// Whether the pod template already says spot or on-demand (a selector or an affinity on
+/// the spot label): then it is not for a retrain to choose.
+fn pins_capacity(template: &Value) -> bool {
+    let pod = &template["spec"];
+    !pod["nodeSelector"][SPOT_LABEL].is_null()
+        || pod["affinity"]["nodeAffinity"]
+            .to_string()
+            .contains(SPOT_LABEL)
+}
+
+/// The first spot flavor of the queue's ClusterQueue with `gpus` of GPU quota free, and
+/// how many are free: (flavor, free). None when the queue, its flavors or their kinds are
+/// not known — Kueue then chooses as the ClusterQueue orders them.
+fn spot_with_room(
+    snapshot: &Snapshot,
+    namespace: &str,
+    queue: Option<&str>,
+    gpus: i64,
+) -> Option<(String, i64)> {
+    let local = snapshot.local_queues.get(namespace, queue?)?;
+    let cluster = snapshot.cluster_queues.get("", &local.cluster_queue)?;
+    cluster.flavors.iter().find_map(|f| {
+        let free = f.gpu_quota - f.gpu_used;
+        let spot = snapshot
+            .resource_flavors
+            .get("", &f.flavor)
+            .is_some_and(|rf| rf.spot());
+        (spot && free >= gpus.max(1)).then(|| (f.flavor.clone(), free))
     })
 }
 

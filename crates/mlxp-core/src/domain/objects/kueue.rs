@@ -27,6 +27,47 @@ pub struct FlavorQuota {
     pub gpu_used: i64,
 }
 
+/// A Kueue ResourceFlavor: the nodes a flavor's quota stands for, by their labels.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(from = "RawFlavorObject")]
+pub struct ResourceFlavor {
+    pub meta: Meta,
+    pub node_labels: std::collections::BTreeMap<String, String>,
+}
+
+impl ResourceFlavor {
+    /// Its nodes are spot (preemptible) capacity.
+    pub fn spot(&self) -> bool {
+        crate::domain::pools::spot_labels(|k| self.node_labels.get(k).map(String::as_str))
+    }
+}
+
+#[derive(Deserialize)]
+struct RawFlavorObject {
+    #[serde(default)]
+    metadata: Meta,
+    #[serde(default)]
+    spec: serde_json::Value,
+}
+
+impl From<RawFlavorObject> for ResourceFlavor {
+    fn from(raw: RawFlavorObject) -> Self {
+        let node_labels = raw.spec["nodeLabels"]
+            .as_object()
+            .map(|labels| {
+                labels
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ResourceFlavor {
+            meta: raw.metadata,
+            node_labels,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(from = "RawLocalQueue")]
 pub struct LocalQueue {

@@ -10,7 +10,7 @@ mod pod;
 mod serving;
 mod workload;
 
-pub use kueue::{ClusterQueue, FlavorQuota, LocalQueue};
+pub use kueue::{ClusterQueue, FlavorQuota, LocalQueue, ResourceFlavor};
 pub use meta::{Condition, Meta, Owner, last_transition};
 pub use models::{ANALYSIS_FAILURES, Model, ModelVersion, STEP_SINCE};
 pub use node::{Node, Taint};
