@@ -311,10 +311,11 @@ async fn a_retrain_from_the_models_view_creates_the_next_run_and_the_jobs_view_s
     let Mode::Dialog(dialog) = &app.mode else {
         panic!("a dialog, not {:?} ({:?})", app.mode, app.message);
     };
+    // The queue's spot flavor has the run's GPUs free: a retrain asks for spot.
     assert_eq!(
         dialog.effect,
         "churn-predictor: training Job training/train-churn-predictor-r8 (8 GPUs a pod, queue \
-         training)"
+         training), on spot: flavor h100-spot has 8 GPUs free"
     );
     let Some(Effect::PreviewOp { op }) = app.take_effects().pop() else {
         panic!("a preview");
