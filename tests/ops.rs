@@ -699,16 +699,33 @@ async fn rollback_with_no_canary_scales_the_archived_version_up_then_moves_the_t
     let out = p.mlxp(&["promote", "fraud-detector", "v2"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(replicas(&p.sim, "v1").await, 0);
-    // The rollback waits for v1 to be Ready: the embedded cluster's clock is driven
-    // meanwhile, as time would pass, until the verb is done (bounded).
+    let (status, out) = rollback_driving_the_clock(&p, "v2 p99 over budget").await;
+    assert!(status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.starts_with("fraud-detector: v1 scaled up to ")
+            && said.contains("; then fraud-detector rolled back to v1: v1 0→100 %, v2 100→0 %; v2 rejected (v2 p99 over budget), scaled to 0"),
+        "{said}"
+    );
+    assert_eq!(
+        weights(&p.route().await),
+        pairs(&[("fraud-detector-v1", 100), ("fraud-detector-v2", 0)])
+    );
+    assert_eq!(stage(&p.sim, "v1").await, "Production");
+    assert_eq!(stage(&p.sim, "v2").await, "Rejected");
+    assert_eq!(replicas(&p.sim, "v2").await, 0);
+}
+
+/// `mlxp rollback fraud-detector --reason REASON`, which waits for the version it goes back
+/// to to be Ready: the embedded cluster's clock is driven meanwhile, as time would pass,
+/// until the verb is done (bounded).
+async fn rollback_driving_the_clock(
+    p: &common::ops::Platform,
+    reason: &str,
+) -> (std::process::ExitStatus, std::process::Output) {
     let kubeconfig = p.kubeconfig.to_str().expect("utf-8").to_string();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_mlxp"))
-        .args([
-            "rollback",
-            "fraud-detector",
-            "--reason",
-            "v2 p99 over budget",
-        ])
+        .args(["rollback", "fraud-detector", "--reason", reason])
         .args(["--kubeconfig", &kubeconfig])
         .env("HOME", p.home.path())
         .env("XDG_STATE_HOME", p.home.path().join(".state"))
@@ -729,13 +746,38 @@ async fn rollback_with_no_canary_scales_the_archived_version_up_then_moves_the_t
         p.sim.advance(Duration::from_secs(5));
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let out = child.wait_with_output().await.expect("output");
+    (status, child.wait_with_output().await.expect("output"))
+}
+
+#[tokio::test]
+async fn rollback_to_an_archived_version_whose_deployment_was_deleted_deploys_it_again() {
+    let p = platform().await;
+    let out = p.mlxp(&["promote", "fraud-detector", "v2"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let client = p.sim.client(false).await.expect("client");
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(client, "serving");
+    deployments
+        .delete("fraud-detector-v1", &Default::default())
+        .await
+        .expect("v1's Deployment deleted");
+
+    let (status, out) = rollback_driving_the_clock(&p, "v2 errors").await;
     assert!(status.success(), "{}", text(&out.stderr));
     let said = text(&out.stdout);
     assert!(
-        said.starts_with("fraud-detector: v1 scaled up to ")
-            && said.contains("; then fraud-detector rolled back to v1: v1 0→100 %, v2 100→0 %; v2 rejected (v2 p99 over budget), scaled to 0"),
+        said.starts_with("fraud-detector: v1 deployed again first (its Deployment was gone): Deployment, Service and autoscaler serving/fraud-detector-v1 (1..6 replicas)")
+            && said.contains("; then fraud-detector rolled back to v1: "),
         "{said}"
+    );
+    assert!(
+        deployments
+            .get("fraud-detector-v1")
+            .await
+            .expect("made again")
+            .status
+            .and_then(|s| s.ready_replicas)
+            .is_some_and(|n| n > 0)
     );
     assert_eq!(
         weights(&p.route().await),
@@ -743,5 +785,4 @@ async fn rollback_with_no_canary_scales_the_archived_version_up_then_moves_the_t
     );
     assert_eq!(stage(&p.sim, "v1").await, "Production");
     assert_eq!(stage(&p.sim, "v2").await, "Rejected");
-    assert_eq!(replicas(&p.sim, "v2").await, 0);
 }

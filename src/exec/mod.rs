@@ -267,7 +267,7 @@ impl Executor {
         let mut diffs = Vec::new();
         for request in &plan.requests {
             let before = match request.change {
-                Change::Create(_) => Value::Null,
+                Change::Create(_) | Change::Ensure(_) => Value::Null,
                 _ => self.get(&request.target).await?,
             };
             let diff = match (&request.change, self.send(request, Mode::DryRun).await) {
@@ -281,6 +281,9 @@ impl Executor {
                     ),
                 ),
                 (Change::Delete(_), Ok(_)) => Diff::of(&request.target, &before, &Value::Null),
+                (Change::Ensure(_), Ok(Value::Null)) => {
+                    Diff::note(&request.target, "kept: it already exists")
+                }
                 (_, Ok(after)) => Diff::of(&request.target, &before, &after),
                 (_, Err(e)) => return Err(e),
             };
@@ -386,7 +389,7 @@ impl Executor {
             namespace: target.namespace.as_deref(),
             // RBAC cannot name what is not there yet.
             name: match request.change {
-                Change::Create(_) => None,
+                Change::Create(_) | Change::Ensure(_) => None,
                 _ => Some(&target.name),
             },
         };
@@ -469,7 +472,7 @@ impl Executor {
         }
         let body = serde_json::to_vec(request.change.body()).expect("JSON of a JSON value");
         let method = match request.change {
-            Change::Create(_) | Change::Evict(_) => http::Method::POST,
+            Change::Create(_) | Change::Ensure(_) | Change::Evict(_) => http::Method::POST,
             Change::Delete(_) => http::Method::DELETE,
             Change::Update(_) => http::Method::PUT,
             Change::JsonPatch(_) | Change::MergePatch(_) => http::Method::PATCH,
@@ -501,6 +504,14 @@ impl Executor {
                     }
                     cause => api(target, cause),
                 })
+        };
+        // An Ensure that meets an object of its name keeps it: nothing (null) was sent.
+        let ensure = matches!(request.change, Change::Ensure(_));
+        let sent = async move {
+            match sent.await {
+                Err(ExecError::Conflict { .. }) if ensure => Ok(Value::Null),
+                result => result,
+            }
         };
         self.answered(target, mode == Mode::Apply, sent).await
     }

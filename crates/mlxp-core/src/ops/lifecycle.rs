@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use super::weights;
 use super::{Actor, Op, Plan, Refused, Request, Target};
+use super::{pipeline, weights};
 use crate::domain::objects::ModelVersion;
 use crate::kinds::KindName;
 use crate::snapshot::Snapshot;
@@ -244,7 +244,8 @@ fn deployment_of<'a>(
 }
 
 /// Rollback with no canary: the Production version's traffic back to the newest Archived
-/// version still deployed. Its Deployment is scaled up first when it runs nothing (the
+/// version still deployed, or deployable again from the serving template. Its Deployment
+/// is made again (when deleted) or scaled up first when it runs nothing (the
 /// executor waits for it to be Ready, then plans the rollback again: traffic moves only to
 /// ready replicas); then all traffic to it, it Production, the bad one Rejected with the
 /// reason and scaled to zero.
@@ -261,22 +262,38 @@ fn back_to_archived(
         .ok_or_else(|| {
             Refused::Precondition(format!("{model} has no Production version to roll back"))
         })?;
+    let the_model = pipeline::model(snapshot, namespace, model)?;
+    let redeployable = the_model.serving["template"]["spec"]["containers"].is_array();
     let mut archived: Vec<&ModelVersion> = versions(snapshot, namespace, model)
         .filter(|v| {
             v.stage == "Archived" && weights::on_route(snapshot, namespace, model, &v.version)
         })
-        .filter(|v| deployment_of(snapshot, namespace, model, &v.version).is_some())
+        .filter(|v| deployment_of(snapshot, namespace, model, &v.version).is_some() || redeployable)
         .collect();
     archived.sort_by_key(|v| std::cmp::Reverse(v.meta.creation_timestamp));
     let Some(previous) = archived.first() else {
         return Err(Refused::Precondition(format!(
-            "{model} has no canary to roll back, and no Archived version still deployed and on \
-             its route to roll {} back to",
+            "{model} has no canary to roll back, and no Archived version on its route that is \
+             still deployed or can be deployed again (spec.serving.template) to roll {} back to",
             production.version
         )));
     };
-    let deployment = deployment_of(snapshot, namespace, model, &previous.version)
-        .expect("filtered on having one");
+    let Some(deployment) = deployment_of(snapshot, namespace, model, &previous.version) else {
+        // Its Deployment was deleted: made again from the serving template, then the same
+        // wait for Ready as a scale-up.
+        let served = pipeline::serving_objects(snapshot, the_model, previous)?;
+        return Ok(Plan {
+            op: op.clone(),
+            effect: format!(
+                "{model}: {} deployed again first (its Deployment was gone): {}; the traffic \
+                 moves to it once it is Ready",
+                previous.version, served.effect
+            ),
+            requests: served.requests,
+            target: served.deployment,
+            reason: SCALED_UP_FOR_ROLLBACK,
+        });
+    };
     if deployment.ready == 0 {
         let replicas = deployment_of(snapshot, namespace, model, &production.version)
             .map_or(1, |d| d.replicas.max(1));

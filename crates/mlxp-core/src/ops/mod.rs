@@ -320,6 +320,16 @@ impl Request {
         }
     }
 
+    /// Created unless an object of its name exists, which is then kept as it is (a
+    /// version's Service when only its Deployment is made again).
+    pub fn ensure(target: &Target, object: Value) -> Request {
+        Request {
+            target: target.clone(),
+            subresource: None,
+            change: Change::Ensure(object),
+        }
+    }
+
     pub fn create(target: &Target, object: Value) -> Request {
         Request {
             target: target.clone(),
@@ -364,7 +374,7 @@ impl Request {
     pub fn path(&self) -> String {
         let target = &self.target;
         match (&self.change, self.subresource) {
-            (Change::Create(_), _) => {
+            (Change::Create(_) | Change::Ensure(_), _) => {
                 let object = target.path();
                 let cut = object.len() - target.name.len() - 1;
                 object[..cut].to_string()
@@ -386,6 +396,8 @@ pub enum Change {
     /// A new object, POSTed to its collection; a second create of the same name meets
     /// AlreadyExists instead of making a second one.
     Create(Value),
+    /// A create where an object of the name already there is kept, not an error.
+    Ensure(Value),
     /// DeleteOptions.
     Delete(Value),
     /// The whole object, PUT with its resourceVersion.
@@ -398,7 +410,7 @@ impl Change {
     /// The verb an access review asks about.
     pub fn verb(&self) -> &'static str {
         match self {
-            Change::Create(_) | Change::Evict(_) => "create",
+            Change::Create(_) | Change::Ensure(_) | Change::Evict(_) => "create",
             Change::JsonPatch(_) | Change::MergePatch(_) => "patch",
             Change::Delete(_) => "delete",
             Change::Update(_) => "update",
@@ -409,9 +421,11 @@ impl Change {
         match self {
             Change::JsonPatch(_) => "application/json-patch+json",
             Change::MergePatch(_) => "application/merge-patch+json",
-            Change::Create(_) | Change::Delete(_) | Change::Evict(_) | Change::Update(_) => {
-                "application/json"
-            }
+            Change::Create(_)
+            | Change::Ensure(_)
+            | Change::Delete(_)
+            | Change::Evict(_)
+            | Change::Update(_) => "application/json",
         }
     }
 
@@ -420,6 +434,7 @@ impl Change {
             Change::JsonPatch(body)
             | Change::MergePatch(body)
             | Change::Create(body)
+            | Change::Ensure(body)
             | Change::Delete(body)
             | Change::Evict(body)
             | Change::Update(body) => body,

@@ -159,6 +159,34 @@ pub(super) fn deploy(
             "{model_name} requires approval: {version_name} waits for mlxp approve"
         )));
     }
+    let served = serving_objects(snapshot, m, v)?;
+    Ok(Plan {
+        op: op.clone(),
+        effect: format!("{model_name} {version_name} deployed: {}", served.effect),
+        requests: served.requests,
+        target: version_target(namespace, v),
+        reason: "VersionDeployed",
+    })
+}
+
+/// A version's Deployment, Service and autoscaler, made from its Model's serving template.
+/// The Deployment is created (a second deploy meets AlreadyExists); its Service and
+/// autoscaler are ensured, so a Deployment made again beside them keeps them.
+pub(super) struct Served {
+    pub deployment: Target,
+    pub requests: Vec<Request>,
+    /// `Deployment, Service and autoscaler serving/m-v2 (2..6 replicas)`.
+    pub effect: String,
+}
+
+/// What serving `v` takes, from its Model's serving template (refused without one).
+pub(super) fn serving_objects(
+    snapshot: &Snapshot,
+    m: &Model,
+    v: &ModelVersion,
+) -> Result<Served, Refused> {
+    let (model_name, version_name) = (m.meta.name.as_str(), v.version.as_str());
+    let namespace = m.meta.namespace.as_str();
     let serving = &m.serving;
     let mut template = serving["template"].clone();
     if !template["spec"]["containers"].is_array() {
@@ -188,11 +216,8 @@ pub(super) fn deploy(
     let service = Target::namespaced(KindName::Services, ns, &name);
     let hpa = Target::namespaced(KindName::Hpas, ns, &name);
     let metadata = json!({"name": name, "namespace": ns, "labels": labels});
-    Ok(Plan {
-        op: op.clone(),
-        effect: format!(
-            "{model_name} {version_name} deployed: Deployment, Service and autoscaler {ns}/{name} ({min}..{max} replicas)"
-        ),
+    Ok(Served {
+        effect: format!("Deployment, Service and autoscaler {ns}/{name} ({min}..{max} replicas)"),
         requests: vec![
             Request::create(
                 &deployment,
@@ -200,13 +225,13 @@ pub(super) fn deploy(
                        "spec": {"replicas": min, "selector": {"matchLabels": {"app": name}},
                                 "template": template}}),
             ),
-            Request::create(
+            Request::ensure(
                 &service,
                 json!({"apiVersion": "v1", "kind": "Service", "metadata": metadata,
                        "spec": {"selector": {"app": name},
                                 "ports": [{"name": "http", "port": port, "targetPort": port}]}}),
             ),
-            Request::create(
+            Request::ensure(
                 &hpa,
                 json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
                        "metadata": metadata,
@@ -216,8 +241,7 @@ pub(super) fn deploy(
                                              "target": {"type": "Utilization", "averageUtilization": utilization}}}]}}),
             ),
         ],
-        target: version_target(namespace, v),
-        reason: "VersionDeployed",
+        deployment,
     })
 }
 

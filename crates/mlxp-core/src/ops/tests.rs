@@ -374,8 +374,8 @@ fn rollback_gives_the_stable_version_all_traffic_and_rejects_the_canary() {
     }
     assert_eq!(
         refusal(&op, &no_canary),
-        "fraud-detector has no canary to roll back, and no Archived version still deployed and \
-         on its route to roll v1 back to"
+        "fraud-detector has no canary to roll back, and no Archived version on its route that \
+         is still deployed or can be deployed again (spec.serving.template) to roll v1 back to"
     );
 }
 
