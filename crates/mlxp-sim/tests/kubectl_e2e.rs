@@ -503,7 +503,7 @@ async fn creates(k: &Kubectl, args: &[&str], said: &str) {
 
 /// kubectl's typed creates, which 1.33 sends as protobuf: `create job --from=cronjob/X`,
 /// `create deployment`, `run`.
-async fn typed_creates(k: &Kubectl) {
+async fn typed_creates(k: &Kubectl, sim: &Sim) {
     k.apply(CRONJOB).await;
     let from_cronjob = [
         "create",
@@ -552,6 +552,99 @@ async fn typed_creates(k: &Kubectl) {
         ])
         .await;
     assert_eq!(replicas, "2");
+    // Defaulted as the apiserver does, protobuf zero values and all: its pods are
+    // scheduled and run (with `schedulerName: ""` they stayed Pending forever).
+    let defaults = k
+        .ok(&[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            "serving",
+            "-o",
+            "jsonpath={.spec.strategy.type} {.spec.revisionHistoryLimit} {.spec.template.spec.schedulerName}",
+        ])
+        .await;
+    assert_eq!(defaults, "RollingUpdate 10 default-scheduler");
+    let phases = || async {
+        k.ok(&[
+            "get",
+            "pods",
+            "-n",
+            "serving",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].status.phase}",
+        ])
+        .await
+    };
+    // Simulated time passes, five seconds a step, until they run (two minutes at most).
+    for _ in 0..24 {
+        if phases().await == "Running Running" {
+            break;
+        }
+        sim.advance(Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let phases = phases().await;
+    assert_eq!(phases, "Running Running");
+    // A Job's selector ties `kubectl logs job/NAME` to its own pod.
+    let job = [
+        "create",
+        "job",
+        "once",
+        "--image=busybox:1.36",
+        "-n",
+        "default",
+        "--",
+        "echo",
+        "hi",
+    ];
+    creates(k, &job, "job.batch/once created").await;
+    let selector = k
+        .ok(&[
+            "get",
+            "job",
+            "once",
+            "-o",
+            "jsonpath={.spec.selector.matchLabels}",
+        ])
+        .await;
+    assert!(
+        selector.contains("batch.kubernetes.io/controller-uid"),
+        "{selector}"
+    );
+    sim.advance(Duration::from_secs(10));
+    let picked = k.run(&["logs", "job/once", "-v=6"]).await;
+    assert!(picked.ok, "{}", picked.stderr);
+    assert!(
+        picked.stderr.contains("/pods/once-"),
+        "the Job's own pod: {}",
+        picked.stderr
+    );
+    let service = [
+        "create",
+        "service",
+        "clusterip",
+        "web",
+        "--tcp=80:8080",
+        "-n",
+        "serving",
+    ];
+    creates(k, &service, "service/web created").await;
+    let ip = k
+        .ok(&[
+            "get",
+            "service",
+            "web",
+            "-n",
+            "serving",
+            "-o",
+            "jsonpath={.spec.clusterIP}",
+        ])
+        .await;
+    assert!(ip.starts_with("10.96."), "{ip}");
     let run = [
         "run",
         "shell",
@@ -596,7 +689,7 @@ async fn full_run(version: &str) {
     writes(&k, dir.path()).await;
     watch(&k, &sim).await;
     delete(&k).await;
-    typed_creates(&k).await;
+    typed_creates(&k, &sim).await;
     deploy_manifests(&k).await;
 }
 

@@ -226,9 +226,16 @@ fn insert_new(
     meta.insert("generation".into(), json!(1));
     meta.remove("deletionTimestamp");
     meta.remove("managedFields");
-    if rt.kind == "Pod" && rt.group.is_empty() {
-        super::defaults::pod(&mut object);
-    }
+    let mut cluster_ip = || free_cluster_ip(tx);
+    super::defaults::apply(
+        &rt.group,
+        &rt.kind,
+        &mut object,
+        Some(super::defaults::Created {
+            uid: &uid,
+            cluster_ip: &mut cluster_ip,
+        }),
+    );
     // Status the apiserver itself gives new objects of these kinds.
     let initial_phase = match rt.kind.as_str() {
         "Namespace" => Some("Active"),
@@ -255,6 +262,25 @@ fn insert_new(
         let _ = state.registry_mut().register_crd(&object);
     }
     Ok(tx.put(rt, object).value())
+}
+
+/// The first address of the service range (10.96.0.0/16, after the ten a cluster keeps for
+/// itself) no Service holds.
+fn free_cluster_ip(tx: &Tx<'_>) -> String {
+    let services = StoreKey {
+        group: String::new(),
+        plural: "services".into(),
+    };
+    let used: std::collections::HashSet<String> = tx
+        .names(&services, None)
+        .into_iter()
+        .filter_map(|(ns, name)| tx.get(&services, &ns, &name))
+        .filter_map(|s| s.value()["spec"]["clusterIP"].as_str().map(String::from))
+        .collect();
+    (10..65_535u32)
+        .map(|n| format!("10.96.{}.{}", n / 256, n % 256))
+        .find(|ip| !used.contains(ip))
+        .unwrap_or_else(|| "10.96.255.254".into())
 }
 
 fn namespaces_key() -> StoreKey {
@@ -396,6 +422,10 @@ fn commit(
         };
     }
     meta_mut(&mut new).remove("managedFields");
+    if ctx.target.subresource.is_none() {
+        keep_allocated(&ctx.rt.kind, &old_value, &mut new);
+        super::defaults::apply(&ctx.rt.group, &ctx.rt.kind, &mut new, None);
+    }
     validate_metadata(&ctx.rt, &new)?;
     let spec_changed =
         without(&old_value, &["metadata", "status"]) != without(&new, &["metadata", "status"]);
@@ -422,6 +452,32 @@ fn commit(
     tx.field_owners(&old.uid)
         .record_update(Some(&old_value), &new, manager);
     Ok(tx.put(&ctx.rt, new).value())
+}
+
+/// What a create gave and an update leaves out is kept, as the apiserver keeps it: a
+/// Service's cluster IPs, a Job's selector and the labels that tie its pods to it.
+fn keep_allocated(kind: &str, old: &Value, new: &mut Value) {
+    let fields: &[&str] = match kind {
+        "Service" => &["/spec/clusterIP", "/spec/clusterIPs"],
+        "Job" => &["/spec/selector", "/spec/template/metadata/labels"],
+        _ => return,
+    };
+    for path in fields {
+        let unset = new
+            .pointer(path)
+            .is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+        if let (true, Some(kept)) = (unset, old.pointer(path)) {
+            let (parent, field) = path.rsplit_once('/').unwrap_or(("", path));
+            let mut at = &mut *new;
+            for part in parent.split('/').filter(|p| !p.is_empty()) {
+                if !at[part].is_object() {
+                    at[part] = serde_json::json!({});
+                }
+                at = &mut at[part];
+            }
+            at[field] = kept.clone();
+        }
+    }
 }
 
 fn without(object: &Value, keys: &[&str]) -> Value {

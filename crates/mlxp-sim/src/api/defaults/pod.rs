@@ -1,31 +1,34 @@
-//! What the apiserver fills into a new Pod before storing it: the API's defaults
-//! (`SetDefaults_PodSpec`, `SetDefaults_Container`) and what its default admission plugins
-//! add (ServiceAccount, DefaultTolerationSeconds, Priority). Only missing fields are set, so
-//! `kubectl describe` shows a pod as a real cluster would.
+//! What the apiserver fills into a Pod before storing it: the API's defaults
+//! (`SetDefaults_PodSpec`, `SetDefaults_Container`, also applied to every pod template)
+//! and what its default admission plugins add to a new Pod (ServiceAccount,
+//! DefaultTolerationSeconds, Priority). Only unset fields are set — absent, null, or the
+//! empty string a protobuf body carries for a Go zero value — so `kubectl describe` shows
+//! a pod as a real cluster would.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+
+use super::unset_to;
 
 /// Seconds a pod stays on a node that went not-ready or unreachable.
 const DEFAULT_TOLERATION_SECONDS: i64 = 300;
 
+/// A new Pod: the API's defaults, then what admission adds.
 pub fn pod(pod: &mut Value) {
     let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };
+    pod_spec(spec);
     for (field, value) in [
-        ("restartPolicy", json!("Always")),
-        ("terminationGracePeriodSeconds", json!(30)),
-        ("dnsPolicy", json!("ClusterFirst")),
-        ("securityContext", json!({})),
-        ("schedulerName", json!("default-scheduler")),
-        ("enableServiceLinks", json!(true)),
         ("serviceAccountName", json!("default")),
         ("priority", json!(0)),
         ("preemptionPolicy", json!("PreemptLowerPriority")),
     ] {
-        spec.entry(field).or_insert(value);
+        unset_to(spec, field, value);
     }
     let tolerations = spec.entry("tolerations").or_insert_with(|| json!([]));
+    if tolerations.is_null() {
+        *tolerations = json!([]);
+    }
     if let Some(list) = tolerations.as_array_mut() {
         for key in [
             "node.kubernetes.io/not-ready",
@@ -43,6 +46,20 @@ pub fn pod(pod: &mut Value) {
             }
         }
     }
+}
+
+/// `SetDefaults_PodSpec` and its containers': what a Pod and every pod template get.
+pub fn pod_spec(spec: &mut Map<String, Value>) {
+    for (field, value) in [
+        ("restartPolicy", json!("Always")),
+        ("terminationGracePeriodSeconds", json!(30)),
+        ("dnsPolicy", json!("ClusterFirst")),
+        ("securityContext", json!({})),
+        ("schedulerName", json!("default-scheduler")),
+        ("enableServiceLinks", json!(true)),
+    ] {
+        unset_to(spec, field, value);
+    }
     for containers in ["initContainers", "containers"] {
         let Some(list) = spec.get_mut(containers).and_then(Value::as_array_mut) else {
             continue;
@@ -54,19 +71,17 @@ pub fn pod(pod: &mut Value) {
             } else {
                 "IfNotPresent"
             };
-            container
-                .entry("imagePullPolicy")
-                .or_insert_with(|| json!(pull));
-            container
-                .entry("terminationMessagePath")
-                .or_insert_with(|| json!("/dev/termination-log"));
-            container
-                .entry("terminationMessagePolicy")
-                .or_insert_with(|| json!("File"));
-            container.entry("resources").or_insert_with(|| json!({}));
+            unset_to(container, "imagePullPolicy", json!(pull));
+            unset_to(
+                container,
+                "terminationMessagePath",
+                json!("/dev/termination-log"),
+            );
+            unset_to(container, "terminationMessagePolicy", json!("File"));
+            unset_to(container, "resources", json!({}));
             if let Some(ports) = container.get_mut("ports").and_then(Value::as_array_mut) {
                 for port in ports.iter_mut().filter_map(Value::as_object_mut) {
-                    port.entry("protocol").or_insert_with(|| json!("TCP"));
+                    unset_to(port, "protocol", json!("TCP"));
                 }
             }
         }
@@ -113,6 +128,19 @@ mod tests {
             spec["containers"][0]["terminationMessagePath"],
             "/dev/termination-log"
         );
+    }
+
+    #[test]
+    fn the_empty_strings_of_a_protobuf_body_are_unset() {
+        let mut p = json!({"spec": {"schedulerName": "", "dnsPolicy": "", "restartPolicy": "",
+                                    "containers": [{"name": "a", "image": "nginx:1.27",
+                                                    "imagePullPolicy": ""}]}});
+        pod(&mut p);
+        let spec = &p["spec"];
+        assert_eq!(spec["schedulerName"], "default-scheduler");
+        assert_eq!(spec["dnsPolicy"], "ClusterFirst");
+        assert_eq!(spec["restartPolicy"], "Always");
+        assert_eq!(spec["containers"][0]["imagePullPolicy"], "IfNotPresent");
     }
 
     #[test]
