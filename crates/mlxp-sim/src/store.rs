@@ -81,6 +81,9 @@ pub struct Change {
     pub key: StoreKey,
     pub kind: ChangeType,
     pub object: Arc<StoredObject>,
+    /// What a MODIFIED change replaced: a watch with a selector tells from it whether the
+    /// object started or stopped matching (then ADDED or DELETED, as the apiserver's).
+    pub previous: Option<Arc<StoredObject>>,
 }
 
 /// Where an object is: its kind, namespace and name.
@@ -360,7 +363,7 @@ impl Tx<'_> {
         } else {
             ChangeType::Added
         };
-        self.record(key, kind, stored.clone());
+        self.record(key, kind, stored.clone(), previous);
         stored
     }
 
@@ -385,7 +388,7 @@ impl Tx<'_> {
         let stored = Arc::new(index(rt, &object, rv));
         self.state.field_owners.remove(&old.uid);
         self.state.logs.remove(&old.uid);
-        self.record(key, ChangeType::Deleted, stored.clone());
+        self.record(key, ChangeType::Deleted, stored.clone(), None);
         Some(stored)
     }
 
@@ -409,12 +412,19 @@ impl Tx<'_> {
         self.state.field_owners.entry(uid.into()).or_default()
     }
 
-    fn record(&mut self, key: StoreKey, kind: ChangeType, object: Arc<StoredObject>) {
+    fn record(
+        &mut self,
+        key: StoreKey,
+        kind: ChangeType,
+        object: Arc<StoredObject>,
+        previous: Option<Arc<StoredObject>>,
+    ) {
         let change = Arc::new(Change {
             rv: object.rv,
             key,
             kind,
             object,
+            previous,
         });
         self.state.history.push_back(change.clone());
         while self.state.history.len() > self.window {

@@ -968,6 +968,61 @@ async fn watcher_relists_after_410_gone() {
 }
 
 #[tokio::test]
+async fn a_watch_with_a_selector_sees_objects_start_and_stop_matching() {
+    let (_sim, client) = start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let created = cms
+        .create(
+            &PostParams::default(),
+            &config_map("moving", json!({"tier": "gold"}), json!({"a": "1"})),
+        )
+        .await
+        .unwrap();
+    let rv = created.resource_version().unwrap();
+    let mut events = cms
+        .watch(&WatchParams::default().labels("tier=gold").timeout(10), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let relabel = |tier: &str| {
+        let patch = json!({"metadata": {"labels": {"tier": tier}}});
+        let cms = cms.clone();
+        async move {
+            cms.patch("moving", &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .unwrap()
+        }
+    };
+    // It stops matching: DELETED, with what it was (still gold) at the new version.
+    let silver = relabel("silver").await;
+    match next_within(&mut events, "the DELETED event").await {
+        Ok(WatchEvent::Deleted(cm)) => {
+            assert_eq!(cm.labels().get("tier").map(String::as_str), Some("gold"));
+            assert_eq!(cm.resource_version(), silver.resource_version());
+        }
+        other => panic!("expected DELETED, got {other:?}"),
+    }
+    // A change while it does not match is not seen; matching again is ADDED.
+    cms.patch(
+        "moving",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"data": {"a": "2"}})),
+    )
+    .await
+    .unwrap();
+    relabel("gold").await;
+    match next_within(&mut events, "the ADDED event").await {
+        Ok(WatchEvent::Added(cm)) => {
+            assert_eq!(
+                cm.data.unwrap_or_default().get("a").map(String::as_str),
+                Some("2")
+            );
+        }
+        other => panic!("expected ADDED, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn raw_watch_from_compacted_resource_version_is_410() {
     let (sim, client) = start().await;
     let cms: Api<ConfigMap> = Api::namespaced(client, "default");

@@ -285,11 +285,8 @@ pub fn watch(ctx: &Context) -> Result<Response<Body>, ApiError> {
         }
         for change in backlog {
             if change.key == key
-                && filter_ctx.accepts(&change.object)
-                && tx
-                    .send(encoder.event(change.kind, &change.object))
-                    .await
-                    .is_err()
+                && let Some(event) = encoder.seen(&filter_ctx, &change)
+                && tx.send(event).await.is_err()
             {
                 return;
             }
@@ -309,8 +306,9 @@ pub fn watch(ctx: &Context) -> Result<Response<Body>, ApiError> {
                             continue;
                         }
                         last_rv = change.rv;
-                        if change.key == key && filter_ctx.accepts(&change.object)
-                            && tx.send(encoder.event(change.kind, &change.object)).await.is_err() {
+                        if change.key == key
+                            && let Some(event) = encoder.seen(&filter_ctx, &change)
+                            && tx.send(event).await.is_err() {
                             return;
                         }
                     }
@@ -373,6 +371,44 @@ struct Encoder {
 }
 
 impl Encoder {
+    /// The event a watch with `filter` sees of `change`, as the apiserver's watch cache
+    /// gives it: a modified object that starts matching is ADDED, one that stops matching
+    /// is DELETED (its previous content at the change's resourceVersion), one that matches
+    /// neither before nor after is not seen.
+    fn seen(&self, filter: &WatchFilter, change: &crate::store::Change) -> Option<Bytes> {
+        let now = filter.accepts(&change.object);
+        let before = match (&change.kind, &change.previous) {
+            (ChangeType::Modified, Some(previous)) => filter.accepts(previous),
+            _ => now,
+        };
+        match (before, now) {
+            (true, true) => Some(self.event(change.kind, &change.object)),
+            (false, true) => Some(self.event(ChangeType::Added, &change.object)),
+            (true, false) => {
+                let previous = change.previous.as_ref()?;
+                let mut value = previous.value();
+                value["metadata"]["resourceVersion"] = json!(change.rv.to_string());
+                Some(self.event_value(ChangeType::Deleted, &value))
+            }
+            (false, false) => None,
+        }
+    }
+
+    fn event_value(&self, kind: ChangeType, value: &Value) -> Bytes {
+        match &self.table {
+            Some(printer) => {
+                let table = table::table(
+                    printer,
+                    std::slice::from_ref(value),
+                    json!({"resourceVersion": value["metadata"]["resourceVersion"]}),
+                    self.clock.now(),
+                );
+                event_line(kind.as_str(), &table)
+            }
+            None => event_line(kind.as_str(), value),
+        }
+    }
+
     fn event(&self, kind: ChangeType, object: &StoredObject) -> Bytes {
         match &self.table {
             Some(printer) => {
