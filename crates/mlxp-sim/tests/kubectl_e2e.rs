@@ -656,6 +656,67 @@ async fn typed_creates(k: &Kubectl, sim: &Sim) {
     creates(k, &run, "pod/shell created").await;
 }
 
+/// What the apiserver refuses, refused in its words: a Deployment with a negative count,
+/// no image and a selector its template does not match (every cause listed), a pod asking
+/// for `cpu: lots`, a ConfigMap over 1 MiB. Nothing is stored.
+async fn refusals(k: &Kubectl) {
+    let deployment = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: refused, namespace: serving}
+spec:
+  replicas: -1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: other}}
+    spec:
+      containers: [{name: web}]
+";
+    let out = k
+        .run_with_stdin(&["apply", "-f", "-"], Some(deployment))
+        .await;
+    assert!(!out.ok, "{}", out.stdout);
+    for cause in [
+        "spec.template.spec.containers[0].image: Required value",
+        "spec.replicas: Invalid value: -1: must be greater than or equal to 0",
+        "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"other\"}: `selector` does not match template `labels`",
+    ] {
+        assert!(out.stderr.contains(cause), "{cause}: {}", out.stderr);
+    }
+    let pod = "apiVersion: v1
+kind: Pod
+metadata: {name: hungry, namespace: default}
+spec:
+  containers: [{name: a, image: busybox, resources: {requests: {cpu: lots}}}]
+";
+    let out = k.run_with_stdin(&["apply", "-f", "-"], Some(pod)).await;
+    assert!(
+        out.stderr.contains("Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression"),
+        "{}",
+        out.stderr
+    );
+    let big = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big, namespace: default}}\ndata: {{blob: {}}}\n",
+        "x".repeat(1024 * 1024 + 1)
+    );
+    let out = k.run_with_stdin(&["create", "-f", "-"], Some(&big)).await;
+    assert!(
+        out.stderr
+            .contains("\"big\" is invalid: []: Too long: must have at most 1048576 bytes"),
+        "{}",
+        &out.stderr[..out.stderr.len().min(400)]
+    );
+    for (kind, name, ns) in [
+        ("deployment", "refused", "serving"),
+        ("pod", "hungry", "default"),
+        ("configmap", "big", "default"),
+    ] {
+        assert!(
+            !k.run(&["get", kind, name, "-n", ns]).await.ok,
+            "{kind} {name} stored"
+        );
+    }
+}
+
 /// The agent's in-cluster manifests (config/deploy) pass a server-side dry-run, each object.
 async fn deploy_manifests(k: &Kubectl) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/deploy");
@@ -690,6 +751,7 @@ async fn full_run(version: &str) {
     watch(&k, &sim).await;
     delete(&k).await;
     typed_creates(&k, &sim).await;
+    refusals(&k).await;
     deploy_manifests(&k).await;
 }
 

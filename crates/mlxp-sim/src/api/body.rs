@@ -11,6 +11,114 @@ use crate::resources::ResourceType;
 use crate::validate;
 
 /// Decodes a body as JSON, or as YAML when the content type says so.
+/// `decode`, and under `fieldValidation=Strict` a JSON body whose objects repeat a key is
+/// refused, as the apiserver's strict decoder refuses it (a plain parse keeps the last).
+pub fn decode_strict(
+    bytes: &[u8],
+    content_type: &str,
+    mode: FieldValidation,
+) -> Result<Value, ApiError> {
+    let value = decode(bytes, content_type)?;
+    let json = !content_type.contains("protobuf") && !content_type.contains("yaml");
+    if mode == FieldValidation::Strict && json {
+        let repeated = duplicate_fields(bytes);
+        if !repeated.is_empty() {
+            let list: Vec<String> = repeated
+                .iter()
+                .map(|f| format!("duplicate field \"{f}\""))
+                .collect();
+            return Err(ApiError::bad_request(format!(
+                "strict decoding error: {}",
+                list.join(", ")
+            )));
+        }
+    }
+    Ok(value)
+}
+
+/// The paths (`spec.replicas`, `data.a`) of keys a JSON document repeats within one object.
+fn duplicate_fields(bytes: &[u8]) -> Vec<String> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::cell::RefCell;
+
+    struct Walk<'a> {
+        path: String,
+        found: &'a RefCell<Vec<String>>,
+    }
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let path = if self.path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{}.{key}", self.path)
+                };
+                if !seen.insert(key) {
+                    self.found.borrow_mut().push(path.clone());
+                }
+                map.next_value_seed(Walk {
+                    path,
+                    found: self.found,
+                })?;
+            }
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let mut i = 0;
+            while seq
+                .next_element_seed(Walk {
+                    path: format!("{}[{i}]", self.path),
+                    found: self.found,
+                })?
+                .is_some()
+            {
+                i += 1;
+            }
+            Ok(())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+    }
+    let found = RefCell::new(Vec::new());
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let walked = Walk {
+        path: String::new(),
+        found: &found,
+    }
+    .deserialize(&mut de);
+    if walked.is_err() {
+        return Vec::new();
+    }
+    found.into_inner()
+}
+
 pub fn decode(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::bad_request("the request body is empty"));
@@ -209,4 +317,17 @@ fn via<T: DeserializeOwned + Serialize>(object: &Value) -> Result<Value, ApiErro
     let typed: T = serde_json::from_value(object.clone())
         .map_err(|e| ApiError::bad_request(format!("error decoding the request body: {e}")))?;
     serde_json::to_value(&typed).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duplicate_fields;
+
+    #[test]
+    fn repeated_keys_are_found_with_their_paths() {
+        let body =
+            br#"{"kind":"ConfigMap","data":{"a":"1","b":"2","a":"3"},"items":[{"x":1,"x":2}]}"#;
+        assert_eq!(duplicate_fields(body), ["data.a", "items[0].x"]);
+        assert!(duplicate_fields(br#"{"a":{"a":1}}"#).is_empty());
+    }
 }

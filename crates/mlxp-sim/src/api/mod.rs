@@ -5,6 +5,7 @@ mod defaults;
 mod discovery;
 mod evict;
 pub mod internal;
+mod invalid;
 mod openapi;
 mod protobuf;
 mod read;

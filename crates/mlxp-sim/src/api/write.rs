@@ -65,6 +65,26 @@ fn validate_metadata(rt: &ResourceType, object: &Value) -> Result<(), ApiError> 
     }
 }
 
+/// The spec checks of the object's kind: a malformed quantity fails as the decoder fails it
+/// (400), the rest as validation does (422, every cause listed).
+fn check_spec(rt: &ResourceType, object: &Value) -> Result<(), ApiError> {
+    if super::invalid::bad_quantity(&rt.group, &rt.kind, object) {
+        return Err(ApiError::bad_request(format!(
+            "{} in version \"{}\" cannot be handled as a {}: {}",
+            rt.kind,
+            rt.version,
+            rt.kind,
+            super::invalid::QUANTITY_FORMAT
+        )));
+    }
+    let causes = super::invalid::causes(&rt.group, &rt.kind, object);
+    if causes.is_empty() {
+        return Ok(());
+    }
+    let name = meta_str(object, "name").unwrap_or("");
+    Err(ApiError::invalid(&rt.kind, &rt.group, name, causes))
+}
+
 /// Every ownerReference names its owner fully, as garbage collection needs.
 fn owner_reference_errors(meta: &Value) -> Vec<(String, String)> {
     let Some(refs) = meta.get("ownerReferences").and_then(Value::as_array) else {
@@ -129,7 +149,7 @@ fn place(rt: &ResourceType, object: &mut Value, namespace: &str) -> Result<(), A
 }
 
 pub fn create(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
-    let mut object = body::decode(bytes, &ctx.content_type)?;
+    let mut object = body::decode_strict(bytes, &ctx.content_type, ctx.query.field_validation)?;
     if ctx.rt.create_only {
         return match ctx.rt.kind.as_str() {
             "SelfSubjectReview" => self_review(ctx, object),
@@ -236,6 +256,7 @@ fn insert_new(
             cluster_ip: &mut cluster_ip,
         }),
     );
+    check_spec(rt, &object)?;
     // Status the apiserver itself gives new objects of these kinds.
     let initial_phase = match rt.kind.as_str() {
         "Namespace" => Some("Active"),
@@ -343,7 +364,7 @@ fn self_review(ctx: &Context, mut review: Value) -> Result<Response<Body>, ApiEr
 }
 
 pub fn update(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
-    let body = body::decode(bytes, &ctx.content_type)?;
+    let body = body::decode_strict(bytes, &ctx.content_type, ctx.query.field_validation)?;
     let name = ctx.target.name.clone().unwrap_or_default();
     if ctx.target.subresource.as_deref() == Some("scale") {
         return scale_update(ctx, |_| Ok(body));
@@ -425,6 +446,7 @@ fn commit(
     if ctx.target.subresource.is_none() {
         keep_allocated(&ctx.rt.kind, &old_value, &mut new);
         super::defaults::apply(&ctx.rt.group, &ctx.rt.kind, &mut new, None);
+        check_spec(&ctx.rt, &new)?;
     }
     validate_metadata(&ctx.rt, &new)?;
     let spec_changed =
