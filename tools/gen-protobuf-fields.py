@@ -16,7 +16,8 @@ import sys
 MODULES = [
     "api/core/v1", "api/batch/v1", "api/apps/v1", "api/autoscaling/v1", "api/autoscaling/v2",
     "api/rbac/v1", "api/networking/v1", "api/policy/v1", "api/scheduling/v1",
-    "api/coordination/v1", "apimachinery/pkg/apis/meta/v1", "apimachinery/pkg/api/resource",
+    "api/coordination/v1", "api/authorization/v1", "api/authentication/v1",
+    "apimachinery/pkg/apis/meta/v1", "apimachinery/pkg/api/resource",
     "apimachinery/pkg/util/intstr", "apimachinery/pkg/runtime",
 ]
 # No kind served has a double field; the decoder has no Kind for one.

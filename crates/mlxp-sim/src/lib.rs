@@ -144,6 +144,7 @@ impl Sim {
         seed::populate(&state, &config)?;
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
+        let _ = state.address.set(addr);
         let server = tokio::spawn(api::serve(
             listener,
             certs.server_config.clone(),

@@ -23,7 +23,8 @@ pub struct ResourceType {
     pub status: bool,
     pub scale: bool,
     pub log: bool,
-    /// Only `create` (SelfSubjectAccessReview, SelfSubjectReview): nothing is stored.
+    /// Only `create` (SelfSubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview):
+    /// nothing is stored.
     pub create_only: bool,
     pub printer: Printer,
     /// The CRD's openAPIV3Schema; None for built-in kinds, which are checked by decoding.
@@ -338,6 +339,16 @@ fn builtins() -> Vec<Builtin> {
             Printer::Default,
         ),
         b(
+            "authorization.k8s.io",
+            "v1",
+            "SelfSubjectRulesReview",
+            "selfsubjectrulesreviews",
+            false,
+            &[],
+            &[],
+            Printer::Default,
+        ),
+        b(
             "authentication.k8s.io",
             "v1",
             "SelfSubjectReview",
@@ -395,7 +406,10 @@ impl Registry {
                 status: b.subresources.contains(&"status"),
                 scale: b.subresources.contains(&"scale"),
                 log: b.subresources.contains(&"log"),
-                create_only: matches!(b.kind, "SelfSubjectAccessReview" | "SelfSubjectReview"),
+                create_only: matches!(
+                    b.kind,
+                    "SelfSubjectAccessReview" | "SelfSubjectRulesReview" | "SelfSubjectReview"
+                ),
                 printer: b.printer,
                 schema: None,
                 field_labels: b.field_labels,

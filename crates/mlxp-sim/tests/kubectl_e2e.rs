@@ -656,6 +656,48 @@ async fn typed_creates(k: &Kubectl, sim: &Sim) {
     creates(k, &run, "pod/shell created").await;
 }
 
+/// `kubectl auth can-i` (a SelfSubjectAccessReview, protobuf from 1.33), `can-i --list`
+/// (SelfSubjectRulesReview) and `auth whoami` (SelfSubjectReview) answer; `/api` names the
+/// address the server really listens on.
+async fn who(k: &Kubectl, sim: &Sim) {
+    assert_eq!(
+        k.ok(&["auth", "can-i", "create", "pods"]).await.trim(),
+        "yes"
+    );
+    let denied = k
+        .run(&[
+            "auth",
+            "can-i",
+            "delete",
+            "nodes",
+            "--context",
+            "mlxp-sim-readonly",
+        ])
+        .await;
+    assert_eq!(
+        denied.stdout.trim(),
+        "no - mlxp-readonly is read-only",
+        "{}",
+        denied.stderr
+    );
+    let whoami = k.ok(&["auth", "whoami"]).await;
+    assert!(whoami.contains("mlxp-admin"), "{whoami}");
+    let rules = k
+        .ok(&["auth", "can-i", "--list", "--context", "mlxp-sim-readonly"])
+        .await;
+    assert!(
+        rules
+            .lines()
+            .any(|l| l.starts_with("*.*") && l.ends_with("[get list watch]")),
+        "{rules}"
+    );
+    let api = k.ok(&["get", "--raw", "/api"]).await;
+    assert!(
+        api.contains(&format!("\"serverAddress\":\"{}\"", sim.addr())),
+        "{api}"
+    );
+}
+
 /// What the apiserver refuses, refused in its words: a Deployment with a negative count,
 /// no image and a selector its template does not match (every cause listed), a pod asking
 /// for `cpu: lots`, a ConfigMap over 1 MiB. Nothing is stored.
@@ -752,6 +794,7 @@ async fn full_run(version: &str) {
     delete(&k).await;
     typed_creates(&k, &sim).await;
     refusals(&k).await;
+    who(&k, &sim).await;
     deploy_manifests(&k).await;
 }
 

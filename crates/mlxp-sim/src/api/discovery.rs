@@ -43,7 +43,8 @@ pub fn serve(
         Discovery::CoreVersions => json!({
             "kind": "APIVersions",
             "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress":
+                state.address.get().map_or_else(|| "127.0.0.1:6443".to_string(), ToString::to_string)}],
         }),
         Discovery::Groups => {
             let groups: Vec<Value> = registry

@@ -73,6 +73,8 @@ pub struct ApiState {
     /// What the requests asked for, as RBAC names it, while recording (tests
     /// check a role against what a client really does).
     pub recorded: std::sync::Mutex<Option<Vec<Access>>>,
+    /// Where the server listens, once bound: what `/api` tells clients to use.
+    pub address: std::sync::OnceLock<std::net::SocketAddr>,
 }
 
 /// One request as an RBAC rule would match it.
@@ -104,6 +106,7 @@ impl ApiState {
             clock,
             inflight: tokio::sync::Semaphore::new(max_inflight),
             recorded: std::sync::Mutex::new(None),
+            address: std::sync::OnceLock::new(),
             store: Store::new(HISTORY_WINDOW),
             registry: RwLock::new(Registry::with_builtins()),
             admin_token,

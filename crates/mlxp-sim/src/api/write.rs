@@ -153,6 +153,7 @@ pub fn create(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
     if ctx.rt.create_only {
         return match ctx.rt.kind.as_str() {
             "SelfSubjectReview" => self_review(ctx, object),
+            "SelfSubjectRulesReview" => rules_review(ctx, object),
             _ => access_review(ctx, object),
         };
     }
@@ -350,6 +351,28 @@ fn access_review(ctx: &Context, mut review: Value) -> Result<Response<Body>, Api
     } else {
         json!({"allowed": false, "denied": true, "reason": format!("{} is read-only", ctx.user.name())})
     };
+    Ok(json_response(StatusCode::CREATED, &review))
+}
+
+/// SelfSubjectRulesReview: everything the caller's token may do (`kubectl auth can-i
+/// --list`) — the admin anything, the read-only user get, list and watch. Nothing is stored.
+fn rules_review(ctx: &Context, mut review: Value) -> Result<Response<Body>, ApiError> {
+    body::check_object(&ctx.rt, &mut review, FieldValidation::Ignore)?;
+    let (verbs, non_resource): (Value, Value) = match ctx.user {
+        User::Admin => (
+            json!(["*"]),
+            json!([{"verbs": ["*"], "nonResourceURLs": ["*"]}]),
+        ),
+        User::ReadOnly => (
+            json!(["get", "list", "watch"]),
+            json!([{"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/readyz", "/version", "/openapi/*"]}]),
+        ),
+    };
+    review["status"] = json!({
+        "resourceRules": [{"verbs": verbs, "apiGroups": ["*"], "resources": ["*"]}],
+        "nonResourceRules": non_resource,
+        "incomplete": false,
+    });
     Ok(json_response(StatusCode::CREATED, &review))
 }
 

@@ -88,6 +88,8 @@ fn message_name(api_version: &str, kind: &str) -> Option<String> {
         "networking.k8s.io" => "networking",
         "scheduling.k8s.io" => "scheduling",
         "coordination.k8s.io" => "coordination",
+        "authorization.k8s.io" => "authorization",
+        "authentication.k8s.io" => "authentication",
         other => other,
     };
     let name = format!("api.{module}.{version}.{kind}");
