@@ -99,20 +99,35 @@ pub async fn serve(serve: Serve) -> anyhow::Result<()> {
     // SIGUSR1 stops the simulated clock (no more watch events): a quiet cluster, for
     // measuring what an idle client costs.
     let mut pause = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
+    // SIGTERM (what a container runtime or a service manager sends) stops it as Ctrl-C
+    // does: what runs beside it is told, every watch is ended, and it exits 0.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     loop {
         tokio::select! {
             stopped = tokio::signal::ctrl_c() => {
                 stopped?;
-                let _ = stop.send(true);
-                eprintln!("mlxp sim: stopping");
-                return Ok(());
+                return stop_serving(&sim, &stop).await;
             }
+            _ = terminate.recv() => return stop_serving(&sim, &stop).await,
             _ = pause.recv() => {
                 sim.pause();
                 eprintln!("mlxp sim: clock paused (SIGUSR1)");
             }
         }
     }
+}
+
+/// Tells what runs beside the cluster to stop, ends every open watch and connection (a
+/// client sees its watch end, not a reset), and gives the agent beside it a moment to
+/// release its lease.
+async fn stop_serving(
+    sim: &mlxp_sim::Sim,
+    stop: &tokio::sync::watch::Sender<bool>,
+) -> anyhow::Result<()> {
+    eprintln!("mlxp sim: stopping");
+    let _ = stop.send(true);
+    sim.shut_down().await;
+    Ok(())
 }
 
 /// The way in for what runs beside the embedded cluster: its admin's client, its numbers,

@@ -295,6 +295,18 @@ fn played_day() -> chrono::DateTime<chrono::Utc> {
         .unwrap_or_default()
 }
 
+impl Sim {
+    /// Ends every open watch and connection and stops accepting, then waits (a few seconds
+    /// at most) for the server to wind down: a graceful stop, as on SIGTERM.
+    pub async fn shut_down(&self) {
+        self.state.shutdown.cancel();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+        while !self.server.is_finished() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
 impl Drop for Sim {
     fn drop(&mut self) {
         // Ends the accept loop and every open connection (watches included).
