@@ -656,6 +656,84 @@ async fn typed_creates(k: &Kubectl, sim: &Sim) {
     creates(k, &run, "pod/shell created").await;
 }
 
+/// `kubectl logs` options as a kubelet serves them: `--tail`, `--timestamps` (each line
+/// stamped with its time), `--limit-bytes`, and `--previous` refused with the apiserver's
+/// words (the sim's containers never restart).
+async fn log_options(k: &Kubectl) {
+    let listing = k
+        .ok(&[
+            "get", "pods", "-A", "-o",
+            "jsonpath={range .items[*]}{.metadata.namespace} {.metadata.name} {.spec.containers[-1:].name}{\"\\n\"}{end}",
+        ])
+        .await;
+    // The first running pod with something in its log.
+    let mut found = None;
+    for entry in listing.lines() {
+        let [ns, pod, container] = entry.split(' ').collect::<Vec<_>>()[..] else {
+            continue;
+        };
+        let last = k
+            .run(&[
+                "logs",
+                "-n",
+                ns,
+                pod,
+                "-c",
+                container,
+                "--tail=1",
+                "--timestamps",
+            ])
+            .await;
+        if last.ok && !last.stdout.trim().is_empty() {
+            found = Some((
+                ns.to_string(),
+                pod.to_string(),
+                container.to_string(),
+                last.stdout,
+            ));
+            break;
+        }
+    }
+    let (ns, pod, container, last) = found.expect("a pod with a log");
+    let (stamp, line) = last.trim_end().split_once(' ').expect("a stamped line");
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+        "{last}"
+    );
+    let plain = k
+        .ok(&["logs", "-n", &ns, &pod, "-c", &container, "--tail=1"])
+        .await;
+    assert_eq!(
+        plain.trim_end(),
+        line,
+        "the same line, stamped only when asked"
+    );
+    assert_eq!(last.lines().count(), 1, "{last}");
+    let cut = k
+        .ok(&[
+            "logs",
+            "-n",
+            &ns,
+            &pod,
+            "-c",
+            &container,
+            "--limit-bytes=10",
+        ])
+        .await;
+    assert_eq!(cut.len(), 10, "{cut:?}");
+    let previous = k
+        .run(&["logs", "-n", &ns, &pod, "-c", &container, "--previous"])
+        .await;
+    assert!(!previous.ok);
+    assert!(
+        previous.stderr.contains(&format!(
+            "previous terminated container \"{container}\" in pod \"{pod}\" not found"
+        )),
+        "{}",
+        previous.stderr
+    );
+}
+
 /// `kubectl auth can-i` (a SelfSubjectAccessReview, protobuf from 1.33), `can-i --list`
 /// (SelfSubjectRulesReview) and `auth whoami` (SelfSubjectReview) answer; `/api` names the
 /// address the server really listens on.
@@ -795,6 +873,7 @@ async fn full_run(version: &str) {
     typed_creates(&k, &sim).await;
     refusals(&k).await;
     who(&k, &sim).await;
+    log_options(&k).await;
     deploy_manifests(&k).await;
 }
 

@@ -6,6 +6,7 @@ mod discovery;
 mod evict;
 pub mod internal;
 mod invalid;
+mod log_options;
 mod openapi;
 mod protobuf;
 mod read;

@@ -452,20 +452,11 @@ fn line(value: &Value) -> Bytes {
 /// `pods/log`: the pod's log text, optionally the last lines, optionally followed.
 pub async fn log(ctx: &Context) -> Result<Response<Body>, ApiError> {
     let pod = fetch(ctx)?;
+    let options = &ctx.query.log;
+    options.check(&pod.value())?;
     let full = ctx.state.store.logs(&pod.uid);
     let read = full.len();
-    let text = match ctx.query.tail_lines {
-        Some(n) => {
-            let lines: Vec<&str> = full.lines().collect();
-            let start = lines.len().saturating_sub(n);
-            let mut tail = lines[start..].join("\n");
-            if !tail.is_empty() {
-                tail.push('\n');
-            }
-            tail
-        }
-        None => full,
-    };
+    let text = options.select(&full, ctx.state.clock.now());
     let mut response = if ctx.query.follow {
         follow_log(ctx, pod, text, read)
     } else {
@@ -479,7 +470,29 @@ pub async fn log(ctx: &Context) -> Result<Response<Body>, ApiError> {
     Ok(response)
 }
 
-/// Streams what is appended to the pod's log until the pod is gone or the client leaves.
+/// `text`, cut to the `room` left (at a character boundary), which it then uses up.
+fn within(mut text: String, room: &mut usize) -> Bytes {
+    if text.len() > *room {
+        let mut cut = *room;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    *room -= text.len();
+    Bytes::from(text)
+}
+
+/// Whether a pod's containers have all ended (as a kubelet ends a follow of their logs).
+fn ended(pod: &StoredObject) -> bool {
+    matches!(
+        pod.value()["status"]["phase"].as_str(),
+        Some("Succeeded" | "Failed")
+    )
+}
+
+/// Streams what is appended to the pod's log until its containers end, the pod is gone or
+/// the client leaves (stamped when `timestamps` asks, and no more than `limitBytes` in all).
 /// `read`: how much of the log `already` covers. The wake-up is armed before the log is
 /// looked at again, so an append between the two is never missed.
 fn follow_log(
@@ -491,31 +504,54 @@ fn follow_log(
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
     let state = ctx.state.clone();
     let key = ctx.rt.store_key();
+    let stamped = super::log_options::LogOptions {
+        timestamps: ctx.query.log.timestamps,
+        ..Default::default()
+    };
+    let mut room = ctx
+        .query
+        .log
+        .limit_bytes
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(usize::MAX);
     tokio::spawn(async move {
         let mut sent = read;
-        if tx.send(Bytes::from(already)).await.is_err() {
+        let mut ending = ended(&pod);
+        if tx.send(within(already, &mut room)).await.is_err() {
             return;
         }
         let Ok((_, mut changes)) = state.store.watch_from(state.store.resource_version()) else {
             return;
         };
         loop {
+            if room == 0 {
+                return;
+            }
             let notified = state.store.log_appended();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let text = state.store.logs(&pod.uid);
             if text.len() > sent {
-                let new = text[sent..].to_string();
+                let new = stamped.select(&text[sent..], state.clock.now());
                 sent = text.len();
-                if tx.send(Bytes::from(new)).await.is_err() {
+                if tx.send(within(new, &mut room)).await.is_err() {
                     return;
                 }
                 continue;
             }
+            if ending {
+                return;
+            }
             tokio::select! {
                 _ = notified => {}
                 change = changes.recv() => match change {
-                    Ok(c) if c.key == key && c.kind == ChangeType::Deleted && c.object.uid == pod.uid => return,
+                    Ok(c) if c.key == key && c.object.uid == pod.uid => {
+                        if c.kind == ChangeType::Deleted {
+                            return;
+                        }
+                        // What it wrote last is sent, then the stream ends.
+                        ending = ended(&c.object);
+                    }
                     Err(RecvError::Closed) => return,
                     _ => {}
                 },

@@ -229,7 +229,8 @@ pub struct Query {
     pub field_validation: FieldValidation,
     pub propagation_policy: Option<String>,
     pub follow: bool,
-    pub tail_lines: Option<usize>,
+    /// A pod log request's options.
+    pub log: super::log_options::LogOptions,
     pub include_object: Option<String>,
 }
 
@@ -294,9 +295,10 @@ impl Query {
                 }
                 "propagationPolicy" => q.propagation_policy = Some(value.to_string()),
                 "follow" => q.follow = flag(value),
-                "tailLines" => q.tail_lines = value.parse().ok(),
                 "includeObject" => q.include_object = Some(value.to_string()),
-                _ => {}
+                other => {
+                    q.log.set(other, value)?;
+                }
             }
         }
         Ok(q)
