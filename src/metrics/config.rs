@@ -5,7 +5,7 @@ use super::MetricsError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
 
@@ -21,6 +21,25 @@ pub struct MetricsConfig {
     pub refresh: Duration,
     /// PromQL by name; the frame uses a fixed set of names, history any.
     pub queries: BTreeMap<String, String>,
+    /// How to reach a Prometheus that asks who it is talking to, and over which TLS.
+    pub access: Access,
+}
+
+/// Credentials and TLS for the Prometheus API, as users run it behind a proxy or as a
+/// multi-tenant Thanos, Cortex or Mimir. Secrets are named by file, read when the source
+/// is made, and never kept here: this is printed in errors and debug logs.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Access {
+    /// `Authorization: Bearer <the file's content>`.
+    pub bearer_token_file: Option<PathBuf>,
+    /// Basic auth: the user name and the file holding the password.
+    pub basic_auth: Option<(String, PathBuf)>,
+    /// PEM certificates trusted besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Accept any server certificate (a test setup; says so where it is read).
+    pub insecure_skip_verify: bool,
+    /// Sent with every request, e.g. `X-Scope-OrgID` for a tenant (values kept sensitive).
+    pub headers: BTreeMap<String, String>,
 }
 
 /// What a file may say about metrics. Every key is optional so that a user's
@@ -43,6 +62,12 @@ struct PrometheusSection {
     url: Option<Spanned<String>>,
     timeout_seconds: Option<Spanned<u64>>,
     refresh_seconds: Option<u64>,
+    bearer_token_file: Option<Spanned<String>>,
+    basic_auth_username: Option<Spanned<String>>,
+    basic_auth_password_file: Option<Spanned<String>>,
+    ca_file: Option<String>,
+    insecure_skip_verify: Option<bool>,
+    headers: Option<BTreeMap<String, Spanned<String>>>,
 }
 
 impl MetricsConfig {
@@ -54,6 +79,7 @@ impl MetricsConfig {
             timeout: Duration::ZERO,
             refresh: Duration::ZERO,
             queries: BTreeMap::new(),
+            access: Access::default(),
         };
         empty
             .overlay(DEFAULT_FILE, Path::new(DEFAULT_PATH))
@@ -85,6 +111,58 @@ impl MetricsConfig {
         }
         if let Some(refresh) = prometheus.refresh_seconds {
             self.refresh = Duration::from_secs(refresh);
+        }
+        // Files named relative to the config file, as Prometheus reads its own.
+        let beside = |file: &str| match path.parent() {
+            Some(dir) if Path::new(file).is_relative() => dir.join(file),
+            _ => PathBuf::from(file),
+        };
+        if let Some(file) = &prometheus.bearer_token_file {
+            self.access.bearer_token_file = Some(beside(file.get_ref()));
+        }
+        match (
+            prometheus.basic_auth_username,
+            prometheus.basic_auth_password_file,
+        ) {
+            (Some(user), Some(file)) => {
+                self.access.basic_auth = Some((user.into_inner(), beside(file.get_ref())))
+            }
+            (Some(user), None) => {
+                return Err(error(
+                    Some(user.span()),
+                    "basic_auth_username needs basic_auth_password_file",
+                ));
+            }
+            (None, Some(file)) => {
+                return Err(error(
+                    Some(file.span()),
+                    "basic_auth_password_file needs basic_auth_username",
+                ));
+            }
+            (None, None) => {}
+        }
+        if let (Some(token), Some(_)) = (&prometheus.bearer_token_file, &self.access.basic_auth) {
+            return Err(error(
+                Some(token.span()),
+                "bearer_token_file and basic auth cannot both be set",
+            ));
+        }
+        if let Some(file) = &prometheus.ca_file {
+            self.access.ca_file = Some(beside(file));
+        }
+        if let Some(insecure) = prometheus.insecure_skip_verify {
+            self.access.insecure_skip_verify = insecure;
+        }
+        for (name, value) in prometheus.headers.unwrap_or_default() {
+            if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
+                || reqwest::header::HeaderValue::from_str(value.get_ref()).is_err()
+            {
+                return Err(error(
+                    Some(value.span()),
+                    &format!("headers: {name:?} is not a valid HTTP header"),
+                ));
+            }
+            self.access.headers.insert(name, value.into_inner());
         }
         self.queries.extend(sections.queries);
         Ok(self)

@@ -45,6 +45,81 @@ struct CachedFrame {
     frame: MetricsFrame,
 }
 
+/// A file's content for a credential, trimmed; an error names the file, never the content.
+fn secret(path: &std::path::Path, what: &str) -> Result<String, MetricsError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| MetricsError::Config(format!("{what} {}: {e}", path.display())))?;
+    let text = text.trim().to_string();
+    if text.is_empty() {
+        return Err(MetricsError::Config(format!(
+            "{what} {} is empty",
+            path.display()
+        )));
+    }
+    Ok(text)
+}
+
+/// A header value that the HTTP stack's debug output shows as "Sensitive".
+fn sensitive(value: &str, what: &str) -> Result<reqwest::header::HeaderValue, MetricsError> {
+    let mut value = reqwest::header::HeaderValue::from_str(value)
+        .map_err(|_| MetricsError::Config(format!("{what} is not a valid HTTP header value")))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// The client's credentials, extra headers and TLS trust, from `[prometheus]`.
+fn access(
+    builder: reqwest::ClientBuilder,
+    access: &super::config::Access,
+) -> Result<reqwest::ClientBuilder, MetricsError> {
+    use base64::Engine;
+    use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName};
+    let mut headers = HeaderMap::new();
+    for (name, value) in &access.headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| MetricsError::Config(format!("header {name:?} is not valid")))?;
+        headers.insert(name, sensitive(value, "a [prometheus.headers] value")?);
+    }
+    if let Some(file) = &access.bearer_token_file {
+        let token = secret(file, "bearer_token_file")?;
+        headers.insert(
+            AUTHORIZATION,
+            sensitive(&format!("Bearer {token}"), "the bearer token")?,
+        );
+    }
+    if let Some((user, file)) = &access.basic_auth {
+        let password = secret(file, "basic_auth_password_file")?;
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        headers.insert(
+            AUTHORIZATION,
+            sensitive(&format!("Basic {encoded}"), "basic auth")?,
+        );
+    }
+    let mut builder = builder.default_headers(headers);
+    if let Some(file) = &access.ca_file {
+        let pem = std::fs::read(file)
+            .map_err(|e| MetricsError::Config(format!("ca_file {}: {e}", file.display())))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            MetricsError::Config(format!("ca_file {}: {}", file.display(), chain(&e)))
+        })?;
+        if certs.is_empty() {
+            return Err(MetricsError::Config(format!(
+                "ca_file {}: no PEM certificate in it",
+                file.display()
+            )));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if access.insecure_skip_verify {
+        tracing::warn!(target: "mlxp::metrics", "insecure_skip_verify: the Prometheus server's certificate is not checked");
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    Ok(builder)
+}
+
 impl Prometheus {
     pub fn new(config: &MetricsConfig) -> Result<Self, MetricsError> {
         if config.url.is_empty() {
@@ -60,12 +135,14 @@ impl Prometheus {
         // installed; installing is idempotent, so this source never depends
         // on start-up order.
         crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(|e| {
-                MetricsError::Config(format!("cannot build the HTTP client: {}", chain(&e)))
-            })?;
+        let http = access(
+            reqwest::Client::builder().timeout(config.timeout),
+            &config.access,
+        )?
+        .build()
+        .map_err(|e| {
+            MetricsError::Config(format!("cannot build the HTTP client: {}", chain(&e)))
+        })?;
         let client = Client::from(http, &config.url).map_err(|e| {
             MetricsError::Config(format!("prometheus url {:?}: {}", config.url, chain(&e)))
         })?;

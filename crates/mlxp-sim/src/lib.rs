@@ -183,6 +183,11 @@ impl Sim {
         format!("https://{}", self.addr)
     }
 
+    /// The CA (PEM) that signed the server's certificate: what a client trusts it by.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
     /// Ends every open watch with 410 Gone (a watch fallen out of the server's window).
     pub fn expire_watches(&self) {
         self.state.watch_epoch.send_modify(|epoch| *epoch += 1);

@@ -26,6 +26,8 @@ pub struct Recorded {
     pub method: String,
     pub path: String,
     pub params: HashMap<String, String>,
+    /// Header values by lowercase name.
+    pub headers: HashMap<String, String>,
 }
 
 type Labels<'a> = &'a [(&'a str, &'a str)];
@@ -158,6 +160,11 @@ async fn answer(
 ) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
     let mut params = form(request.uri().query().unwrap_or_default());
     let body = request.into_body().collect().await?.to_bytes();
     params.extend(form(&String::from_utf8_lossy(&body)));
@@ -170,6 +177,7 @@ async fn answer(
         method,
         path,
         params,
+        headers,
     });
     Ok(Response::builder()
         .status(reply.status)

@@ -1,6 +1,7 @@
 //! Tests of the metrics sources against a fake Prometheus, and of the
 //! configuration overlay.
 
+mod access;
 mod config;
 mod fake_prometheus;
 mod frame;
