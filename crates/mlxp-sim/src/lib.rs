@@ -59,6 +59,8 @@ pub struct SimConfig {
     /// Serve with this certificate authority and these tokens (those of an earlier run, so
     /// its clients reconnect to this one) instead of new ones.
     pub identity: Option<Identity>,
+    /// How long a client may take over its part of a request before it is cut off.
+    pub patience: api::Patience,
 }
 
 /// What clients trust and present: the TLS certificates and the two tokens.
@@ -87,6 +89,7 @@ impl Default for SimConfig {
             scenario: Scenario::Basic,
             max_inflight: 400,
             identity: None,
+            patience: api::Patience::default(),
         }
     }
 }
@@ -149,6 +152,7 @@ impl Sim {
             listener,
             certs.server_config.clone(),
             state.clone(),
+            config.patience,
         ));
         let controllers = Arc::new(Mutex::new(controllers::Controllers::new(&state)));
         if !warm_up.is_zero() {

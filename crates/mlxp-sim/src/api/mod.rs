@@ -148,11 +148,35 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// How long a client may take over its part of a request: a connection that never
+/// finishes its TLS handshake, a request whose headers stop half-way (or a connection idle
+/// that long between requests), a body that stops coming — each would otherwise hold a
+/// task and a socket forever.
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    pub handshake: std::time::Duration,
+    /// Longer than clients keep an idle connection for reuse (hyper's pool: 90 s), so the
+    /// server does not close one a client is about to send on.
+    pub headers: std::time::Duration,
+    pub body: std::time::Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Patience {
+            handshake: std::time::Duration::from_secs(10),
+            headers: std::time::Duration::from_secs(120),
+            body: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
 /// Accepts TLS connections until the state's shutdown token is cancelled.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     tls: Arc<rustls::ServerConfig>,
     state: Arc<ApiState>,
+    patience: Patience,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     loop {
@@ -165,16 +189,20 @@ pub async fn serve(
         let acceptor = acceptor.clone();
         let state = state.clone();
         tokio::spawn(async move {
-            let Ok(tls) = acceptor.accept(tcp).await else {
+            let Ok(Ok(tls)) = tokio::time::timeout(patience.handshake, acceptor.accept(tcp)).await
+            else {
                 return;
             };
             let io = hyper_util::rt::TokioIo::new(tls);
             let service_state = state.clone();
             let service = hyper::service::service_fn(move |req| {
                 let state = service_state.clone();
-                async move { Ok::<_, Infallible>(handle(state, req).await) }
+                async move { Ok::<_, Infallible>(handle(state, req, patience.body).await) }
             });
-            let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(patience.headers)
+                .serve_connection(io, service);
             tokio::select! {
                 _ = conn => {}
                 // Dropping the connection closes it: clients see the server go away.
@@ -184,7 +212,11 @@ pub async fn serve(
     }
 }
 
-async fn handle(state: Arc<ApiState>, req: Request<hyper::body::Incoming>) -> Response<Body> {
+async fn handle(
+    state: Arc<ApiState>,
+    req: Request<hyper::body::Incoming>,
+    body_patience: std::time::Duration,
+) -> Response<Body> {
     let path = req.uri().path().to_string();
     let public = matches!(
         path.as_str(),
@@ -232,7 +264,7 @@ async fn handle(state: Arc<ApiState>, req: Request<hyper::body::Incoming>) -> Re
         }
     };
     let (parts, body) = req.into_parts();
-    let bytes = match read_body(body).await {
+    let bytes = match read_body(body, body_patience).await {
         Ok(bytes) => bytes,
         Err(e) => return early_error(&e),
     };
@@ -338,7 +370,22 @@ const MAX_BODY: usize = 3 * 1024 * 1024;
 /// client is not cut off mid-send (it would see a reset instead of the answer).
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
-async fn read_body(mut body: hyper::body::Incoming) -> Result<Bytes, ApiError> {
+/// The request's body, within `patience` (408 when it stops coming).
+async fn read_body(
+    body: hyper::body::Incoming,
+    patience: std::time::Duration,
+) -> Result<Bytes, ApiError> {
+    tokio::time::timeout(patience, read_all(body))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::request_timeout(format!(
+                "the request body did not arrive within {} s",
+                patience.as_secs()
+            )))
+        })
+}
+
+async fn read_all(mut body: hyper::body::Incoming) -> Result<Bytes, ApiError> {
     let mut kept = bytes::BytesMut::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {

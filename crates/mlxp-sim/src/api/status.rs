@@ -30,6 +30,10 @@ impl ApiError {
         Self::new(400, "BadRequest", message)
     }
 
+    pub fn request_timeout(message: impl Into<String>) -> Self {
+        Self::new(408, "Timeout", message)
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized")
     }
