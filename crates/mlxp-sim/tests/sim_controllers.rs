@@ -1534,3 +1534,33 @@ async fn create_fraud_route(
         .expect("created");
     routes
 }
+
+#[tokio::test]
+async fn the_pods_of_a_deleted_node_are_removed_as_podgc_removes_them() {
+    let sim = start().await;
+    let client = sim.client(false).await.expect("client");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "training");
+    pods.create(&PostParams::default(), &gpu_pod("orphan", 8, true))
+        .await
+        .expect("created");
+    let running = step_until(&sim, &pods, "orphan", Duration::from_secs(2), 10, |p| {
+        phase(p) == "Running"
+    })
+    .await;
+    let node = running["spec"]["nodeName"]
+        .as_str()
+        .expect("bound")
+        .to_string();
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client);
+    nodes
+        .delete(&node, &Default::default())
+        .await
+        .expect("node deleted");
+    for _ in 0..10 {
+        if pods.get_opt("orphan").await.expect("read").is_none() {
+            return;
+        }
+        sim.advance(Duration::from_secs(2));
+    }
+    panic!("the pod of the deleted node {node} is still there");
+}

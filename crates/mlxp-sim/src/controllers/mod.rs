@@ -22,6 +22,7 @@ pub mod kueue;
 pub mod kueue_io;
 mod mirror;
 pub mod nodepools;
+mod podgc;
 mod queue;
 pub mod scheduling;
 pub mod scheduling_io;
@@ -66,6 +67,7 @@ pub struct Controllers {
     gateway: gateway::GatewayController,
     autoscaler: hpa_io::Autoscaler,
     node_pools: nodepools::NodePools,
+    pod_gc: podgc::PodGc,
     scheduler: scheduling_io::Scheduler,
     kubelet: kubelet::Kubelet,
 }
@@ -80,6 +82,7 @@ impl Controllers {
             gateway: gateway::GatewayController::new(state),
             autoscaler: hpa_io::Autoscaler::default(),
             node_pools: nodepools::NodePools::new(state),
+            pod_gc: podgc::PodGc::default(),
             scheduler: scheduling_io::Scheduler::new(state),
             kubelet: kubelet::Kubelet::new(state),
         }
@@ -102,6 +105,7 @@ impl Controllers {
             + self.gateway.reconcile(state, now)
             + self.scheduler.reconcile(state, now)
             + self.node_pools.reconcile(state, now)
+            + self.pod_gc.reconcile(state)
             + self.kubelet.reconcile(state, now)
     }
 
