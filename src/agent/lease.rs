@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -47,14 +47,7 @@ pub fn identity() -> String {
 }
 
 fn leases(client: kube::Client, namespace: &str) -> Api<DynamicObject> {
-    let resource = ApiResource {
-        group: "coordination.k8s.io".into(),
-        version: "v1".into(),
-        api_version: "coordination.k8s.io/v1".into(),
-        kind: "Lease".into(),
-        plural: "leases".into(),
-    };
-    Api::namespaced_with(client, namespace, &resource)
+    Api::namespaced_with(client, namespace, &crate::cluster::lease_resource())
 }
 
 fn micro_time() -> String {

@@ -31,6 +31,17 @@ fn record(lease: &DynamicObject) -> LeaseRecord {
     }
 }
 
+/// `coordination.k8s.io/v1` Lease, as the dynamic API names it.
+pub fn lease_resource() -> ApiResource {
+    ApiResource {
+        group: "coordination.k8s.io".into(),
+        version: "v1".into(),
+        api_version: "coordination.k8s.io/v1".into(),
+        kind: "Lease".into(),
+        plural: "leases".into(),
+    }
+}
+
 /// The watch of the `mlxp-agent` Leases; dropping it stops the watch.
 pub struct AgentLeases {
     pub seen: watch::Receiver<LeaseSeen>,
@@ -47,14 +58,7 @@ impl Drop for AgentLeases {
 /// recovers (it backs off and never gives up).
 pub fn agent_leases(client: kube::Client) -> AgentLeases {
     let (tx, rx) = watch::channel(LeaseSeen::Unknown("not read yet".into()));
-    let resource = ApiResource {
-        group: "coordination.k8s.io".into(),
-        version: "v1".into(),
-        api_version: "coordination.k8s.io/v1".into(),
-        kind: "Lease".into(),
-        plural: "leases".into(),
-    };
-    let api: Api<DynamicObject> = Api::all_with(client, &resource);
+    let api: Api<DynamicObject> = Api::all_with(client, &lease_resource());
     let config = watcher::Config::default().fields("metadata.name=mlxp-agent");
     let task = tokio::spawn(async move {
         let mut events = watcher(api, config).default_backoff().boxed();

@@ -20,7 +20,7 @@ pub use access::{Access, Verdict, may, read_only, whoami};
 pub use cause::{Cause, probe};
 pub use contexts::{ConnectError, Contexts, context_listing, in_cluster};
 pub use kubeconfig::{KubeconfigLoadError, read_kubeconfig};
-pub use lease::{AgentLeases, agent_leases};
+pub use lease::{AgentLeases, agent_leases, lease_resource};
 pub use logs::{LogEvent, LogOptions, follow as follow_logs};
 pub use mlxp_core::kinds::KindName;
 pub use mlxp_core::snapshot::{Kind, ObjectKey, Snapshot, Watched};

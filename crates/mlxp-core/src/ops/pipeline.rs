@@ -169,6 +169,19 @@ pub(super) fn deploy(
     })
 }
 
+/// The version and its artifact in the first container's environment (`MODEL_VERSION`,
+/// `MODEL_URI`): what a serving or validating pod loads.
+pub(super) fn with_version_env(template: &mut Value, v: &ModelVersion) {
+    if let Some(first) = template["spec"]["containers"].get_mut(0) {
+        let mut env = first["env"].as_array().cloned().unwrap_or_default();
+        env.push(json!({"name": "MODEL_VERSION", "value": v.version}));
+        if !v.artifact.is_empty() {
+            env.push(json!({"name": "MODEL_URI", "value": v.artifact}));
+        }
+        first["env"] = Value::Array(env);
+    }
+}
+
 /// A version's Deployment, Service and autoscaler, made from its Model's serving template.
 /// The Deployment is created (a second deploy meets AlreadyExists); its Service and
 /// autoscaler are ensured, so a Deployment made again beside them keeps them.
@@ -200,14 +213,7 @@ pub(super) fn serving_objects(
     for (k, val) in labels.as_object().into_iter().flatten() {
         template["metadata"]["labels"][k] = val.clone();
     }
-    if let Some(first) = template["spec"]["containers"].get_mut(0) {
-        let mut env = first["env"].as_array().cloned().unwrap_or_default();
-        env.push(json!({"name": "MODEL_VERSION", "value": version_name}));
-        if !v.artifact.is_empty() {
-            env.push(json!({"name": "MODEL_URI", "value": v.artifact}));
-        }
-        first["env"] = Value::Array(env);
-    }
+    with_version_env(&mut template, v);
     let min = serving["minReplicas"].as_i64().unwrap_or(1).max(1);
     let max = serving["maxReplicas"].as_i64().unwrap_or(min).max(min);
     let utilization = serving["targetUtilization"].as_i64().unwrap_or(70);

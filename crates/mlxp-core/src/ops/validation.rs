@@ -2,9 +2,11 @@
 //! or — when the Model has a validation Job template (`spec.validation.template`) — by the
 //! metrics that Job hands back (its pod's termination message), the Job run first.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::pipeline::{VERSION_LABEL, model, run_metrics, version_in, version_target};
+use super::pipeline::{
+    VERSION_LABEL, model, run_metrics, version_in, version_target, with_version_env,
+};
 use super::{Actor, Op, Plan, Refused, Request, Target};
 use crate::domain::objects::{Job, Model};
 use crate::kinds::KindName;
@@ -78,14 +80,7 @@ pub(super) fn run_validation(
     template["metadata"]["labels"][VALIDATES_LABEL] = json!(model_name);
     template["metadata"]["labels"][VERSION_LABEL] = json!(version_name);
     template["spec"]["restartPolicy"] = json!("Never");
-    if let Some(first) = template["spec"]["containers"].get_mut(0) {
-        let mut env = first["env"].as_array().cloned().unwrap_or_default();
-        env.push(json!({"name": "MODEL_VERSION", "value": version_name}));
-        if !v.artifact.is_empty() {
-            env.push(json!({"name": "MODEL_URI", "value": v.artifact}));
-        }
-        first["env"] = Value::Array(env);
-    }
+    with_version_env(&mut template, v);
     let mut labels = json!({VALIDATES_LABEL: model_name, VERSION_LABEL: version_name});
     if let Some(queue) = m.validation["queueName"].as_str() {
         labels["kueue.x-k8s.io/queue-name"] = json!(queue);
