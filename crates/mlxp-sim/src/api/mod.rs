@@ -446,7 +446,7 @@ fn authorize(
     Err(ApiError::forbidden(format!(
         "{subject} is forbidden: User \"{}\" cannot {} resource \"{resource}\" in API group \"{}\"{scope}",
         user.name(),
-        verb.rbac_name(),
+        verb.rbac(),
         rt.group
     )))
 }

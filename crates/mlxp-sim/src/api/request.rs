@@ -108,7 +108,7 @@ pub enum Verb {
 }
 
 impl Verb {
-    /// The verb an RBAC rule names for it.
+    /// The verb an RBAC rule names for it (and a Forbidden message says).
     pub fn rbac(self) -> &'static str {
         match self {
             Verb::Get | Verb::Log => "get",
@@ -124,20 +124,6 @@ impl Verb {
 
     pub fn is_read(self) -> bool {
         matches!(self, Verb::Get | Verb::List | Verb::Watch | Verb::Log)
-    }
-
-    /// The RBAC verb, for Forbidden messages.
-    pub fn rbac_name(self) -> &'static str {
-        match self {
-            Verb::Get | Verb::Log => "get",
-            Verb::List => "list",
-            Verb::Watch => "watch",
-            Verb::Create | Verb::Evict => "create",
-            Verb::Update => "update",
-            Verb::Patch => "patch",
-            Verb::Delete => "delete",
-            Verb::DeleteCollection => "deletecollection",
-        }
     }
 }
 
