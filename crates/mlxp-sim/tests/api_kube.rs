@@ -1581,3 +1581,42 @@ async fn eviction_honours_pod_disruption_budgets() {
     let refused = api_error(pods.evict("web-b", &EvictParams::default()).await);
     assert_status(&refused, 429, "TooManyRequests");
 }
+
+#[tokio::test]
+async fn a_tables_rows_carry_what_include_object_asks_for() {
+    let (_sim, client) = start().await;
+    let table = |include: &'static str| {
+        let client = client.clone();
+        async move {
+            let request = http::Request::get(format!(
+                "/api/v1/namespaces/kube-system/pods?limit=1&includeObject={include}"
+            ))
+            .header(
+                http::header::ACCEPT,
+                "application/json;as=Table;v=v1;g=meta.k8s.io",
+            )
+            .body(Vec::new())
+            .expect("a request");
+            client.request::<Value>(request).await
+        }
+    };
+    let none = table("None").await.expect("a table");
+    assert!(none["rows"][0]["object"].is_null(), "{}", none["rows"][0]);
+    let metadata = table("Metadata").await.expect("a table");
+    assert_eq!(
+        metadata["rows"][0]["object"]["kind"],
+        "PartialObjectMetadata"
+    );
+    let object = table("Object").await.expect("a table");
+    assert_eq!(object["rows"][0]["object"]["kind"], "Pod");
+    assert!(object["rows"][0]["object"]["spec"]["containers"].is_array());
+    let refused = api_error(table("All").await);
+    assert_status(&refused, 400, "BadRequest");
+    assert!(
+        refused
+            .message
+            .contains("includeObject: Unsupported value: \"All\""),
+        "{}",
+        refused.message
+    );
+}

@@ -20,18 +20,35 @@ use super::{Body, bytes_response, json_response};
 use crate::store::{ChangeType, StoredObject};
 use crate::table;
 
+/// What each Table row carries of its object, as `includeObject` asks: nothing (None),
+/// its metadata (Metadata, the default, as `table` makes them), or the whole Object.
+fn rows_carry(table: &mut Value, objects: &[Value], include: Option<&str>) {
+    let Some(rows) = table["rows"].as_array_mut() else {
+        return;
+    };
+    for (row, object) in rows.iter_mut().zip(objects) {
+        match include {
+            Some("None") => row["object"] = Value::Null,
+            Some("Object") => row["object"] = object.clone(),
+            _ => {}
+        }
+    }
+}
+
 pub fn get(ctx: &Context) -> Result<Response<Body>, ApiError> {
     let object = fetch(ctx)?;
     if ctx.target.subresource.as_deref() == Some("scale") {
         return Ok(json_response(StatusCode::OK, &scale_of(&object.value())));
     }
     if ctx.wants_table() {
-        let table = table::table(
+        let objects = [object.value()];
+        let mut table = table::table(
             &ctx.rt.printer,
-            &[object.value()],
+            &objects,
             json!({"resourceVersion": object.rv.to_string()}),
             ctx.state.clock.now(),
         );
+        rows_carry(&mut table, &objects, ctx.query.include_object.as_deref());
         return Ok(json_response(StatusCode::OK, &table));
     }
     if ctx.wants_metadata() {
@@ -155,7 +172,8 @@ pub fn list(ctx: &Context) -> Result<Response<Body>, ApiError> {
     }
     if ctx.wants_table() {
         let objects: Vec<Value> = items.iter().map(|o| o.value()).collect();
-        let table = table::table(&ctx.rt.printer, &objects, list_meta, ctx.state.clock.now());
+        let mut table = table::table(&ctx.rt.printer, &objects, list_meta, ctx.state.clock.now());
+        rows_carry(&mut table, &objects, ctx.query.include_object.as_deref());
         return Ok(json_response(StatusCode::OK, &table));
     }
     if ctx.wants_metadata() {
@@ -230,6 +248,7 @@ pub fn watch(ctx: &Context) -> Result<Response<Body>, ApiError> {
     };
     let encoder = Encoder {
         table: ctx.wants_table().then(|| ctx.rt.printer.clone()),
+        include_object: ctx.query.include_object.clone(),
         clock: ctx.state.clock.clone(),
         kind: ctx.rt.kind.clone(),
         api_version: ctx.rt.api_version(),
@@ -365,6 +384,8 @@ impl WatchFilter {
 
 struct Encoder {
     table: Option<table::Printer>,
+    /// A Table's rows carry None, the object's metadata (the default) or the Object.
+    include_object: Option<String>,
     clock: Arc<crate::clock::SimClock>,
     kind: String,
     api_version: String,
@@ -397,12 +418,14 @@ impl Encoder {
     fn event_value(&self, kind: ChangeType, value: &Value) -> Bytes {
         match &self.table {
             Some(printer) => {
-                let table = table::table(
+                let objects = std::slice::from_ref(value);
+                let mut table = table::table(
                     printer,
-                    std::slice::from_ref(value),
+                    objects,
                     json!({"resourceVersion": value["metadata"]["resourceVersion"]}),
                     self.clock.now(),
                 );
+                rows_carry(&mut table, objects, self.include_object.as_deref());
                 event_line(kind.as_str(), &table)
             }
             None => event_line(kind.as_str(), value),
@@ -412,13 +435,14 @@ impl Encoder {
     fn event(&self, kind: ChangeType, object: &StoredObject) -> Bytes {
         match &self.table {
             Some(printer) => {
-                let value = object.value();
-                let table = table::table(
+                let objects = [object.value()];
+                let mut table = table::table(
                     printer,
-                    &[value],
+                    &objects,
                     json!({"resourceVersion": object.rv.to_string()}),
                     self.clock.now(),
                 );
+                rows_carry(&mut table, &objects, self.include_object.as_deref());
                 event_line(kind.as_str(), &table)
             }
             None => {

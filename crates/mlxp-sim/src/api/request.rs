@@ -281,7 +281,14 @@ impl Query {
                 }
                 "propagationPolicy" => q.propagation_policy = Some(value.to_string()),
                 "follow" => q.follow = flag(value),
-                "includeObject" => q.include_object = Some(value.to_string()),
+                "includeObject" => {
+                    if !matches!(value, "None" | "Metadata" | "Object") {
+                        return Err(ApiError::bad_request(format!(
+                            "includeObject: Unsupported value: {value:?}: supported values: \"None\", \"Metadata\", \"Object\""
+                        )));
+                    }
+                    q.include_object = Some(value.to_string())
+                }
                 other => {
                     q.log.set(other, value)?;
                 }
