@@ -1620,3 +1620,44 @@ async fn a_tables_rows_carry_what_include_object_asks_for() {
         refused.message
     );
 }
+
+#[tokio::test]
+async fn an_object_with_finalizers_is_marked_and_goes_when_the_last_is_taken_off() {
+    let (_sim, client) = start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut held = config_map("held", json!({}), json!({"a": "1"}));
+    held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    cms.create(&PostParams::default(), &held).await.unwrap();
+
+    cms.delete("held", &DeleteParams::default()).await.unwrap();
+    let marked = cms.get("held").await.expect("still there");
+    assert!(marked.metadata.deletion_timestamp.is_some());
+    // Nothing may be added to what holds it now.
+    let refused = api_error(
+        cms.patch(
+            "held",
+            &PatchParams::default(),
+            &Patch::Merge(
+                &json!({"metadata": {"finalizers": ["example.com/hold", "example.com/more"]}}),
+            ),
+        )
+        .await,
+    );
+    assert_status(&refused, 422, "Invalid");
+    assert!(
+        refused
+            .message
+            .contains("no new finalizers can be added if the object is being deleted"),
+        "{}",
+        refused.message
+    );
+    // The last finalizer taken off: it is gone.
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert!(cms.get_opt("held").await.unwrap().is_none());
+}

@@ -4,6 +4,7 @@ mod body;
 mod defaults;
 mod discovery;
 mod evict;
+mod finalizers;
 pub mod internal;
 mod invalid;
 mod log_options;

@@ -457,6 +457,7 @@ fn commit(
         "uid",
         "creationTimestamp",
         "deletionTimestamp",
+        "deletionGracePeriodSeconds",
         "generation",
     ] {
         let meta = meta_mut(&mut new);
@@ -494,9 +495,26 @@ fn commit(
         registry.unregister_crd(&old_value);
         let _ = registry.register_crd(&new);
     }
+    if super::finalizers::being_deleted(&old_value) {
+        super::finalizers::check_update(&old_value, &new, &ctx.rt.kind, &ctx.rt.group)?;
+    }
     tx.field_owners(&old.uid)
         .record_update(Some(&old_value), &new, manager);
-    Ok(tx.put(&ctx.rt, new).value())
+    let stored = tx.put(&ctx.rt, new);
+    // The last finalizer of an object being deleted taken off: now it goes.
+    if super::finalizers::being_deleted(&old_value) && !super::finalizers::holds(&stored.value()) {
+        let registry = ctx.state.registry().clone();
+        return Ok(remove(
+            tx,
+            &ctx.state,
+            &registry,
+            &ctx.rt,
+            &stored,
+            Propagation::Cascade,
+        )
+        .value());
+    }
+    Ok(stored.value())
 }
 
 /// What a create gave and an update leaves out is kept, as the apiserver keeps it: a
@@ -811,6 +829,19 @@ pub fn delete(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
             .is_none_or(|rv| rv == current.rv.to_string());
         if !uid_ok || !rv_ok {
             return Err(ApiError::conflict(&ctx.rt.group, &ctx.rt.plural, &name));
+        }
+        let value = current.value();
+        if super::finalizers::holds(&value) {
+            // Marked, not removed: it goes when its finalizers are taken off.
+            let now = crate::clock::timestamp(ctx.state.clock.now());
+            let marked = super::finalizers::marked(value, &now);
+            return Ok(
+                if dry_run || super::finalizers::being_deleted(&current.value()) {
+                    current
+                } else {
+                    tx.put(&ctx.rt, marked)
+                },
+            );
         }
         if dry_run {
             return Ok(current);
