@@ -711,3 +711,19 @@ async fn the_header_says_how_the_agent_beside_the_cockpit_stands() {
         "{header}"
     );
 }
+
+/// What mlxp last did to a version is read from the Events: when they are not seen, the
+/// column says it does not know ("?"), not that nothing was done ("-").
+#[tokio::test]
+async fn last_actions_are_unknown_while_the_events_are_not_seen() {
+    let (_sim, mut app) = cockpit().await;
+    key(&mut app, "5");
+    app.rebuild_if_due();
+    let at = column(&app, "LAST ACTION");
+    assert_eq!(row_ending(&app, "churn-predictor-v2").cells[at], "-");
+    let mut blind = (*app.snapshot).clone();
+    blind.events.status.state = mlxp::cluster::SourceState::Failing;
+    app.update(Msg::Snapshot(std::sync::Arc::new(blind)));
+    app.rebuild_if_due();
+    assert_eq!(row_ending(&app, "churn-predictor-v2").cells[at], "?");
+}

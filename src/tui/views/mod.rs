@@ -122,13 +122,17 @@ impl View {
 
 /// The last thing mlxp did to a ModelVersion, for a table cell: `agent: CanaryWeightsSet 3m`
 /// (the agent) or `mlxp: ModelPromoted 2h` (a person with the cockpit or the CLI); "-": none
-/// the cluster still keeps.
+/// the cluster still keeps; "?": the Events are not seen (not synced, forbidden), so none
+/// is not known.
 pub fn last_action(
-    last: &std::collections::BTreeMap<(&str, &str), &mlxp_core::domain::objects::Event>,
+    last: Option<&std::collections::BTreeMap<(&str, &str), &mlxp_core::domain::objects::Event>>,
     namespace: &str,
     name: &str,
     now: DateTime<Utc>,
 ) -> String {
+    let Some(last) = last else {
+        return "?".into();
+    };
     last.get(&(namespace, name))
         .map(|e| {
             format!(

@@ -57,7 +57,8 @@ pub fn table(inputs: &Inputs) -> Table {
                 .find(|q| q.model == model && q.version == version)
         })
     };
-    let last = last_actions(inputs.snapshot);
+    let events_seen = inputs.snapshot.status(KindName::Events).synced();
+    let last = events_seen.then(|| last_actions(inputs.snapshot));
     let mut rows: Vec<Row> = inputs
         .snapshot
         .model_versions
@@ -81,7 +82,7 @@ pub fn table(inputs: &Inputs) -> Table {
                     if waiting {
                         "awaits approval".to_string()
                     } else {
-                        last_action(&last, &v.meta.namespace, &v.meta.name, inputs.now)
+                        last_action(last.as_ref(), &v.meta.namespace, &v.meta.name, inputs.now)
                     },
                     source_job(inputs, v),
                     super::age(v.meta.creation_timestamp, inputs.now),

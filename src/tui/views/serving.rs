@@ -39,7 +39,8 @@ pub const VIEW: ViewDef = ViewDef {
 
 pub fn table(inputs: &Inputs) -> Table {
     let snapshot = inputs.snapshot;
-    let last = last_actions(snapshot);
+    let events_seen = snapshot.status(KindName::Events).synced();
+    let last = events_seen.then(|| last_actions(snapshot));
     let mut rows = Vec::new();
     for route in snapshot
         .routes
@@ -106,7 +107,7 @@ pub fn table(inputs: &Inputs) -> Table {
                     ms(traffic.and_then(|t| t.p50_seconds)),
                     ms(traffic.and_then(|t| t.p99_seconds)),
                     super::age(changed, inputs.now),
-                    last_action(&last, model_namespace, &split.backend, inputs.now),
+                    last_action(last.as_ref(), model_namespace, &split.backend, inputs.now),
                     health
                         .as_ref()
                         .map_or_else(|| "-".into(), Health::to_string),
