@@ -215,6 +215,16 @@ fn builtins() -> Vec<Builtin> {
             &["status", "scale"],
             Printer::Deployment,
         ),
+        b(
+            "apps",
+            "v1",
+            "ReplicaSet",
+            "replicasets",
+            true,
+            &["rs"],
+            &["status", "scale"],
+            Printer::ReplicaSet,
+        ),
         Builtin {
             field_labels: JOB_FIELDS,
             ..b(
@@ -395,6 +405,7 @@ impl Registry {
                     "Pod"
                         | "Service"
                         | "Deployment"
+                        | "ReplicaSet"
                         | "Job"
                         | "CronJob"
                         | "HorizontalPodAutoscaler"

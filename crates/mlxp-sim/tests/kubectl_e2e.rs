@@ -656,6 +656,119 @@ async fn typed_creates(k: &Kubectl, sim: &Sim) {
     creates(k, &run, "pod/shell created").await;
 }
 
+/// Simulated time passes, five seconds a step, until `jsonpath` of `what` reads `want`
+/// (two minutes at most); returns what it read last.
+async fn advance_until(
+    k: &Kubectl,
+    sim: &Sim,
+    what: &[&str],
+    jsonpath: &str,
+    want: &str,
+) -> String {
+    let jsonpath = format!("jsonpath={jsonpath}");
+    let mut args = vec!["get"];
+    args.extend_from_slice(what);
+    args.extend_from_slice(&["-n", "serving", "-o", &jsonpath]);
+    let mut seen = String::new();
+    for _ in 0..24 {
+        seen = k.ok(&args).await;
+        if seen == want {
+            break;
+        }
+        sim.advance(Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    seen
+}
+
+/// Revisions as ReplicaSets keep them: the Deployment `web` of `typed_creates` rolled to a
+/// new image, `kubectl rollout history` lists both, `kubectl rollout undo` brings the first
+/// template back as revision 3 (its ReplicaSet reused, not a third made), and the pods
+/// belong to the ReplicaSet, which belongs to the Deployment.
+async fn rollouts(k: &Kubectl, sim: &Sim) {
+    let web = ["deployment", "web"];
+    let counts = "{.metadata.generation}/{.status.observedGeneration} {.status.updatedReplicas} {.status.availableReplicas} {.status.replicas}";
+    let image = "{.spec.template.spec.containers[0].image}";
+    k.ok(&[
+        "set",
+        "image",
+        "deployment/web",
+        "nginx=nginx:1.28",
+        "-n",
+        "serving",
+    ])
+    .await;
+    let cause = "kubernetes.io/change-cause=to nginx 1.28";
+    k.ok(&["annotate", "deployment/web", cause, "-n", "serving"])
+        .await;
+    assert_eq!(
+        advance_until(k, sim, &web, counts, "2/2 2 2 2").await,
+        "2/2 2 2 2"
+    );
+    let history = k
+        .ok(&["rollout", "history", "deployment/web", "-n", "serving"])
+        .await;
+    let revisions = |history: &str| -> Vec<String> {
+        history
+            .lines()
+            .skip_while(|l| !l.starts_with("REVISION"))
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    assert_eq!(
+        revisions(&history),
+        ["1 <none>", "2 to nginx 1.28"],
+        "{history}"
+    );
+    let undone = k
+        .ok(&["rollout", "undo", "deployment/web", "-n", "serving"])
+        .await;
+    assert_eq!(undone.trim(), "deployment.apps/web rolled back");
+    assert_eq!(advance_until(k, sim, &web, image, "nginx").await, "nginx");
+    assert_eq!(
+        advance_until(k, sim, &web, counts, "3/3 2 2 2").await,
+        "3/3 2 2 2"
+    );
+    let history = k
+        .ok(&["rollout", "history", "deployment/web", "-n", "serving"])
+        .await;
+    assert_eq!(
+        revisions(&history),
+        ["2 to nginx 1.28", "3 <none>"],
+        "{history}"
+    );
+    let sets: serde_json::Value = serde_json::from_str(
+        &k.ok(&["get", "rs", "-l", "app=web", "-n", "serving", "-o", "json"])
+            .await,
+    )
+    .expect("replicaset list");
+    let mut replicas: Vec<String> = sets["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|rs| {
+            let revision = &rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"];
+            format!(
+                "{}={}",
+                revision.as_str().unwrap_or("?"),
+                rs["spec"]["replicas"]
+            )
+        })
+        .collect();
+    replicas.sort();
+    assert_eq!(replicas, ["2=0", "3=2"]);
+    let owners = "{range .items[*]}{.metadata.ownerReferences[0].kind} {end}";
+    let pods = ["pods", "-l", "app=web"];
+    assert_eq!(
+        advance_until(k, sim, &pods, owners, "ReplicaSet ReplicaSet ")
+            .await
+            .trim(),
+        "ReplicaSet ReplicaSet"
+    );
+}
+
 /// `kubectl logs` options as a kubelet serves them: `--tail`, `--timestamps` (each line
 /// stamped with its time), `--limit-bytes`, and `--previous` refused with the apiserver's
 /// words (the sim's containers never restart).
@@ -871,6 +984,7 @@ async fn full_run(version: &str) {
     watch(&k, &sim).await;
     delete(&k).await;
     typed_creates(&k, &sim).await;
+    rollouts(&k, &sim).await;
     refusals(&k).await;
     who(&k, &sim).await;
     log_options(&k).await;

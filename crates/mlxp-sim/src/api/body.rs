@@ -302,6 +302,7 @@ fn roundtrip(rt: &ResourceType, object: &Value) -> Result<Value, ApiError> {
         "Service" => via::<core::v1::Service>(object),
         "ConfigMap" => via::<core::v1::ConfigMap>(object),
         "Deployment" => via::<apps::v1::Deployment>(object),
+        "ReplicaSet" => via::<apps::v1::ReplicaSet>(object),
         "Job" => via::<batch::v1::Job>(object),
         "CronJob" => via::<batch::v1::CronJob>(object),
         "HorizontalPodAutoscaler" => via::<autoscaling::v2::HorizontalPodAutoscaler>(object),

@@ -1,4 +1,4 @@
-//! Workload kinds: Job, CronJob, Deployment and HorizontalPodAutoscaler, plus the selector and
+//! Workload kinds: Job, CronJob, Deployment, ReplicaSet and HorizontalPodAutoscaler, plus the selector and
 //! container-list formatting they share.
 
 use chrono::{DateTime, Utc};
@@ -169,6 +169,23 @@ pub(super) fn deployment(d: &Value, now: DateTime<Utc>) -> Vec<Value> {
         int(status, &["updatedReplicas"]).into(),
         int(status, &["availableReplicas"]).into(),
         age(d, now),
+        names,
+        images,
+        selector.into(),
+    ]
+}
+
+/// `printReplicaSet`.
+pub(super) fn replica_set(rs: &Value, now: DateTime<Utc>) -> Vec<Value> {
+    let (spec, status) = (at(rs, &["spec"]), at(rs, &["status"]));
+    let [names, images] = containers(at(spec, &["template", "spec"]));
+    let selector = selector_string(at(spec, &["selector"])).unwrap_or_else(|| "<invalid>".into());
+    vec![
+        name(rs),
+        at(spec, &["replicas"]).as_i64().unwrap_or(1).into(),
+        int(status, &["replicas"]).into(),
+        int(status, &["readyReplicas"]).into(),
+        age(rs, now),
         names,
         images,
         selector.into(),

@@ -51,6 +51,7 @@ const KINDS: &[Kind] = &[
     kind::<core::v1::Service>(),
     kind::<core::v1::ConfigMap>(),
     kind::<apps::v1::Deployment>(),
+    kind::<apps::v1::ReplicaSet>(),
     kind::<batch::v1::Job>(),
     kind::<batch::v1::CronJob>(),
     kind::<autoscaling::v2::HorizontalPodAutoscaler>(),

@@ -1,22 +1,23 @@
 //! The decision core of the apps/v1 Deployment controller, as a pure function of state: the
-//! Deployment, the pods it controls and the simulated time go in, the actions to take come
-//! out (reconcile, as in kube-rs controller-rs). No I/O; the caller applies them.
+//! Deployment, the pods of its ReplicaSets and the simulated time go in, the actions to take
+//! come out (reconcile, as in kube-rs controller-rs). No I/O; the caller applies them.
 //!
-//! Simplified honestly: there are no ReplicaSets. The sim's Deployments own their pods
-//! directly (the pods' controller ownerReference names the Deployment). Every pod carries the
-//! label `pod-template-hash` = [`template_hash`] of the template it was made from, as a
-//! ReplicaSet's pods do, so a rollout can tell old pods (any other hash, or none) from new
-//! ones. "The new ReplicaSet" of the status messages is `<deployment>-<hash>`, the name it
-//! would have. What the ReplicaSet controller would add (replacing lost pods, the per-sync
-//! burst limit) is folded in here.
+//! Pods are placed here, per template: every pod carries the label `pod-template-hash` =
+//! [`template_hash`] of the template it was made from and belongs to the ReplicaSet
+//! `<deployment>-<hash>` ([`replica_sets`] keeps those: revisions, counts, history), so a
+//! rollout tells old pods (any other hash) from new ones. What the ReplicaSet controller
+//! would do for them (replacing lost pods, the per-sync burst limit) is folded in here; a
+//! ReplicaSet no Deployment controls gets no pods.
 //!
-//! Left out: revision history and rollback, proportional scaling of old ReplicaSets when
-//! the replica count changes mid-rollout, collisionCount handling (kept, never raised).
+//! Left out: proportional scaling of old ReplicaSets when the replica count changes
+//! mid-rollout, collisionCount handling (kept, never raised).
 
 use std::cmp::Reverse;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
+
+pub mod replica_sets;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeploymentAction {
@@ -49,7 +50,10 @@ const REASON_PAUSED: &str = "DeploymentPaused";
 
 /// The hash of `spec.template` that names its pods: FNV-1a (64 bit) of the template's
 /// canonical JSON (keys sorted at every level, so it is the same whatever order the object
-/// was written in, and across runs), encoded as 10 characters of k8s's safe alphabet.
+/// was written in, and across runs; fields holding a zero value left out, as Go's decoder
+/// makes them the same as absent — a template sent back by `kubectl rollout undo` carries
+/// `stdin: false` and `resources: {}` where the stored one may not), encoded as 10
+/// characters of k8s's safe alphabet.
 pub fn template_hash(deployment: &Value) -> String {
     let mut canon = String::new();
     canonical_json(&deployment["spec"]["template"], &mut canon);
@@ -71,10 +75,23 @@ pub fn template_hash(deployment: &Value) -> String {
         .collect()
 }
 
+/// Null, "", false, 0, [] or an object of nothing but those.
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(m) => m.values().all(is_zero),
+    }
+}
+
 fn canonical_json(v: &Value, out: &mut String) {
     match v {
         Value::Object(m) => {
-            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            let mut entries: Vec<(&String, &Value)> =
+                m.iter().filter(|(_, v)| !is_zero(v)).collect();
             entries.sort_by(|a, b| a.0.cmp(b.0));
             out.push('{');
             for (i, (k, v)) in entries.into_iter().enumerate() {
@@ -101,8 +118,8 @@ fn canonical_json(v: &Value, out: &mut String) {
     }
 }
 
-/// One reconcile of a Deployment at `now`. `pods` are the pods whose ownerReferences name
-/// this Deployment as controller (pods controlled by another uid are ignored anyway).
+/// One reconcile of a Deployment at `now`. `pods` are the pods of its ReplicaSets (the
+/// caller picks them by their controller ownerReference).
 ///
 /// Apply the actions in order before the next call: the pod list handed in next time must
 /// show the pods created or deleted here, or the creations are repeated (the real
@@ -122,10 +139,7 @@ pub fn reconcile(deployment: &Value, pods: &[Value], now: DateTime<Utc>) -> Vec<
     let Some(spec) = Spec::parse(deployment) else {
         return Vec::new();
     };
-    let views: Vec<PodView> = pods
-        .iter()
-        .filter_map(|p| PodView::parse(p, spec.uid))
-        .collect();
+    let views: Vec<PodView> = pods.iter().filter_map(PodView::parse).collect();
     let mut actions = Vec::new();
     let mut fleet = Fleet::new(&spec, &views, now);
 
@@ -168,7 +182,7 @@ pub fn next_due(deployment: &Value, pods: &[Value], now: DateTime<Utc>) -> Optio
         }
     };
     if spec.min_ready_secs > 0 {
-        for p in pods.iter().filter_map(|p| PodView::parse(p, spec.uid)) {
+        for p in pods.iter().filter_map(PodView::parse) {
             if p.active() && p.ready && !p.available(spec.min_ready_secs, now) {
                 consider(p.available_at(spec.min_ready_secs));
             }
@@ -194,7 +208,6 @@ pub fn next_due(deployment: &Value, pods: &[Value], now: DateTime<Utc>) -> Optio
 /// The parts of a Deployment this controller reads, defaulted as the API server would.
 struct Spec<'a> {
     name: &'a str,
-    uid: Option<&'a str>,
     generation: Option<i64>,
     replicas: i64,
     recreate: bool,
@@ -234,7 +247,6 @@ impl<'a> Spec<'a> {
         let hash = template_hash(deployment);
         Some(Spec {
             name,
-            uid: meta["uid"].as_str().filter(|u| !u.is_empty()),
             generation: meta["generation"].as_i64(),
             replicas,
             recreate,
@@ -258,6 +270,35 @@ impl<'a> Spec<'a> {
             self.max_unavailable.min(self.replicas)
         }
     }
+}
+
+/// The pods a ReplicaSet holds, as its status counts them.
+pub(super) struct PodCounts {
+    /// Neither finished nor being deleted.
+    pub active: i64,
+    pub ready: i64,
+    pub available: i64,
+}
+
+pub(super) fn pod_counts(pods: &[Value], min_ready_secs: i64, now: DateTime<Utc>) -> PodCounts {
+    let active: Vec<PodView> = pods
+        .iter()
+        .filter_map(PodView::parse)
+        .filter(PodView::active)
+        .collect();
+    PodCounts {
+        active: active.len() as i64,
+        ready: active.iter().filter(|p| p.ready).count() as i64,
+        available: active
+            .iter()
+            .filter(|p| p.available(min_ready_secs, now))
+            .count() as i64,
+    }
+}
+
+/// maxSurge resolved against the replica count (0 for Recreate).
+pub(super) fn max_surge(deployment: &Value) -> i64 {
+    Spec::parse(deployment).map_or(0, |s| s.max_surge)
 }
 
 /// A non-negative int32 count; absent or not an integer reads as unset.
@@ -331,13 +372,10 @@ struct PodView<'a> {
 }
 
 impl<'a> PodView<'a> {
-    /// `None` for anything that is not a pod object, or whose controller is another object.
-    fn parse(pod: &'a Value, owner_uid: Option<&str>) -> Option<Self> {
+    /// `None` for anything that is not a pod object.
+    fn parse(pod: &'a Value) -> Option<Self> {
         pod.as_object()?;
         let meta = &pod["metadata"];
-        if super::controlled_by_another(pod, owner_uid) {
-            return None;
-        }
         let status = &pod["status"];
         let (terminal, phase_rank) = match status["phase"].as_str() {
             Some("Succeeded") | Some("Failed") => (true, 2),
