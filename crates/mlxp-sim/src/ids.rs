@@ -27,6 +27,28 @@ pub fn stable_hash(s: &str) -> u64 {
     })
 }
 
+/// 32 hex digits derived from `seed`, the same in every run (a node's machine-id).
+pub fn stable_hex(seed: &str) -> String {
+    format!(
+        "{:016x}{:016x}",
+        stable_hash(seed),
+        stable_hash(&format!("{seed}/2"))
+    )
+}
+
+/// A UUID derived from `seed`, the same in every run (a node's system UUID, its boot id).
+pub fn stable_uuid(seed: &str) -> String {
+    let h = stable_hex(seed);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
 /// A version-4 UUID, as metadata.uid.
 pub fn uid(rng: &mut impl Rng) -> String {
     let h = hex(rng, 32);

@@ -96,7 +96,11 @@ pub fn node_object(pool: &PoolSpec, name: &str, index: usize, created: &str) -> 
             ],
             "addresses": [{"type": "InternalIP", "address": format!("10.128.{}.{}", index / 250, index % 250 + 2)},
                           {"type": "Hostname", "address": name}],
-            "nodeInfo": {"kubeletVersion": "v1.33.0", "kubeProxyVersion": "v1.33.0",
+            // machineID, systemUUID and bootID are required by the Node schema.
+            "nodeInfo": {"machineID": crate::ids::stable_hex(name),
+                         "systemUUID": crate::ids::stable_uuid(&format!("{name}/system")),
+                         "bootID": crate::ids::stable_uuid(&format!("{name}/boot")),
+                         "kubeletVersion": "v1.33.0", "kubeProxyVersion": "v1.33.0",
                          "osImage": "Ubuntu 22.04.4 LTS", "kernelVersion": "6.8.0-1015-gcp",
                          "containerRuntimeVersion": "containerd://1.7.22",
                          "operatingSystem": "linux", "architecture": "amd64"},
