@@ -15,6 +15,9 @@ pub enum Cause {
     Refused,
     /// No answer in time: a hung server, a frozen proxy, a dropped route.
     TimedOut,
+    /// The connection closed before the answer was whole (a proxy or load balancer cut
+    /// it, a server that died mid-answer).
+    CutShort,
     /// The server answered with an error status.
     Api { code: u16, message: String },
     /// Anything else, as the innermost error said it.
@@ -48,6 +51,7 @@ impl Cause {
                 match outer.kind() {
                     std::io::ErrorKind::ConnectionRefused => return Cause::Refused,
                     std::io::ErrorKind::TimedOut => return Cause::TimedOut,
+                    std::io::ErrorKind::UnexpectedEof => return Cause::CutShort,
                     _ => {}
                 }
                 let inner = outer.get_ref();
@@ -75,6 +79,11 @@ impl Cause {
             ))
         } else if lower.contains("timed out") || lower.contains("deadline") {
             Cause::TimedOut
+        } else if lower.contains("close_notify")
+            || lower.contains("connection closed before message completed")
+            || lower.contains("unexpected eof")
+        {
+            Cause::CutShort
         } else {
             Cause::Other(messages.last().cloned().unwrap_or(text))
         }
@@ -128,6 +137,7 @@ impl fmt::Display for Cause {
                 f.write_str("Unauthorized (the token or certificate was refused)")
             }
             Cause::Refused => f.write_str("connection refused"),
+            Cause::CutShort => f.write_str("the connection closed before the answer was whole"),
             Cause::TimedOut => f.write_str("no answer in time"),
             Cause::Api { code, message } => write!(f, "{message} ({code})"),
             Cause::Other(text) => f.write_str(text),
@@ -178,6 +188,24 @@ mod tests {
                 .to_string()
                 .starts_with("x509: certificate signed by unknown authority"),
             "another cluster's CA of the same name"
+        );
+    }
+
+    #[test]
+    fn an_answer_cut_short_is_named_so() {
+        // As rustls says it when the peer goes mid-record, and as hyper says it.
+        let tls_eof = Wrapper(Box::new(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "peer closed connection without sending TLS close_notify",
+        )));
+        assert_eq!(Cause::of_chain(&tls_eof), Cause::CutShort);
+        let hyper = Wrapper(Box::new(std::io::Error::other(
+            "connection closed before message completed",
+        )));
+        assert_eq!(Cause::of_chain(&hyper), Cause::CutShort);
+        assert_eq!(
+            Cause::CutShort.to_string(),
+            "the connection closed before the answer was whole"
         );
     }
 

@@ -43,7 +43,9 @@ impl AuditLine {
                 Err(e @ ExecError::Refused(_)) => format!("refused: {e}"),
                 Err(e @ ExecError::Forbidden { .. }) => e.to_string(),
                 Err(e @ ExecError::Conflict { .. }) => format!("conflict: {e}"),
-                Err(e @ ExecError::Unanswered { .. }) => format!("unknown: {e}"),
+                Err(e @ (ExecError::Unanswered { .. } | ExecError::AnswerLost { .. })) => {
+                    format!("unknown: {e}")
+                }
                 Err(e @ (ExecError::Api { .. } | ExecError::Stopped { .. })) => {
                     format!("failed: {e}")
                 }

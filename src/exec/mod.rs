@@ -84,6 +84,10 @@ pub enum ExecError {
         secs: u64,
         maybe_done: bool,
     },
+    /// The connection closed after the change was sent and before its answer: it may or
+    /// may not have been made.
+    #[error("{target}: {cause}; the change may have been made: look before running it again")]
+    AnswerLost { target: String, cause: Cause },
     /// A request after the first failed: what was done before it stays done.
     #[error("stopped after {done} of {of} changes ({error}); the first {done} stay done")]
     Stopped {
@@ -101,7 +105,8 @@ impl ExecError {
             ExecError::Forbidden { .. } => 4,
             ExecError::Refused(Refused::NotFound(_))
             | ExecError::Api { .. }
-            | ExecError::Unanswered { .. } => 1,
+            | ExecError::Unanswered { .. }
+            | ExecError::AnswerLost { .. } => 1,
             ExecError::Stopped { error, .. } => error.exit_code(),
         }
     }
@@ -502,6 +507,11 @@ impl Executor {
                     {
                         conflict(target, message)
                     }
+                    // Sent for real, the answer cut off: the change may be made.
+                    cause @ Cause::CutShort if mode == Mode::Apply => ExecError::AnswerLost {
+                        target: target.to_string(),
+                        cause,
+                    },
                     cause => api(target, cause),
                 })
         };

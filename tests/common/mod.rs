@@ -4,6 +4,7 @@
 pub mod cockpit;
 pub mod metrics;
 pub mod ops;
+pub mod prometheus;
 pub mod proxy;
 
 #[allow(unused_imports)]

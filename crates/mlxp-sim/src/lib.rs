@@ -206,6 +206,17 @@ impl Sim {
         }
     }
 
+    /// The next `count` requests are answered with `code` (see `ApiState::inject_errors`).
+    pub fn inject_errors(&self, code: u16, count: usize) {
+        self.state.inject_errors(code, count);
+    }
+
+    /// The next `count` writes are made and their answers lost (see
+    /// `ApiState::lose_answers`).
+    pub fn lose_answers(&self, count: usize) {
+        self.state.lose_answers(count);
+    }
+
     pub fn state(&self) -> &Arc<ApiState> {
         &self.state
     }

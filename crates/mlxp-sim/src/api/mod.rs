@@ -20,7 +20,7 @@ use std::sync::{Arc, RwLock};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
-use hyper::{Request, Response, StatusCode, header};
+use hyper::{Method, Request, Response, StatusCode, header};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +31,18 @@ use request::{Route, Verb};
 use status::ApiError;
 
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+/// A write carried out whose answer is not sent (`ApiState::lose_answers`).
+#[derive(Debug)]
+struct LostAnswer;
+
+impl std::fmt::Display for LostAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the answer of this write is lost (a test's fault)")
+    }
+}
+
+impl std::error::Error for LostAnswer {}
 
 /// How many changes a watch can resume across before it is told 410 Gone.
 pub const HISTORY_WINDOW: usize = 100_000;
@@ -61,6 +73,11 @@ pub struct ApiState {
     /// Bumped to end every open watch with 410 Gone, as an apiserver does to a watch that
     /// fell out of its window (tests use it to check that clients re-list mid-watch).
     pub watch_epoch: tokio::sync::watch::Sender<u64>,
+    /// Writes whose answers are lost: carried out, then the connection closed unanswered.
+    lost_answers: std::sync::atomic::AtomicUsize,
+    /// Errors to answer the next requests with (status code, how many), as an overloaded or
+    /// failing apiserver does: tests' fault bursts.
+    injected: std::sync::Mutex<(u16, usize)>,
     /// What the serving stack has served (counters behind /metrics).
     pub traffic: std::sync::Mutex<crate::traffic::Traffic>,
     /// The seeded random source of the server's own writes (see `random`).
@@ -105,6 +122,8 @@ impl ApiState {
                 seed ^ crate::ids::stable_hash("requests"),
             )),
             traffic: Default::default(),
+            injected: std::sync::Mutex::new((0, 0)),
+            lost_answers: std::sync::atomic::AtomicUsize::new(0),
             clock,
             inflight: tokio::sync::Semaphore::new(max_inflight),
             recorded: std::sync::Mutex::new(None),
@@ -116,6 +135,36 @@ impl ApiState {
             shutdown: CancellationToken::new(),
             watch_epoch: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// The next `count` requests, whatever they are, are answered with `code` (429, 500,
+    /// 503 …) and the Status body the apiserver sends with it.
+    pub fn inject_errors(&self, code: u16, count: usize) {
+        *self.injected.lock().unwrap_or_else(|e| e.into_inner()) = (code, count);
+    }
+
+    /// The next `count` writes (not dry runs) are carried out and their connections closed
+    /// before the answer: the client cannot know they were made.
+    pub fn lose_answers(&self, count: usize) {
+        self.lost_answers
+            .store(count, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn take_lost_answer(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.lost_answers
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    fn take_injected(&self) -> Option<ApiError> {
+        let mut injected = self.injected.lock().unwrap_or_else(|e| e.into_inner());
+        let (code, left) = *injected;
+        if left == 0 {
+            return None;
+        }
+        injected.1 = left - 1;
+        Some(ApiError::injected(code))
     }
 
     pub fn registry(&self) -> std::sync::RwLockReadGuard<'_, Registry> {
@@ -198,7 +247,17 @@ pub async fn serve(
             let service_state = state.clone();
             let service = hyper::service::service_fn(move |req| {
                 let state = service_state.clone();
-                async move { Ok::<_, Infallible>(handle(state, req, patience.body).await) }
+                async move {
+                    // Writes of stored objects: not dry runs, not reviews (whoami, can-i).
+                    let write = !matches!(*req.method(), Method::GET | Method::HEAD)
+                        && !req.uri().query().unwrap_or("").contains("dryRun=")
+                        && !req.uri().path().ends_with("reviews");
+                    let response = handle(state.clone(), req, patience.body).await;
+                    if write && state.take_lost_answer() {
+                        return Err(LostAnswer);
+                    }
+                    Ok(response)
+                }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
@@ -246,6 +305,9 @@ async fn handle(
         None if public && !has_token => User::ReadOnly,
         None => return early_error(&ApiError::unauthorized()),
     };
+    if let Some(e) = state.take_injected() {
+        return early_error(&e);
+    }
     // Like the apiserver's max-requests-inflight: shed load with 429 rather than queue it.
     let query = req.uri().query().unwrap_or("");
     let long_running = path.contains("/watch/")

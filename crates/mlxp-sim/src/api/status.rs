@@ -150,6 +150,28 @@ impl ApiError {
         )
     }
 
+    /// What an apiserver answers with `code` when it is overloaded or failing.
+    pub fn injected(code: u16) -> Self {
+        match code {
+            429 => Self::too_many_requests("Too many requests, please try again later."),
+            503 => Self::new(
+                503,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+            ),
+            504 => Self::new(
+                504,
+                "Timeout",
+                "the server was unable to return a response in the time allotted",
+            ),
+            _ => Self::new(
+                code,
+                "InternalError",
+                "an error on the server (\"injected\") has prevented the request from succeeding",
+            ),
+        }
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)
     }
