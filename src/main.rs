@@ -298,6 +298,10 @@ struct SimArgs {
     /// Where to write the kubeconfig (contexts `mlxp-sim` and `mlxp-sim-readonly`).
     #[arg(long, default_value = "mlxp-sim.kubeconfig")]
     kubeconfig_out: PathBuf,
+    /// Keep the objects, the CA and the tokens in this directory (made if absent): a later
+    /// run with it starts from them instead of the scenario, and earlier kubeconfigs still work.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Size of the platform scenario: small (20 nodes), large (pools x4) or xlarge (5,060
     /// nodes, 40,000 GPUs, ~150,000 pods).
     #[arg(long, default_value = "small")]
@@ -719,6 +723,7 @@ fn run_sim(args: SimArgs, cluster: ClusterArgs, agent: bool) -> anyhow::Result<(
         seed: args.seed,
         speed: args.speed,
         kubeconfig_out: args.kubeconfig_out,
+        data_dir: args.data_dir,
         scenario: match args.pods {
             Some(pods) => mlxp_sim::Scenario::Pods(pods),
             None => mlxp_sim::Scenario::Platform {

@@ -72,6 +72,8 @@ pub struct Serve {
     pub seed: u64,
     pub speed: f64,
     pub kubeconfig_out: PathBuf,
+    /// Where the objects, the CA and the tokens are kept across runs.
+    pub data_dir: Option<PathBuf>,
     pub scenario: Scenario,
 }
 
@@ -82,6 +84,7 @@ pub async fn serve(serve: Serve) -> anyhow::Result<()> {
         seed: serve.seed,
         speed: serve.speed,
         scenario: serve.scenario,
+        data_dir: serve.data_dir.clone(),
         ..Default::default()
     })
     .await?;
@@ -96,6 +99,9 @@ pub async fn serve(serve: Serve) -> anyhow::Result<()> {
         serve.kubeconfig_out.display(),
         serve.kubeconfig_out.display()
     );
+    if let Some(dir) = &serve.data_dir {
+        eprintln!("  data dir: {} (kept across runs)", dir.display());
+    }
     // SIGUSR1 stops the simulated clock (no more watch events): a quiet cluster, for
     // measuring what an idle client costs.
     let mut pause = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())?;
@@ -126,8 +132,7 @@ async fn stop_serving(
 ) -> anyhow::Result<()> {
     eprintln!("mlxp sim: stopping");
     let _ = stop.send(true);
-    sim.shut_down().await;
-    Ok(())
+    sim.shut_down().await
 }
 
 /// The way in for what runs beside the embedded cluster: its admin's client, its numbers,

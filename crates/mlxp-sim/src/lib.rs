@@ -4,6 +4,7 @@
 pub mod api;
 pub mod clock;
 pub mod controllers;
+pub mod data_dir;
 pub mod ids;
 pub mod kubeconfig;
 pub mod metrics;
@@ -23,7 +24,7 @@ pub mod validate;
 pub use scenario::Scale;
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use api::ApiState;
@@ -59,16 +60,29 @@ pub struct SimConfig {
     /// Serve with this certificate authority and these tokens (those of an earlier run, so
     /// its clients reconnect to this one) instead of new ones.
     pub identity: Option<Identity>,
+    /// Keep the identity and the objects here, for the next run to start from (see
+    /// `data_dir`): what the directory holds wins over `identity` and `scenario`.
+    pub data_dir: Option<PathBuf>,
     /// How long a client may take over its part of a request before it is cut off.
     pub patience: api::Patience,
 }
 
-/// What clients trust and present: the TLS certificates and the two tokens.
+/// What clients trust and present: the certificate authority and the two tokens.
 #[derive(Clone)]
 pub struct Identity {
-    certs: tls::Certificates,
+    authority: tls::Authority,
     admin_token: String,
     readonly_token: String,
+}
+
+impl Identity {
+    fn generate() -> anyhow::Result<Identity> {
+        Ok(Identity {
+            authority: tls::Authority::generate()?,
+            admin_token: ids::hex(&mut rand::rng(), 32),
+            readonly_token: ids::hex(&mut rand::rng(), 32),
+        })
+    }
 }
 
 impl std::fmt::Debug for Identity {
@@ -89,6 +103,7 @@ impl Default for SimConfig {
             scenario: Scenario::Basic,
             max_inflight: 400,
             identity: None,
+            data_dir: None,
             patience: api::Patience::default(),
         }
     }
@@ -97,60 +112,85 @@ impl Default for SimConfig {
 /// A running embedded cluster. Dropping it stops the server.
 pub struct Sim {
     addr: SocketAddr,
-    certs: tls::Certificates,
-    ca_pem: String,
-    admin_token: String,
-    readonly_token: String,
+    identity: Identity,
+    data_dir: Option<Arc<data_dir::DataDir>>,
     state: Arc<ApiState>,
     controllers: Arc<Mutex<controllers::Controllers>>,
     server: tokio::task::JoinHandle<()>,
 }
 
 impl Sim {
-    /// Seeds the cluster, binds the listener and serves until dropped.
+    /// Seeds the cluster (or restores it from its data dir), binds the listener and serves
+    /// until dropped.
     pub async fn start(config: SimConfig) -> anyhow::Result<Sim> {
         // The server's TLS needs the process's crypto provider (ring, the only one linked);
         // an error means a caller installed it first.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let identity = match config.identity.clone() {
-            Some(identity) => identity,
-            None => Identity {
-                certs: tls::generate(config.listen.ip())?,
-                admin_token: ids::hex(&mut rand::rng(), 32),
-                readonly_token: ids::hex(&mut rand::rng(), 32),
-            },
+        let data_dir = match &config.data_dir {
+            Some(dir) => Some(Arc::new(data_dir::DataDir::open(dir)?)),
+            None => None,
         };
-        let certs = identity.certs.clone();
+        let kept = match &data_dir {
+            Some(dir) => dir.load_identity()?,
+            None => None,
+        };
+        let identity = match kept.clone().or(config.identity.clone()) {
+            Some(identity) => identity,
+            None => Identity::generate()?,
+        };
+        // Everything is read before anything is written: a damaged file stops the start
+        // with the directory as it was.
+        let saved = match &data_dir {
+            Some(dir) => dir.read_objects()?,
+            None => None,
+        };
+        if let Some(dir) = &data_dir
+            && kept.is_none()
+        {
+            dir.save_identity(&identity)?;
+        }
+        let server_config = identity.authority.serving(config.listen.ip())?;
         let (start, day_shift) = match config.start {
             Some(start) => (start, chrono::Duration::zero()),
             None => {
                 // Whole seconds, as timestamps are: a fraction would move some of them.
                 let now = chrono::Utc::now();
                 let now = chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-                (now, now - played_day())
+                // Never before the saved run's time (a fast clock runs ahead of real time):
+                // timestamps and ages must not go backwards across a restart.
+                let start = saved.as_ref().map_or(now, |saved| saved.time.max(now));
+                (start, now - played_day())
             }
         };
+        // Restored objects have lived already: no warm-up.
         let warm_up = match config.scenario {
-            Scenario::Platform { .. } => chrono::Duration::hours(scenario::WARM_UP_HOURS),
+            Scenario::Platform { .. } if saved.is_none() => {
+                chrono::Duration::hours(scenario::WARM_UP_HOURS)
+            }
             _ => chrono::Duration::zero(),
         };
         // The warm-up plays on a standing clock that ends at `start`; then it runs, if asked.
         let clock = clock::SimClock::manual(start - warm_up, day_shift);
-        let (admin_token, readonly_token) = (identity.admin_token, identity.readonly_token);
+        // A restored run draws other names and uids than the run that made its objects
+        // (same seed, same draws): the saved resourceVersion differs from run to run.
+        let draws = config.seed ^ saved.as_ref().map_or(0, |saved| saved.rv);
         let state = Arc::new(ApiState::new(
-            admin_token.clone(),
-            readonly_token.clone(),
+            identity.admin_token.clone(),
+            identity.readonly_token.clone(),
             config.max_inflight,
             Arc::new(clock),
-            config.seed,
+            draws,
         )?);
-        seed::populate(&state, &config)?;
+        match (&data_dir, saved) {
+            (Some(dir), Some(saved)) => dir.restore(saved, &state)?,
+            _ => seed::populate(&state, &config)?,
+        }
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let _ = state.address.set(addr);
         let server = tokio::spawn(api::serve(
             listener,
-            certs.server_config.clone(),
+            server_config,
             state.clone(),
             config.patience,
         ));
@@ -167,12 +207,13 @@ impl Sim {
             state.clock.start_running(config.speed);
             tokio::spawn(controllers::run(state.clone(), controllers.clone()));
         }
+        if let Some(dir) = &data_dir {
+            tokio::spawn(data_dir::keep_saving(dir.clone(), state.clone()));
+        }
         Ok(Sim {
             addr,
-            ca_pem: certs.ca_pem.clone(),
-            certs,
-            admin_token,
-            readonly_token,
+            identity,
+            data_dir,
             state,
             controllers,
             server,
@@ -189,7 +230,7 @@ impl Sim {
 
     /// The CA (PEM) that signed the server's certificate: what a client trusts it by.
     pub fn ca_pem(&self) -> &str {
-        &self.ca_pem
+        &self.identity.authority.cert_pem
     }
 
     /// Ends every open watch with 410 Gone (a watch fallen out of the server's window).
@@ -199,11 +240,7 @@ impl Sim {
 
     /// The certificates and tokens, to start another run that clients of this one trust.
     pub fn identity(&self) -> Identity {
-        Identity {
-            certs: self.certs.clone(),
-            admin_token: self.admin_token.clone(),
-            readonly_token: self.readonly_token.clone(),
-        }
+        self.identity.clone()
     }
 
     /// The next `count` requests are answered with `code` (see `ApiState::inject_errors`).
@@ -224,9 +261,9 @@ impl Sim {
     pub fn kubeconfig_yaml(&self) -> String {
         kubeconfig::render(
             &self.url(),
-            &self.ca_pem,
-            &self.admin_token,
-            &self.readonly_token,
+            self.ca_pem(),
+            &self.identity.admin_token,
+            &self.identity.readonly_token,
         )
     }
 
@@ -317,13 +354,19 @@ fn played_day() -> chrono::DateTime<chrono::Utc> {
 
 impl Sim {
     /// Ends every open watch and connection and stops accepting, then waits (a few seconds
-    /// at most) for the server to wind down: a graceful stop, as on SIGTERM.
-    pub async fn shut_down(&self) {
+    /// at most) for the server to wind down, and saves the objects to the data dir, if
+    /// any: a graceful stop, as on SIGTERM. (Dropping a Sim does not save.)
+    pub async fn shut_down(&self) -> anyhow::Result<()> {
         self.state.shutdown.cancel();
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
         while !self.server.is_finished() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        if let Some(dir) = &self.data_dir {
+            let (dir, state) = (dir.clone(), self.state.clone());
+            tokio::task::spawn_blocking(move || dir.save_objects(&state)).await??;
+        }
+        Ok(())
     }
 }
 

@@ -301,6 +301,40 @@ impl Store {
         state.history.clear();
     }
 
+    /// Every object's JSON, kind by kind, read at one instant, with the resourceVersion
+    /// the store had then: what a data dir saves. Cheap under the lock (shared bytes).
+    pub fn snapshot(&self) -> (u64, Vec<Bytes>) {
+        let state = self.read();
+        let mut kinds: Vec<_> = state.kinds.iter().collect();
+        // Custom resources' definitions first, so a reader can serve their kinds before
+        // it meets their objects; then a stable order, for files that diff well.
+        kinds.sort_by_key(|(key, _)| (key.plural != "customresourcedefinitions", *key));
+        let objects = kinds
+            .into_iter()
+            .flat_map(|(_, objects)| objects.values().map(|o| o.json.clone()))
+            .collect();
+        (state.rv, objects)
+    }
+
+    /// Puts back what an earlier run saved, as it was (uids, resourceVersions, timestamps),
+    /// without recording changes: no watch can have started yet. The counter continues from
+    /// `rv` (or the highest object's, if higher) and the history starts there, so every
+    /// later write gets a greater resourceVersion and a watch from before gets 410 Gone.
+    pub fn restore(&self, rv: u64, objects: Vec<(Arc<ResourceType>, u64, Value)>) {
+        let mut state = self.write();
+        state.rv = rv;
+        for (rt, object_rv, object) in objects {
+            let stored = Arc::new(index(&rt, &object, object_rv));
+            let key = rt.store_key();
+            state.index_owners(&key, &stored, true);
+            state.rv = state.rv.max(object_rv);
+            let slot = (stored.namespace.clone(), stored.name.clone());
+            state.kinds.entry(key).or_default().insert(slot, stored);
+        }
+        state.compacted_rv = state.rv;
+        state.history.clear();
+    }
+
     pub fn logs(&self, uid: &str) -> String {
         self.read().logs.get(uid).cloned().unwrap_or_default()
     }
