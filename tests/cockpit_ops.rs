@@ -420,7 +420,7 @@ async fn preview_and_confirm(app: &mut App, client: &kube::Client) -> String {
 
 #[tokio::test]
 async fn drain_from_the_nodes_view_evicts_and_the_view_shows_the_node_cordoned() {
-    let (_sim, client, mut updates, _watch, mut app) = serving_v2().await;
+    let (sim, client, mut updates, _watch, mut app) = serving_v2().await;
     let node = app
         .snapshot
         .pods
@@ -452,6 +452,8 @@ async fn drain_from_the_nodes_view_evicts_and_the_view_shows_the_node_cordoned()
         "{:?}",
         app.message
     );
+    // The evicted pod stops (Terminating), then the kubelet removes it.
+    sim.advance(Duration::from_secs(2));
     let after = until(&mut updates, |s| {
         s.nodes.get("", &node).is_some_and(|n| n.unschedulable)
             && !s

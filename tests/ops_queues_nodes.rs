@@ -77,10 +77,13 @@ async fn drain_cordons_evicts_and_the_jobs_pod_comes_back_elsewhere() {
     );
     assert!(cordoned(nodes.get(&node).await.expect("node")));
     let pods: Api<Pod> = Api::namespaced(client.clone(), "training");
-    assert!(pods.get_opt(&evicted).await.expect("get").is_none());
+    // Evicted as deleted: Terminating until the kubelet has stopped it.
+    let terminating = pods.get(&evicted).await.expect("still stopping");
+    assert!(terminating.metadata.deletion_timestamp.is_some());
 
     // The Job controller makes a new pod; the scheduler keeps it off the cordoned node.
     p.sim.advance(Duration::from_secs(30));
+    assert!(pods.get_opt(&evicted).await.expect("get").is_none());
     let after = pods_of_job(&p.sim, "finetune-llm-r2").await;
     let replacement: Vec<&Pod> = after
         .iter()

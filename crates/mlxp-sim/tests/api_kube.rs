@@ -1661,3 +1661,84 @@ async fn an_object_with_finalizers_is_marked_and_goes_when_the_last_is_taken_off
     .unwrap();
     assert!(cms.get_opt("held").await.unwrap().is_none());
 }
+
+/// A pod bound to a node, as the scheduler leaves it.
+fn bound_pod(name: &str, grace: Option<i64>) -> Pod {
+    serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"nodeName": "gke-mlxp-system-3a02-2", "terminationGracePeriodSeconds": grace,
+                 "containers": [{"name": "c", "image": "busybox"}]},
+    }))
+    .expect("pod")
+}
+
+#[tokio::test]
+async fn a_pod_on_a_node_terminates_gracefully_and_a_namespace_waits_for_its_contents() {
+    let (sim, client) = start().await;
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let scratch: Namespace =
+        serde_json::from_value(json!({"metadata": {"name": "scratch"}})).expect("namespace");
+    namespaces
+        .create(&PostParams::default(), &scratch)
+        .await
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "scratch");
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "scratch");
+    for (name, grace) in [("slow", Some(45)), ("plain", None)] {
+        pods.create(&PostParams::default(), &bound_pod(name, grace))
+            .await
+            .unwrap();
+    }
+    cms.create(
+        &PostParams::default(),
+        &config_map("c", json!({}), json!({})),
+    )
+    .await
+    .unwrap();
+    let now = sim.state().clock.now();
+
+    // DELETE marks it: gone within its grace (45 s), Terminating meanwhile.
+    pods.delete("slow", &DeleteParams::default()).await.unwrap();
+    let marked = pods.get("slow").await.expect("still there");
+    let meta = &marked.metadata;
+    assert_eq!(meta.deletion_grace_period_seconds, Some(45));
+    let deadline = serde_json::to_value(&meta.deletion_timestamp).expect("json");
+    assert_eq!(
+        deadline,
+        json!(mlxp_sim::clock::timestamp(
+            now + chrono::Duration::seconds(45)
+        ))
+    );
+    // The namespace: Terminating, emptied of all but the pods still stopping, closed to
+    // new content.
+    namespaces
+        .delete("scratch", &DeleteParams::default())
+        .await
+        .unwrap();
+    let ns = namespaces.get("scratch").await.expect("still there");
+    assert_eq!(
+        ns.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    assert!(cms.get_opt("c").await.unwrap().is_none());
+    let plain = pods.get("plain").await.expect("stopping");
+    assert_eq!(plain.metadata.deletion_grace_period_seconds, Some(30));
+    let refused = api_error(
+        cms.create(
+            &PostParams::default(),
+            &config_map("late", json!({}), json!({})),
+        )
+        .await,
+    );
+    assert_status(&refused, 403, "Forbidden");
+    assert_eq!(
+        refused.message,
+        "configmaps \"late\" is forbidden: unable to create new content in namespace scratch because it is being terminated"
+    );
+
+    // The containers stop within a second of SIGTERM: the pods go, then the namespace.
+    sim.advance(Duration::from_secs(2));
+    assert!(pods.get_opt("slow").await.unwrap().is_none());
+    assert!(pods.get_opt("plain").await.unwrap().is_none());
+    assert!(namespaces.get_opt("scratch").await.unwrap().is_none());
+}

@@ -71,7 +71,19 @@ pub fn evict(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
             }
         }
         if !dry_run {
-            remove(tx, &ctx.state, &registry, &ctx.rt, &pod, Propagation::Cascade);
+            // Evicted as deleted: gracefully when it runs on a node.
+            let options = &eviction["deleteOptions"];
+            match super::graceful::pod_grace(&pod_value, options) {
+                Some(grace) => {
+                    let now = ctx.state.clock.now();
+                    if let Some(marked) = super::graceful::terminating(&pod_value, now, grace) {
+                        tx.put(&ctx.rt, marked);
+                    }
+                }
+                None => {
+                    remove(tx, &ctx.state, &registry, &ctx.rt, &pod, Propagation::Cascade);
+                }
+            }
         }
         Ok(())
     })?;

@@ -219,8 +219,16 @@ fn insert_new(
 ) -> Result<Value, ApiError> {
     let name = meta_str(&object, "name").unwrap_or("").to_string();
     let namespace = meta_str(&object, "namespace").unwrap_or("").to_string();
-    if rt.namespaced && tx.get(&namespaces_key(), "", &namespace).is_none() {
-        return Err(ApiError::not_found("", "namespaces", &namespace));
+    if rt.namespaced {
+        match tx.get(&namespaces_key(), "", &namespace) {
+            None => return Err(ApiError::not_found("", "namespaces", &namespace)),
+            Some(ns) if super::namespaces::terminating(&ns.value()) => {
+                return Err(super::namespaces::refuse_new_content(
+                    &rt.plural, &name, &namespace,
+                ));
+            }
+            Some(_) => {}
+        }
     }
     if tx.get(&rt.store_key(), &namespace, &name).is_some() {
         return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
@@ -831,6 +839,24 @@ pub fn delete(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
             return Err(ApiError::conflict(&ctx.rt.group, &ctx.rt.plural, &name));
         }
         let value = current.value();
+        if ctx.rt.group.is_empty() && ctx.rt.kind == "Namespace" {
+            if dry_run {
+                return Ok(current);
+            }
+            let registry = ctx.state.registry().clone();
+            return Ok(super::namespaces::delete(
+                tx, &ctx.state, &registry, &ctx.rt, &current,
+            ));
+        }
+        let pod = ctx.rt.group.is_empty() && ctx.rt.kind == "Pod";
+        if let Some(grace) = super::graceful::pod_grace(&value, &options).filter(|_| pod) {
+            // Terminating: the kubelet removes it once its containers have stopped.
+            let now = ctx.state.clock.now();
+            return Ok(match super::graceful::terminating(&value, now, grace) {
+                Some(marked) if !dry_run => tx.put(&ctx.rt, marked),
+                _ => current,
+            });
+        }
         if super::finalizers::holds(&value) {
             // Marked, not removed: it goes when its finalizers are taken off.
             let now = crate::clock::timestamp(ctx.state.clock.now());

@@ -73,6 +73,15 @@ impl Kubelet {
                     .to_string(),
                 pod["metadata"]["name"].as_str().unwrap_or("").to_string(),
             );
+            // Terminating: removed once its containers have stopped (the final delete).
+            if let Some(at) = crate::api::graceful::kubelet_removes_at(&pod) {
+                if now >= at {
+                    changed += usize::from(state.delete_object("", "pods", &key.1, &key.2));
+                } else {
+                    self.queue.after(at, key);
+                }
+                continue;
+            }
             let uid = pod["metadata"]["uid"].as_str().unwrap_or("").to_string();
             let mut lines = self.epoch_lines(&pod, &uid, now);
             lines.push_str(&self.access_lines(state, &pod, &uid, now));

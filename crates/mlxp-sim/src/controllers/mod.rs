@@ -21,6 +21,7 @@ pub mod kubelet;
 pub mod kueue;
 pub mod kueue_io;
 mod mirror;
+mod namespaces;
 pub mod nodepools;
 mod podgc;
 mod queue;
@@ -107,6 +108,7 @@ impl Controllers {
             + self.node_pools.reconcile(state, now)
             + self.pod_gc.reconcile(state)
             + self.kubelet.reconcile(state, now)
+            + namespaces::reconcile(state)
     }
 
     /// Runs passes until nothing changes (bounded): what tests call after moving the clock.
