@@ -566,6 +566,14 @@ async fn typed_creates(k: &Kubectl, sim: &Sim) {
         ])
         .await;
     assert_eq!(defaults, "RollingUpdate 10 default-scheduler");
+    // The protobuf body's empty metadata strings are not kept (the apiserver shows none).
+    let yaml = k
+        .ok(&["get", "deployment", "web", "-n", "serving", "-o", "yaml"])
+        .await;
+    assert!(
+        !yaml.contains("selfLink") && !yaml.contains("generateName"),
+        "{yaml}"
+    );
     let phases = || async {
         k.ok(&[
             "get",

@@ -131,6 +131,9 @@ fn stored_response(code: StatusCode, stored: &StoredObject, warnings: &[String])
 /// Sets the namespace from the URL (checking the body agrees), or clears it for cluster kinds.
 fn place(rt: &ResourceType, object: &mut Value, namespace: &str) -> Result<(), ApiError> {
     let meta = meta_mut(object);
+    // Go zero values a protobuf body carries (`generateName: ""`, `selfLink: ""`) and a
+    // JSON body's nulls are unset to the apiserver, which never shows them.
+    meta.retain(|_, v| !(v.is_null() || v.as_str() == Some("")));
     if rt.namespaced {
         match meta.get("namespace").and_then(Value::as_str) {
             Some(ns) if !ns.is_empty() && ns != namespace => {

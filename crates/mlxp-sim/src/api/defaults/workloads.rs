@@ -19,13 +19,19 @@ fn template(spec: &mut Map<String, Value>) {
     let Some(template) = spec.get_mut("template").and_then(Value::as_object_mut) else {
         return;
     };
-    if let Some(meta) = template.get_mut("metadata").and_then(Value::as_object_mut)
-        && meta
+    if let Some(meta) = template.get_mut("metadata").and_then(Value::as_object_mut) {
+        if meta
             .get("creationTimestamp")
             .and_then(Value::as_str)
             .is_some_and(|t| t.starts_with("1970-01-01T00:00:00") || t.starts_with("0001-01-01"))
-    {
-        meta.insert("creationTimestamp".into(), Value::Null);
+        {
+            meta.insert("creationTimestamp".into(), Value::Null);
+        }
+        // A protobuf body's other Go zero values (`name: ""`, `generation: 0` …) are unset
+        // to the apiserver, which shows none of them.
+        meta.retain(|key, v| {
+            key == "creationTimestamp" || !(v.as_str() == Some("") || v.as_i64() == Some(0))
+        });
     }
     if let Some(pod_spec) = template.get_mut("spec").and_then(Value::as_object_mut) {
         pod::pod_spec(pod_spec);
@@ -178,7 +184,8 @@ mod tests {
         // What `kubectl create deployment` sends (as JSON): Go zero values throughout.
         let mut d = json!({"metadata": {"name": "web"},
             "spec": {"replicas": 2, "strategy": {"type": ""}, "template": {
-                "metadata": {"creationTimestamp": "1970-01-01T00:00:00Z", "labels": {"app": "web"}},
+                "metadata": {"creationTimestamp": "1970-01-01T00:00:00Z", "labels": {"app": "web"},
+                             "name": "", "selfLink": "", "generation": 0},
                 "spec": {"schedulerName": "", "containers": [{"name": "nginx", "image": "nginx", "imagePullPolicy": ""}]}}}});
         deployment(&mut d);
         let spec = &d["spec"];
@@ -190,6 +197,11 @@ mod tests {
         assert_eq!(spec["revisionHistoryLimit"], 10);
         assert_eq!(spec["progressDeadlineSeconds"], 600);
         assert!(spec["template"]["metadata"]["creationTimestamp"].is_null());
+        assert_eq!(
+            spec["template"]["metadata"],
+            json!({"creationTimestamp": null, "labels": {"app": "web"}}),
+            "the other zero values gone"
+        );
         assert_eq!(
             spec["template"]["spec"]["schedulerName"],
             "default-scheduler"
