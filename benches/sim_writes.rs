@@ -4,6 +4,9 @@
 //! history is bounded (the newest 100,000 changes, as etcd compacts), so the RSS grows
 //! while the window fills and then stays where it is.
 
+#[path = "common/rss.rs"]
+#[allow(dead_code)]
+mod rss;
 #[path = "common/sim_process.rs"]
 #[allow(dead_code)]
 mod sim_process;
@@ -25,14 +28,7 @@ fn steps() -> usize {
 }
 
 fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    rss::rss_mib_of(&pid.to_string())
 }
 
 #[tokio::main]

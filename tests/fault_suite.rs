@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,26 +24,6 @@ use mlxp_sim::{Sim, SimConfig};
 const BOUND: Duration = Duration::from_secs(40);
 /// A key that reaches the screen later than this means the UI waited on I/O.
 const FRAME_LIMIT: Duration = Duration::from_secs(1);
-
-fn write_kubeconfig(sim: &Sim, proxy: &FaultProxy, path: &Path) {
-    let yaml = sim
-        .kubeconfig_yaml()
-        .replace(&sim.url(), &format!("https://{}", proxy.addr()));
-    std::fs::write(path, yaml).expect("kubeconfig written");
-}
-
-/// Cordons (or uncordons) a node straight on the cluster, not through the proxy.
-async fn set_unschedulable(sim: &Sim, node: &str, unschedulable: bool) {
-    use kube::api::{Api, Patch, PatchParams};
-    Api::<k8s_openapi::api::core::v1::Node>::all(sim.client(false).await.expect("client"))
-        .patch(
-            node,
-            &PatchParams::default(),
-            &Patch::Merge(serde_json::json!({"spec": {"unschedulable": unschedulable}})),
-        )
-        .await
-        .expect("patched");
-}
 
 fn header(app: &App) -> String {
     let mut terminal =
@@ -121,7 +100,7 @@ async fn the_cockpit_through_every_fault_says_so_and_recovers_by_itself() {
     let prometheus = FaultyPrometheus::start().await;
     let dir = tempfile::tempdir().expect("dir");
     let kubeconfig = dir.path().join("config");
-    write_kubeconfig(&sim, &proxy, &kubeconfig);
+    common::write_kubeconfig_through(&sim, &proxy, &kubeconfig);
     let contexts = Contexts::read(Some(kubeconfig)).expect("kubeconfig");
     let context = contexts.current().expect("current context");
     let client = contexts.connect(&context).await.expect("client");
@@ -170,7 +149,7 @@ async fn the_cockpit_through_every_fault_says_so_and_recovers_by_itself() {
             truncate_after: None,
         });
         cordoned = !cordoned;
-        set_unschedulable(&sim, &node, cordoned).await;
+        common::set_unschedulable(&sim, &node, cordoned).await;
         let shown = driven
             .until("the cordon shown", |app| {
                 live(app)

@@ -4,13 +4,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::proxy::FaultProxy;
-use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, Patch, PatchParams};
 use mlxp::cluster::{ClusterWatch, Contexts, KindName, Snapshot, SourceState};
 use mlxp_sim::Sim;
 
@@ -36,26 +33,6 @@ async fn snapshot_where(
     .unwrap_or_else(|_| panic!("{what} within {BOUND:?}"))
 }
 
-/// The sim's kubeconfig, pointed at the proxy, written where the cockpit reads it.
-fn write_kubeconfig(sim: &Sim, proxy: &FaultProxy, path: &Path) {
-    let yaml = sim
-        .kubeconfig_yaml()
-        .replace(&sim.url(), &format!("https://{}", proxy.addr()));
-    std::fs::write(path, yaml).expect("kubeconfig written");
-}
-
-/// Cordons (or uncordons) a node straight on the cluster, not through the proxy.
-async fn set_unschedulable(sim: &Sim, node: &str, unschedulable: bool) {
-    Api::<Node>::all(sim.client(false).await.expect("direct client"))
-        .patch(
-            node,
-            &PatchParams::default(),
-            &Patch::Merge(serde_json::json!({"spec": {"unschedulable": unschedulable}})),
-        )
-        .await
-        .expect("patched");
-}
-
 fn health_line(snapshot: &Arc<Snapshot>) -> String {
     let screen = common::draw_snapshot(snapshot.clone(), 160, 40);
     screen.lines().nth(1).unwrap_or_default().to_string()
@@ -76,7 +53,7 @@ async fn freeze_cut_and_new_credentials_through_a_proxy() {
     let proxy = FaultProxy::start(sim.addr()).await;
     let dir = tempfile::tempdir().expect("dir");
     let kubeconfig = dir.path().join("config");
-    write_kubeconfig(&sim, &proxy, &kubeconfig);
+    common::write_kubeconfig_through(&sim, &proxy, &kubeconfig);
     let contexts = Contexts::read(Some(kubeconfig.clone())).expect("kubeconfig");
     let context = contexts.current().expect("current context");
     let client = contexts.connect(&context).await.expect("client");
@@ -99,7 +76,7 @@ async fn freeze_cut_and_new_credentials_through_a_proxy() {
         .meta
         .name
         .clone();
-    set_unschedulable(&sim, &node, true).await;
+    common::set_unschedulable(&sim, &node, true).await;
     let blind = snapshot_where(&watch, "the silence noticed", |s| s.api.silent()).await;
     let noticed = frozen_at.elapsed();
     let line = health_line(&blind);
@@ -131,7 +108,7 @@ async fn freeze_cut_and_new_credentials_through_a_proxy() {
     // watch cut short resumes from its resourceVersion) and a change made after it arrives.
     proxy.cut();
     let cut_at = Instant::now();
-    set_unschedulable(&sim, &node, false).await;
+    common::set_unschedulable(&sim, &node, false).await;
     snapshot_where(&watch, "the uncordon after the cut", |s| {
         live(s) && s.nodes.get("", &node).is_some_and(|n| !n.unschedulable)
     })
@@ -163,7 +140,7 @@ async fn freeze_cut_and_new_credentials_through_a_proxy() {
         line.trim()
     );
 
-    write_kubeconfig(&sim, &proxy, &kubeconfig);
+    common::write_kubeconfig_through(&sim, &proxy, &kubeconfig);
     let written_at = Instant::now();
     common::create_job(sim.client(false).await.expect("client"), "after-restart").await;
     let recovered = snapshot_where(&watch, "the new cluster watched", |s| {

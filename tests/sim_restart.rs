@@ -5,27 +5,8 @@
 //! kubectl is looked for as `kubectl.1.33` on PATH and beside the `kubectl` on PATH. Missing:
 //! skipped with a printed reason, or a failure when MLXP_REQUIRE_E2E=1.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
-
-fn find_kubectl(version: &str) -> Option<PathBuf> {
-    let name = format!("kubectl.{version}");
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join(&name);
-        if candidate.is_file() {
-            return Some(candidate);
-        }
-        // The image's kubectl is a link to a dispatcher with the versioned binaries beside it.
-        if let Ok(real) = std::fs::canonicalize(dir.join("kubectl"))
-            && let Some(beside) = real.parent().map(|p| p.join(&name))
-            && beside.is_file()
-        {
-            return Some(beside);
-        }
-    }
-    None
-}
 
 /// `mlxp sim` on `port` keeping its data in `data`, once its kubeconfig is written.
 async fn start_sim(port: u16, kubeconfig: &Path, data: &Path) -> tokio::process::Child {
@@ -95,13 +76,7 @@ async fn kubectl(binary: &Path, kubeconfig: &Path, args: &[&str]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_with_the_first_runs_kubeconfig_finds_its_configmap_after_a_restart() {
-    let Some(kubectl_bin) = find_kubectl("1.33") else {
-        if std::env::var("MLXP_REQUIRE_E2E").as_deref() == Ok("1") {
-            panic!("kubectl.1.33 not found on PATH, and MLXP_REQUIRE_E2E=1 requires it");
-        }
-        eprintln!(
-            "skipped: kubectl.1.33 not found on PATH (set MLXP_REQUIRE_E2E=1 to fail instead)"
-        );
+    let Some(kubectl_bin) = mlxp_sim::testing::kubectl_or_skip("1.33") else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,8 +1,14 @@
-//! This process's resident memory and CPU time, as the benches report them.
+//! Resident memory (this process's or another's) and CPU time, as the benches report them.
 
 /// VmRSS in MiB (0 where /proc is not there).
 pub fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    rss_mib_of("self")
+}
+
+/// VmRSS in MiB of the process `pid` ("self" for this one).
+#[allow(dead_code)]
+pub fn rss_mib_of(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()

@@ -35,3 +35,28 @@ pub fn draw_snapshot(
         .expect("drawn");
     terminal.backend().to_string()
 }
+
+/// `sim`'s kubeconfig, pointed at `proxy` instead, written to `path`.
+pub fn write_kubeconfig_through(
+    sim: &mlxp_sim::Sim,
+    proxy: &proxy::FaultProxy,
+    path: &std::path::Path,
+) {
+    let yaml = sim
+        .kubeconfig_yaml()
+        .replace(&sim.url(), &format!("https://{}", proxy.addr()));
+    std::fs::write(path, yaml).expect("kubeconfig written");
+}
+
+/// Cordons (or uncordons) a node straight on the cluster, not through any proxy.
+pub async fn set_unschedulable(sim: &mlxp_sim::Sim, node: &str, unschedulable: bool) {
+    use kube::api::{Api, Patch, PatchParams};
+    Api::<k8s_openapi::api::core::v1::Node>::all(sim.client(false).await.expect("client"))
+        .patch(
+            node,
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"unschedulable": unschedulable}})),
+        )
+        .await
+        .expect("patched");
+}

@@ -38,20 +38,16 @@ pub fn stable_hex(seed: &str) -> String {
 
 /// A UUID derived from `seed`, the same in every run (a node's system UUID, its boot id).
 pub fn stable_uuid(seed: &str) -> String {
-    let h = stable_hex(seed);
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
+    uuid_of(&stable_hex(seed))
 }
 
 /// A version-4 UUID, as metadata.uid.
 pub fn uid(rng: &mut impl Rng) -> String {
-    let h = hex(rng, 32);
+    uuid_of(&hex(rng, 32))
+}
+
+/// 32 hex digits laid out as a version-4 UUID.
+fn uuid_of(h: &str) -> String {
     format!(
         "{}-{}-4{}-a{}-{}",
         &h[0..8],

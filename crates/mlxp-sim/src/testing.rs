@@ -81,3 +81,39 @@ pub fn dynamic(
     );
     kube::Api::all_with(client.clone(), &resource)
 }
+
+/// `kubectl.VERSION` on PATH, or beside the `kubectl` on PATH (the image's dispatcher).
+pub fn find_kubectl(version: &str) -> Option<std::path::PathBuf> {
+    let name = format!("kubectl.{version}");
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(&name);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        // The image's kubectl is a link to a dispatcher with the versioned binaries beside it.
+        if let Ok(real) = std::fs::canonicalize(dir.join("kubectl"))
+            && let Some(beside) = real.parent().map(|p| p.join(&name))
+            && beside.is_file()
+        {
+            return Some(beside);
+        }
+    }
+    None
+}
+
+/// `find_kubectl`, or None with a printed reason; a failure when MLXP_REQUIRE_E2E=1.
+pub fn kubectl_or_skip(version: &str) -> Option<std::path::PathBuf> {
+    match find_kubectl(version) {
+        Some(path) => Some(path),
+        None if std::env::var("MLXP_REQUIRE_E2E").as_deref() == Ok("1") => {
+            panic!("kubectl.{version} not found on PATH, and MLXP_REQUIRE_E2E=1 requires it")
+        }
+        None => {
+            eprintln!(
+                "skipped: kubectl.{version} not found on PATH (set MLXP_REQUIRE_E2E=1 to fail instead)"
+            );
+            None
+        }
+    }
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
+use mlxp_sim::testing::kubectl_or_skip;
 use mlxp_sim::{Sim, SimConfig};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -18,40 +19,6 @@ fn api_only() -> SimConfig {
     SimConfig {
         manual_clock: true,
         ..SimConfig::default()
-    }
-}
-
-fn find_kubectl(version: &str) -> Option<PathBuf> {
-    let name = format!("kubectl.{version}");
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join(&name);
-        if candidate.is_file() {
-            return Some(candidate);
-        }
-        // The image's kubectl is a link to a dispatcher with the versioned binaries beside it.
-        if let Ok(real) = std::fs::canonicalize(dir.join("kubectl"))
-            && let Some(beside) = real.parent().map(|p| p.join(&name))
-            && beside.is_file()
-        {
-            return Some(beside);
-        }
-    }
-    None
-}
-
-fn kubectl_or_skip(version: &str) -> Option<PathBuf> {
-    match find_kubectl(version) {
-        Some(path) => Some(path),
-        None if std::env::var("MLXP_REQUIRE_E2E").as_deref() == Ok("1") => {
-            panic!("kubectl.{version} not found on PATH, and MLXP_REQUIRE_E2E=1 requires it")
-        }
-        None => {
-            eprintln!(
-                "skipped: kubectl.{version} not found on PATH (set MLXP_REQUIRE_E2E=1 to fail instead)"
-            );
-            None
-        }
     }
 }
 
