@@ -5,8 +5,9 @@
 //! `revisionHistoryLimit`.
 //!
 //! The pods themselves are still counted and placed by [`super::reconcile`]; a ReplicaSet
-//! here records what its pods are (spec.replicas = its live pods), so an old one scaled to
-//! nothing stays as the template to roll back to.
+//! here records what its pods are (spec.replicas = its live pods; the new one, rolled out,
+//! the Deployment's count), so an old one scaled to nothing stays as the template to roll
+//! back to.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -150,7 +151,19 @@ pub fn synced(
     object_at(&mut out, "metadata");
     let min_ready = count(&rs["spec"]["minReadySeconds"]).unwrap_or(0);
     let held = super::pod_counts(pods, min_ready, now);
-    out["spec"]["replicas"] = json!(held.active);
+    let is_new = rs["metadata"]["name"] == new_name(deployment).as_str();
+    // Desired: what the pods are, except that the new one, once no old one holds pods,
+    // wants the Deployment's count even while a lost pod is being replaced.
+    let rolled_out = others
+        .iter()
+        .filter(|o| o["metadata"]["name"] != rs["metadata"]["name"])
+        .all(|o| o["status"]["replicas"].as_i64().unwrap_or(0) == 0);
+    let paused = deployment["spec"]["paused"].as_bool() == Some(true);
+    out["spec"]["replicas"] = match count(&deployment["spec"]["replicas"]) {
+        Some(want) if is_new && rolled_out && !paused => json!(want),
+        None if is_new && rolled_out && !paused => json!(1),
+        _ => json!(held.active),
+    };
     let mut status = Map::new();
     let mut put = |key: &str, n: i64| {
         if n > 0 {
@@ -165,7 +178,7 @@ pub fn synced(
         status.insert("observedGeneration".into(), json!(generation));
     }
     out["status"] = Value::Object(status);
-    if rs["metadata"]["name"] == new_name(deployment).as_str() {
+    if is_new {
         let mine = revision(rs);
         let highest = others
             .iter()

@@ -81,8 +81,9 @@ fn a_replica_set_counts_its_live_pods() {
         pod("Pending", false),
         pod("Succeeded", false),
     ];
+    // Rolled out (no old one holds pods): it wants the Deployment's 4 while 3 live.
     let synced = synced(&d, &rs, &[], &pods, now()).expect("changed");
-    assert_eq!(synced["spec"]["replicas"], 3);
+    assert_eq!(synced["spec"]["replicas"], 4);
     assert_eq!(
         synced["status"],
         json!({"replicas": 3, "fullyLabeledReplicas": 3, "readyReplicas": 1,
@@ -92,6 +93,11 @@ fn a_replica_set_counts_its_live_pods() {
         super::synced(&d, &synced, &[], &pods, now()).is_none(),
         "already in sync"
     );
+    // Mid-rollout (an old one still holds a pod): what its pods are.
+    let mut old = stored(to_create(&deployment("web:0"), &[]).expect("none yet"));
+    old["status"]["replicas"] = json!(1);
+    let mid = super::synced(&d, &rs, &[old], &pods, now()).expect("changed");
+    assert_eq!(mid["spec"]["replicas"], 3);
 }
 
 #[test]
