@@ -598,6 +598,24 @@ async fn typed_creates(k: &Kubectl, sim: &Sim) {
         "the Job's own pod: {}",
         picked.stderr
     );
+    // `echo hi` ends as it would: the Job completes and its log is what echo printed.
+    let complete = "{.status.succeeded}";
+    for _ in 0..24 {
+        if k.ok(&["get", "job", "once", "-o", &format!("jsonpath={complete}")])
+            .await
+            == "1"
+        {
+            break;
+        }
+        sim.advance(Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        k.ok(&["get", "job", "once", "-o", &format!("jsonpath={complete}")])
+            .await,
+        "1"
+    );
+    assert_eq!(k.ok(&["logs", "job/once"]).await, "hi\n");
     let service = [
         "create",
         "service",
@@ -754,7 +772,7 @@ async fn log_options(k: &Kubectl) {
             "jsonpath={range .items[*]}{.metadata.namespace} {.metadata.name} {.spec.containers[-1:].name}{\"\\n\"}{end}",
         ])
         .await;
-    // The first running pod with something in its log.
+    // The first pod with a line of more than 10 bytes in its log (`--limit-bytes=10` cuts it).
     let mut found = None;
     for entry in listing.lines() {
         let [ns, pod, container] = entry.split(' ').collect::<Vec<_>>()[..] else {
@@ -772,7 +790,8 @@ async fn log_options(k: &Kubectl) {
                 "--timestamps",
             ])
             .await;
-        if last.ok && !last.stdout.trim().is_empty() {
+        let line = last.stdout.trim().split_once(' ').map_or("", |(_, l)| l);
+        if last.ok && line.len() > 10 {
             found = Some((
                 ns.to_string(),
                 pod.to_string(),

@@ -268,6 +268,7 @@ pub fn next_due(pod: &Value, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
                 });
             let end_at = annotation(pod, DURATION)
                 .and_then(parse_duration)
+                .or_else(|| super::commands::of_pod(pod).map(|run| Duration::seconds(run.seconds)))
                 .map(|d| since + d);
             // A training run also logs each epoch as it ends.
             let next_epoch = training_run(pod).and_then(|(since, run_for)| {
@@ -357,22 +358,34 @@ pub fn step(pod: &Value, now: DateTime<Utc>) -> Option<Value> {
                 pod["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
                     .as_str()
                     .and_then(parse)?;
-            if let Some(run_for) = annotation(pod, DURATION).and_then(parse_duration)
-                && now >= running_since + run_for
-            {
-                let failed = annotation(pod, FAIL) == Some("true");
-                let message = termination_message(pod, failed);
+            let command = super::commands::of_pod(pod);
+            let ends = match (annotation(pod, DURATION).and_then(parse_duration), &command) {
+                (Some(run_for), _) => Some(running_since + run_for),
+                (None, Some(run)) => Some(running_since + Duration::seconds(run.seconds)),
+                (None, None) => None,
+            };
+            if ends.is_some_and(|end| now >= end) {
+                let (exit_code, message) = match &command {
+                    Some(run) if annotation(pod, DURATION).is_none() => (run.exit_code, None),
+                    _ => {
+                        let failed = annotation(pod, FAIL) == Some("true");
+                        (i64::from(failed), Some(termination_message(pod, failed)))
+                    }
+                };
+                let failed = exit_code != 0;
                 let finished = timestamp(now);
                 status["phase"] = json!(if failed { "Failed" } else { "Succeeded" });
                 set_condition(status, "Ready", false, now);
                 set_condition(status, "ContainersReady", false, now);
-                let state = json!({"terminated": {
-                    "exitCode": if failed { 1 } else { 0 },
+                let mut state = json!({"terminated": {
+                    "exitCode": exit_code,
                     "reason": if failed { "Error" } else { "Completed" },
-                    "message": message,
                     "startedAt": timestamp(running_since),
                     "finishedAt": finished,
                 }});
+                if let Some(message) = message {
+                    state["terminated"]["message"] = json!(message);
+                }
                 status["containerStatuses"] = json!(
                     containers
                         .iter()
@@ -467,6 +480,16 @@ fn log_for_transition(old: &Value, new: &Value, now: DateTime<Utc>) -> String {
     let after = new["status"]["phase"].as_str().unwrap_or("Pending");
     let ts = timestamp(now);
     let training = annotation(new, DURATION).is_some();
+    if !training && let Some(run) = super::commands::of_pod(new) {
+        // A known command's log is what it printed.
+        return match (after, run.output) {
+            ("Succeeded" | "Failed", Some(output)) => output
+                .lines()
+                .map(|line| format!("{ts} {line}\n"))
+                .collect(),
+            _ => String::new(),
+        };
+    }
     match (before, after) {
         ("Pending", "Running") if training => format!(
             "{ts} loading dataset shards from object storage\n{ts} starting training on {} GPU(s)\n",

@@ -7,6 +7,7 @@
 //! `hpa`, `cronjob` (with `cron`, its schedules), `kueue` and `scheduling`. `kubelet`,
 //! `nodepools` and `gateway` are small enough to be one file each.
 
+mod commands;
 pub mod cron;
 pub mod cronjob;
 pub mod cronjob_io;
