@@ -6,7 +6,9 @@
 //!   cargo bench --bench cockpit            (MLXP_BENCH_SCALE=large|small for other sizes,
 //!                                           MLXP_BENCH_PODS=N for N pods and nothing else,
 //!                                           MLXP_BENCH_SYNC_ONLY=1 for the two syncs alone,
-//!                                           MLXP_BENCH_IDLE_ONLY=1 for the idle phase alone)
+//!                                           MLXP_BENCH_IDLE_ONLY=1 for the idle phase alone,
+//!                                           MLXP_BENCH_KINDS=1 for each kind's share of the
+//!                                           heap after the sync, then stop)
 //!
 //! MLXP_BENCH_IDLE_ONLY=1 skips everything but the idle phase (the sim's clock is paused as
 //! soon as it has seeded), to iterate on the idle figures without the minutes of the phases
@@ -37,6 +39,12 @@ const IDLE: Duration = Duration::from_secs(60);
 #[path = "common/rss.rs"]
 mod rss;
 use rss::{cpu_seconds, rss_mib};
+#[path = "common/heap.rs"]
+mod heap;
+use heap::live_mib;
+
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
 
 fn key(text: &str) -> mlxp::tui::keys::Key {
     use std::str::FromStr;
@@ -218,7 +226,41 @@ async fn measure(client: kube::Client, sync_only: bool) -> anyhow::Result<()> {
         snapshot.jobs.len(),
         snapshot.workloads.len()
     );
-    println!("RSS after sync: {:.0} MiB", rss_mib());
+    println!(
+        "RSS after sync: {:.0} MiB (live heap {:.0} MiB)",
+        rss_mib(),
+        live_mib()
+    );
+    if std::env::var_os("MLXP_BENCH_KINDS").is_some() {
+        macro_rules! cost {
+            ($name:literal, $kind:expr) => {{
+                let before = live_mib();
+                let copy: Vec<_> = $kind
+                    .items
+                    .iter()
+                    .map(|(k, v)| (k.clone(), (**v).clone()))
+                    .collect();
+                println!(
+                    "{}: {} objects, deep copy {:.1} MiB",
+                    $name,
+                    copy.len(),
+                    live_mib() - before
+                );
+                drop(copy);
+            }};
+        }
+        cost!("nodes", snapshot.nodes);
+        cost!("pods", snapshot.pods);
+        cost!("jobs", snapshot.jobs);
+        cost!("workloads", snapshot.workloads);
+        cost!("events", snapshot.events);
+        cost!("deployments", snapshot.deployments);
+        cost!("model_versions", snapshot.model_versions);
+        let before = live_mib();
+        drop(app);
+        println!("app dropped: {:.1} MiB freed", before - live_mib());
+        return Ok(());
+    }
     if sync_only {
         return Ok(());
     }
@@ -269,6 +311,11 @@ async fn measure(client: kube::Client, sync_only: bool) -> anyhow::Result<()> {
         "key → frame, first visit of each view (ms): {}",
         first_visits.join(", ")
     );
+    println!(
+        "after every view: RSS {:.0} MiB (live heap {:.0} MiB)",
+        rss_mib(),
+        live_mib()
+    );
 
     history(&mut app, &snapshot);
     key_to_frame(&mut app, &mut terminal, &mut updates).await?;
@@ -297,11 +344,12 @@ async fn measure(client: kube::Client, sync_only: bool) -> anyhow::Result<()> {
         let events = watch.latest().events() - events_before;
         let cpu = cpu_seconds() - cpu_before;
         println!(
-            "under churn ({seconds:.0} s, {} redrawn per snapshot): {:.0} watch events/s, CPU {:.1} % of one core, RSS {:.0} MiB",
+            "under churn ({seconds:.0} s, {} redrawn per snapshot): {:.0} watch events/s, CPU {:.1} % of one core, RSS {:.0} MiB (live heap {:.0} MiB)",
             view.title(),
             events as f64 / seconds,
             cpu / seconds * 100.0,
-            rss_mib()
+            rss_mib(),
+            live_mib()
         );
     }
     Ok(())
@@ -411,7 +459,7 @@ fn history(app: &mut App, snapshot: &mlxp::cluster::Snapshot) {
     let start = chrono::Utc::now();
     let template = gpu_frame(snapshot, start);
     let gpus = template.gpus.len();
-    let before = rss_mib();
+    let before = (rss_mib(), live_mib());
     let mut times = Vec::new();
     for i in 0..mlxp::tui::history::KEEP {
         let mut frame = template.clone();
@@ -422,12 +470,14 @@ fn history(app: &mut App, snapshot: &mlxp::cluster::Snapshot) {
     }
     times.sort();
     println!(
-        "metrics history: {} GPUs × {} frames, a frame recorded (and the view rebuilt) p50 {:.1} ms p99 {:.1} ms; RSS {:.0} → {:.0} MiB (the frame itself included)",
+        "metrics history: {} GPUs × {} frames, a frame recorded (and the view rebuilt) p50 {:.1} ms p99 {:.1} ms; RSS {:.0} → {:.0} MiB, live heap {:.0} → {:.0} MiB (the frame itself included)",
         gpus,
         mlxp::tui::history::KEEP,
         percentile(&times, 0.5).as_secs_f64() * 1000.0,
         percentile(&times, 0.99).as_secs_f64() * 1000.0,
-        before,
-        rss_mib()
+        before.0,
+        rss_mib(),
+        before.1,
+        live_mib()
     );
 }

@@ -168,12 +168,12 @@ pub fn jobs(snapshot: &Snapshot) -> Vec<Job> {
                 JobState::Queued => waiting.get(&(ns, name)).map(|r| r.to_string()),
                 JobState::Pending => snapshot
                     .pods_of_job(ns, name)
-                    .find_map(|p| p.unschedulable.clone()),
+                    .find_map(|p| p.unschedulable.as_deref().map(str::to_string)),
                 JobState::Failed => j.failure(),
                 JobState::Running | JobState::Succeeded => None,
             };
             Job {
-                namespace: j.meta.namespace.clone(),
+                namespace: j.meta.namespace.to_string(),
                 name: j.meta.name.clone(),
                 model: j.meta.label("mlxp.io/model").map(String::from),
                 queue: j.queue().map(String::from),
@@ -275,7 +275,7 @@ pub fn models(snapshot: &Snapshot, metrics: Option<&MetricsFrame>) -> Vec<ModelV
                     .find(|q| q.model == v.model && q.version == v.version)
             });
             ModelVersion {
-                namespace: v.meta.namespace.clone(),
+                namespace: v.meta.namespace.to_string(),
                 model: v.model.clone(),
                 version: v.version.clone(),
                 stage: v.stage.clone(),
@@ -337,7 +337,7 @@ pub fn canaries(snapshot: &Snapshot, metrics: Option<&MetricsFrame>) -> Vec<Cana
                 })
                 .collect();
             Canary {
-                namespace: ns,
+                namespace: ns.to_string(),
                 model,
                 route: route.meta.name.clone(),
                 versions,

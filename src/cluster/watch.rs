@@ -19,6 +19,7 @@ use futures::TryStreamExt;
 use imbl::OrdMap;
 use kube::core::params::{ListParams, WatchParams};
 use kube::core::{Request, WatchEvent};
+use mlxp_core::snapshot::ObjectKey;
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -425,7 +426,7 @@ async fn list<T: Watched + Clone>(
     kind: KindName,
     heard: &Heard,
     page: u32,
-) -> Result<(OrdMap<(String, String), Arc<T>>, String), Failure> {
+) -> Result<(OrdMap<ObjectKey, Arc<T>>, String), Failure> {
     let request = Request::new(kind.path());
     let mut items = OrdMap::new();
     let mut token: Option<String> = None;
@@ -449,7 +450,7 @@ async fn read_page<T: Watched + Clone>(
     client: &kube::Client,
     http: hyper::Request<Vec<u8>>,
     heard: &Heard,
-    items: &mut OrdMap<(String, String), Arc<T>>,
+    items: &mut OrdMap<ObjectKey, Arc<T>>,
 ) -> Result<PageHead, Failure> {
     use futures::AsyncBufReadExt;
     let body = client.request_stream(http).await?;
@@ -490,7 +491,7 @@ async fn read_page<T: Watched + Clone>(
     serde_json::from_slice(&head).map_err(failing)
 }
 
-fn insert<T: Watched>(items: &mut OrdMap<(String, String), Arc<T>>, page: Vec<T>) {
+fn insert<T: Watched>(items: &mut OrdMap<ObjectKey, Arc<T>>, page: Vec<T>) {
     for item in page {
         let meta = item.meta();
         items.insert((meta.namespace.clone(), meta.name.clone()), Arc::new(item));

@@ -103,14 +103,14 @@ pub fn fit_widths(table: &Table, width: u16) -> Vec<Option<u16>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::table::{Column, Row};
+    use crate::tui::table::{Column, Labels, Row};
 
     fn row(cells: &[&str]) -> Row {
         Row {
             key: cells[0].into(),
             cells: cells.iter().map(|c| c.to_string()).collect(),
             slot: None,
-            labels: Vec::new(),
+            labels: Labels::default(),
         }
     }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use regex::{Regex, RegexBuilder};
 
 use super::theme::Slot;
+pub use mlxp_core::domain::objects::Labels;
 use mlxp_core::domain::selector::LabelSelector;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +65,7 @@ pub struct Row {
     /// The row's colour (a status, a GPU heat) or None for plain text.
     pub slot: Option<Slot>,
     /// Labels of the object, for `-l` filters.
-    pub labels: Vec<(String, String)>,
+    pub labels: Labels,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -109,12 +110,7 @@ impl Filter {
     fn keeps(&self, row: &Row) -> bool {
         match self {
             Filter::Text(regex) => row.cells.iter().any(|c| regex.is_match(c)),
-            Filter::Labels(selector) => selector.matches(|key| {
-                row.labels
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .map(|(_, v)| v.as_str())
-            }),
+            Filter::Labels(selector) => selector.matches(|key| row.labels.get(key)),
         }
     }
 }
@@ -219,7 +215,7 @@ mod tests {
             key: name.into(),
             cells: vec![name.into(), gpus.into()],
             slot: None,
-            labels: vec![("mlxp.io/pool".into(), pool.into())],
+            labels: [("mlxp.io/pool", pool)].into_iter().collect(),
         };
         Table::new(
             vec![Column::text("NAME"), Column::number("GPUS")],

@@ -111,10 +111,13 @@ mod tests {
                     "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}},
             }))
             .expect("node");
-            snapshot
-                .nodes
-                .items
-                .insert((String::new(), name.to_string()), Arc::new(node));
+            snapshot.nodes.items.insert(
+                (
+                    crate::domain::objects::SharedStr::default(),
+                    name.to_string(),
+                ),
+                Arc::new(node),
+            );
         }
         snapshot
     }

@@ -123,7 +123,7 @@ fn in_namespaces<'a>(
 ) -> Vec<String> {
     metas
         .filter(|m| m.name == name && namespace.is_none_or(|n| m.namespace == n))
-        .map(|m| m.namespace.clone())
+        .map(|m| m.namespace.to_string())
         .collect()
 }
 

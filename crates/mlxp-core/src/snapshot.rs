@@ -7,13 +7,13 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::objects::{
     ClusterQueue, Deployment, Event, Hpa, HttpRoute, Job, LocalQueue, Meta, Model, ModelVersion,
-    Node, Pod, ResourceFlavor, Workload,
+    Node, Pod, ResourceFlavor, SharedStr, Workload,
 };
 use crate::kinds::KindName;
 use crate::source::{ApiStatus, SourceStatus};
 
 /// (namespace, name); namespace empty for cluster-scoped kinds.
-pub type ObjectKey = (String, String);
+pub type ObjectKey = (SharedStr, String);
 
 /// One kind's objects and how its source is doing.
 #[derive(Debug, Clone)]
@@ -36,7 +36,7 @@ impl<T: serde::de::DeserializeOwned> Kind<T> {
     /// Adds an object read from its JSON, keyed by its namespace and name (tests).
     pub(crate) fn add_json(&mut self, object: serde_json::Value) {
         let text = |field: &str| object["metadata"][field].as_str().unwrap_or("").to_string();
-        let key = (text("namespace"), text("name"));
+        let key = (text("namespace").into(), text("name"));
         let object = serde_json::from_value(object).expect("an object of its kind");
         self.items.insert(key, Arc::new(object));
     }
@@ -44,7 +44,8 @@ impl<T: serde::de::DeserializeOwned> Kind<T> {
 
 impl<T> Kind<T> {
     pub fn get(&self, namespace: &str, name: &str) -> Option<&Arc<T>> {
-        self.items.get(&(namespace.to_string(), name.to_string()))
+        self.items
+            .get(&(SharedStr::new(namespace), name.to_string()))
     }
 
     pub fn values(&self) -> impl Iterator<Item = &Arc<T>> {
@@ -111,7 +112,7 @@ impl Snapshot {
         job: &'a str,
     ) -> impl Iterator<Item = &'a Arc<Pod>> + 'a {
         let prefix = format!("{job}-");
-        let from = (namespace.to_string(), prefix.clone());
+        let from = (SharedStr::new(namespace), prefix.clone());
         self.pods
             .items
             .range(from..)

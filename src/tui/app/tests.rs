@@ -178,7 +178,7 @@ fn priced_app() -> App {
         gpu_node("spot-a", "training", 2, true),
         gpu_node("od-b", "training-ondemand", 2, false),
     ] {
-        let key = (String::new(), node.meta.name.clone());
+        let key = (Default::default(), node.meta.name.clone());
         snapshot.nodes.items.insert(key, Arc::new(node));
     }
     app.update(Msg::Snapshot(Arc::new(snapshot)));
@@ -244,7 +244,7 @@ fn without_metrics_the_heat_strip_shows_allocated_and_free_gpus() {
         gpu_node("a-node", "training", 4, true),
         gpu_node("b-node", "training", 2, true),
     ] {
-        let key = (String::new(), node.meta.name.clone());
+        let key = (Default::default(), node.meta.name.clone());
         snapshot.nodes.items.insert(key, Arc::new(node));
     }
     for (name, node, gpus, phase) in [
@@ -258,7 +258,7 @@ fn without_metrics_the_heat_strip_shows_allocated_and_free_gpus() {
             "status": {"phase": phase},
         }))
         .expect("pod");
-        let key = ("training".to_string(), name.to_string());
+        let key = ("training".into(), name.to_string());
         snapshot.pods.items.insert(key, Arc::new(pod));
     }
     app.update(Msg::Snapshot(Arc::new(snapshot)));
@@ -376,7 +376,7 @@ fn a_switched_context_starts_from_an_empty_snapshot_and_a_failed_one_changes_not
     let mut snapshot = snapshot_with_pods(&[("training", "a")]);
     for name in ["node-a", "node-b"] {
         let node = serde_json::from_str("{}").expect("an empty node");
-        let key = (String::new(), name.to_string());
+        let key = (Default::default(), name.to_string());
         snapshot.nodes.items.insert(key, Arc::new(node));
     }
     snapshot.generation = 7;
@@ -431,10 +431,13 @@ fn snapshot_with_pods(keys: &[(&str, &str)]) -> Snapshot {
     let mut snapshot = Snapshot::default();
     for (ns, name) in keys {
         let pod = serde_json::from_str("{}").expect("an empty pod");
-        snapshot
-            .pods
-            .items
-            .insert((ns.to_string(), name.to_string()), Arc::new(pod));
+        snapshot.pods.items.insert(
+            (
+                mlxp_core::domain::objects::SharedStr::new(ns),
+                name.to_string(),
+            ),
+            Arc::new(pod),
+        );
     }
     snapshot
 }

@@ -162,7 +162,7 @@ fn free_gpus_on_billed_nodes_are_not_counted_while_the_server_is_silent() {
         snapshot
             .nodes
             .items
-            .insert((String::new(), "gpu-a".into()), Arc::new(node));
+            .insert((Default::default(), "gpu-a".into()), Arc::new(node));
         Arc::new(snapshot)
     };
     let mut app = app();
@@ -206,7 +206,7 @@ fn queues_under_quota_pressure_show_and_what_does_not_fit_is_counted() {
         snapshot
             .cluster_queues
             .items
-            .insert((String::new(), name), Arc::new(queue));
+            .insert((Default::default(), name), Arc::new(queue));
     }
     let mut app = app();
     metrics(&mut app);

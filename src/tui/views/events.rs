@@ -4,7 +4,7 @@
 use super::detail::{Detail, Lines, split_key};
 use super::{Body, Inputs, RowObject, TableDef, ViewDef, age};
 use crate::cluster::KindName;
-use crate::tui::table::{Column, Row, Table};
+use crate::tui::table::{Column, Labels, Row, Table};
 use crate::tui::theme::Slot;
 
 /// The kinds of object whose events the view shows: what mlxp watches, and the
@@ -68,7 +68,7 @@ pub fn table(inputs: &Inputs) -> Table {
                 e.message.clone(),
             ],
             slot: (e.kind == "Warning").then_some(Slot::Warning),
-            labels: Vec::new(),
+            labels: Labels::default(),
         })
         .collect();
     Table::new(
@@ -147,7 +147,7 @@ mod tests {
                 "type": kind_of_event, "reason": "Something", "lastTimestamp": at,
             }))
             .expect("an event");
-            let key = ("training".to_string(), name.to_string());
+            let key = ("training".into(), name.to_string());
             snapshot.events.items.insert(key, Arc::new(event));
         }
         let history = History::default();

@@ -4,7 +4,7 @@
 use super::detail::{Chart, Detail, Lines, chart, split_key};
 use super::{Body, Inputs, RowObject, TableDef, ViewDef};
 use crate::cluster::KindName;
-use crate::tui::table::{Column, Row, Table};
+use crate::tui::table::{Column, Labels, Row, Table};
 use crate::tui::theme::Slot;
 use mlxp_core::domain::cost::{IDLE_BELOW, dollars};
 use mlxp_core::domain::pools::{GPU_PRODUCT_LABEL, is_spot, pool_of};
@@ -68,7 +68,7 @@ pub fn table(inputs: &Inputs) -> Table {
                         },
                     ],
                     slot: Some(if idle { Slot::Alert } else { gpu_slot(g.util) }),
-                    labels: Vec::new(),
+                    labels: Labels::default(),
                 }
             })
             .collect(),
@@ -94,7 +94,7 @@ pub fn table(inputs: &Inputs) -> Table {
                         "no metrics".into(),
                     ],
                     slot: None,
-                    labels: Vec::new(),
+                    labels: Labels::default(),
                 })
             })
             .collect(),

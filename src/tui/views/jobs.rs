@@ -79,8 +79,9 @@ pub fn table(inputs: &Inputs) -> Table {
                     .unwrap_or("")
                     .to_string(),
                 JobState::Pending => pod
-                    .and_then(|p| p.unschedulable.clone())
-                    .unwrap_or_default(),
+                    .and_then(|p| p.unschedulable.as_deref())
+                    .unwrap_or_default()
+                    .to_string(),
                 _ => pod
                     .and_then(|p| p.ended.as_ref())
                     .map(|e| e.message.clone())
@@ -100,7 +101,7 @@ pub fn table(inputs: &Inputs) -> Table {
             let row = Row {
                 key: format!("{}/{}", job.meta.namespace, job.meta.name),
                 cells: vec![
-                    job.meta.namespace.clone(),
+                    job.meta.namespace.to_string(),
                     job.meta.name.clone(),
                     job.meta.label("mlxp.io/model").unwrap_or("-").to_string(),
                     job.queue().unwrap_or("-").to_string(),
@@ -116,12 +117,7 @@ pub fn table(inputs: &Inputs) -> Table {
                     note,
                 ],
                 slot: Some(state_slot(state)),
-                labels: job
-                    .meta
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                labels: job.meta.labels.clone(),
             };
             (order_rank(state), queue_position.unwrap_or(0), row)
         })
@@ -264,8 +260,8 @@ pub fn detail(inputs: &Inputs, key: &str) -> Option<Detail> {
             .unschedulable
             .as_ref()
             .map(|why| format!("Pending: {why}"))
-            .or_else(|| p.waiting.clone())
-            .unwrap_or_else(|| p.phase.clone());
+            .or_else(|| p.waiting.as_deref().map(str::to_string))
+            .unwrap_or_else(|| p.phase.to_string());
         vec![
             (Slot::Text, format!(" {}", p.meta.name)),
             (

@@ -92,12 +92,7 @@ pub fn table(inputs: &Inputs) -> Table {
                 } else {
                     stage_slot(&v.stage)
                 },
-                labels: v
-                    .meta
-                    .labels
-                    .iter()
-                    .map(|(k, l)| (k.clone(), l.clone()))
-                    .collect(),
+                labels: v.meta.labels.clone(),
             }
         })
         .collect();

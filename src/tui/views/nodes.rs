@@ -84,12 +84,7 @@ pub fn table(inputs: &Inputs) -> Table {
                     taints.join(","),
                 ],
                 slot: (!node.ready).then_some(Slot::StatusFailed),
-                labels: node
-                    .meta
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                labels: node.meta.labels.clone(),
             }
         })
         .collect();

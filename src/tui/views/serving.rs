@@ -7,7 +7,7 @@ use super::detail::{Chart, Detail, Lines, chart, or_dash, split_key};
 use super::{Body, Inputs, RowObject, TableDef, ViewDef, last_action};
 use crate::cluster::KindName;
 use crate::tui::history::spark;
-use crate::tui::table::{Column, Row, Table};
+use crate::tui::table::{Column, Labels, Row, Table};
 use crate::tui::theme::Slot;
 use mlxp_core::domain::serving::{Breach, Health, last_actions, splits};
 use mlxp_core::served::{model_of, traffic_of, version_health, version_of};
@@ -119,7 +119,7 @@ pub fn table(inputs: &Inputs) -> Table {
                 } else {
                     Slot::Stable
                 }),
-                labels: Vec::new(),
+                labels: Labels::default(),
             });
         }
     }

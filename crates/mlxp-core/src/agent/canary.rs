@@ -71,7 +71,7 @@ fn judge(inputs: &Inputs, model: &Model, canary: &ModelVersion) -> Decision {
         decision = decision.figure("p99_seconds", p99);
     }
     let op_for = |failures: u32, why: String| Op::RecordAnalysis {
-        namespace: ns.clone(),
+        namespace: ns.to_string(),
         model: name.clone(),
         version: version.clone(),
         failures,
@@ -88,7 +88,7 @@ fn judge(inputs: &Inputs, model: &Model, canary: &ModelVersion) -> Decision {
             let reason = format!("failing: {why}");
             return decision
                 .with_op(Op::Rollback {
-                    namespace: ns.clone(),
+                    namespace: ns.to_string(),
                     model: name.clone(),
                     reason,
                 })
@@ -125,7 +125,7 @@ fn judge(inputs: &Inputs, model: &Model, canary: &ModelVersion) -> Decision {
         format!("passes at {weight} % for {elapsed} s: next step")
     };
     decision.with_op(Op::Promote {
-        namespace: ns.clone(),
+        namespace: ns.to_string(),
         model: name.clone(),
         version: version.clone(),
         force: false,

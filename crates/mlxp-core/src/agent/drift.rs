@@ -74,7 +74,7 @@ fn judge(inputs: &Inputs, model: &Model) -> Option<Decision> {
     }
     decision.reason = format!("{why}: retrained");
     Some(decision.with_op(Op::Retrain {
-        namespace: ns.clone(),
+        namespace: ns.to_string(),
         model: name.clone(),
         force: false,
     }))

@@ -90,9 +90,9 @@ fn runs(inputs: &Inputs, model: &Model) -> Vec<Decision> {
             format!("run {} succeeded: registered as {version}", job.meta.name),
         )
         .with_op(Op::Register {
-            namespace: model.meta.namespace.clone(),
+            namespace: model.meta.namespace.to_string(),
             model: name.clone(),
-            job_namespace: job.meta.namespace.clone(),
+            job_namespace: job.meta.namespace.to_string(),
             job: job.meta.name.clone(),
         });
         for key in ["accuracy", "loss"] {
@@ -144,7 +144,7 @@ fn versions(inputs: &Inputs, model: &Model) -> Vec<Decision> {
         .map(|d| d.ready);
     let op = match ready {
         None => Op::Deploy {
-            namespace: ns.clone(),
+            namespace: ns.to_string(),
             model: name.clone(),
             version: next.version.clone(),
         },
@@ -156,7 +156,7 @@ fn versions(inputs: &Inputs, model: &Model) -> Vec<Decision> {
             return decisions;
         }
         Some(_) => Op::StartCanary {
-            namespace: ns.clone(),
+            namespace: ns.to_string(),
             model: name.clone(),
             version: next.version.clone(),
         },
@@ -178,7 +178,7 @@ fn validation(inputs: &Inputs, model: &Model, v: &ModelVersion) -> Decision {
     let (ns, name) = (&model.meta.namespace, &model.meta.name);
     let subject = format!("{ns}/{name} {}", v.version);
     let validate = Op::Validate {
-        namespace: ns.clone(),
+        namespace: ns.to_string(),
         model: name.clone(),
         version: v.version.clone(),
     };
@@ -200,7 +200,7 @@ fn validation(inputs: &Inputs, model: &Model, v: &ModelVersion) -> Decision {
             ),
         )
         .with_op(Op::RunValidation {
-            namespace: ns.clone(),
+            namespace: ns.to_string(),
             model: name.clone(),
             version: v.version.clone(),
         }),

@@ -274,7 +274,7 @@ fn awaiting_approval(snapshot: &Snapshot) -> impl Iterator<Item = Alert> + '_ {
         let model = snapshot.models.get(&v.meta.namespace, &v.model);
         v.awaits_approval(model.map(|m| m.as_ref()))
             .then(|| Alert::AwaitingApproval {
-                namespace: v.meta.namespace.clone(),
+                namespace: v.meta.namespace.to_string(),
                 model: v.model.clone(),
                 version: v.version.clone(),
             })
@@ -322,7 +322,7 @@ fn drifting<'a>(
             .filter(move |q| q.model == model.meta.name)
             .filter_map(move |q| match (q.drift, model.drift_threshold) {
                 (Some(drift), Some(threshold)) if drift > threshold => Some(Alert::Drift {
-                    namespace: model.meta.namespace.clone(),
+                    namespace: model.meta.namespace.to_string(),
                     model: q.model.clone(),
                     version: q.version.clone(),
                     drift,

@@ -130,7 +130,7 @@ fn route_port(snapshot: &Snapshot, m: &Model) -> i64 {
     let (ns, name) = m
         .route
         .clone()
-        .unwrap_or_else(|| (m.meta.namespace.clone(), m.meta.name.clone()));
+        .unwrap_or_else(|| (m.meta.namespace.to_string(), m.meta.name.clone()));
     snapshot
         .routes
         .get(&ns, &name)

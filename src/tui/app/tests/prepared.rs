@@ -49,7 +49,7 @@ fn snapshot_of_nodes(names: &[&str], node: impl Fn(&str) -> serde_json::Value) -
         snapshot
             .nodes
             .items
-            .insert((String::new(), name.to_string()), Arc::new(node));
+            .insert((Default::default(), name.to_string()), Arc::new(node));
     }
     Arc::new(snapshot)
 }

@@ -1,19 +1,19 @@
 //! Object metadata and conditions, as much as the cockpit uses.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::null_default;
+use super::shared::{Labels, SharedStr};
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     #[serde(default)]
     pub name: String,
+    /// Shared: a cluster has a few namespaces and a great many objects in each.
     #[serde(default)]
-    pub namespace: String,
+    pub namespace: SharedStr,
     #[serde(default)]
     pub uid: String,
     #[serde(default)]
@@ -22,15 +22,15 @@ pub struct Meta {
     pub creation_timestamp: Option<DateTime<Utc>>,
     #[serde(default)]
     pub deletion_timestamp: Option<DateTime<Utc>>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub labels: Labels,
     #[serde(default, deserialize_with = "null_default")]
     pub owner_references: Vec<Owner>,
 }
 
 impl Meta {
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels.get(key).map(String::as_str)
+        self.labels.get(key)
     }
 
     /// The controlling owner, if any.
@@ -44,7 +44,7 @@ impl Meta {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Owner {
     #[serde(default)]
-    pub kind: String,
+    pub kind: SharedStr,
     #[serde(default)]
     pub name: String,
     #[serde(default)]

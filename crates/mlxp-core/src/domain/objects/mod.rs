@@ -8,6 +8,7 @@ mod models;
 mod node;
 mod pod;
 mod serving;
+mod shared;
 mod workload;
 
 pub use kueue::{ClusterQueue, FlavorQuota, LocalQueue, ResourceFlavor};
@@ -16,6 +17,7 @@ pub use models::{ANALYSIS_FAILURES, Model, ModelVersion, STEP_SINCE};
 pub use node::{Node, Taint};
 pub use pod::{ContainerEnd, Pod};
 pub use serving::{Backend, Deployment, Event, Hpa, HttpRoute};
+pub use shared::{Labels, SharedStr};
 pub use workload::{Job, Workload};
 
 use serde::Deserialize;
