@@ -3,9 +3,12 @@
 //! (`patch/strategic.rs`) and server-side apply with field ownership (`patch/apply.rs`).
 
 mod apply;
+mod fieldpath;
+mod fields_v1;
+mod managed;
 mod strategic;
 
-pub use apply::FieldOwners;
+pub use managed::{FieldOwners, Scope, Writer, is_reset, validation_errors};
 pub use strategic::strategic_merge;
 
 use std::collections::BTreeMap;
@@ -20,7 +23,8 @@ pub enum PatchError {
     /// The patch is well-formed but cannot be applied to this object (422 Unprocessable Entity).
     #[error("{0}")]
     Invalid(String),
-    /// Server-side apply conflicts (409 Conflict), as `(manager, field path)` pairs.
+    /// Server-side apply conflicts (409 Conflict), as `(manager, field path)` pairs, the
+    /// manager as the apiserver prints it (`"kubectl-create" using v1`).
     #[error("{}", conflict_message(.conflicts))]
     Conflict { conflicts: Vec<(String, String)> },
 }
@@ -49,7 +53,7 @@ impl PatchError {
 /// one line, several are grouped per manager with one `- path` line each.
 fn conflict_message(conflicts: &[(String, String)]) -> String {
     if let [(manager, path)] = conflicts {
-        return format!("Apply failed with 1 conflict: conflict with {manager:?}: {path}");
+        return format!("Apply failed with 1 conflict: conflict with {manager}: {path}");
     }
     let mut by_manager: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (manager, path) in conflicts {
@@ -57,7 +61,7 @@ fn conflict_message(conflicts: &[(String, String)]) -> String {
     }
     let mut lines = Vec::new();
     for (manager, paths) in by_manager {
-        lines.push(format!("conflicts with {manager:?}:"));
+        lines.push(format!("conflicts with {manager}:"));
         lines.extend(paths.iter().map(|p| format!("- {p}")));
     }
     format!(
@@ -210,17 +214,20 @@ mod tests {
     #[test]
     fn conflict_message_matches_kubernetes() {
         let one = PatchError::Conflict {
-            conflicts: vec![("kubectl-create".into(), ".spec.parallelism".into())],
+            conflicts: vec![(
+                "\"kubectl-create\" using v1".into(),
+                ".spec.parallelism".into(),
+            )],
         };
         assert_eq!(one.conflicts().len(), 1);
         assert_eq!(
             one.to_string(),
-            "Apply failed with 1 conflict: conflict with \"kubectl-create\": .spec.parallelism"
+            "Apply failed with 1 conflict: conflict with \"kubectl-create\" using v1: .spec.parallelism"
         );
         let two = PatchError::Conflict {
             conflicts: vec![
-                ("b".into(), ".spec.x".into()),
-                ("a".into(), ".spec.y".into()),
+                ("\"b\"".into(), ".spec.x".into()),
+                ("\"a\"".into(), ".spec.y".into()),
             ],
         };
         assert_eq!(

@@ -12,7 +12,6 @@ use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
-use super::patch::FieldOwners;
 use super::resources::{ResourceType, StoreKey};
 
 /// One stored object.
@@ -98,7 +97,6 @@ struct State {
     history: VecDeque<Arc<Change>>,
     /// Highest resourceVersion whose change is no longer in `history`.
     compacted_rv: u64,
-    field_owners: HashMap<Box<str>, FieldOwners>,
     logs: HashMap<Box<str>, String>,
     /// Owner uid → its dependents, so garbage collection does not scan every object.
     dependents: HashMap<Box<str>, HashSet<ObjectKey>>,
@@ -420,7 +418,6 @@ impl Tx<'_> {
         let mut object = old.value();
         set_rv(&mut object, rv);
         let stored = Arc::new(index(rt, &object, rv));
-        self.state.field_owners.remove(&old.uid);
         self.state.logs.remove(&old.uid);
         self.record(key, ChangeType::Deleted, stored.clone(), None);
         Some(stored)
@@ -440,10 +437,6 @@ impl Tx<'_> {
                 .map(|(ns, name)| (ns.to_string(), name.to_string()))
                 .collect()
         })
-    }
-
-    pub fn field_owners(&mut self, uid: &str) -> &mut FieldOwners {
-        self.state.field_owners.entry(uid.into()).or_default()
     }
 
     fn record(

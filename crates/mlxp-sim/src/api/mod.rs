@@ -11,6 +11,7 @@ mod invalid;
 mod log_options;
 pub mod namespaces;
 mod openapi;
+mod ownership;
 mod protobuf;
 mod read;
 mod request;
@@ -412,6 +413,7 @@ async fn route(
         query,
         accept: header_str(req, header::ACCEPT),
         content_type: header_str(req, header::CONTENT_TYPE),
+        user_agent: header_str(req, header::USER_AGENT),
         user,
     };
     match verb {

@@ -306,6 +306,7 @@ pub struct Context {
     pub query: Query,
     pub accept: String,
     pub content_type: String,
+    pub user_agent: String,
     pub user: User,
 }
 

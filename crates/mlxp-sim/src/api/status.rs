@@ -90,7 +90,7 @@ impl ApiError {
         let causes: Vec<Value> = causes
             .into_iter()
             .map(|(manager, field)| {
-                json!({"type": "FieldManagerConflict", "message": format!("conflict with \"{manager}\""), "field": field})
+                json!({"type": "FieldManagerConflict", "message": format!("conflict with {manager}"), "field": field})
             })
             .collect();
         Self::new(409, "Conflict", message).with_details(json!({ "causes": causes }))

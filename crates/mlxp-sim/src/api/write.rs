@@ -7,6 +7,7 @@ use hyper::{Response, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::body;
+use super::ownership::{self, Ownership, WriteInfo};
 use super::request::{Context, FieldValidation};
 use super::status::ApiError;
 use super::{ApiState, Body, User, bytes_response, json_response};
@@ -29,13 +30,6 @@ fn meta_mut(object: &mut Value) -> &mut serde_json::Map<String, Value> {
         // Just made sure it is an object.
         _ => unreachable!("metadata was set to an object above"),
     }
-}
-
-fn manager(ctx: &Context, default: &str) -> String {
-    ctx.query
-        .field_manager
-        .clone()
-        .unwrap_or_else(|| default.to_string())
 }
 
 /// Name and metadata checks every stored object passes (422 otherwise).
@@ -185,11 +179,17 @@ pub fn create(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
     }
     validate_metadata(&ctx.rt, &object)?;
     check_crd(ctx, &object)?;
-    let manager = manager(ctx, "unknown");
-    let stored = ctx
-        .state
-        .store
-        .transact(|tx| insert_new(tx, &ctx.state, &ctx.rt, object, &manager, ctx.query.dry_run))?;
+    let info = WriteInfo::of(ctx);
+    let stored = ctx.state.store.transact(|tx| {
+        insert_new(
+            tx,
+            &ctx.state,
+            &ctx.rt,
+            object,
+            Some(Ownership::Update(&info)),
+            ctx.query.dry_run,
+        )
+    })?;
     Ok(respond(StatusCode::CREATED, &stored, &warnings))
 }
 
@@ -211,15 +211,17 @@ fn check_crd(ctx: &Context, object: &Value) -> Result<(), ApiError> {
         })
 }
 
-/// Stores a new object (or, in dry run, returns what would be stored).
+/// Stores a new object (or, in dry run, returns what would be stored). `ownership` is
+/// `None` for the server's own objects, which carry no managedFields.
 fn insert_new(
     tx: &mut Tx<'_>,
     state: &ApiState,
     rt: &ResourceType,
     mut object: Value,
-    manager: &str,
+    ownership: Option<Ownership<'_>>,
     dry_run: bool,
 ) -> Result<Value, ApiError> {
+    let internal = ownership.is_none();
     let name = meta_str(&object, "name").unwrap_or("").to_string();
     let namespace = meta_str(&object, "namespace").unwrap_or("").to_string();
     if rt.namespaced {
@@ -236,7 +238,7 @@ fn insert_new(
     if tx.get(&rt.store_key(), &namespace, &name).is_some() {
         return Err(ApiError::already_exists(&rt.group, &rt.plural, &name));
     }
-    let uid = if manager == INTERNAL_MANAGER {
+    let uid = if internal {
         state.random(ids::uid)
     } else {
         state.random_for_requests(ids::uid)
@@ -247,7 +249,7 @@ fn insert_new(
     let seeded_at = meta
         .get("creationTimestamp")
         .and_then(Value::as_str)
-        .filter(|_| manager == INTERNAL_MANAGER)
+        .filter(|_| internal)
         .and_then(clock::parse);
     meta.insert(
         "creationTimestamp".into(),
@@ -257,7 +259,8 @@ fn insert_new(
     );
     meta.insert("generation".into(), json!(1));
     meta.remove("deletionTimestamp");
-    meta.remove("managedFields");
+    let sent = meta.remove("managedFields");
+    ownership::check_sent(rt, &name, sent.as_ref())?;
     let mut cluster_ip = || free_cluster_ip(tx);
     super::defaults::apply(
         &rt.group,
@@ -283,13 +286,19 @@ fn insert_new(
         }
         object["status"]["phase"] = json!(phase);
     }
+    match ownership {
+        Some(Ownership::Update(info)) => {
+            let mut owners = ownership::starting_owners(None, sent.as_ref(), false);
+            owners.record_update(None, &object, &info.writer(), info.scope(rt));
+            ownership::stamp(&mut object, &owners);
+        }
+        Some(Ownership::Applied(owners)) => ownership::stamp(&mut object, &owners),
+        // The server's own objects carry none: stored per object, the creator's entry alone
+        // took the xlarge sim from 1,141 to 1,516 MiB (see BENCHMARKS.md).
+        None => {}
+    }
     if dry_run {
         return Ok(object);
-    }
-    // Field ownership is for API clients (it is what server-side apply conflicts are made
-    // of); the server's own objects skip it: at 150,000 pods it costs gigabytes.
-    if manager != INTERNAL_MANAGER {
-        tx.field_owners(&uid).record_update(None, &object, manager);
     }
     if rt.kind == "CustomResourceDefinition" {
         let _ = state.registry_mut().register_crd(&object);
@@ -323,9 +332,6 @@ fn namespaces_key() -> StoreKey {
     }
 }
 
-/// The field manager of the server's own writes.
-const INTERNAL_MANAGER: &str = "mlxp-sim";
-
 /// Creates an object on the server's own behalf (seeding, controllers).
 pub fn create_internal(state: &ApiState, mut object: Value) -> Result<Value, ApiError> {
     let api_version = object["apiVersion"].as_str().unwrap_or("").to_string();
@@ -343,7 +349,7 @@ pub fn create_internal(state: &ApiState, mut object: Value) -> Result<Value, Api
     validate_metadata(&rt, &object)?;
     state
         .store
-        .transact(|tx| insert_new(tx, state, &rt, object, INTERNAL_MANAGER, false))
+        .transact(|tx| insert_new(tx, state, &rt, object, None, false))
 }
 
 /// SelfSubjectAccessReview: what the caller's token may do. Nothing is stored.
@@ -413,7 +419,7 @@ pub fn update(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
     }
     meta_mut(&mut object).insert("name".into(), json!(name));
     place(&ctx.rt, &mut object, ctx.namespace())?;
-    let manager = manager(ctx, "unknown");
+    let info = WriteInfo::of(ctx);
     let result = ctx.state.store.transact(|tx| {
         let old = tx
             .get(&ctx.rt.store_key(), ctx.namespace(), &name)
@@ -424,7 +430,7 @@ pub fn update(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
         {
             return Err(ApiError::conflict(&ctx.rt.group, &ctx.rt.plural, &name));
         }
-        commit(ctx, tx, &old, object, &manager)
+        commit(ctx, tx, &old, object, Ownership::Update(&info))
     })?;
     Ok(respond(StatusCode::OK, &result, &warnings))
 }
@@ -436,7 +442,7 @@ fn commit(
     tx: &mut Tx<'_>,
     old: &StoredObject,
     requested: Value,
-    manager: &str,
+    ownership: Ownership<'_>,
 ) -> Result<Value, ApiError> {
     let old_value = old.value();
     let mut new = match ctx.target.subresource.as_deref() {
@@ -477,7 +483,7 @@ fn commit(
             None => meta.remove(field),
         };
     }
-    meta_mut(&mut new).remove("managedFields");
+    let sent = meta_mut(&mut new).remove("managedFields");
     if ctx.target.subresource.is_none() {
         keep_allocated(&ctx.rt.kind, &old_value, &mut new);
         super::defaults::apply(&ctx.rt.group, &ctx.rt.kind, &mut new, None);
@@ -494,6 +500,20 @@ fn commit(
         meta_mut(&mut new).insert("generation".into(), json!(generation + 1));
     }
     meta_mut(&mut new).insert("resourceVersion".into(), json!(old.rv.to_string()));
+    let owners = match ownership {
+        Ownership::Applied(owners) => owners,
+        Ownership::Update(info) => {
+            let subresource = !info.subresource.is_empty();
+            if !subresource {
+                ownership::check_sent(&ctx.rt, &old.name, sent.as_ref())?;
+            }
+            let mut owners =
+                ownership::starting_owners(Some(&old_value), sent.as_ref(), subresource);
+            owners.record_update(Some(&old_value), &new, &info.writer(), info.scope(&ctx.rt));
+            owners
+        }
+    };
+    ownership::stamp(&mut new, &owners);
     if new == old_value {
         return Ok(old_value);
     }
@@ -509,8 +529,6 @@ fn commit(
     if super::finalizers::being_deleted(&old_value) {
         super::finalizers::check_update(&old_value, &new, &ctx.rt.kind, &ctx.rt.group)?;
     }
-    tx.field_owners(&old.uid)
-        .record_update(Some(&old_value), &new, manager);
     let stored = tx.put(&ctx.rt, new);
     // The last finalizer of an object being deleted taken off: now it goes.
     if super::finalizers::being_deleted(&old_value) && !super::finalizers::holds(&stored.value()) {
@@ -570,7 +588,7 @@ fn scale_update(
     f: impl FnOnce(Value) -> Result<Value, ApiError>,
 ) -> Result<Response<Body>, ApiError> {
     let name = ctx.target.name.clone().unwrap_or_default();
-    let manager = manager(ctx, "unknown");
+    let info = WriteInfo::of(ctx);
     let result = ctx.state.store.transact(|tx| {
         let old = tx
             .get(&ctx.rt.store_key(), ctx.namespace(), &name)
@@ -594,9 +612,10 @@ fn scale_update(
             query: ctx.query.clone(),
             accept: String::new(),
             content_type: String::new(),
+            user_agent: ctx.user_agent.clone(),
             user: ctx.user,
         };
-        commit(&full, tx, &old, new, &manager)
+        commit(&full, tx, &old, new, Ownership::Update(&info))
     })?;
     Ok(json_response(
         StatusCode::OK,
@@ -668,7 +687,7 @@ pub fn patch(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
             "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".into(),
         ));
     }
-    let manager = manager(ctx, "unknown");
+    let info = WriteInfo::of(ctx);
     let mut warnings = Vec::new();
     let result = ctx.state.store.transact(|tx| {
         let Some(old) = tx.get(&ctx.rt.store_key(), ctx.namespace(), &name) else {
@@ -678,34 +697,30 @@ pub fn patch(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
             // Apply creates what does not exist yet.
             let mut owners = FieldOwners::default();
             let mut object = owners
-                .apply(None, &patch_body, &manager, ctx.query.force)
+                .apply(None, &patch_body, &info.writer(), ctx.query.force)
                 .map_err(patch_error)?;
             warnings = body::check_object(&ctx.rt, &mut object, ctx.query.field_validation)?;
             meta_mut(&mut object).insert("name".into(), json!(name));
             place(&ctx.rt, &mut object, ctx.namespace())?;
             validate_metadata(&ctx.rt, &object)?;
-            let created = insert_new(tx, &ctx.state, &ctx.rt, object, &manager, ctx.query.dry_run)?;
-            if !ctx.query.dry_run
-                && let Some(uid) = meta_str(&created, "uid")
-            {
-                *tx.field_owners(uid) = owners;
-            }
+            let created = insert_new(
+                tx,
+                &ctx.state,
+                &ctx.rt,
+                object,
+                Some(Ownership::Applied(owners)),
+                ctx.query.dry_run,
+            )?;
             return Ok((StatusCode::CREATED, created));
         };
         let old_value = old.value();
-        let owners = if kind == PatchKind::Apply {
-            Some(tx.field_owners(&old.uid).clone())
-        } else {
-            None
-        };
-        let mut owners_after = owners.clone();
+        let mut owners = (kind == PatchKind::Apply)
+            .then(|| ownership::starting_owners(Some(&old_value), None, true));
         let mut new = apply_patch(
             kind,
             old_value.clone(),
             &patch_body,
-            owners_after
-                .as_mut()
-                .map(|o| (o, manager.as_str(), ctx.query.force)),
+            owners.as_mut().map(|o| (o, info.writer(), ctx.query.force)),
         )?;
         warnings = body::check_object(&ctx.rt, &mut new, ctx.query.field_validation)?;
         for field in ["name", "namespace", "uid"] {
@@ -727,12 +742,11 @@ pub fn patch(ctx: &Context, bytes: &[u8]) -> Result<Response<Body>, ApiError> {
         if ctx.rt.namespaced {
             meta.insert("namespace".into(), json!(ctx.namespace()));
         }
-        let stored = commit(ctx, tx, &old, new, &manager)?;
-        if let Some(owners) = owners_after
-            && !ctx.query.dry_run
-        {
-            *tx.field_owners(&old.uid) = owners;
-        }
+        let ownership = match owners {
+            Some(applied) => Ownership::Applied(applied),
+            None => Ownership::Update(&info),
+        };
+        let stored = commit(ctx, tx, &old, new, ownership)?;
         Ok((StatusCode::OK, stored))
     })?;
     Ok(respond(result.0, &result.1, &warnings))
@@ -742,7 +756,7 @@ fn apply_patch(
     kind: PatchKind,
     mut target: Value,
     patch_body: &Value,
-    owners: Option<(&mut FieldOwners, &str, bool)>,
+    owners: Option<(&mut FieldOwners, patch::Writer<'_>, bool)>,
 ) -> Result<Value, ApiError> {
     match kind {
         PatchKind::Merge => {
@@ -757,12 +771,18 @@ fn apply_patch(
         }
         PatchKind::Apply => {
             let mut scratch = FieldOwners::default();
-            let (owners, manager, force) = match owners {
+            let unknown = patch::Writer {
+                manager: "unknown",
+                api_version: "",
+                subresource: "",
+                time: "",
+            };
+            let (owners, writer, force) = match owners {
                 Some(o) => o,
-                None => (&mut scratch, "unknown", true),
+                None => (&mut scratch, unknown, true),
             };
             target = owners
-                .apply(Some(&target), patch_body, manager, force)
+                .apply(Some(&target), patch_body, &writer, force)
                 .map_err(patch_error)?;
         }
     }

@@ -1,82 +1,19 @@
-//! Server-side apply with field ownership kept next to the object (the server
-//! does not store `metadata.managedFields`). Modelled on structured-merge-diff:
-//! ownership is per leaf field; keyed list items are identified by their key
-//! (`[name="app"]`), set-like lists by value (`[="x"]`), other lists are atomic.
+//! Server-side apply, modelled on structured-merge-diff: ownership is per field; keyed
+//! list items are identified by their keys (`[name="app"]`), set-like lists by value
+//! (`[="x"]`), other lists are atomic. Owners come from and go back to managedFields.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::{ListKind, PatchError, list_kind, remove_key};
-
-/// One step of a field path.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Elem {
-    Field(String),
-    /// Item of a keyed list: key name and the key's JSON text.
-    Key(&'static str, String),
-    /// Member of a set-like primitive list, as JSON text.
-    Member(String),
-}
-
-type Path = Vec<Elem>;
-/// Leaf paths of an object with their values (`Null` for item identities).
-type Leaves = BTreeMap<Path, Value>;
-
-/// Apply and update entries of one manager are distinct, as in managedFields:
-/// an apply only gives up fields of its own previous apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Operation {
-    Apply,
-    Update,
-}
-
-/// Metadata written by the server: never owned, never taken from an apply body.
-const SERVER_METADATA: [&str; 8] = [
-    "resourceVersion",
-    "uid",
-    "creationTimestamp",
-    "generation",
-    "managedFields",
-    "selfLink",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
-];
-/// Identity fields: taken from the apply body but not owned by anyone.
-const IDENTITY_METADATA: [&str; 2] = ["name", "namespace"];
-const IDENTITY_TOP: [&str; 2] = ["apiVersion", "kind"];
-
-/// Leaf field paths owned per manager, e.g. `.spec.replicas`,
-/// `.spec.template.spec.containers[name="app"].image`.
-#[derive(Debug, Clone, Default)]
-pub struct FieldOwners {
-    owners: BTreeMap<(String, Operation), BTreeSet<Path>>,
-}
+use super::fieldpath::{
+    ATOMIC_MAPS, Elem, Node, SERVER_METADATA, get_mut, has_id, item_key, json_text, leaves,
+    ssa_keys, ssa_list_kind,
+};
+use super::managed::{FieldOwners, ManagerId, Operation, Writer};
+use super::{ListKind, PatchError, remove_key};
 
 impl FieldOwners {
-    /// Record that `manager` wrote the fields that changed between `old` and `new` by a
-    /// non-apply write (create / update / patch): it now owns them, others lose them.
-    /// `old == None` is a create and starts ownership afresh.
-    pub fn record_update(&mut self, old: Option<&Value>, new: &Value, manager: &str) {
-        let new_leaves = leaves(new);
-        let old_leaves = old.map(leaves).unwrap_or_default();
-        if old.is_none() {
-            self.owners.clear();
-        }
-        let changed: BTreeSet<Path> = new_leaves
-            .iter()
-            .filter(|(path, value)| old_leaves.get(*path) != Some(*value))
-            .map(|(path, _)| path.clone())
-            .collect();
-        let me = (manager.to_string(), Operation::Update);
-        for (id, owned) in &mut self.owners {
-            owned.retain(|p| new_leaves.contains_key(p) && (*id == me || !changed.contains(p)));
-        }
-        self.owners.entry(me).or_default().extend(changed);
-        self.owners.retain(|_, owned| !owned.is_empty());
-    }
-
     /// Server-side apply of `applied` (the full intent of `manager`) onto `live`
     /// (`None` = create). Returns the new object; on error nothing changes.
     ///
@@ -88,7 +25,7 @@ impl FieldOwners {
         &mut self,
         live: Option<&Value>,
         applied: &Value,
-        manager: &str,
+        w: &Writer<'_>,
         force: bool,
     ) -> Result<Value, PatchError> {
         let intent = intent(applied)?;
@@ -107,9 +44,11 @@ impl FieldOwners {
         } else {
             BTreeMap::new()
         };
-        let me = (manager.to_string(), Operation::Apply);
-        let applied_leaves = leaves(&intent);
-        let live_leaves = leaves(&object);
+        let me = ManagerId::new(w, Operation::Apply);
+        // An apply owns what it sets, the items of its lists, but not the maps themselves.
+        let mut applied_leaves = leaves(&intent, false);
+        applied_leaves.retain(|_, node| *node != Node::Map);
+        let live_leaves = leaves(&object, true);
 
         let mut conflicts = Vec::new();
         for (path, value) in &applied_leaves {
@@ -120,7 +59,7 @@ impl FieldOwners {
                 continue; // same value (or new field): ownership is simply shared
             }
             for (id, owned) in &owners {
-                if *id != me && owned.contains(path) {
+                if *id != me && owned.paths.contains(path) {
                     conflicts.push((id.clone(), path.clone()));
                 }
             }
@@ -128,8 +67,8 @@ impl FieldOwners {
         if !conflicts.is_empty() && !force {
             // One line per (manager, field), even if both its apply and update entries own it.
             let mut reported: Vec<(String, String)> = Vec::new();
-            for ((manager, _), path) in &conflicts {
-                let entry = (manager.clone(), render(path));
+            for (id, path) in &conflicts {
+                let entry = (id.printed(), super::fieldpath::render(path));
                 if !reported.contains(&entry) {
                     reported.push(entry);
                 }
@@ -140,64 +79,51 @@ impl FieldOwners {
         }
         for (id, path) in &conflicts {
             if let Some(owned) = owners.get_mut(id) {
-                owned.remove(path);
+                owned.paths.remove(path);
             }
         }
 
         // Give up fields no longer applied; remove those nobody else holds (a
         // list item stays while anyone owns a field inside it).
         let previous = owners.remove(&me).unwrap_or_default();
-        for path in previous.iter().filter(|p| !applied_leaves.contains_key(*p)) {
-            let held = |set: &BTreeSet<Path>| set.iter().any(|q| q.starts_with(path));
+        for path in previous
+            .paths
+            .iter()
+            .filter(|p| !applied_leaves.contains_key(*p))
+        {
+            let held =
+                |owned: &super::managed::Owned| owned.paths.iter().any(|q| q.starts_with(path));
             let reapplied_below = applied_leaves.keys().any(|q| q.starts_with(path));
             if !reapplied_below && !owners.values().any(held) {
                 remove_path(&mut object, path);
             }
         }
+        let before = object.clone();
         apply_merge(&mut object, &intent, "");
 
-        owners.insert(me, applied_leaves.into_keys().collect());
-        let present = leaves(&object);
+        let time = if object != before || previous.time.is_empty() {
+            w.time.to_string()
+        } else {
+            previous.time
+        };
+        let mine = super::managed::Owned {
+            paths: applied_leaves.into_keys().collect(),
+            api_version: w.api_version.to_string(),
+            time,
+        };
+        let present = leaves(&object, true);
+        let mut mine = mine;
+        // An empty map applied where others have since put content is no longer a leaf.
+        mine.paths
+            .retain(|p| present.get(p).is_some_and(|n| *n != Node::Map));
+        owners.insert(me, mine);
         for owned in owners.values_mut() {
-            owned.retain(|p| present.contains_key(p));
+            owned.paths.retain(|p| present.contains_key(p));
         }
-        owners.retain(|_, owned| !owned.is_empty());
+        owners.retain(|_, owned| !owned.paths.is_empty());
         self.owners = owners;
         Ok(object)
     }
-
-    /// Managers owning at least one field, each name once.
-    pub fn managers(&self) -> impl Iterator<Item = &str> {
-        let mut last: Option<&str> = None;
-        self.owners
-            .keys()
-            .map(|(m, _)| m.as_str())
-            .filter(move |m| last.replace(m) != Some(m))
-    }
-
-    /// Field paths owned by `manager` (apply and update entries together), sorted.
-    pub fn fields(&self, manager: &str) -> Vec<String> {
-        let paths: BTreeSet<&Path> = self
-            .owners
-            .iter()
-            .filter(|((m, _), _)| m == manager)
-            .flat_map(|(_, owned)| owned)
-            .collect();
-        paths.into_iter().map(|p| render(p)).collect()
-    }
-}
-
-/// Kubernetes' field path notation: `.spec.ports[port=80].name`, `.metadata.finalizers[="x"]`.
-fn render(path: &[Elem]) -> String {
-    let mut out = String::new();
-    for elem in path {
-        let _ = match elem {
-            Elem::Field(f) => write!(out, ".{f}"),
-            Elem::Key(key, id) => write!(out, "[{key}={id}]"),
-            Elem::Member(id) => write!(out, "[={id}]"),
-        };
-    }
-    out
 }
 
 /// The apply body as merged into the object: without status, server metadata and nulls.
@@ -228,124 +154,6 @@ fn drop_nulls(value: &mut Value) {
     }
 }
 
-/// Owned leaf paths of an object, skipping identity, server metadata and status.
-fn leaves(object: &Value) -> Leaves {
-    let mut out = Leaves::new();
-    let Value::Object(top) = object else {
-        return out;
-    };
-    for (key, value) in top {
-        match (key.as_str(), value) {
-            ("status", _) => {}
-            (k, _) if IDENTITY_TOP.contains(&k) => {}
-            ("metadata", Value::Object(meta)) => {
-                for (mk, mv) in meta {
-                    if !SERVER_METADATA.contains(&mk.as_str())
-                        && !IDENTITY_METADATA.contains(&mk.as_str())
-                    {
-                        let mut path = vec![Elem::Field(key.clone()), Elem::Field(mk.clone())];
-                        walk(mv, mk, &mut path, &mut out);
-                    }
-                }
-            }
-            _ => walk(value, key, &mut vec![Elem::Field(key.clone())], &mut out),
-        }
-    }
-    out
-}
-
-fn walk(value: &Value, field: &str, path: &mut Path, out: &mut Leaves) {
-    match value {
-        Value::Object(m) if !m.is_empty() => {
-            for (k, child) in m {
-                path.push(Elem::Field(k.clone()));
-                walk(child, k, path, out);
-                path.pop();
-            }
-        }
-        Value::Array(items) if !items.is_empty() => match ssa_list_kind(field, items) {
-            ListKind::Keyed(key) => {
-                for item in items {
-                    let (Some(obj), Some(id)) = (item.as_object(), item.get(key)) else {
-                        continue;
-                    };
-                    path.push(Elem::Key(key, json_text(id)));
-                    out.insert(path.clone(), Value::Null);
-                    for (k, child) in obj.iter().filter(|(k, _)| k.as_str() != key) {
-                        path.push(Elem::Field(k.clone()));
-                        walk(child, k, path, out);
-                        path.pop();
-                    }
-                    path.pop();
-                }
-            }
-            ListKind::Set => {
-                for item in items {
-                    path.push(Elem::Member(json_text(item)));
-                    out.insert(path.clone(), Value::Null);
-                    path.pop();
-                }
-            }
-            ListKind::Atomic => {
-                out.insert(path.clone(), value.clone());
-            }
-        },
-        _ => {
-            out.insert(path.clone(), value.clone());
-        }
-    }
-}
-
-/// The merge strategy, falling back to atomic when the items do not fit it
-/// (missing or duplicate keys), since then there is no item identity.
-fn ssa_list_kind(field: &str, items: &[Value]) -> ListKind {
-    let scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
-    let mut seen = BTreeSet::new();
-    match list_kind(field, items.iter()) {
-        ListKind::Keyed(key)
-            if items.iter().all(|i| {
-                i.get(key)
-                    .is_some_and(|id| scalar(id) && seen.insert(id.to_string()))
-            }) =>
-        {
-            ListKind::Keyed(key)
-        }
-        ListKind::Set
-            if items
-                .iter()
-                .all(|i| scalar(i) && seen.insert(i.to_string())) =>
-        {
-            ListKind::Set
-        }
-        _ => ListKind::Atomic,
-    }
-}
-
-/// Compact JSON text: how keys and set members are identified in paths.
-fn json_text(value: &Value) -> String {
-    value.to_string()
-}
-
-fn has_id(item: &Value, key: &str, id: &str) -> bool {
-    item.get(key).is_some_and(|v| json_text(v) == id)
-}
-
-fn get_mut<'a>(mut value: &'a mut Value, path: &[Elem]) -> Option<&'a mut Value> {
-    for elem in path {
-        value = match (elem, value) {
-            (Elem::Field(f), Value::Object(m)) => m.get_mut(f)?,
-            (Elem::Key(key, id), Value::Array(items)) => {
-                items.iter_mut().find(|i| has_id(i, key, id))?
-            }
-            (Elem::Member(id), Value::Array(items)) => {
-                items.iter_mut().find(|i| json_text(i) == *id)?
-            }
-            _ => return None,
-        };
-    }
-    Some(value)
-}
-
 /// Removes the field at `path`, then drops maps and lists that the removal left
 /// empty (Go's `omitempty` would not serialize them), up to the top-level section.
 fn remove_path(object: &mut Value, path: &[Elem]) {
@@ -361,9 +169,9 @@ fn remove_path(object: &mut Value, path: &[Elem]) {
             remove_key(m, f);
             had
         }
-        (Elem::Key(key, id), Value::Array(items)) => {
+        (Elem::Key(id), Value::Array(items)) => {
             let before = items.len();
-            items.retain(|i| !has_id(i, key, id));
+            items.retain(|i| !has_id(i, id));
             items.len() != before
         }
         (Elem::Member(id), Value::Array(items)) => {
@@ -400,7 +208,7 @@ fn remove_path(object: &mut Value, path: &[Elem]) {
 /// item, set lists as a union, anything else replaced.
 fn apply_merge(live: &mut Value, applied: &Value, field: &str) {
     match (live, applied) {
-        (Value::Object(l), Value::Object(a)) => {
+        (Value::Object(l), Value::Object(a)) if !ATOMIC_MAPS.contains(&field) => {
             for (k, av) in a {
                 match l.get_mut(k) {
                     Some(lv) => apply_merge(lv, av, k),
@@ -413,8 +221,10 @@ fn apply_merge(live: &mut Value, applied: &Value, field: &str) {
         (Value::Array(l), Value::Array(a)) if !l.is_empty() => {
             match (ssa_list_kind(field, l), ssa_list_kind(field, a)) {
                 (ListKind::Keyed(lk), ListKind::Keyed(ak)) if lk == ak => {
+                    let keys = ssa_keys(ak);
                     for item in a {
-                        match l.iter_mut().find(|x| x.get(ak) == item.get(ak)) {
+                        let id = item_key(item, keys);
+                        match l.iter_mut().find(|x| item_key(x, keys) == id) {
                             Some(existing) => apply_merge(existing, item, field),
                             None => l.push(item.clone()),
                         }
@@ -437,7 +247,17 @@ fn apply_merge(live: &mut Value, applied: &Value, field: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::patch::managed::Scope;
     use serde_json::json;
+
+    fn w(manager: &str) -> Writer<'_> {
+        Writer {
+            manager,
+            api_version: "v1",
+            subresource: "",
+            time: "2026-01-01T00:00:00Z",
+        }
+    }
 
     fn deployment(spec: Value) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "ml"}, "spec": spec})
@@ -463,7 +283,7 @@ mod tests {
         applied["metadata"]["creationTimestamp"] = Value::Null;
         applied["status"] = json!({"replicas": 9});
         let out = owners
-            .apply(None, &applied, "kubectl", false)
+            .apply(None, &applied, &w("kubectl"), false)
             .expect("create");
         assert_eq!(out["spec"], applied["spec"]);
         assert_eq!(out["metadata"], json!({"name": "web", "namespace": "ml"}));
@@ -485,13 +305,15 @@ mod tests {
         let v1 = deployment(
             json!({"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}}),
         );
-        let mut live = owners.apply(None, &v1, "kubectl", false).expect("create");
+        let mut live = owners
+            .apply(None, &v1, &w("kubectl"), false)
+            .expect("create");
         live["status"] = json!({"readyReplicas": 2});
         let v2 = deployment(
             json!({"replicas": 3, "template": {"spec": {"containers": [{"name": "app", "image": "app:2"}]}}}),
         );
         let out = owners
-            .apply(Some(&live), &v2, "kubectl", false)
+            .apply(Some(&live), &v2, &w("kubectl"), false)
             .expect("reapply");
         assert_eq!(out["spec"], v2["spec"]);
         assert_eq!(
@@ -511,12 +333,14 @@ mod tests {
             ]}}}),
         );
         v1["metadata"]["labels"] = json!({"team": "ml"});
-        let live = owners.apply(None, &v1, "kubectl", false).expect("create");
+        let live = owners
+            .apply(None, &v1, &w("kubectl"), false)
+            .expect("create");
         let v2 = deployment(
             json!({"replicas": 2, "template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}}),
         );
         let out = owners
-            .apply(Some(&live), &v2, "kubectl", false)
+            .apply(Some(&live), &v2, &w("kubectl"), false)
             .expect("reapply");
         assert!(out["spec"].get("paused").is_none());
         assert_eq!(
@@ -535,21 +359,21 @@ mod tests {
     fn conflict_with_updater_then_force_takes_ownership() {
         let mut owners = FieldOwners::default();
         let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train"}, "spec": {"parallelism": 1, "backoffLimit": 3}});
-        owners.record_update(None, &job, "kubectl-create");
+        owners.record_update(None, &job, &w("kubectl-create"), Scope::Object);
         let mut applied = job.clone();
         applied["spec"]["parallelism"] = json!(4);
         let err = owners
-            .apply(Some(&job), &applied, "kubectl", false)
+            .apply(Some(&job), &applied, &w("kubectl"), false)
             .expect_err("conflict");
         assert_eq!(err.status_code(), 409);
         assert_eq!(
             err.to_string(),
-            "Apply failed with 1 conflict: conflict with \"kubectl-create\": .spec.parallelism"
+            "Apply failed with 1 conflict: conflict with \"kubectl-create\" using v1: .spec.parallelism"
         );
         assert_eq!(
             conflicts(err),
             [(
-                "kubectl-create".to_string(),
+                "\"kubectl-create\" using v1".to_string(),
                 ".spec.parallelism".to_string()
             )]
         );
@@ -559,7 +383,7 @@ mod tests {
         );
 
         let out = owners
-            .apply(Some(&job), &applied, "kubectl", true)
+            .apply(Some(&job), &applied, &w("kubectl"), true)
             .expect("forced");
         assert_eq!(out["spec"]["parallelism"], 4);
         assert_eq!(owners.fields("kubectl-create"), [".spec.backoffLimit"]);
@@ -572,7 +396,7 @@ mod tests {
         // backoffLimit is still held by kubectl-create, so it stays.
         let trimmed = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train"}, "spec": {}});
         let out = owners
-            .apply(Some(&out), &trimmed, "kubectl", false)
+            .apply(Some(&out), &trimmed, &w("kubectl"), false)
             .expect("trim");
         assert_eq!(out["spec"], json!({"backoffLimit": 3}));
     }
@@ -582,12 +406,14 @@ mod tests {
         let mut owners = FieldOwners::default();
         let mut a = deployment(json!({"replicas": 1}));
         a["metadata"]["labels"] = json!({"a": "1"});
-        let live = owners.apply(None, &a, "alice", false).expect("alice");
+        let live = owners.apply(None, &a, &w("alice"), false).expect("alice");
         let mut b = deployment(json!({"minReadySeconds": 5}));
         b["metadata"]["labels"] = json!({"b": "2"});
-        let live = owners.apply(Some(&live), &b, "bob", false).expect("bob");
         let live = owners
-            .apply(Some(&live), &a, "alice", false)
+            .apply(Some(&live), &b, &w("bob"), false)
+            .expect("bob");
+        let live = owners
+            .apply(Some(&live), &a, &w("alice"), false)
             .expect("alice again");
         assert_eq!(live["metadata"]["labels"], json!({"a": "1", "b": "2"}));
         assert_eq!(live["spec"], json!({"replicas": 1, "minReadySeconds": 5}));
@@ -598,14 +424,14 @@ mod tests {
     fn same_value_is_shared_without_conflict() {
         let mut owners = FieldOwners::default();
         let cfg = deployment(json!({"replicas": 3}));
-        let live = owners.apply(None, &cfg, "alice", false).expect("alice");
+        let live = owners.apply(None, &cfg, &w("alice"), false).expect("alice");
         let live = owners
-            .apply(Some(&live), &cfg, "bob", false)
+            .apply(Some(&live), &cfg, &w("bob"), false)
             .expect("same value, no conflict");
         assert_eq!(owners.fields("alice"), owners.fields("bob"));
         // Alice lets go; Bob still owns it, so the value stays and is Bob's alone.
         let live = owners
-            .apply(Some(&live), &deployment(json!({})), "alice", false)
+            .apply(Some(&live), &deployment(json!({})), &w("alice"), false)
             .expect("alice drops");
         assert_eq!(live["spec"]["replicas"], 3);
         assert!(owners.fields("alice").is_empty());
@@ -619,10 +445,12 @@ mod tests {
             {"name": "app", "image": "app:1"},
             {"name": "side", "image": "side:1", "ports": [{"containerPort": 9090}]},
         ]}}}));
-        let live = owners.apply(None, &both, "kubectl", false).expect("create");
+        let live = owners
+            .apply(None, &both, &w("kubectl"), false)
+            .expect("create");
         let mut edited = live.clone();
         edited["spec"]["template"]["spec"]["containers"][1]["image"] = json!("side:2");
-        owners.record_update(Some(&live), &edited, "kubectl-edit");
+        owners.record_update(Some(&live), &edited, &w("kubectl-edit"), Scope::Object);
         assert_eq!(
             owners.fields("kubectl-edit"),
             [".spec.template.spec.containers[name=\"side\"].image"]
@@ -632,7 +460,7 @@ mod tests {
             json!({"template": {"spec": {"containers": [{"name": "app", "image": "app:1"}]}}}),
         );
         let out = owners
-            .apply(Some(&edited), &only_app, "kubectl", false)
+            .apply(Some(&edited), &only_app, &w("kubectl"), false)
             .expect("reapply");
         assert_eq!(
             containers(&out),
@@ -645,13 +473,15 @@ mod tests {
         let mut owners = FieldOwners::default();
         let mut cfg = deployment(json!({}));
         cfg["metadata"]["finalizers"] = json!(["a.io/x"]);
-        let live = owners.apply(None, &cfg, "alice", false).expect("create");
+        let live = owners
+            .apply(None, &cfg, &w("alice"), false)
+            .expect("create");
         let mut updated = live.clone();
         updated["metadata"]["finalizers"] = json!(["a.io/x", "b.io/y"]);
-        owners.record_update(Some(&live), &updated, "controller");
+        owners.record_update(Some(&live), &updated, &w("controller"), Scope::Object);
         cfg["metadata"]["finalizers"] = json!([]);
         let out = owners
-            .apply(Some(&updated), &cfg, "alice", false)
+            .apply(Some(&updated), &cfg, &w("alice"), false)
             .expect("drop own finalizer");
         assert_eq!(out["metadata"]["finalizers"], json!(["b.io/y"]));
     }
@@ -662,18 +492,20 @@ mod tests {
         let cfg = deployment(
             json!({"template": {"spec": {"tolerations": [{"key": "gpu", "operator": "Exists"}]}}}),
         );
-        let live = owners.apply(None, &cfg, "alice", false).expect("create");
+        let live = owners
+            .apply(None, &cfg, &w("alice"), false)
+            .expect("create");
         assert_eq!(owners.fields("alice"), [".spec.template.spec.tolerations"]);
         let other = deployment(
             json!({"template": {"spec": {"tolerations": [{"key": "spot", "operator": "Exists"}]}}}),
         );
         let err = owners
-            .apply(Some(&live), &other, "bob", false)
+            .apply(Some(&live), &other, &w("bob"), false)
             .expect_err("whole list conflicts");
         assert_eq!(
             conflicts(err),
             [(
-                "alice".to_string(),
+                "\"alice\"".to_string(),
                 ".spec.template.spec.tolerations".to_string()
             )]
         );
@@ -682,10 +514,10 @@ mod tests {
     #[test]
     fn rejects_non_object_input() {
         let mut owners = FieldOwners::default();
-        assert!(owners.apply(None, &json!([1]), "m", false).is_err());
+        assert!(owners.apply(None, &json!([1]), &w("m"), false).is_err());
         assert!(
             owners
-                .apply(Some(&json!("x")), &json!({}), "m", false)
+                .apply(Some(&json!("x")), &json!({}), &w("m"), false)
                 .is_err()
         );
     }
