@@ -1,4 +1,4 @@
-//! End to end: the machine's kubectl 1.29 and 1.33 against the embedded cluster, through the
+//! End to end: the machine's kubectl 1.29 and 1.33 (and 1.27, 1.28 for manifests) against the
 //! kubeconfig `mlxp sim` writes, with client-side validation left on (no `--validate=false`).
 //!
 //! kubectl is looked for as `kubectl.1.29` / `kubectl.1.33` on PATH and beside the `kubectl`
@@ -993,4 +993,57 @@ async fn kubectl_1_29_works_against_the_sim() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_1_33_works_against_the_sim() {
     full_run("1.33").await;
+}
+
+/// kubectl 1.27 and 1.28 read `/openapi/v2` before any `create -f` / `apply -f`: without it
+/// they stopped with "the server could not find the requested resource". They find there that
+/// the server validates fields, so they send `fieldValidation=Strict` and leave it to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_1_27_and_1_28_create_and_apply_manifests() {
+    for version in ["1.27", "1.28"] {
+        let Some((_sim, k, _dir)) = start(version).await else {
+            continue;
+        };
+        let manifest = |name: &str, extra: &str| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n{extra}data:\n  a: \"1\"\n"
+            )
+        };
+        let ok = |out: Output, said: &str| {
+            assert!(
+                out.ok && out.stdout.contains(said),
+                "{version}: {} {}",
+                out.stdout,
+                out.stderr
+            );
+        };
+        let stdin = |args: &'static [&'static str], text: String| {
+            let k = &k;
+            async move { k.run_with_stdin(args, Some(&text)).await }
+        };
+        ok(
+            stdin(&["create", "-f", "-"], manifest("made", "")).await,
+            "configmap/made created",
+        );
+        ok(
+            stdin(&["apply", "-f", "-"], manifest("applied", "")).await,
+            "configmap/applied created",
+        );
+        ok(
+            stdin(&["apply", "--server-side", "-f", "-"], manifest("ssa", "")).await,
+            "configmap/ssa serverside-applied",
+        );
+        let refused = stdin(&["create", "-f", "-"], manifest("odd", "bogus: 1\n")).await;
+        assert!(
+            !refused.ok && refused.stderr.contains(r#"unknown field "bogus""#),
+            "{version}: {}",
+            refused.stderr
+        );
+        let names = k.ok(&["get", "configmaps", "-o", "name"]).await;
+        assert_eq!(
+            lines_with(&names, "configmap/").len(),
+            3,
+            "{version}: {names}"
+        );
+    }
 }

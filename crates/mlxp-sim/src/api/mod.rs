@@ -361,6 +361,9 @@ async fn route(
         }
         _ => {}
     }
+    if path == "/openapi/v2" {
+        return Ok(openapi::v2(&state));
+    }
     if let Some(rest) = path.strip_prefix("/openapi/v3") {
         return openapi::serve(&state, rest.trim_start_matches('/'));
     }

@@ -1,8 +1,9 @@
-//! OpenAPI v3: the root index and one document per group version.
+//! OpenAPI v3: the root index and one document per group version (v2, for kubectl 1.27 and
+//! 1.28, is in `v2.rs`).
 //!
-//! kubectl reads these to learn that the server validates fields itself (the `fieldValidation`
-//! parameter of each PATCH operation, found by `x-kubernetes-group-version-kind`); without them
-//! it insists on client-side validation from `/openapi/v2`, which this server does not serve.
+//! kubectl 1.29 and later read these to learn that the server validates fields itself (the
+//! `fieldValidation` parameter of each PATCH operation, found by `x-kubernetes-group-version-kind`);
+//! without them they would validate client-side from schemas in `/openapi/v2`.
 //! `kubectl explain` reads the component schemas: custom kinds carry their CRD schema; built-in
 //! kinds the schemas of k8s-openapi's types with everything they reference (`builtin.rs`).
 //! PATCH operations deliberately do not list `application/strategic-merge-patch+json`: kubectl
@@ -10,6 +11,7 @@
 //! which lack the `x-kubernetes-patch-*` extensions.
 
 mod builtin;
+mod v2;
 
 use hyper::{Response, StatusCode};
 use serde::{Serialize, Serializer};
@@ -18,6 +20,18 @@ use serde_json::{Map, Value, json};
 use super::status::ApiError;
 use super::{ApiState, Body, bytes_response, json_response};
 use crate::resources::ResourceType;
+
+/// `/openapi/v2` in protobuf, the one encoding kubectl asks it in (`v2.rs`).
+pub fn v2(state: &ApiState) -> Response<Body> {
+    let registry = state.registry();
+    let mut response = bytes_response(StatusCode::OK, v2::document(registry.all().map(|t| &**t)));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        // As kube-openapi answers it: Go's mime parser refuses the `@` of the media type asked.
+        hyper::header::HeaderValue::from_static("application/octet-stream"),
+    );
+    response
+}
 
 pub fn serve(state: &ApiState, path: &str) -> Result<Response<Body>, ApiError> {
     let registry = state.registry();
