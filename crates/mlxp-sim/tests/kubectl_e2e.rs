@@ -1,5 +1,6 @@
-//! End to end: the machine's kubectl 1.29 and 1.33 (and 1.27, 1.28 for manifests) against the
-//! kubeconfig `mlxp sim` writes, with client-side validation left on (no `--validate=false`).
+//! End to end: the machine's kubectl 1.29 and 1.33 (1.27 and 1.28 for manifests) against the
+//! embedded cluster, through the kubeconfig `mlxp sim` writes, with client-side validation left
+//! on (no `--validate=false`).
 //!
 //! kubectl is looked for as `kubectl.1.29` / `kubectl.1.33` on PATH and beside the `kubectl`
 //! on PATH. Missing: skipped with a printed reason, or a failure when MLXP_REQUIRE_E2E=1.
