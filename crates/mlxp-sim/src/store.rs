@@ -23,6 +23,10 @@ pub struct StoredObject {
     pub rv: u64,
     /// The whole object, apiVersion and kind included, as served.
     pub json: Bytes,
+    /// Its `metadata.managedFields` (a JSON array), kept apart from `json` and shared by
+    /// every object with the same entries: the pods a controller makes in one second share
+    /// one copy. Served objects carry it (`served`, `value`).
+    pub managed: Option<Arc<[u8]>>,
     pub labels: Box<[(Box<str>, Box<str>)]>,
     /// Values of the kind's selectable fields (see `ResourceType::field_labels`).
     pub fields: Box<[(&'static str, Box<str>)]>,
@@ -50,9 +54,49 @@ impl StoredObject {
         }
     }
 
+    /// The object as served, managedFields included.
     pub fn value(&self) -> Value {
         // Stored bytes were produced by serde_json from a Value, so they parse back.
-        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+        let mut object: Value = serde_json::from_slice(&self.json).unwrap_or(Value::Null);
+        if let Some(managed) = &self.managed
+            && let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            let entries = serde_json::from_slice(managed).unwrap_or(Value::Null);
+            meta.insert("managedFields".into(), entries);
+        }
+        object
+    }
+
+    /// The object's JSON as served, managedFields included.
+    pub fn served(&self) -> Bytes {
+        if self.managed.is_none() {
+            return self.json.clone();
+        }
+        let extra = self.managed.as_ref().map_or(0, |m| m.len());
+        let mut out = Vec::with_capacity(self.json.len() + extra + 20);
+        self.write_served(|bytes| out.extend_from_slice(bytes));
+        Bytes::from(out)
+    }
+
+    /// Hands the object's JSON as served to `put`, piece by piece: managedFields spliced in
+    /// as the first field of `metadata`, where a list or a watch event copies the bytes.
+    pub fn write_served(&self, mut put: impl FnMut(&[u8])) {
+        const META: &[u8] = b"\"metadata\":{";
+        let spliced = self.managed.as_ref().and_then(|managed| {
+            let at = self.json.windows(META.len()).position(|w| w == META)? + META.len();
+            Some((at, managed))
+        });
+        let Some((at, managed)) = spliced else {
+            put(&self.json);
+            return;
+        };
+        put(&self.json[..at]);
+        put(b"\"managedFields\":");
+        put(managed);
+        if self.json.get(at) != Some(&b'}') {
+            put(b",");
+        }
+        put(&self.json[at..]);
     }
 }
 
@@ -100,9 +144,35 @@ struct State {
     logs: HashMap<Box<str>, String>,
     /// Owner uid → its dependents, so garbage collection does not scan every object.
     dependents: HashMap<Box<str>, HashSet<ObjectKey>>,
+    /// The managedFields in use, each once (`StoredObject::managed`).
+    managed: HashSet<Arc<[u8]>>,
+    /// Size of `managed` when last pruned of what no object holds.
+    managed_pruned_at: usize,
 }
 
 impl State {
+    /// Takes `metadata.managedFields` out of `object`, as the shared copy of its bytes.
+    fn managed_of(&mut self, object: &mut Value) -> Option<Arc<[u8]>> {
+        let entries = object
+            .get_mut("metadata")
+            .and_then(Value::as_object_mut)?
+            .remove("managedFields")?;
+        if entries.as_array().is_none_or(Vec::is_empty) {
+            return None;
+        }
+        let bytes = serde_json::to_vec(&entries).ok()?;
+        if let Some(known) = self.managed.get(&bytes[..]) {
+            return Some(known.clone());
+        }
+        if self.managed.len() >= (2 * self.managed_pruned_at).max(1024) {
+            self.managed.retain(|m| Arc::strong_count(m) > 1);
+            self.managed_pruned_at = self.managed.len();
+        }
+        let shared: Arc<[u8]> = Arc::from(bytes);
+        self.managed.insert(shared.clone());
+        Some(shared)
+    }
+
     fn dependents_of(&self, uid: &str) -> Vec<(StoreKey, Arc<StoredObject>)> {
         let Some(set) = self.dependents.get(uid) else {
             return Vec::new();
@@ -309,7 +379,7 @@ impl Store {
         kinds.sort_by_key(|(key, _)| (key.plural != "customresourcedefinitions", *key));
         let objects = kinds
             .into_iter()
-            .flat_map(|(_, objects)| objects.values().map(|o| o.json.clone()))
+            .flat_map(|(_, objects)| objects.values().map(|o| o.served()))
             .collect();
         (state.rv, objects)
     }
@@ -321,8 +391,9 @@ impl Store {
     pub fn restore(&self, rv: u64, objects: Vec<(Arc<ResourceType>, u64, Value)>) {
         let mut state = self.write();
         state.rv = rv;
-        for (rt, object_rv, object) in objects {
-            let stored = Arc::new(index(&rt, &object, object_rv));
+        for (rt, object_rv, mut object) in objects {
+            let managed = state.managed_of(&mut object);
+            let stored = Arc::new(index(&rt, &object, object_rv, managed));
             let key = rt.store_key();
             state.index_owners(&key, &stored, true);
             state.rv = state.rv.max(object_rv);
@@ -377,7 +448,8 @@ impl Tx<'_> {
         self.state.rv += 1;
         let rv = self.state.rv;
         set_rv(&mut object, rv);
-        let stored = Arc::new(index(rt, &object, rv));
+        let managed = self.state.managed_of(&mut object);
+        let stored = Arc::new(index(rt, &object, rv, managed));
         let key = rt.store_key();
         let slot = (stored.namespace.clone(), stored.name.clone());
         let previous = self
@@ -417,7 +489,8 @@ impl Tx<'_> {
         let rv = self.state.rv;
         let mut object = old.value();
         set_rv(&mut object, rv);
-        let stored = Arc::new(index(rt, &object, rv));
+        let managed = self.state.managed_of(&mut object);
+        let stored = Arc::new(index(rt, &object, rv, managed));
         self.state.logs.remove(&old.uid);
         self.record(key, ChangeType::Deleted, stored.clone(), None);
         Some(stored)
@@ -479,7 +552,7 @@ fn set_rv(object: &mut Value, rv: u64) {
     }
 }
 
-fn index(rt: &ResourceType, object: &Value, rv: u64) -> StoredObject {
+fn index(rt: &ResourceType, object: &Value, rv: u64, managed: Option<Arc<[u8]>>) -> StoredObject {
     let meta = object.get("metadata");
     let text = |path: &str| -> Box<str> {
         meta.and_then(|m| m.get(path))
@@ -527,6 +600,7 @@ fn index(rt: &ResourceType, object: &Value, rv: u64) -> StoredObject {
         uid: text("uid"),
         rv,
         json: compact_json(object),
+        managed,
         labels,
         fields,
         owner_uids,

@@ -227,6 +227,54 @@ async fn run(version: &str) {
         pod[1].3["f:spec"]["f:containers"]["k:{\"name\":\"p1\"}"]["f:image"],
         json!({})
     );
+
+    // What the cluster's own components make carries their entries as well: the Job
+    // controller's pod (kube-controller-manager) and its status (the kubelet's).
+    k.ok(
+        &[
+            "create",
+            "job",
+            "j1",
+            "--image=busybox",
+            "--",
+            "sleep",
+            "600",
+        ],
+        None,
+    )
+    .await;
+    let mut made = String::new();
+    for _ in 0..50 {
+        sim.advance(std::time::Duration::from_secs(1));
+        made = k
+            .ok(&["get", "pods", "-l", "job-name=j1", "-o", "name"], None)
+            .await;
+        if !made.trim().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let name = made.trim().trim_start_matches("pod/").to_string();
+    assert!(!name.is_empty(), "the Job controller made no pod");
+    let pod = summary(&k.managed("pod", &name).await);
+    assert_eq!(pod.len(), 2, "{pod:?}");
+    assert_eq!(
+        (pod[0].0.as_str(), pod[0].1.as_str(), pod[0].2.as_str()),
+        ("kube-controller-manager", "Update", "")
+    );
+    let owned = &pod[0].3["f:metadata"];
+    assert!(owned["f:ownerReferences"].is_object(), "{owned}");
+    assert!(owned["f:labels"]["f:job-name"].is_object(), "{owned}");
+    assert!(pod[0].3.get("f:status").is_none(), "{:?}", pod[0].3);
+    assert_eq!(
+        (pod[1].0.as_str(), pod[1].2.as_str()),
+        ("kubelet", "status")
+    );
+    assert!(
+        pod[1].3["f:status"]["f:phase"].is_object(),
+        "{:?}",
+        pod[1].3
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

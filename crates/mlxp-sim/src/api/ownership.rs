@@ -108,6 +108,66 @@ pub fn starting_owners(
     }
 }
 
+/// The entries of an object the cluster's own components made (its controllers, its
+/// seeding), as a real cluster has them: the creator's Update of all but the status, and
+/// the status writer's (a pod's kubelet) Update through the status subresource. The store
+/// keeps one copy of entries alike (`StoredObject::managed`): a controller's pods of one
+/// second share theirs.
+pub fn creators(rt: &ResourceType, object: &Value) -> FieldOwners {
+    let api_version = rt.api_version();
+    let time = object
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let creator = creator_of(object);
+    let writer = |manager, subresource| Writer {
+        manager,
+        api_version: &api_version,
+        subresource,
+        time,
+    };
+    let mut owners = FieldOwners::default();
+    let scope = if rt.status {
+        Scope::Object
+    } else {
+        Scope::ObjectAndStatus
+    };
+    owners.record_update(None, object, &writer(creator, ""), scope);
+    if rt.status {
+        let status_writer = if rt.kind == "Pod" { "kubelet" } else { creator };
+        owners.record_update(
+            None,
+            object,
+            &writer(status_writer, "status"),
+            Scope::Status,
+        );
+    }
+    owners
+}
+
+/// Who makes an object on a real cluster: the component reporting an Event; the
+/// controller manager for what a controller owns (Kueue for Workloads); `mlxp-sim` for
+/// what the sim seeds, standing for whoever installed the platform.
+fn creator_of(object: &Value) -> &'static str {
+    if object["kind"] == "Event" {
+        return match object["reportingComponent"].as_str().unwrap_or("") {
+            "kubelet" => "kubelet",
+            "default-scheduler" => "kube-scheduler",
+            c if c.starts_with("kueue") => "kueue",
+            _ => "kube-controller-manager",
+        };
+    }
+    let controlled = object
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|refs| refs.iter().any(|r| r["controller"] == true));
+    match (controlled, object["kind"].as_str()) {
+        (true, Some("Workload")) => "kueue",
+        (true, _) => "kube-controller-manager",
+        (false, _) => "mlxp-sim",
+    }
+}
+
 /// Writes the entries into the object's metadata (none: no managedFields).
 pub fn stamp(object: &mut Value, owners: &FieldOwners) {
     let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) else {

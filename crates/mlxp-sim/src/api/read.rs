@@ -54,7 +54,7 @@ pub fn get(ctx: &Context) -> Result<Response<Body>, ApiError> {
     if ctx.wants_metadata() {
         return Ok(json_response(StatusCode::OK, &partial(&object.value())));
     }
-    Ok(bytes_response(StatusCode::OK, object.json.clone()))
+    Ok(bytes_response(StatusCode::OK, object.served()))
 }
 
 /// The named object, or 404.
@@ -203,7 +203,7 @@ fn stream_list(head: Value, items: Vec<Arc<StoredObject>>) -> Response<Body> {
             if index > 0 {
                 buf.put_u8(b',');
             }
-            buf.extend_from_slice(&items[index].json);
+            items[index].write_served(|bytes| buf.extend_from_slice(bytes));
             index += 1;
         }
         if index == items.len() {
@@ -451,7 +451,7 @@ impl Encoder {
                 buf.extend_from_slice(b"{\"type\":\"");
                 buf.extend_from_slice(kind.as_str().as_bytes());
                 buf.extend_from_slice(b"\",\"object\":");
-                buf.extend_from_slice(&object.json);
+                object.write_served(|bytes| buf.extend_from_slice(bytes));
                 buf.extend_from_slice(b"}\n");
                 buf.freeze()
             }

@@ -117,7 +117,7 @@ fn add_warnings(response: &mut Response<Body>, warnings: &[String]) {
 }
 
 fn stored_response(code: StatusCode, stored: &StoredObject, warnings: &[String]) -> Response<Body> {
-    let mut response = bytes_response(code, stored.json.clone());
+    let mut response = bytes_response(code, stored.served());
     add_warnings(&mut response, warnings);
     response
 }
@@ -293,9 +293,10 @@ fn insert_new(
             ownership::stamp(&mut object, &owners);
         }
         Some(Ownership::Applied(owners)) => ownership::stamp(&mut object, &owners),
-        // The server's own objects carry none: stored per object, the creator's entry alone
-        // took the xlarge sim from 1,141 to 1,516 MiB (see BENCHMARKS.md).
-        None => {}
+        None => {
+            let owners = ownership::creators(rt, &object);
+            ownership::stamp(&mut object, &owners);
+        }
     }
     if dry_run {
         return Ok(object);
