@@ -25,6 +25,10 @@ pub fn pod(pod: &mut Value) {
     ] {
         unset_to(spec, field, value);
     }
+    // The deprecated field mirrors the account, as the apiserver's v1 conversion writes it.
+    if let Some(account) = spec.get("serviceAccountName").cloned() {
+        spec.insert("serviceAccount".into(), account);
+    }
     let tolerations = spec.entry("tolerations").or_insert_with(|| json!([]));
     if tolerations.is_null() {
         *tolerations = json!([]);
@@ -50,6 +54,7 @@ pub fn pod(pod: &mut Value) {
 
 /// `SetDefaults_PodSpec` and its containers': what a Pod and every pod template get.
 pub fn pod_spec(spec: &mut Map<String, Value>) {
+    drop_zero_values(spec, POD_SPEC_OMITTED_WHEN_ZERO);
     for (field, value) in [
         ("restartPolicy", json!("Always")),
         ("terminationGracePeriodSeconds", json!(30)),
@@ -65,6 +70,7 @@ pub fn pod_spec(spec: &mut Map<String, Value>) {
             continue;
         };
         for container in list.iter_mut().filter_map(Value::as_object_mut) {
+            drop_zero_values(container, CONTAINER_OMITTED_WHEN_ZERO);
             let image = container.get("image").and_then(Value::as_str).unwrap_or("");
             let pull = if pulls_always(image) {
                 "Always"
@@ -86,6 +92,28 @@ pub fn pod_spec(spec: &mut Map<String, Value>) {
             }
         }
     }
+}
+
+/// Fields Go omits when they hold their zero value (`omitempty`), which a protobuf body
+/// (`kubectl create deployment|job …`) nonetheless carries: `hostIPC: false`,
+/// `workingDir: ""` … A real server never shows them.
+const POD_SPEC_OMITTED_WHEN_ZERO: &[&str] = &[
+    "hostNetwork",
+    "hostPID",
+    "hostIPC",
+    "hostname",
+    "subdomain",
+    "nodeName",
+    "priorityClassName",
+    "serviceAccountName",
+    "serviceAccount",
+];
+const CONTAINER_OMITTED_WHEN_ZERO: &[&str] = &["stdin", "stdinOnce", "tty", "workingDir"];
+
+fn drop_zero_values(object: &mut Map<String, Value>, fields: &[&str]) {
+    object.retain(|field, value| {
+        !(fields.contains(&field.as_str()) && (value == &json!(false) || value == &json!("")))
+    });
 }
 
 /// Images with no tag or the `latest` tag (and no digest) are pulled every time.

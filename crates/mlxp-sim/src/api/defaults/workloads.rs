@@ -186,7 +186,9 @@ mod tests {
             "spec": {"replicas": 2, "strategy": {"type": ""}, "template": {
                 "metadata": {"creationTimestamp": "1970-01-01T00:00:00Z", "labels": {"app": "web"},
                              "name": "", "selfLink": "", "generation": 0},
-                "spec": {"schedulerName": "", "containers": [{"name": "nginx", "image": "nginx", "imagePullPolicy": ""}]}}}});
+                "spec": {"schedulerName": "", "hostIPC": false, "hostNetwork": true, "hostname": "",
+                         "containers": [{"name": "nginx", "image": "nginx", "imagePullPolicy": "",
+                                         "stdin": false, "tty": true, "workingDir": ""}]}}}});
         deployment(&mut d);
         let spec = &d["spec"];
         assert_eq!(spec["replicas"], 2, "what was asked is kept");
@@ -210,6 +212,13 @@ mod tests {
             spec["template"]["spec"]["containers"][0]["imagePullPolicy"],
             "Always"
         );
+        // Go's omitempty fields at their zero value are unset; set ones stay.
+        let pod_spec = &spec["template"]["spec"];
+        assert!(pod_spec.get("hostIPC").is_none() && pod_spec.get("hostname").is_none());
+        assert_eq!(pod_spec["hostNetwork"], true);
+        let container = &pod_spec["containers"][0];
+        assert!(container.get("stdin").is_none() && container.get("workingDir").is_none());
+        assert_eq!(container["tty"], true);
         let mut recreate = json!({"spec": {"strategy": {"type": "Recreate"}}});
         deployment(&mut recreate);
         assert_eq!(recreate["spec"]["strategy"], json!({"type": "Recreate"}));
